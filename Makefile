@@ -1,0 +1,93 @@
+# migrator: set-up, demo, tests, lint and benchmarks.
+#
+#   make demo   virtualenvs + Graphviz, then the main job on a scratch copy of sample_apps/
+#   make test   the same set-up, then the whole suite on Django 5.2/Python 3.11 and
+#               Django 6.1/Python 3.13
+#
+# Everything the suite needs is installed from here: CI runs on a clean clone.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV_A := .venv-py311-dj52
+VENV_B := .venv-py313-dj61
+DJANGO_A := django>=5.2,<5.3
+DJANGO_B := django>=6.1,<6.2
+SCRATCH := scratch
+PYTEST_ARGS ?=
+
+.PHONY: help install system-deps venvs demo test test-a test-b lint format bench clean
+
+help:
+	@echo "make demo    set up, then run migrator on a scratch copy of sample_apps/"
+	@echo "make test    set up, then run the tests on both Django versions"
+	@echo "make lint    ruff check and format check"
+	@echo "make bench   benchmarks against generated projects (see benchmarks/README.md)"
+	@echo "make clean   remove virtualenvs and scratch folders"
+
+install: system-deps venvs
+
+# Graphviz's dot renders images; Chromium checks the HTML graph page; PostgreSQL backs the
+# database tests. apt-get when we are root and one is missing; else a hint.
+system-deps:
+	@missing=""; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing with apt-get"; \
+	    (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "note: missing$$missing. Graphviz 'dot' renders images, Chromium and PostgreSQL"; \
+	    echo "      are used by some tests (skipped without them). Install them, e.g.:"; \
+	    echo "      apt-get install$$missing   |   brew install graphviz chromium postgresql"; \
+	  fi; \
+	fi
+
+venvs: $(VENV_A)/.installed $(VENV_B)/.installed
+
+$(VENV_A)/.installed: pyproject.toml
+	rm -rf $(VENV_A)
+	$$(scripts/find-python 3.11) -m venv $(VENV_A)
+	$(VENV_A)/bin/pip install -q --disable-pip-version-check --upgrade pip
+	$(VENV_A)/bin/pip install -q --disable-pip-version-check -e ".[dev]" "$(DJANGO_A)"
+	touch $@
+
+$(VENV_B)/.installed: pyproject.toml
+	rm -rf $(VENV_B)
+	$$(scripts/find-python 3.13) -m venv $(VENV_B)
+	$(VENV_B)/bin/pip install -q --disable-pip-version-check --upgrade pip
+	$(VENV_B)/bin/pip install -q --disable-pip-version-check -e ".[dev]" "$(DJANGO_B)"
+	touch $@
+
+demo: install
+	@VENV=$(VENV_A) SCRATCH=$(SCRATCH)/demo scripts/demo.sh
+
+test: install
+	@status=0; \
+	$(MAKE) --no-print-directory test-a || status=1; \
+	$(MAKE) --no-print-directory test-b || status=1; \
+	exit $$status
+
+test-a:
+	@echo "== Django 5.2 on Python 3.11 =="
+	$(VENV_A)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-b:
+	@echo "== Django 6.1 on Python 3.13 =="
+	$(VENV_B)/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: venvs
+	$(VENV_A)/bin/ruff check migrator tests benchmarks
+	$(VENV_A)/bin/ruff format --check migrator tests benchmarks
+
+format: venvs
+	$(VENV_A)/bin/ruff check --fix migrator tests benchmarks
+	$(VENV_A)/bin/ruff format migrator tests benchmarks
+
+bench: install
+	$(VENV_A)/bin/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV_A) $(VENV_B) $(SCRATCH) .pytest_cache .ruff_cache *.egg-info

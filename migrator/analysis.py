@@ -1,0 +1,78 @@
+"""Pure analyses over the migration graph (see :mod:`migrator.graph`).
+
+No Django import here: every function takes a networkx ``DiGraph`` and returns plain
+data, sorted so output is deterministic.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from migrator.graph import Key
+
+
+def app_labels(graph: nx.DiGraph) -> list[str]:
+    """Every app that has at least one migration in the graph, sorted."""
+    return sorted({app for app, _ in graph.nodes})
+
+
+def app_nodes(graph: nx.DiGraph, app_label: str) -> list[Key]:
+    """The app's migrations, sorted by name."""
+    return sorted(node for node in graph.nodes if node[0] == app_label)
+
+
+def app_subgraph(graph: nx.DiGraph, app_label: str) -> nx.DiGraph:
+    """The app's own migrations and the edges between them."""
+    return graph.subgraph(app_nodes(graph, app_label))
+
+
+def is_leaf(graph: nx.DiGraph, node: Key) -> bool:
+    """No migration of the same app runs after it (children in other apps don't count)."""
+    return all(child[0] != node[0] for child in graph.successors(node))
+
+
+def is_root(graph: nx.DiGraph, node: Key) -> bool:
+    """No migration of the same app runs before it."""
+    return all(parent[0] != node[0] for parent in graph.predecessors(node))
+
+
+def leaves(graph: nx.DiGraph, app_label: str | None = None) -> list[Key]:
+    """Leaf nodes, as Django's ``MigrationGraph.leaf_nodes()`` defines them, sorted."""
+    return sorted(
+        node
+        for node in graph.nodes
+        if (app_label is None or node[0] == app_label) and is_leaf(graph, node)
+    )
+
+
+def roots(graph: nx.DiGraph, app_label: str | None = None) -> list[Key]:
+    """Root nodes, as Django's ``MigrationGraph.root_nodes()`` defines them, sorted."""
+    return sorted(
+        node
+        for node in graph.nodes
+        if (app_label is None or node[0] == app_label) and is_root(graph, node)
+    )
+
+
+def conflicts(graph: nx.DiGraph) -> dict[str, list[str]]:
+    """Apps with more than one leaf and their leaf names: Django's ``detect_conflicts()``,
+    with apps and names sorted."""
+    by_app: dict[str, list[str]] = {}
+    for app_label, name in leaves(graph):
+        by_app.setdefault(app_label, []).append(name)
+    return {app: names for app, names in sorted(by_app.items()) if len(names) > 1}
+
+
+def cycles(graph: nx.DiGraph) -> list[list[Key]]:
+    """One cycle per strongly connected component that has one, each starting at its
+    smallest key, so ``[a, b, c]`` reads ``a -> b -> c -> a``. Sorted."""
+    found = []
+    for component in nx.strongly_connected_components(graph):
+        start = min(component)
+        if len(component) == 1 and not graph.has_edge(start, start):
+            continue
+        edges = nx.find_cycle(graph.subgraph(component), source=start)
+        cycle = [edge[0] for edge in edges]
+        turn = cycle.index(min(cycle))
+        found.append(cycle[turn:] + cycle[:turn])
+    return sorted(found)

@@ -1,0 +1,191 @@
+"""Boot the project's Django settings: the only caller of ``django.setup()``.
+
+Settings are found in this order, like Django's own tools would:
+
+1. ``--settings``;
+2. the ``DJANGO_SETTINGS_MODULE`` environment variable;
+3. the ``DJANGO_SETTINGS_MODULE`` default set by ``manage.py`` in the current folder;
+4. ``[tool.migrator] settings`` in the nearest ``pyproject.toml``.
+
+The project root (the folder of ``manage.py`` or ``pyproject.toml``, else the current
+folder) goes first on ``sys.path``, as ``python manage.py`` would put it, and every
+``--pythonpath`` before it.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+import traceback
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+
+from migrator.errors import ConfigurationError
+
+SETTINGS_ENV = "DJANGO_SETTINGS_MODULE"
+
+
+@dataclass(frozen=True)
+class ProjectOptions:
+    """What the command line says about where the project is."""
+
+    settings: str | None = None
+    pythonpath: tuple[str, ...] = ()
+    cwd: Path = field(default_factory=Path.cwd)
+    static: bool = False  # read migration files without importing project code
+
+
+@dataclass(frozen=True)
+class SettingsChoice:
+    """The settings module to boot, where it was found, and the project root."""
+
+    module: str
+    source: str
+    root: Path
+    pythonpath: tuple[Path, ...] = ()
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` in ``start`` or one of its parents."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_tool_config(pyproject: Path | None) -> dict:
+    """The ``[tool.migrator]`` table of a ``pyproject.toml`` (empty when absent)."""
+    if pyproject is None:
+        return {}
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise ConfigurationError(
+            f"cannot read {pyproject.name}: {exc}",
+            path=pyproject,
+            line=line,
+            hint="fix the TOML syntax, or pass --settings",
+        ) from exc
+    tool = data.get("tool", {}).get("migrator", {})
+    return tool if isinstance(tool, dict) else {}
+
+
+def settings_from_manage_py(manage_py: Path) -> str | None:
+    """The default ``DJANGO_SETTINGS_MODULE`` that ``manage.py`` sets, if it sets one."""
+    try:
+        tree = ast.parse(manage_py.read_text(encoding="utf-8"), filename=str(manage_py))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        # os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "setdefault"
+            and len(node.args) == 2
+            and all(isinstance(arg, ast.Constant) for arg in node.args)
+            and node.args[0].value == SETTINGS_ENV
+            and isinstance(node.args[1].value, str)
+        ):
+            return node.args[1].value
+    return None
+
+
+def choose_settings(options: ProjectOptions) -> SettingsChoice:
+    """Decide which settings module to boot, or explain why none was found."""
+    cwd = options.cwd.resolve()
+    pythonpath = tuple((cwd / p).resolve() for p in options.pythonpath)
+    pyproject = find_pyproject(cwd)
+    tool = read_tool_config(pyproject)
+    extra = tool.get("pythonpath", [])
+    if isinstance(extra, str):
+        extra = [extra]
+    if pyproject is not None:
+        pythonpath += tuple((pyproject.parent / p).resolve() for p in extra)
+
+    if options.settings:
+        return SettingsChoice(options.settings, "--settings", cwd, pythonpath)
+    if os.environ.get(SETTINGS_ENV):
+        return SettingsChoice(os.environ[SETTINGS_ENV], SETTINGS_ENV, cwd, pythonpath)
+    manage_py = cwd / "manage.py"
+    if manage_py.is_file():
+        module = settings_from_manage_py(manage_py)
+        if module:
+            return SettingsChoice(module, "manage.py", cwd, pythonpath)
+    if pyproject is not None and isinstance(tool.get("settings"), str):
+        return SettingsChoice(tool["settings"], "pyproject.toml", pyproject.parent, pythonpath)
+    raise ConfigurationError(
+        "no Django settings found",
+        hint=(
+            "pass --settings, set DJANGO_SETTINGS_MODULE, run from the folder with manage.py, "
+            "or set [tool.migrator] settings in pyproject.toml"
+        ),
+    )
+
+
+def _exception_location(exc: BaseException, root: Path) -> tuple[str | None, int | None]:
+    """The file and line an exception points at, preferring the project's own code."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return exc.filename, exc.lineno
+    frames = traceback.extract_tb(exc.__traceback__)
+    root_text = str(root)
+    for frame in reversed(frames):
+        if frame.filename.startswith(root_text) and "site-packages" not in frame.filename:
+            return frame.filename, frame.lineno
+    if frames:
+        return frames[-1].filename, frames[-1].lineno
+    return None, None
+
+
+def _prepare_sys_path(choice: SettingsChoice) -> None:
+    for entry in (str(choice.root), *map(str, reversed(choice.pythonpath))):
+        if entry in sys.path:
+            sys.path.remove(entry)
+        sys.path.insert(0, entry)
+
+
+def setup_django(options: ProjectOptions) -> SettingsChoice:
+    """Find the settings, put the project on ``sys.path`` and run ``django.setup()``."""
+    choice = choose_settings(options)
+    _prepare_sys_path(choice)
+    os.environ[SETTINGS_ENV] = choice.module
+    try:
+        import_module(choice.module)
+    except ModuleNotFoundError as exc:
+        if exc.name and choice.module.startswith(exc.name):
+            raise ConfigurationError(
+                f"cannot import settings module {choice.module!r} (from {choice.source}): "
+                f"no module named {exc.name!r}",
+                hint="run from the project folder or pass --pythonpath with the folder that "
+                "contains the settings package",
+            ) from exc
+        raise _setup_error(exc, choice, "cannot import settings module") from exc
+    except Exception as exc:
+        raise _setup_error(exc, choice, "cannot import settings module") from exc
+
+    import django
+
+    try:
+        django.setup()
+    except Exception as exc:
+        raise _setup_error(exc, choice, "cannot set up Django") from exc
+    return choice
+
+
+def _setup_error(exc: BaseException, choice: SettingsChoice, what: str) -> ConfigurationError:
+    path, line = _exception_location(exc, choice.root)
+    detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    return ConfigurationError(
+        f"{what} {choice.module!r}: {type(exc).__name__}: {detail}",
+        path=path,
+        line=line,
+        hint="fix the error above; run with --traceback for the full stack",
+    )

@@ -1,0 +1,120 @@
+"""The typer application, the options every command shares, and error translation.
+
+Errors become a message and an exit code here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from migrator import __version__
+from migrator.bootstrap import ProjectOptions
+from migrator.errors import EXIT_USAGE, MigratorError
+
+app = typer.Typer(
+    name="migrator",
+    help="Find, explain and resolve Django migration conflicts; draw migration graphs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+SettingsOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--settings",
+        metavar="MODULE",
+        help="Settings module, e.g. 'shop.settings'. Default: DJANGO_SETTINGS_MODULE, then "
+        "manage.py, then [tool.migrator] settings in pyproject.toml.",
+    ),
+]
+PythonPathOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--pythonpath", metavar="DIR", help="A folder to add to the Python path (repeatable)."
+    ),
+]
+StaticOption = Annotated[
+    bool,
+    typer.Option(
+        "--static",
+        help="Read migration files without importing them or the settings (no project code "
+        "runs).",
+    ),
+]
+TracebackOption = Annotated[
+    bool, typer.Option("--traceback", help="Show the full traceback of an error.")
+]
+AppLabelsArgument = Annotated[
+    Optional[list[str]],
+    typer.Argument(metavar="APP_LABEL", help="Only these apps (default: all).",
+                   show_default=False),
+]
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+def project_options(
+    settings: str | None, pythonpath: list[str] | None, static: bool = False
+) -> ProjectOptions:
+    return ProjectOptions(
+        settings=settings, pythonpath=tuple(pythonpath or ()), cwd=Path.cwd(), static=static
+    )
+
+
+def print_error(error: MigratorError) -> None:
+    location = error.location()
+    prefix = f"{location}: " if location else ""
+    sys.stderr.write(f"migrator: error: {prefix}{error.message}\n")
+    if error.hint:
+        sys.stderr.write(f"  hint: {error.hint}\n")
+
+
+@contextmanager
+def handle_errors(traceback: bool) -> Iterator[None]:
+    """Turn expected errors into one message and their exit code."""
+    try:
+        yield
+    except MigratorError as error:
+        if traceback:
+            raise
+        print_error(error)
+        raise typer.Exit(error.exit_code) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("migrator: interrupted\n")
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def write(text: str) -> None:
+    """Machine and human output alike go out as plain text (no Rich markup)."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _version(value: bool) -> None:
+    if value:
+        write(f"migrator {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Find, explain and resolve Django migration conflicts; draw migration graphs."""

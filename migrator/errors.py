@@ -1,0 +1,56 @@
+"""The domain errors of migrator.
+
+Every expected failure is a :class:`MigratorError` carrying its data (the path, the
+line) and a separate ``hint`` telling the user what to do. The CLI turns them into
+one message and an exit code in one place (``migrator.cli.errors``); nothing else
+prints them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: Exit codes shared by every command.
+EXIT_OK = 0
+EXIT_FOUND = 1  # the check found problems, or the command refused
+EXIT_USAGE = 2  # usage or configuration error
+
+
+class MigratorError(Exception):
+    """An expected failure: shown as one line (plus a hint), never as a traceback."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        path: str | Path | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.path = str(path) if path is not None else None
+        self.line = line
+
+    def location(self) -> str | None:
+        """``path:line`` (or ``path``) when the error points into a file."""
+        if self.path is None:
+            return None
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+class ConfigurationError(MigratorError):
+    """Django settings cannot be found, imported or set up."""
+
+
+class UsageError(MigratorError):
+    """The command line asks for something that does not exist (an unknown app, ...)."""
+
+
+class RefusedError(MigratorError):
+    """A command refused to act (exit 1), e.g. an unsafe merge."""
+
+    exit_code = EXIT_FOUND

@@ -1,0 +1,65 @@
+"""The migration graph every part of migrator works on.
+
+It is a plain :class:`networkx.DiGraph`. Whether it came from Django's
+``MigrationLoader`` (:mod:`migrator.loader`) or from reading files statically, it has
+the same shape:
+
+Nodes are migration keys ``(app_label, name)``; an edge ``parent -> child`` means the
+child runs after the parent (the child depends on the parent, or the parent lists the
+child in ``run_before``).
+
+Node attributes:
+
+``app_label`` (str), ``name`` (str)
+    The key's two parts.
+``path`` (str | None)
+    Absolute path of the migration file.
+``initial`` (bool | None)
+    ``Migration.initial`` as declared (``None`` when the file does not say).
+``dependencies`` (tuple of keys)
+    As declared, swappable dependencies resolved.
+``replaces`` (tuple of keys)
+    The migrations a squashed migration replaces (empty otherwise).
+``run_before`` (tuple of keys)
+    As declared.
+``atomic`` (bool)
+    ``Migration.atomic``.
+``is_merge`` (bool)
+    Two or more parents in its own app: it joins branches.
+``is_squashed`` (bool)
+    It replaces other migrations.
+``operations`` (tuple)
+    The migration's operations (Django ``Operation`` objects).
+
+Edge attributes:
+
+``same_app`` (bool)
+    Parent and child belong to the same app.
+``kind`` (str)
+    ``"dependency"`` (the child's ``dependencies``) or ``"run_before"`` (the parent's
+    ``run_before``).
+
+Graph attributes (``G.graph``):
+
+``apps`` (dict)
+    Installed app label -> ``{"name": str, "path": str | None, "local": bool,
+    "migrated": bool}``; ``local`` is False for Django's contrib apps and installed
+    third-party packages.
+``replaced`` (dict)
+    Squashed migration key -> the keys it replaced in this graph (removed from it).
+"""
+
+from __future__ import annotations
+
+Key = tuple[str, str]
+
+
+def key_str(key: Key) -> str:
+    """``app_label.name``: how migrator prints a migration key."""
+    return f"{key[0]}.{key[1]}"
+
+
+def parse_key(text: str) -> Key:
+    """Inverse of :func:`key_str`; the app label never contains a dot."""
+    app_label, _, name = text.partition(".")
+    return app_label, name

@@ -1,0 +1,354 @@
+"""Load the real migration graph through Django's ``MigrationLoader``.
+
+This is the only module that touches Django's migration internals (``MigrationLoader``,
+``MigrationGraph.node_map``, ``DummyNode``, replacements). It hands back a plain
+networkx ``DiGraph`` as documented in :mod:`migrator.graph`, plus the problems found
+on the way.
+
+Where we deliberately differ from Django: Django stops at the first bad migration
+module, missing dependency or cycle. We record each one as a :class:`Problem` and go
+on, so one run reports all of them. Everything else (which modules are migrations,
+how squashed migrations replace others, what a leaf is) is left to Django itself:
+only ``load_disk`` is re-implemented, following Django's discovery rules, to make it
+tolerant; ``build_graph`` is Django's own.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import pkgutil
+import sys
+import traceback
+from dataclasses import dataclass, field
+from importlib import import_module, reload
+from pathlib import Path
+
+import networkx as nx
+from django.apps import apps
+from django.db.migrations.exceptions import CircularDependencyError, NodeNotFoundError
+from django.db.migrations.graph import DummyNode
+from django.db.migrations.loader import MIGRATIONS_MODULE_NAME, MigrationLoader
+
+from migrator import problems as kinds
+from migrator.analysis import cycles
+from migrator.graph import Key, key_str
+from migrator.problems import Problem
+from migrator.sourcefiles import conflict_marker_line, reference_line
+
+# Files next to the migrations that tools keep (django-linear-migrations).
+_SIDE_FILES = ("max_migration.txt",)
+
+
+@dataclass
+class LoadedGraph:
+    """The graph and every problem found while loading it."""
+
+    graph: nx.DiGraph
+    problems: list[Problem] = field(default_factory=list)
+
+
+class _TolerantLoader(MigrationLoader):
+    """Django's loader, recording bad modules and unknown apps instead of raising."""
+
+    def __init__(self, *, connection=None, replace_migrations: bool = True) -> None:
+        self.problems: list[Problem] = []
+        self.failed: set[Key] = set()  # migrations that exist but could not be loaded
+        self.failed_apps: set[str] = set()  # apps whose migrations package is broken
+        self._asking: Key | None = None
+        # ignore_no_migrations=True: judge the graph as makemigrations does.
+        super().__init__(
+            connection,
+            load=False,
+            ignore_no_migrations=True,
+            replace_migrations=replace_migrations,
+        )
+
+    # -- discovery, as Django's load_disk, but one bad module does not stop the rest --
+
+    def load_disk(self) -> None:
+        self.disk_migrations = {}
+        self.unmigrated_apps = set()
+        self.migrated_apps = set()
+        for app_config in apps.get_app_configs():
+            label = app_config.label
+            module_name, explicit = self.migrations_module(label)
+            if module_name is None:
+                self.unmigrated_apps.add(label)
+                continue
+            was_loaded = module_name in sys.modules
+            try:
+                module = import_module(module_name)
+                if was_loaded:
+                    module = reload(module)
+            except ModuleNotFoundError as exc:
+                if (explicit and self.ignore_no_migrations) or (
+                    not explicit and MIGRATIONS_MODULE_NAME in (exc.name or "").split(".")
+                ):
+                    self.unmigrated_apps.add(label)
+                    continue
+                self._record_broken(label, None, _module_origin(module_name), exc)
+                continue
+            except Exception as exc:
+                self._record_broken(label, None, _module_origin(module_name), exc)
+                continue
+            if not hasattr(module, "__path__"):
+                self.unmigrated_apps.add(label)
+                continue
+            if getattr(module, "__file__", None) is None and not isinstance(module.__path__, list):
+                self.unmigrated_apps.add(label)  # an empty folder: a namespace package
+                continue
+            self.migrated_apps.add(label)
+            self._check_side_files(label, module.__path__)
+            names = sorted(
+                name
+                for _, name, is_pkg in pkgutil.iter_modules(module.__path__)
+                if not is_pkg and name[0] not in "_~"
+            )
+            for name in names:
+                self._load_one(label, module_name, name)
+
+    def _load_one(self, label: str, module_name: str, name: str) -> None:
+        dotted = f"{module_name}.{name}"
+        try:
+            migration_module = import_module(dotted)
+        except Exception as exc:
+            self._record_broken(label, name, _module_origin(dotted), exc)
+            return
+        if not hasattr(migration_module, "Migration"):
+            self.failed.add((label, name))
+            self.problems.append(
+                Problem(
+                    kinds.NO_MIGRATION_CLASS,
+                    f"migration {name!r} in app {label!r} has no Migration class",
+                    label,
+                    name,
+                    getattr(migration_module, "__file__", None),
+                    1,
+                )
+            )
+            return
+        self.disk_migrations[label, name] = migration_module.Migration(name, label)
+
+    def _record_broken(
+        self, label: str, name: str | None, path: str | None, exc: BaseException
+    ) -> None:
+        """A migration module (or the migrations package) that cannot be imported."""
+        if name is None:
+            self.failed_apps.add(label)
+        else:
+            self.failed.add((label, name))
+        what = f"migration {name!r} in app {label!r}" if name else f"migrations of app {label!r}"
+        marker = conflict_marker_line(path) if path else None
+        if marker is not None:
+            self.problems.append(
+                Problem(kinds.CONFLICT_MARKERS, f"git conflict markers in {what}", label, name,
+                        path, marker)
+            )
+        elif isinstance(exc, SyntaxError):
+            self.problems.append(
+                Problem(kinds.SYNTAX_ERROR, f"syntax error in {what}: {exc.msg}", label, name,
+                        exc.filename or path, exc.lineno)
+            )
+        else:
+            line = _line_in(exc, path)
+            self.problems.append(
+                Problem(kinds.IMPORT_ERROR,
+                        f"cannot import {what}: {type(exc).__name__}: {exc}", label, name,
+                        path, line)
+            )
+
+    def _check_side_files(self, label: str, package_path) -> None:
+        for folder in package_path:
+            for side in _SIDE_FILES:
+                path = Path(folder) / side
+                if path.is_file():
+                    line = conflict_marker_line(path)
+                    if line is not None:
+                        self.problems.append(
+                            Problem(kinds.CONFLICT_MARKERS,
+                                    f"git conflict markers in {side} of app {label!r}",
+                                    label, None, str(path), line)
+                        )
+
+    # -- dependencies: remember who asks, so an unknown app can be reported and skipped --
+
+    def add_external_dependencies(self, key, migration) -> None:
+        self._asking = key
+        super().add_external_dependencies(key, migration)
+
+    def check_key(self, key, current_app):
+        try:
+            return super().check_key(key, current_app)
+        except ValueError:
+            # Django: "Dependency on unknown app". Reported with the other missing ones.
+            if key[0] not in self.failed_apps:
+                self._unknown_app_refs.append((self._asking, tuple(key)))
+            return None
+
+    def build_graph(self) -> None:
+        self._unknown_app_refs: list[tuple[Key, Key]] = []
+        try:
+            super().build_graph()
+        except NodeNotFoundError:
+            pass  # dummy nodes stay in the graph; reported by missing_dependencies()
+        except CircularDependencyError:
+            pass  # cycles are found on the networkx graph, all of them
+        except Exception as exc:
+            # Django 6.0+ raises CommandError for a cycle of squashed migrations.
+            if type(exc).__name__ != "CommandError":
+                raise
+            self.problems.append(Problem(kinds.CIRCULAR_DEPENDENCY, str(exc)))
+
+    # -- problems Django would raise one at a time --
+
+    def missing_dependencies(self) -> list[Problem]:
+        missing = {
+            key for key, node in self.graph.node_map.items() if isinstance(node, DummyNode)
+        }
+        found = []
+        for key, migration in sorted(self.disk_migrations.items()):
+            for target, relation in _references(migration):
+                if target in missing and target[0] not in self.failed_apps and (
+                    target not in self.failed
+                ):
+                    found.append(self._missing(key, migration, target, relation))
+        for asking, target in self._unknown_app_refs:
+            migration = self.disk_migrations.get(asking)
+            found.append(
+                Problem(
+                    kinds.MISSING_DEPENDENCY,
+                    f"{key_str(asking)!r} depends on {target!r}, but no installed app "
+                    f"{target[0]!r} has migrations",
+                    asking[0],
+                    asking[1],
+                    _migration_path(migration),
+                    reference_line(_migration_path(migration), target[0]),
+                )
+            )
+        return found
+
+    def _missing(self, key: Key, migration, target: Key, relation: str) -> Problem:
+        path = _migration_path(migration)
+        verb = "depends on" if relation == "dependencies" else "lists in run_before"
+        message = f"{key_str(key)!r} {verb} {target!r}, which does not exist"
+        if target[0] not in self.migrated_apps:
+            message += f" (no installed app {target[0]!r} has migrations)"
+        else:
+            names = [name for app, name in self.disk_migrations if app == target[0]]
+            close = difflib.get_close_matches(target[1], names, n=1, cutoff=0.6)
+            if close:
+                message += f"; did you mean {close[0]!r}?"
+        return Problem(kinds.MISSING_DEPENDENCY, message, key[0], key[1], path,
+                       reference_line(path, target[1]))
+
+
+def _references(migration) -> list[tuple[Key, str]]:
+    refs = [(tuple(dep), "dependencies") for dep in migration.dependencies]
+    refs += [(tuple(child), "run_before") for child in migration.run_before]
+    return refs
+
+
+def _module_origin(dotted: str) -> str | None:
+    try:
+        spec = importlib.util.find_spec(dotted)
+    except Exception:
+        return None
+    return spec.origin if spec and spec.origin not in (None, "namespace") else None
+
+
+def _line_in(exc: BaseException, path: str | None) -> int | None:
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        if path and frame.filename == path:
+            return frame.lineno
+    return None
+
+
+def _migration_path(migration) -> str | None:
+    if migration is None:
+        return None
+    module = sys.modules.get(type(migration).__module__)
+    return getattr(module, "__file__", None)
+
+
+def _is_local(path: str | None, root: Path | None, name: str) -> bool:
+    if path is None or name.startswith("django."):
+        return False
+    if "site-packages" in path or "dist-packages" in path:
+        return False
+    return root is None or Path(path).resolve().is_relative_to(root.resolve())
+
+
+def load_graph(
+    *, root: Path | None = None, connection=None, replace_migrations: bool = True
+) -> LoadedGraph:
+    """Load every installed app's migrations (Django must be set up) into a graph.
+
+    With ``connection=None`` squashed migrations replace the ones they replace as on a
+    fresh database, exactly as ``makemigrations`` judges conflicts.
+    """
+    loader = _TolerantLoader(connection=connection, replace_migrations=replace_migrations)
+    loader.build_graph()
+    graph = _to_networkx(loader, root)
+    problems = loader.problems + loader.missing_dependencies()
+    for cycle in cycles(graph):
+        first = graph.nodes[cycle[0]]
+        text = " -> ".join(key_str(node) for node in [*cycle, cycle[0]])
+        # cycle[0] runs after cycle[-1]: point at that dependency in cycle[0]'s file.
+        line = reference_line(first["path"], cycle[-1][1])
+        problems.append(
+            Problem(kinds.CIRCULAR_DEPENDENCY, f"migrations form a cycle: {text}", cycle[0][0],
+                    cycle[0][1], first["path"], line)
+        )
+    return LoadedGraph(graph, sorted(set(problems), key=Problem.sort_key))
+
+
+def _to_networkx(loader: _TolerantLoader, root: Path | None) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    graph.graph["apps"] = {
+        config.label: {
+            "name": config.name,
+            "path": config.path,
+            "local": _is_local(config.path, root, config.name),
+            "migrated": config.label in loader.migrated_apps,
+        }
+        for config in sorted(apps.get_app_configs(), key=lambda c: c.label)
+    }
+    node_map = loader.graph.node_map
+    real = {key: node for key, node in node_map.items() if not isinstance(node, DummyNode)}
+    for key in sorted(real):
+        migration = loader.graph.nodes[key]
+        graph.add_node(
+            key,
+            app_label=key[0],
+            name=key[1],
+            path=_migration_path(migration),
+            initial=migration.initial,
+            dependencies=tuple(tuple(dep) for dep in migration.dependencies),
+            replaces=tuple(tuple(r) for r in migration.replaces),
+            run_before=tuple(tuple(r) for r in migration.run_before),
+            atomic=migration.atomic,
+            is_squashed=bool(migration.replaces),
+            operations=tuple(migration.operations),
+        )
+    for key in sorted(real):
+        for parent in sorted(real[key].parents, key=lambda n: n.key):
+            if isinstance(parent, DummyNode):
+                continue
+            run_before = graph.nodes[parent.key]["run_before"]
+            graph.add_edge(
+                parent.key,
+                key,
+                same_app=parent.key[0] == key[0],
+                kind="run_before" if key in run_before else "dependency",
+            )
+    for key in graph.nodes:
+        same_app_parents = sum(1 for parent in graph.predecessors(key) if parent[0] == key[0])
+        graph.nodes[key]["is_merge"] = same_app_parents >= 2
+    graph.graph["replaced"] = {
+        key: tuple(sorted(r for r in migration.replaces if tuple(r) not in graph))
+        for key, migration in sorted(loader.replacements.items())
+        if key in graph
+    }
+    return graph

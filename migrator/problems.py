@@ -1,0 +1,63 @@
+"""Problems found while loading or checking a migration graph.
+
+A :class:`Problem` is data, not an exception: loading goes on after one is found so a
+single run reports all of them. ``kind`` is one of the constants below; the README
+lists them for users of ``--format json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+MISSING_DEPENDENCY = "missing-dependency"
+CIRCULAR_DEPENDENCY = "circular-dependency"
+SYNTAX_ERROR = "syntax-error"
+CONFLICT_MARKERS = "conflict-markers"
+NO_MIGRATION_CLASS = "no-migration-class"
+IMPORT_ERROR = "import-error"
+
+KINDS = (
+    MISSING_DEPENDENCY,
+    CIRCULAR_DEPENDENCY,
+    SYNTAX_ERROR,
+    CONFLICT_MARKERS,
+    NO_MIGRATION_CLASS,
+    IMPORT_ERROR,
+)
+
+#: One hint per kind, shown under the problem in text output.
+HINTS = {
+    MISSING_DEPENDENCY: "restore the missing migration or fix the dependency; after a rename, "
+    "update every reference to it",
+    CIRCULAR_DEPENDENCY: "remove one dependency of the cycle (often a squash created it; "
+    "move the cross-app dependency to a later migration)",
+    SYNTAX_ERROR: "fix the syntax error; Django cannot import this migration",
+    CONFLICT_MARKERS: "resolve the git conflict in this file (keep both sides' operations "
+    "in separate migrations), then run `migrator check` again",
+    NO_MIGRATION_CLASS: "define `class Migration(migrations.Migration)` in this module, "
+    "or move the module out of the migrations package",
+    IMPORT_ERROR: "fix the import error; Django cannot load this migration",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing that would stop ``migrate``, located as precisely as possible."""
+
+    kind: str
+    message: str
+    app: str | None = None
+    migration: str | None = None
+    path: str | None = None
+    line: int | None = None
+
+    @property
+    def hint(self) -> str:
+        return HINTS.get(self.kind, "")
+
+    def sort_key(self) -> tuple:
+        return (self.app or "", self.migration or "", self.path or "", self.line or 0,
+                self.kind, self.message)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,53 @@
+"""Load a project's migration graph: the entry point every command uses."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import networkx as nx
+
+from migrator.bootstrap import ProjectOptions, SettingsChoice, setup_django
+from migrator.errors import UsageError
+from migrator.problems import Problem
+
+
+@dataclass
+class Project:
+    """A loaded project: where its settings came from, its graph and its problems."""
+
+    options: ProjectOptions
+    settings: SettingsChoice
+    graph: nx.DiGraph
+    problems: list[Problem]
+
+    @property
+    def installed_apps(self) -> list[str]:
+        return sorted(self.graph.graph["apps"])
+
+
+def load_project(options: ProjectOptions, *, replace_migrations: bool = True) -> Project:
+    """Boot Django with the project's settings and load its migration graph."""
+    if options.static:
+        raise UsageError("--static is not available yet", hint="run without --static")
+    settings = setup_django(options)
+    from migrator.loader import load_graph  # imports Django: only after setup
+
+    loaded = load_graph(root=settings.root, replace_migrations=replace_migrations)
+    return Project(options, settings, loaded.graph, loaded.problems)
+
+
+def select_apps(graph: nx.DiGraph, labels: Iterable[str]) -> list[str]:
+    """Validate app labels given on the command line; all installed apps when none."""
+    installed = sorted(graph.graph["apps"])
+    chosen = sorted(set(labels))
+    for label in chosen:
+        if label not in graph.graph["apps"]:
+            close = difflib.get_close_matches(label, installed, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else (
+                "installed apps: " + ", ".join(installed)
+            )
+            raise UsageError(f"unknown app label {label!r}: no installed app has this label",
+                             hint=hint)
+    return chosen or installed

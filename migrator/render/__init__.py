@@ -1,0 +1,1 @@
+"""Renderers: turn graphs and analysis results into text, JSON, annotations, diagrams."""

@@ -1,0 +1,121 @@
+"""Render a :class:`~migrator.checks.CheckReport` as text, JSON or GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from migrator.checks import CheckReport, Conflict
+from migrator.problems import Problem
+from migrator.render.paths import display_path
+from migrator.sourcefiles import migration_class_line
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def conflict_hint(conflict: Conflict) -> str:
+    return (
+        f"run `migrator explain {conflict.app}` to see what each branch does, then "
+        f"`migrator merge {conflict.app}`"
+    )
+
+
+def _location(problem: Problem, base: Path) -> str:
+    path = display_path(problem.path, base)
+    if path is None:
+        return ""
+    return f"{path}:{problem.line}: " if problem.line else f"{path}: "
+
+
+def render_text(report: CheckReport, base: Path) -> str:
+    lines: list[str] = []
+    for conflict in report.conflicts:
+        lines.append(
+            f"{conflict.app}: conflict: {len(conflict.leaves)} leaf migrations: "
+            + ", ".join(conflict.leaves)
+        )
+        for name, path in zip(conflict.leaves, conflict.paths):
+            lines.append(f"  {display_path(path, base) or name}")
+        lines.append(f"  hint: {conflict_hint(conflict)}")
+    for problem in report.problems:
+        lines.append(f"{_location(problem, base)}{problem.kind}: {problem.message}")
+        if problem.hint:
+            lines.append(f"  hint: {problem.hint}")
+    scope = f"{_plural(len(report.apps), 'app')} ({_plural(report.migration_count, 'migration')})"
+    if report.ok:
+        lines.append(f"No conflicts or problems in {scope}.")
+    else:
+        lines.append(
+            f"Found {_plural(len(report.conflicts), 'conflict')} and "
+            f"{_plural(len(report.problems), 'problem')} in {scope}."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def report_dict(report: CheckReport, base: Path) -> dict:
+    return {
+        "ok": report.ok,
+        "conflicts": [
+            {
+                "app": c.app,
+                "leaves": list(c.leaves),
+                "paths": [display_path(p, base) for p in c.paths],
+            }
+            for c in report.conflicts
+        ],
+        "problems": [
+            {**p.to_dict(), "path": display_path(p.path, base), "hint": p.hint}
+            for p in report.problems
+        ],
+    }
+
+
+def render_json(report: CheckReport, base: Path) -> str:
+    return json.dumps(report_dict(report, base), indent=2, sort_keys=True) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(message: str, *, title: str, path: str | None, line: int | None) -> str:
+    """One GitHub Actions ``::error`` workflow command."""
+    props = []
+    if path:
+        props.append(f"file={_escape_property(path)}")
+        if line:
+            props.append(f"line={line}")
+    props.append(f"title={_escape_property(title)}")
+    return f"::error {','.join(props)}::{_escape_data(message)}"
+
+
+def render_github(report: CheckReport, base: Path) -> str:
+    lines = []
+    for conflict in report.conflicts:
+        others = ", ".join(conflict.leaves)
+        for name, path in zip(conflict.leaves, conflict.paths):
+            lines.append(
+                annotation(
+                    f"{conflict.app!r} has {len(conflict.leaves)} leaf migrations ({others}); "
+                    f"{conflict_hint(conflict)}",
+                    title=f"Migration conflict in {conflict.app}: {name}",
+                    path=display_path(path, base),
+                    line=migration_class_line(path),
+                )
+            )
+    for problem in report.problems:
+        lines.append(
+            annotation(
+                f"{problem.message}. Hint: {problem.hint}" if problem.hint else problem.message,
+                title=f"migrator: {problem.kind}",
+                path=display_path(problem.path, base),
+                line=problem.line,
+            )
+        )
+    return "".join(line + "\n" for line in lines)

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.djproject import DjangoProject
+
+
+@pytest.fixture
+def project(tmp_path):
+    """An empty Django project; add apps and migrations in the test."""
+    return DjangoProject(tmp_path / "proj")

@@ -1,0 +1,207 @@
+"""Real throwaway Django projects for tests, and ways to run migrator and Django on them.
+
+Django's settings are process-global, so both migrator and Django always run in a
+subprocess with the project folder as the current directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+SETTINGS = """\
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = "tests"
+DEBUG = True
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+INSTALLED_APPS = {apps!r}
+DATABASES = {{
+    "default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
+}}
+{extra}
+"""
+
+MANAGE_PY = """\
+#!/usr/bin/env python
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{settings}")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+"""
+
+MIGRATION = """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+{attributes}
+    dependencies = {dependencies}
+
+    operations = [
+{operations}
+    ]
+"""
+
+
+@dataclass
+class Result:
+    """A finished subprocess: exit code, stdout and stderr kept apart."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # files are rewritten fast: no stale .pyc
+    env.update(extra)
+    return env
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None,
+        input: str | None = None) -> Result:
+    proc = subprocess.run(args, cwd=cwd, env=env or clean_env(), capture_output=True,
+                          text=True, input=input, timeout=600)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+class DjangoProject:
+    """A Django project on disk: ``manage.py``, a settings package and apps."""
+
+    def __init__(self, root: Path, apps: list[str] | None = None, *,
+                 contrib: bool = False, settings_extra: str = "") -> None:
+        self.root = root
+        self.settings_module = "project.settings"
+        self.contrib = contrib
+        self.settings_extra = settings_extra
+        self.apps: list[str] = []
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "manage.py").write_text(MANAGE_PY.format(settings=self.settings_module))
+        (root / "project").mkdir(exist_ok=True)
+        (root / "project" / "__init__.py").write_text("")
+        for label in apps or []:
+            self.add_app(label)
+        self.write_settings()
+
+    def write_settings(self) -> None:
+        installed = (["django.contrib.contenttypes", "django.contrib.auth"]
+                     if self.contrib else []) + self.apps
+        (self.root / "project" / "settings.py").write_text(
+            SETTINGS.format(apps=installed, extra=self.settings_extra)
+        )
+
+    def add_app(self, label: str, *, migrations: bool = True, models: str = "") -> Path:
+        folder = self.root / label
+        folder.mkdir(exist_ok=True)
+        (folder / "__init__.py").write_text("")
+        (folder / "models.py").write_text("from django.db import models\n" + models)
+        if migrations:
+            (folder / "migrations").mkdir(exist_ok=True)
+            (folder / "migrations" / "__init__.py").write_text("")
+        if label not in self.apps:
+            self.apps.append(label)
+            self.write_settings()
+        return folder
+
+    def migration_path(self, app: str, name: str) -> Path:
+        return self.root / app / "migrations" / f"{name}.py"
+
+    def add_migration(
+        self,
+        app: str,
+        name: str,
+        dependencies: list[tuple[str, str]] | None = None,
+        *,
+        operations: str | list[str] = "",
+        replaces: list[tuple[str, str]] | None = None,
+        run_before: list[tuple[str, str]] | None = None,
+        initial: bool | None = None,
+        atomic: bool | None = None,
+        source: str | None = None,
+    ) -> Path:
+        """Write a migration file like makemigrations would (or ``source`` as it is)."""
+        if app not in self.apps:
+            self.add_app(app)
+        path = self.migration_path(app, name)
+        if source is None:
+            attributes = ""
+            if initial is not None:
+                attributes += f"    initial = {initial!r}\n\n"
+            if atomic is not None:
+                attributes += f"    atomic = {atomic!r}\n\n"
+            if replaces:
+                attributes += f"    replaces = {[tuple(r) for r in replaces]!r}\n\n"
+            if run_before:
+                attributes += f"    run_before = {[tuple(r) for r in run_before]!r}\n\n"
+            if isinstance(operations, list):
+                operations = "\n".join(f"{op}," for op in operations)
+            source = MIGRATION.format(
+                attributes=attributes,
+                dependencies=repr([tuple(d) for d in dependencies or []]),
+                operations=textwrap.indent(textwrap.dedent(operations).strip(), " " * 8),
+            )
+        path.write_text(source)
+        return path
+
+    def chain(self, app: str, names: list[str], start: tuple[str, str] | None = None) -> None:
+        """A linear chain of empty migrations, the first depending on ``start``."""
+        previous = start
+        for name in names:
+            self.add_migration(app, name, [previous] if previous else [])
+            previous = (app, name)
+
+    # -- running things ------------------------------------------------------------
+
+    def migrator(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        """The real CLI (``python -m migrator``) in the project folder."""
+        return run([sys.executable, "-m", "migrator", *args], self.root, env)
+
+    def manage(self, *args: str) -> Result:
+        return run([sys.executable, "manage.py", *args], self.root)
+
+    def django(self, code: str) -> Result:
+        """Run Python code with Django set up on this project's settings."""
+        script = (
+            "import django, json, sys\n"
+            f"sys.path.insert(0, {str(self.root)!r})\n"
+            "django.setup()\n" + textwrap.dedent(code)
+        )
+        return run([sys.executable, "-c", script], self.root,
+                   clean_env(DJANGO_SETTINGS_MODULE=self.settings_module))
+
+    def django_conflicts(self) -> dict[str, list[str]]:
+        """Django's own verdict: ``MigrationLoader.detect_conflicts()`` as makemigrations
+        builds it."""
+        result = self.django(
+            """
+            from django.db.migrations.loader import MigrationLoader
+            loader = MigrationLoader(None, ignore_no_migrations=True)
+            print(json.dumps({k: sorted(v) for k, v in loader.detect_conflicts().items()}))
+            """
+        )
+        assert result.code == 0, result.err
+        return dict(sorted(json.loads(result.out).items()))
+
+    def snapshot(self) -> dict[str, bytes]:
+        """Every file under the project (to assert nothing was written)."""
+        return {
+            str(p.relative_to(self.root)): p.read_bytes()
+            for p in sorted(self.root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+        }
