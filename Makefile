@@ -48,15 +48,13 @@ system-deps:
 venvs: $(VENV_A)/.installed $(VENV_B)/.installed
 
 $(VENV_A)/.installed: pyproject.toml
-	rm -rf $(VENV_A)
-	$$(scripts/find-python 3.11) -m venv $(VENV_A)
+	test -x $(VENV_A)/bin/python || $$(scripts/find-python 3.11) -m venv $(VENV_A)
 	$(VENV_A)/bin/pip install -q --disable-pip-version-check --upgrade pip
 	$(VENV_A)/bin/pip install -q --disable-pip-version-check -e ".[dev]" "$(DJANGO_A)"
 	touch $@
 
 $(VENV_B)/.installed: pyproject.toml
-	rm -rf $(VENV_B)
-	$$(scripts/find-python 3.13) -m venv $(VENV_B)
+	test -x $(VENV_B)/bin/python || $$(scripts/find-python 3.13) -m venv $(VENV_B)
 	$(VENV_B)/bin/pip install -q --disable-pip-version-check --upgrade pip
 	$(VENV_B)/bin/pip install -q --disable-pip-version-check -e ".[dev]" "$(DJANGO_B)"
 	touch $@
