@@ -1,0 +1,91 @@
+"""Edit migration keys inside migration source without touching anything else.
+
+A migration key appears in source as a two-string tuple (or list), ``("orders",
+"0004_a")``, in ``dependencies``, ``run_before`` and ``replaces``. We find those with
+Python's tokenizer, so comments, formatting and quoting stay byte-for-byte, and replace
+only the name string.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from collections.abc import Mapping
+
+from migrator.graph import Key
+
+
+def _offsets(source: str) -> list[int]:
+    starts = [0]
+    for line in source.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    return starts
+
+
+def _literal(token: tokenize.TokenInfo) -> str | None:
+    try:
+        value = ast.literal_eval(token.string)
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _requote(token_text: str, value: str) -> str:
+    """``value`` written with the same quote character as the original token."""
+    quote = token_text[-1]
+    if token_text[:1] in "'\"" and quote not in value and "\\" not in value:
+        return f"{quote}{value}{quote}"
+    return repr(value)
+
+
+def key_references(source: str) -> list[tuple[Key, tuple[int, int]]]:
+    """Every ``(app, name)`` pair of string literals written as a 2-tuple/list, with
+    the character span of the name literal."""
+    try:
+        tokens = [
+            t
+            for t in tokenize.generate_tokens(io.StringIO(source).readline)
+            if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT,
+                              tokenize.INDENT, tokenize.DEDENT)
+        ]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return []
+    starts = _offsets(source)
+    found = []
+    for i in range(len(tokens) - 4):
+        opening, first, comma, second, closing = tokens[i : i + 5]
+        if opening.string not in ("(", "[") or comma.string != ",":
+            continue
+        if first.type != tokenize.STRING or second.type != tokenize.STRING:
+            continue
+        # ("app", "name") or ("app", "name",): a pair, not the start of a longer tuple
+        trailing = tokens[i + 5].string if i + 5 < len(tokens) else ""
+        if closing.string not in (")", "]") and not (
+            closing.string == "," and trailing in (")", "]")
+        ):
+            continue
+        app, name = _literal(first), _literal(second)
+        if app is None or name is None:
+            continue
+        begin = starts[second.start[0] - 1] + second.start[1]
+        end = starts[second.end[0] - 1] + second.end[1]
+        found.append(((app, name), (begin, end)))
+    return found
+
+
+def replace_keys(source: str, mapping: Mapping[Key, Key]) -> str:
+    """``source`` with every key in ``mapping`` replaced by its new key (same app)."""
+    pieces = []
+    last = 0
+    for key, (begin, end) in key_references(source):
+        new = mapping.get(key)
+        if new is None or new == key:
+            continue
+        if new[0] != key[0]:
+            raise ValueError(f"cannot move {key!r} to another app ({new!r})")
+        pieces.append(source[last:begin])
+        pieces.append(_requote(source[begin:end], new[1]))
+        last = end
+    pieces.append(source[last:])
+    return "".join(pieces)
