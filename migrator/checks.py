@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from migrator.analysis import conflicts
+from migrator.errors import ConfigurationError
 from migrator.problems import Problem
 
 
@@ -25,6 +26,7 @@ class CheckReport:
     migration_count: int
     conflicts: list[Conflict] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # migrations per app
 
     @property
     def ok(self) -> bool:
@@ -40,5 +42,21 @@ def check_graph(graph: nx.DiGraph, problems: list[Problem], apps: list[str]) -> 
         if app in chosen
     ]
     kept = [p for p in problems if p.app is None or p.app in chosen]
-    count = sum(1 for node in graph.nodes if node[0] in chosen)
-    return CheckReport(sorted(apps), count, found, sorted(kept, key=Problem.sort_key))
+    counts = {app: 0 for app in sorted(chosen)}
+    for app, _ in graph.nodes:
+        if app in chosen:
+            counts[app] += 1
+    return CheckReport(sorted(apps), sum(counts.values()), found,
+                       sorted(kept, key=Problem.sort_key), counts)
+
+
+def require_database(graph: nx.DiGraph) -> None:
+    """Refuse to judge a database that could not be read (a configuration error)."""
+    database = graph.graph.get("database")
+    if database and database["state"] == "unavailable":
+        raise ConfigurationError(
+            f"cannot read applied migrations from database {database['alias']!r}: "
+            f"{database['error']}",
+            hint="start the database or fix its settings (DATABASES), or run without "
+            "--database to check the migration files only",
+        )

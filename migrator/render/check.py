@@ -69,6 +69,7 @@ def report_dict(report: CheckReport, base: Path) -> dict:
             {**p.to_dict(), "path": display_path(p.path, base), "hint": p.hint}
             for p in report.problems
         ],
+        "migrations": dict(sorted(report.counts.items())),
     }
 
 
