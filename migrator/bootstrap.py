@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -67,7 +68,10 @@ def read_tool_config(pyproject: Path | None) -> dict:
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
+        # TOMLDecodeError has ``lineno`` from Python 3.14 only; before, the line is in
+        # the message ("... (at line 2, column 29)").
+        found = re.search(r"at line (\d+)", str(exc))
+        line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
         raise ConfigurationError(
             f"cannot read {pyproject.name}: {exc}",
             path=pyproject,
@@ -131,18 +135,28 @@ def choose_settings(options: ProjectOptions) -> SettingsChoice:
     )
 
 
-def _exception_location(exc: BaseException, root: Path) -> tuple[str | None, int | None]:
-    """The file and line an exception points at, preferring the project's own code."""
+def _exception_location(
+    exc: BaseException, folders: tuple[Path, ...]
+) -> tuple[str | None, int | None]:
+    """The file and line of the project's own code (under ``folders``) an exception
+    points at, or ``(None, None)`` when none of it is in the stack."""
     if isinstance(exc, SyntaxError) and exc.filename:
         return exc.filename, exc.lineno
     frames = traceback.extract_tb(exc.__traceback__)
-    root_text = str(root)
     for frame in reversed(frames):
-        if frame.filename.startswith(root_text) and "site-packages" not in frame.filename:
+        inside = any(_is_within(frame.filename, folder) for folder in folders)
+        if inside and "site-packages" not in frame.filename:
             return frame.filename, frame.lineno
-    if frames:
-        return frames[-1].filename, frames[-1].lineno
     return None, None
+
+
+def _is_within(filename: str, folder: Path) -> bool:
+    if not Path(filename).is_absolute():  # "<frozen importlib._bootstrap>" and the like
+        return False
+    try:
+        return Path(filename).resolve().is_relative_to(Path(folder).resolve())
+    except (OSError, ValueError):
+        return False
 
 
 def _prepare_sys_path(choice: SettingsChoice) -> None:
@@ -163,7 +177,7 @@ def setup_django(options: ProjectOptions) -> SettingsChoice:
         if exc.name and choice.module.startswith(exc.name):
             raise ConfigurationError(
                 f"cannot import settings module {choice.module!r} (from {choice.source}): "
-                f"no module named {exc.name!r}",
+                f"{exc.msg}",
                 hint="run from the project folder or pass --pythonpath with the folder that "
                 "contains the settings package",
             ) from exc
@@ -181,7 +195,11 @@ def setup_django(options: ProjectOptions) -> SettingsChoice:
 
 
 def _setup_error(exc: BaseException, choice: SettingsChoice, what: str) -> ConfigurationError:
-    path, line = _exception_location(exc, choice.root)
+    path, line = _exception_location(exc, (choice.root, *choice.pythonpath))
+    if path is None:
+        # Raised from Django or the import machinery (e.g. an app in INSTALLED_APPS that
+        # does not exist): the settings file is where to look, not a frozen frame.
+        path = getattr(sys.modules.get(choice.module), "__file__", None)
     detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
     return ConfigurationError(
         f"{what} {choice.module!r}: {type(exc).__name__}: {detail}",

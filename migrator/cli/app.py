@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -29,7 +29,7 @@ app = typer.Typer(
 )
 
 SettingsOption = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--settings",
         metavar="MODULE",
@@ -38,7 +38,7 @@ SettingsOption = Annotated[
     ),
 ]
 PythonPathOption = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(
         "--pythonpath", metavar="DIR", help="A folder to add to the Python path (repeatable)."
     ),
@@ -47,17 +47,15 @@ StaticOption = Annotated[
     bool,
     typer.Option(
         "--static",
-        help="Read migration files without importing them or the settings (no project code "
-        "runs).",
+        help="Read migration files without importing them or the settings (no project code runs).",
     ),
 ]
 TracebackOption = Annotated[
     bool, typer.Option("--traceback", help="Show the full traceback of an error.")
 ]
 AppLabelsArgument = Annotated[
-    Optional[list[str]],
-    typer.Argument(metavar="APP_LABEL", help="Only these apps (default: all).",
-                   show_default=False),
+    list[str] | None,
+    typer.Argument(metavar="APP_LABEL", help="Only these apps (default: all).", show_default=False),
 ]
 
 
@@ -90,7 +88,10 @@ def handle_errors(traceback: bool) -> Iterator[None]:
         yield
     except MigratorError as error:
         if traceback:
-            raise
+            # the full stack, then the same message and exit code as without it
+            import traceback as tb
+
+            tb.print_exc()
         print_error(error)
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:

@@ -36,7 +36,7 @@ def render_text(report: CheckReport, base: Path) -> str:
             f"{conflict.app}: conflict: {len(conflict.leaves)} leaf migrations: "
             + ", ".join(conflict.leaves)
         )
-        for name, path in zip(conflict.leaves, conflict.paths):
+        for name, path in zip(conflict.leaves, conflict.paths, strict=True):
             lines.append(f"  {display_path(path, base) or name}")
         lines.append(f"  hint: {conflict_hint(conflict)}")
     for problem in report.problems:
@@ -100,7 +100,7 @@ def render_github(report: CheckReport, base: Path) -> str:
     lines = []
     for conflict in report.conflicts:
         others = ", ".join(conflict.leaves)
-        for name, path in zip(conflict.leaves, conflict.paths):
+        for name, path in zip(conflict.leaves, conflict.paths, strict=True):
             lines.append(
                 annotation(
                     f"{conflict.app!r} has {len(conflict.leaves)} leaf migrations ({others}); "
