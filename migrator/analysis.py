@@ -76,3 +76,106 @@ def cycles(graph: nx.DiGraph) -> list[list[Key]]:
         turn = cycle.index(min(cycle))
         found.append(cycle[turn:] + cycle[:turn])
     return sorted(found)
+
+
+# -- conflicts: fork points, branches, plans ------------------------------------------------
+
+
+def ancestors_in_app(graph: nx.DiGraph, node: Key) -> set[Key]:
+    """The migrations of ``node``'s own app that run before it along same-app edges."""
+    return nx.ancestors(app_subgraph(graph, node[0]), node)
+
+
+def common_ancestors(graph: nx.DiGraph, nodes: list[Key]) -> set[Key]:
+    """Migrations of the app that are in the history (self included) of every node,
+    following the app's own subgraph."""
+    if not nodes:
+        return set()
+    sub = app_subgraph(graph, nodes[0][0])
+    shared = nx.ancestors(sub, nodes[0]) | {nodes[0]}
+    for node in nodes[1:]:
+        shared &= nx.ancestors(sub, node) | {node}
+    return shared
+
+
+def fork_points(graph: nx.DiGraph, app_label: str) -> list[Key]:
+    """Lowest common ancestors of the app's leaves on its own subgraph, sorted.
+
+    Several in a criss-cross history, none when the leaves share no migration (two
+    roots). Unlike the position-wise prefix ``makemigrations --merge`` compares, a
+    migration shared by every leaf's history is never counted as branch work.
+    """
+    common = common_ancestors(graph, leaves(graph, app_label))
+    # ``common`` is closed under ancestors, so a node is lowest when no child is common.
+    return sorted(
+        node for node in common if not any(child in common for child in graph.successors(node))
+    )
+
+
+def forwards_plan(graph: nx.DiGraph, target: Key, done: set[Key] | None = None) -> list[Key]:
+    """The migrations ``migrate`` runs to reach ``target``, in Django's order.
+
+    Django's ``MigrationGraph.iterative_dfs``, step for step (parents pushed sorted, so the
+    largest key is explored first; a node may be expanded twice before it is emitted),
+    so ties between independent migrations are broken exactly as Django breaks them.
+    Nodes in ``done`` count as applied: they and their history are skipped.
+    """
+    return _dfs(graph, [(target, False)], set(done or ()))
+
+
+def _dfs(graph: nx.DiGraph, stack: list[tuple[Key, bool]], done: set[Key]) -> list[Key]:
+    plan: list[Key] = []
+    while stack:
+        node, processed = stack.pop()
+        if node in done:
+            continue
+        if processed:
+            done.add(node)
+            plan.append(node)
+        else:
+            stack.append((node, True))
+            stack += [(parent, False) for parent in sorted(graph.predecessors(node))]
+    return plan
+
+
+def migrate_plan(graph: nx.DiGraph, targets: list[Key]) -> list[Key]:
+    """What ``MigrationExecutor.migration_plan(targets, clean_start=True)`` runs forwards:
+    each target's forwards plan in turn, skipping what an earlier target applied."""
+    done: set[Key] = set()
+    plan: list[Key] = []
+    for target in targets:
+        plan += _dfs(graph, [(target, False)], done)
+    return plan
+
+
+def branches(graph: nx.DiGraph, app_label: str) -> list[tuple[Key, list[Key]]]:
+    """For each leaf of the app (sorted): the app's migrations in its history that are not
+    in every leaf's history, in the order Django applies them to reach that leaf."""
+    app_leaves = leaves(graph, app_label)
+    common = common_ancestors(graph, app_leaves)
+    found = []
+    for leaf in app_leaves:
+        own = (ancestors_in_app(graph, leaf) | {leaf}) - common
+        found.append((leaf, [node for node in forwards_plan(graph, leaf) if node in own]))
+    return found
+
+
+def apply_order(graph: nx.DiGraph, app_label: str) -> list[Key]:
+    """The app's branch migrations in the order a plain ``migrate`` runs them on an empty
+    database, once a merge migration joins the leaves of every conflicting app.
+
+    ``migrate`` targets every leaf, sorted; a merge migration replaces its app's leaves
+    as one target whose parents (the leaves) Django explores largest first. Its name
+    does not matter: it is its app's only leaf.
+    """
+    in_branches = {node for _, nodes in branches(graph, app_label) for node in nodes}
+    targets: dict[str, list[Key]] = {}
+    for leaf in leaves(graph):
+        targets.setdefault(leaf[0], []).append(leaf)
+    done: set[Key] = set()
+    plan: list[Key] = []
+    for app in sorted(targets):
+        # A virtual merge node: push it unprocessed, with the leaves as its parents.
+        stack = [(parent, False) for parent in sorted(targets[app])]
+        plan += _dfs(graph, stack, done)
+    return [node for node in plan if node in in_branches]

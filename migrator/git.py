@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -13,9 +14,7 @@ def run_git(args: list[str], cwd: Path) -> str | None:
     if shutil.which("git") is None:
         return None
     try:
-        proc = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False
-        )
+        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     except OSError:
         return None
     return proc.stdout if proc.returncode == 0 else None
@@ -25,3 +24,293 @@ def toplevel(cwd: Path) -> Path | None:
     """The root of the work tree ``cwd`` is in, or ``None`` outside git."""
     out = run_git(["rev-parse", "--show-toplevel"], cwd)
     return Path(out.strip()) if out else None
+
+
+# -- provenance: which commit added a file, and which side of a merge it came from ---------
+
+#: Sides of a merge a commit can be on.
+OURS = "ours"  # HEAD's first parent (or HEAD itself during an unfinished merge)
+THEIRS = "theirs"  # the merged-in side (HEAD's other parents, or MERGE_HEAD)
+BASE = "base"  # on both sides: before the histories forked
+MERGE = "merge"  # on neither: added by the merge commit itself
+UNCOMMITTED = "uncommitted"  # not in any commit (untracked, or only staged)
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    author: str
+    email: str
+    date: str  # author date, ISO 8601
+    subject: str
+
+    @property
+    def short(self) -> str:
+        return self.sha[:10]
+
+
+@dataclass(frozen=True)
+class MergeState:
+    """The merge HEAD is in (``merging``: MERGE_HEAD exists) or is (``merged``)."""
+
+    state: str  # "merging" | "merged"
+    ours: str  # the tip of our side
+    theirs: tuple[str, ...]  # the tips merged in
+    ours_name: str | None = None  # the current branch (None when HEAD is detached)
+    theirs_names: tuple[str | None, ...] = ()  # a branch at each tip, when one points there
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a file came from: the commit that added it and the side of the merge."""
+
+    path: str
+    commit: Commit | None
+    side: str | None  # one of the sides above, None when HEAD is no merge
+
+
+_FORMAT = "%H%x1f%an%x1f%ae%x1f%aI%x1f%s"
+
+
+def rev_parse(rev: str, cwd: Path) -> str | None:
+    out = run_git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd)
+    return out.strip() if out else None
+
+
+def is_ancestor(ancestor: str, descendant: str, cwd: Path) -> bool:
+    """``ancestor`` is ``descendant`` or in its history."""
+    return run_git(["merge-base", "--is-ancestor", ancestor, descendant], cwd) is not None
+
+
+def branch_name(sha: str, cwd: Path) -> str | None:
+    """A local branch whose tip is ``sha`` (sorted, the first), else ``None``."""
+    out = run_git(["branch", "--format=%(refname:short)", "--points-at", sha], cwd)
+    names = sorted(line.strip() for line in (out or "").splitlines() if line.strip())
+    names = [name for name in names if not name.startswith("(")]  # "(HEAD detached ...)"
+    return names[0] if names else None
+
+
+def merge_state(cwd: Path) -> MergeState | None:
+    """The merge in progress (MERGE_HEAD), else the merge commit at HEAD, else ``None``."""
+    head = rev_parse("HEAD", cwd)
+    if head is None:
+        return None
+    merge_heads = _merge_heads(cwd)
+    if merge_heads:
+        state, ours, theirs = "merging", head, merge_heads
+    else:
+        parents = (run_git(["rev-list", "--parents", "-n", "1", head], cwd) or "").split()[1:]
+        if len(parents) < 2:
+            return None
+        state, ours, theirs = "merged", parents[0], tuple(parents[1:])
+    current = run_git(["symbolic-ref", "--short", "-q", "HEAD"], cwd)
+    return MergeState(
+        state,
+        ours,
+        theirs,
+        current.strip() if current else None,
+        tuple(branch_name(sha, cwd) for sha in theirs),
+    )
+
+
+def _merge_heads(cwd: Path) -> tuple[str, ...]:
+    path = run_git(["rev-parse", "--git-path", "MERGE_HEAD"], cwd)
+    if not path:
+        return ()
+    merge_head = Path(path.strip())
+    merge_head = merge_head if merge_head.is_absolute() else cwd / merge_head
+    try:
+        lines = merge_head.read_text().split()
+    except OSError:
+        return ()
+    return tuple(sha for sha in lines if rev_parse(sha, cwd))
+
+
+def commits_adding(paths: list[Path], cwd: Path, revs: list[str]) -> dict[Path, Commit]:
+    """For each path, the newest commit reachable from ``revs`` that added it there.
+
+    One ``git log`` for all paths; renames count as additions at the new path.
+    """
+    top = toplevel(cwd)
+    if top is None or not paths or not revs:
+        return {}
+    relative = {}
+    for path in paths:
+        try:
+            relative[Path(path).resolve().relative_to(top.resolve()).as_posix()] = path
+        except ValueError:
+            continue  # outside this work tree (an installed package)
+    if not relative:
+        return {}
+    out = run_git(
+        # --cc: a merge commit counts only for files it adds against every parent.
+        [
+            "log",
+            "--no-renames",
+            "--cc",
+            "--diff-filter=A",
+            "--name-only",
+            "-z",
+            f"--format=%x1e{_FORMAT}",
+            *revs,
+            "--",
+            *sorted(relative),
+        ],
+        top,
+    )
+    found: dict[Path, Commit] = {}
+    for record in (out or "").split("\x1e")[1:]:
+        # -z ends the header and each name with NUL (a newline may start the names).
+        header, *names = record.split("\x00")
+        fields = header.split("\x1f")
+        if len(fields) != 5:
+            continue
+        commit = Commit(*fields)
+        for name in names:
+            name = name.strip("\n")
+            if name in relative and relative[name] not in found:
+                found[relative[name]] = commit  # log is newest first
+    return found
+
+
+def side_of(sha: str, merge: MergeState, cwd: Path) -> str:
+    """Which side of ``merge`` the commit ``sha`` is on."""
+    on_ours = is_ancestor(sha, merge.ours, cwd)
+    on_theirs = any(is_ancestor(sha, tip, cwd) for tip in merge.theirs)
+    if on_ours and on_theirs:
+        return BASE
+    if on_ours:
+        return OURS
+    if on_theirs:
+        return THEIRS
+    return MERGE
+
+
+def origins(paths: list[Path], cwd: Path) -> dict[Path, Origin] | None:
+    """Where each file came from, or ``None`` when ``cwd`` is not in a git work tree.
+
+    Files outside the work tree are left out; a file no commit added is
+    ``uncommitted``. The side is only known when HEAD is a merge or one is in progress.
+    """
+    if toplevel(cwd) is None:
+        return None
+    merge = merge_state(cwd)
+    revs = ["HEAD", *(merge.theirs if merge and merge.state == "merging" else ())]
+    if rev_parse("HEAD", cwd) is None:
+        revs = []  # a repository without commits
+    added = commits_adding(paths, cwd, revs)
+    top = toplevel(cwd).resolve()
+    sides: dict[str, str] = {}
+    found = {}
+    for path in paths:
+        if not Path(path).resolve().is_relative_to(top):
+            continue
+        commit = added.get(path)
+        if commit is None:
+            side = UNCOMMITTED
+        elif merge is None:
+            side = None
+        else:
+            if commit.sha not in sides:
+                sides[commit.sha] = side_of(commit.sha, merge, cwd)
+            side = sides[commit.sha]
+        found[path] = Origin(str(path), commit, side)
+    return found
+
+
+def path_in_tree(rev: str, path: Path, cwd: Path) -> bool:
+    """The file ``path`` (in this work tree) exists in the tree of commit ``rev``."""
+    top = toplevel(cwd)
+    if top is None:
+        return False
+    try:
+        relative = Path(path).resolve().relative_to(top.resolve()).as_posix()
+    except ValueError:
+        return False
+    return run_git(["cat-file", "-e", f"{rev}:{relative}"], top) is not None
+
+
+def is_tracked(path: Path, cwd: Path) -> bool:
+    """``path`` is in git's index (so ``git mv`` can move it)."""
+    return run_git(["ls-files", "--error-unmatch", "--", str(path)], cwd) is not None
+
+
+# -- reading another revision without touching the work tree (check --against) -------------
+
+
+def merge_base(first: str, second: str, cwd: Path) -> str | None:
+    """The best common ancestor of two commits, or ``None`` (unrelated histories)."""
+    out = run_git(["merge-base", first, second], cwd)
+    return out.strip() if out else None
+
+
+def tree_blobs(rev: str, folders: list[str], cwd: Path) -> dict[str, str]:
+    """Files directly inside ``folders`` (paths relative to the top of the work tree) at
+    ``rev``: relative path -> blob id. Empty when the revision or folders do not exist."""
+    if not folders:
+        return {}
+    out = run_git(["ls-tree", "-z", "--full-tree", rev, "--", *(f"{f}/" for f in folders)], cwd)
+    found = {}
+    for record in (out or "").split("\0"):
+        meta, _, path = record.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            found[path] = parts[2]
+    return found
+
+
+def read_blobs(blob_ids: list[str], cwd: Path) -> dict[str, bytes]:
+    """The contents of many blobs in one ``git cat-file --batch`` process."""
+    wanted = sorted(set(blob_ids))
+    if not wanted or shutil.which("git") is None:
+        return {}
+    try:
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=cwd,
+            check=False,
+            input="".join(f"{b}\n" for b in wanted).encode(),
+            capture_output=True,
+        )
+    except OSError:
+        return {}
+    data, found, offset = proc.stdout, {}, 0
+    for blob in wanted:
+        end = data.find(b"\n", offset)
+        if end < 0:
+            break
+        header = data[offset:end].split()
+        offset = end + 1
+        if len(header) != 3:  # "<id> missing"
+            continue
+        size = int(header[2])
+        found[blob] = data[offset : offset + size]
+        offset += size + 1  # the content is followed by a newline
+    return found
+
+
+def merge_file(
+    ours: bytes, base: bytes, theirs: bytes, labels: tuple[str, str, str], cwd: Path
+) -> tuple[bytes, bool] | None:
+    """Git's three-way merge of one file's contents: ``(merged, has_conflicts)``, or
+    ``None`` when git cannot be run. Conflicting hunks get git's conflict markers."""
+    import tempfile
+
+    if shutil.which("git") is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="migrator-merge-") as tmp:
+        names = []
+        for name, content in (("ours", ours), ("base", base), ("theirs", theirs)):
+            path = Path(tmp) / name
+            path.write_bytes(content)
+            names.append(str(path))
+        args = ["git", "merge-file", "-p"]
+        for label in labels:
+            args += ["-L", label]
+        try:
+            proc = subprocess.run([*args, *names], cwd=cwd, capture_output=True, check=False)
+        except OSError:
+            return None
+    if proc.returncode < 0 or proc.returncode > 127:
+        return None
+    return proc.stdout, proc.returncode > 0

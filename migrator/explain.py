@@ -1,0 +1,192 @@
+"""``migrator explain``: why an app conflicts, what each branch does, whether the branches
+collide, where each migration came from, and what to do next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import networkx as nx
+
+from migrator import analysis, git
+from migrator.errors import RefusedError
+from migrator.graph import Key, key_str
+from migrator.overlap import FIELD, MODEL, Overlap, branch_overlap
+
+
+@dataclass(frozen=True)
+class Step:
+    """One migration of a branch."""
+
+    name: str
+    path: str | None
+    operations: tuple[str, ...]  # Django's describe() of each operation
+    depends_on: tuple[str, ...]  # migrations of other apps it depends on (app.name)
+    required_by: tuple[str, ...]  # migrations of other apps that depend on it
+    origin: git.Origin | None = None  # None without git
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A leaf and the migrations its history has that not every leaf's history has,
+    in the order Django applies them."""
+
+    app: str
+    leaf: str
+    migrations: tuple[str, ...]
+    steps: tuple[Step, ...] = ()
+
+    @property
+    def keys(self) -> tuple[Key, ...]:
+        return tuple((self.app, name) for name in self.migrations)
+
+
+@dataclass(frozen=True)
+class AppExplanation:
+    app: str
+    leaves: tuple[str, ...]
+    fork_points: tuple[str, ...]  # several: criss-cross; none: no common ancestor
+    branches: tuple[Branch, ...]
+    overlap: Overlap
+    recommendation: str
+    apply_order: tuple[str, ...]  # branch migrations as migrate runs them after a merge
+    merge: git.MergeState | None = None  # the git merge, when HEAD is in or is one
+    git: bool = False  # provenance was looked up (cwd is in a git work tree)
+
+    @property
+    def is_conflict(self) -> bool:
+        return len(self.leaves) > 1
+
+
+def explain_app(graph: nx.DiGraph, app_label: str, *, cwd: Path | None = None) -> AppExplanation:
+    """Explain the app's leaves. Git provenance only when ``cwd`` is in a git work tree."""
+    cycles = analysis.cycles(analysis.app_subgraph(graph, app_label))
+    if cycles:
+        cycle = cycles[0]
+        raise RefusedError(
+            f"cannot explain app {app_label!r}: its migrations form a cycle "
+            f"({' -> '.join(key_str(node) for node in [*cycle, cycle[0]])})",
+            hint="run `migrator check` and break the cycle first",
+        )
+    leaves = analysis.leaves(graph, app_label)
+    found = analysis.branches(graph, app_label) if len(leaves) > 1 else []
+    paths = [graph.nodes[n]["path"] for _, nodes in found for n in nodes]
+    origins = git.origins([Path(p) for p in paths if p], cwd) if cwd is not None else None
+    branches = tuple(
+        Branch(
+            app_label,
+            leaf[1],
+            tuple(name for _, name in nodes),
+            tuple(_step(graph, node, origins) for node in nodes),
+        )
+        for leaf, nodes in found
+    )
+    overlap = branch_overlap(graph, branches)
+    order = tuple(name for _, name in analysis.apply_order(graph, app_label)) if found else ()
+    merge = git.merge_state(cwd) if origins is not None else None
+    forks = tuple(name for _, name in analysis.fork_points(graph, app_label)) if found else ()
+    explanation = AppExplanation(
+        app_label,
+        tuple(name for _, name in leaves),
+        forks,
+        branches,
+        overlap,
+        "",
+        order,
+        merge,
+        origins is not None,
+    )
+    return _with_recommendation(explanation)
+
+
+def _step(graph: nx.DiGraph, node: Key, origins: dict[Path, git.Origin] | None) -> Step:
+    data = graph.nodes[node]
+    path = data.get("path")
+    return Step(
+        node[1],
+        path,
+        tuple(_describe(op) for op in data.get("operations", ())),
+        tuple(key_str(p) for p in sorted(graph.predecessors(node)) if p[0] != node[0]),
+        tuple(key_str(c) for c in sorted(graph.successors(node)) if c[0] != node[0]),
+        origins.get(Path(path)) if origins and path else None,
+    )
+
+
+def _describe(op) -> str:
+    try:
+        return str(op.describe())
+    except Exception:
+        return type(op).__name__
+
+
+# -- what to do next -----------------------------------------------------------------------
+
+
+def _with_recommendation(x: AppExplanation) -> AppExplanation:
+    return replace(x, recommendation=recommend(x))
+
+
+def recommend(x: AppExplanation) -> str:
+    """Plain words from the verdict, with the command to run."""
+    app = x.app
+    if not x.is_conflict:
+        return f"Nothing to do: {app!r} has one leaf migration."
+    merge_cmd = f"`migrator merge {app}`"
+    order = ", ".join(x.apply_order)
+    parts = []
+    if not x.fork_points:
+        parts.append(
+            "The leaves share no migration (no common ancestor): check that both histories "
+            "belong in this app before joining them."
+        )
+    level = x.overlap.level
+    if level == FIELD:
+        targets = _targets(x, FIELD)
+        rebase = _branch_to_rebase(x)
+        parts.append(
+            f"Do not merge blindly: both branches change {targets}, and after a merge "
+            f"migration the one Django applies last wins (order: {order}). Resolve by hand: "
+            f"decide the final definition in {app}/models.py, then either make the history "
+            f"linear with `migrator rebase {app} --move {rebase.leaf}` (only if no shared "
+            f"database has applied {', '.join(rebase.migrations)}) or write the merge anyway "
+            f"with `migrator merge {app} --force`; finally run "
+            f"`python manage.py makemigrations {app}` so a migration records the final "
+            "definition."
+        )
+    elif level == MODEL:
+        parts.append(
+            f"Merge, then review {_targets(x, MODEL)}: both branches change "
+            f"{'it' if len(_targets_list(x, MODEL)) == 1 else 'them'} (different fields). Run "
+            f"{merge_cmd}, then `python manage.py makemigrations --check --dry-run {app}` "
+            "to confirm the models match the merged migrations."
+        )
+    else:
+        parts.append(f"Merge is safe: the branches change different models. Run {merge_cmd}.")
+    if x.overlap.data_migrations:
+        parts.append(
+            "Both branches run data migrations (RunPython/RunSQL): make sure each still "
+            f"works when Django runs them in this order: {order}."
+        )
+    return " ".join(parts)
+
+
+def _targets_list(x: AppExplanation, level: str) -> list[str]:
+    return sorted({c.target for c in x.overlap.collisions if c.level == level})
+
+
+def _targets(x: AppExplanation, level: str) -> str:
+    names = _targets_list(x, level)
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _branch_to_rebase(x: AppExplanation) -> Branch:
+    """The merged-in side when git says which it is, else the branch with fewer
+    migrations (the later leaf name on a tie)."""
+    theirs = [
+        b
+        for b in x.branches
+        if b.steps and all(s.origin and s.origin.side == git.THEIRS for s in b.steps)
+    ]
+    if len(theirs) == 1:
+        return theirs[0]
+    return max(x.branches, key=lambda b: (-len(b.migrations), b.leaf))

@@ -1,0 +1,224 @@
+"""Render :class:`~migrator.explain.AppExplanation` objects as text or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from migrator.explain import AppExplanation, Branch, Step
+from migrator.git import MergeState, Origin
+from migrator.overlap import Overlap
+from migrator.render.paths import display_path
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def render_collisions(overlap: Overlap) -> str:
+    """One block per collision: the target, the kind and what each side does there."""
+    lines = []
+    for collision in overlap.collisions:
+        lines.append(f"{collision.target}: {collision.kind}: {collision.description}")
+        for side in collision.sides:
+            for migration, operation in side.changes:
+                lines.append(f"  branch {side.leaf}: {migration}: {operation}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _fork_line(x: AppExplanation) -> str:
+    if not x.fork_points:
+        return "fork point: none (the leaves share no migration: no common ancestor)"
+    if len(x.fork_points) == 1:
+        return f"fork point: {x.fork_points[0]}"
+    return (
+        f"fork points: {', '.join(x.fork_points)} (criss-cross history: the leaves have "
+        f"{len(x.fork_points)} lowest common ancestors)"
+    )
+
+
+def _tip(sha: str, name: str | None) -> str:
+    return f"{name} ({sha[:10]})" if name else sha[:10]
+
+
+def _merge_line(merge: MergeState) -> str:
+    what = "merge in progress (MERGE_HEAD)" if merge.state == "merging" else "HEAD is a merge"
+    theirs = ", ".join(
+        _tip(sha, name) for sha, name in zip(merge.theirs, merge.theirs_names, strict=True)
+    )
+    return f"git: {what}: ours {_tip(merge.ours, merge.ours_name)}, theirs {theirs}"
+
+
+def _origin_line(origin: Origin) -> str:
+    if origin.commit is None:
+        return f"git: {origin.side}: no commit adds this file yet"
+    c = origin.commit
+    side = f" [{origin.side}]" if origin.side else ""
+    return f"git: {c.short}{side} {c.author} <{c.email}> {c.date}: {c.subject}"
+
+
+def _step_lines(step: Step, base: Path) -> list[str]:
+    path = display_path(step.path, base)
+    lines = [f"    {step.name}" + (f" ({path})" if path else "")]
+    lines += [f"      - {op}" for op in step.operations] or ["      (no operations)"]
+    if step.depends_on:
+        lines.append(f"      depends on: {', '.join(step.depends_on)}")
+    if step.required_by:
+        lines.append(f"      required by: {', '.join(step.required_by)}")
+    if step.origin is not None:
+        lines.append(f"      {_origin_line(step.origin)}")
+    return lines
+
+
+def _branch_lines(branch: Branch, base: Path) -> list[str]:
+    lines = [f"  branch {branch.leaf}: {_plural(len(branch.migrations), 'migration')}"]
+    for step in branch.steps:
+        lines += _step_lines(step, base)
+    return lines
+
+
+def _overlap_lines(overlap: Overlap) -> list[str]:
+    headline = {
+        "none": "none: the branches change different models",
+        "model": "model: the branches change the same model, different fields",
+        "field": "field: the branches change the same field or the same model as a whole",
+    }[overlap.level]
+    lines = [f"  overlap: {headline}"]
+    lines += [f"    {line}" for line in render_collisions(overlap).splitlines()]
+    if overlap.data_operations:
+        label = "both branches run" if overlap.data_migrations else "one branch runs"
+        lines.append(f"  data migrations: {label} RunPython/RunSQL")
+        for side in overlap.data_operations:
+            for migration, operation in side.changes:
+                lines.append(f"    branch {side.leaf}: {migration}: {operation}")
+    lines += [f"  note: {note}" for note in overlap.notes]
+    return lines
+
+
+def explanation_text(x: AppExplanation, base: Path) -> str:
+    if not x.is_conflict:
+        leaf = x.leaves[0] if x.leaves else "no migrations"
+        return f"{x.app}: no conflict (leaf: {leaf})\n"
+    lines = [
+        f"{x.app}: conflict: {len(x.leaves)} leaf migrations: {', '.join(x.leaves)}",
+        f"  {_fork_line(x)}",
+    ]
+    if x.merge is not None:
+        lines.append(f"  {_merge_line(x.merge)}")
+    elif x.git:
+        lines.append("  git: HEAD is no merge and none is in progress: sides unknown")
+    for branch in x.branches:
+        lines += _branch_lines(branch, base)
+    lines += _overlap_lines(x.overlap)
+    lines.append(f"  apply order after a merge: {', '.join(x.apply_order)}")
+    lines.append(f"  recommendation: {x.recommendation}")
+    return "".join(line + "\n" for line in lines)
+
+
+def render_text(explanations: Sequence[AppExplanation], base: Path) -> str:
+    conflicts = [x for x in explanations if x.is_conflict]
+    if not conflicts and not explanations:
+        return "No conflicts to explain.\n"
+    blocks = [explanation_text(x, base) for x in explanations]
+    total = (
+        f"Explained {_plural(len(conflicts), 'conflict')}.\n"
+        if conflicts
+        else "No conflicts to explain.\n"
+    )
+    return "\n".join(blocks) + ("\n" if blocks else "") + total
+
+
+# -- JSON ----------------------------------------------------------------------------------
+
+
+def _origin_dict(origin: Origin | None) -> dict | None:
+    if origin is None or origin.commit is None:
+        return None
+    c = origin.commit
+    return {
+        "sha": c.sha,
+        "author": c.author,
+        "email": c.email,
+        "date": c.date,
+        "subject": c.subject,
+    }
+
+
+def _step_dict(step: Step, base: Path) -> dict:
+    return {
+        "name": step.name,
+        "path": display_path(step.path, base),
+        "operations": list(step.operations),
+        "depends_on": list(step.depends_on),
+        "required_by": list(step.required_by),
+        "commit": _origin_dict(step.origin),
+        "side": step.origin.side if step.origin else None,
+    }
+
+
+def _merge_dict(merge: MergeState | None) -> dict | None:
+    if merge is None:
+        return None
+    return {
+        "state": merge.state,
+        "ours": {"sha": merge.ours, "branch": merge.ours_name},
+        "theirs": [
+            {"sha": sha, "branch": name}
+            for sha, name in zip(merge.theirs, merge.theirs_names, strict=True)
+        ],
+    }
+
+
+def overlap_dict(overlap: Overlap) -> dict:
+    return {
+        "level": overlap.level,
+        "data_migrations": overlap.data_migrations,
+        "collisions": [
+            {
+                "target": c.target,
+                "kind": c.kind,
+                "level": c.level,
+                "sides": [
+                    {
+                        "leaf": side.leaf,
+                        "changes": [{"migration": m, "operation": op} for m, op in side.changes],
+                    }
+                    for side in c.sides
+                ],
+            }
+            for c in overlap.collisions
+        ],
+        "data_operations": [
+            {
+                "leaf": side.leaf,
+                "changes": [{"migration": m, "operation": op} for m, op in side.changes],
+            }
+            for side in overlap.data_operations
+        ],
+        "notes": list(overlap.notes),
+    }
+
+
+def explanation_dict(x: AppExplanation, base: Path) -> dict:
+    return {
+        "app": x.app,
+        "leaves": list(x.leaves),
+        "fork_points": list(x.fork_points),
+        "branches": [
+            {"leaf": b.leaf, "migrations": [_step_dict(s, base) for s in b.steps]}
+            for b in x.branches
+        ],
+        "overlap": overlap_dict(x.overlap),
+        "apply_order": list(x.apply_order),
+        "recommendation": x.recommendation,
+        "git": {"merge": _merge_dict(x.merge)} if x.git else None,
+    }
+
+
+def render_json(explanations: Sequence[AppExplanation], base: Path) -> str:
+    data = {
+        "conflicts": [explanation_dict(x, base) for x in explanations if x.is_conflict],
+        "no_conflict": sorted(x.app for x in explanations if not x.is_conflict),
+    }
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
