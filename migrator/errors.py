@@ -54,3 +54,10 @@ class RefusedError(MigratorError):
     """A command refused to act (exit 1), e.g. an unsafe merge."""
 
     exit_code = EXIT_FOUND
+
+
+class WriteError(MigratorError):
+    """Writing or verifying planned file changes failed; everything written was removed
+    (exit 1)."""
+
+    exit_code = EXIT_FOUND

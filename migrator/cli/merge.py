@@ -1,0 +1,98 @@
+"""``migrator merge``: write the merge migrations Django would, refuse the unsafe ones."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from migrator.cli.app import (
+    AppLabelsArgument,
+    PythonPathOption,
+    SettingsOption,
+    StaticOption,
+    TracebackOption,
+    app,
+    handle_errors,
+    project_options,
+    write,
+)
+from migrator.errors import EXIT_FOUND, EXIT_OK, RefusedError, UsageError
+from migrator.merge import global_problems, plan_merges
+from migrator.project import load_project, select_apps
+from migrator.render import merge as render
+from migrator.verify import single_leaf_verifier
+from migrator.writes import apply_plan
+
+
+class MergeFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def merge(
+    app_labels: AppLabelsArgument = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print each file that would be written; write nothing."),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Merge even when both branches change the same field.")
+    ] = False,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", metavar="NAME", help="Name the merge migrations NNNN_NAME."),
+    ] = None,
+    output_format: Annotated[
+        MergeFormat, typer.Option("--format", "-f", help="text or json.")
+    ] = MergeFormat.text,
+    settings: SettingsOption = None,
+    pythonpath: PythonPathOption = None,
+    static: StaticOption = False,
+    traceback: TracebackOption = False,
+) -> None:
+    """Write one merge migration per conflicting app, as `makemigrations --merge` would,
+    then reload the graph in a new process to verify it; remove everything written when
+    anything fails. Refuses an app whose branches change the same field (see `migrator
+    explain`) unless --force.
+
+    Exit 0 when merged or nothing to merge, 1 when an app was refused or writing failed
+    (nothing written then), 2 on a usage or configuration error.
+    """
+    with handle_errors(traceback):
+        if name is not None and not name.isidentifier():
+            raise UsageError(
+                f"--name {name!r} is not a valid Python identifier",
+                hint="use letters, digits and underscores, e.g. --name merge_gift",
+            )
+        options = project_options(settings, pythonpath, static)
+        project = load_project(options)
+        labels = select_apps(project.graph, app_labels or [])
+        blocking = global_problems(project.problems)
+        if blocking:
+            raise RefusedError(
+                f"cannot merge: {blocking[0].message}",
+                path=blocking[0].path,
+                line=blocking[0].line,
+                hint="fix it first (`migrator check` lists every problem)",
+            )
+        report = plan_merges(
+            project.graph,
+            project.problems,
+            labels,
+            name=name,
+            force=force,
+            cwd=options.cwd,
+            dry_run=dry_run,
+        )
+        plan = report.plan()
+        if plan and not dry_run:
+            merged = [m.app_label for m in report.to_write]
+            verify = single_leaf_verifier(options, project.settings, merged, project.problems)
+            report.written = apply_plan(plan, verify)
+    renderer = render.render_json if output_format == MergeFormat.json else render.render_text
+    write(renderer(report, Path.cwd()))
+    raise typer.Exit(EXIT_FOUND if report.refused else EXIT_OK)

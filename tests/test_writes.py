@@ -1,0 +1,139 @@
+"""``migrator.writes``: planned file changes, applied all-or-nothing on a real disk.
+
+The failures are real ones: a file that appeared after the plan was made, a folder at
+the target path, a write the kernel refuses (a file-size limit, ``EFBIG``, standing in
+for a full disk), a verification that fails, an interrupt.
+"""
+
+from __future__ import annotations
+
+import resource
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from migrator.errors import EXIT_FOUND, WriteError
+from migrator.writes import NewFile, WritePlan, apply_plan
+
+
+def tree(root: Path) -> dict[str, bytes | None]:
+    """Every path under ``root``: file bytes, ``None`` for a folder."""
+    return {
+        str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+@contextmanager
+def file_size_limit(limit: int):
+    """A real ``RLIMIT_FSIZE`` on this process: bigger writes fail with EFBIG (Python
+    ignores SIGXFSZ, so the write raises instead of killing us)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+def test_new_files_are_written_in_order(tmp_path):
+    plan = WritePlan([NewFile(tmp_path / "a.py", "A = 1\n"), NewFile(tmp_path / "b.py", "B\n")])
+    assert apply_plan(plan) == [tmp_path / "a.py", tmp_path / "b.py"]
+    assert tree(tmp_path) == {"a.py": b"A = 1\n", "b.py": b"B\n"}
+
+
+def test_blocked_names_an_existing_file_a_folder_and_a_missing_folder(tmp_path):
+    (tmp_path / "file.py").write_text("x")
+    (tmp_path / "folder.py").mkdir()
+    assert NewFile(tmp_path / "file.py", "").blocked() == "a file already exists at this path"
+    assert NewFile(tmp_path / "folder.py", "").blocked() == "a folder already exists at this path"
+    assert NewFile(tmp_path / "nope" / "x.py", "").blocked() == "its folder does not exist"
+    assert NewFile(tmp_path / "free.py", "").blocked() is None
+
+
+def test_a_file_that_appeared_after_planning_is_never_overwritten(tmp_path):
+    plan = WritePlan([NewFile(tmp_path / "a.py", "new a\n"), NewFile(tmp_path / "b.py", "new")])
+    (tmp_path / "b.py").write_text("someone else's b\n")  # appears between plan and apply
+    with pytest.raises(WriteError) as caught:
+        apply_plan(plan)
+    assert caught.value.exit_code == EXIT_FOUND
+    assert caught.value.message == (
+        f"cannot create {tmp_path / 'b.py'}: a file already exists at this path; "
+        "removed the 1 file this run wrote"
+    )
+    assert tree(tmp_path) == {"b.py": b"someone else's b\n"}
+
+
+def test_a_failed_write_removes_everything_this_run_wrote(tmp_path):
+    """The second file is bigger than the process may write: the kernel refuses it
+    mid-write; the first file and the half-written second one are removed."""
+    (tmp_path / "keep.txt").write_text("untouched")
+    before = tree(tmp_path)
+    plan = WritePlan(
+        [NewFile(tmp_path / "small.py", "x" * 100), NewFile(tmp_path / "big.py", "y" * 5000)]
+    )
+    with file_size_limit(1000), pytest.raises(WriteError) as caught:
+        apply_plan(plan)
+    assert caught.value.message == (
+        f"cannot create {tmp_path / 'big.py'}: File too large; removed the 2 files this run wrote"
+    )
+    assert caught.value.path == str(tmp_path / "big.py")
+    assert tree(tmp_path) == before
+
+
+def test_a_failed_verification_removes_everything(tmp_path):
+    seen = []
+
+    def verify():
+        seen.append(sorted(p.name for p in tmp_path.iterdir()))
+        return "'shop' still has 2 leaves"
+
+    plan = WritePlan([NewFile(tmp_path / "a.py", "a"), NewFile(tmp_path / "b.py", "b")])
+    with pytest.raises(WriteError) as caught:
+        apply_plan(plan, verify)
+    assert seen == [["a.py", "b.py"]]  # verify ran on the written files
+    assert caught.value.message == (
+        "verification failed: 'shop' still has 2 leaves; removed the 2 files this run wrote"
+    )
+    assert tree(tmp_path) == {}
+
+
+def test_a_passing_verification_keeps_the_files(tmp_path):
+    plan = WritePlan([NewFile(tmp_path / "a.py", "a")])
+    assert apply_plan(plan, lambda: None) == [tmp_path / "a.py"]
+    assert tree(tmp_path) == {"a.py": b"a"}
+
+
+def test_an_interrupt_during_verification_removes_everything(tmp_path):
+    def verify():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        apply_plan(WritePlan([NewFile(tmp_path / "a.py", "a")]), verify)
+    assert tree(tmp_path) == {}
+
+
+def test_a_file_that_cannot_be_removed_is_named(tmp_path):
+    """Rollback reports what it could not undo instead of claiming success: here the
+    written file's folder is swapped for a file before the rollback runs."""
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+
+    def verify():
+        (folder / "a.py").unlink()
+        folder.rmdir()
+        folder.write_text("not a folder any more")  # unlink(folder/a.py) now fails
+        return "broken"
+
+    with pytest.raises(WriteError) as caught:
+        apply_plan(WritePlan([NewFile(folder / "a.py", "a")]), verify)
+    assert caught.value.message == (
+        f"verification failed: broken; could NOT remove: {folder / 'a.py'}: Not a directory"
+    )
+    assert caught.value.hint.startswith("remove those files by hand; ")
+
+
+def test_an_empty_plan_writes_nothing(tmp_path):
+    assert not WritePlan()
+    assert apply_plan(WritePlan(), lambda: "never called") == []
