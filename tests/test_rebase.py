@@ -1,0 +1,336 @@
+"""``migrator rebase`` on real projects, real git merges, with Django as the judge."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.djproject import DjangoProject
+from tests.gitrepo import commit_all, git, init_repo
+
+ORDER = (
+    "migrations.CreateModel(name='Order', fields=[('id', models.BigAutoField("
+    "auto_created=True, primary_key=True, serialize=False, verbose_name='ID'))])"
+)
+
+
+def add_field(name: str) -> str:
+    return (
+        f"migrations.AddField(model_name='order', name='{name}', "
+        "field=models.IntegerField(default=0))"
+    )
+
+
+MODELS = """
+class Order(models.Model):
+    x = models.IntegerField(default=0)
+    a = models.IntegerField(default=0)
+    b = models.IntegerField(default=0)
+    c = models.IntegerField(default=0)
+"""
+
+
+def base(project: DjangoProject) -> None:
+    """orders: 0001_initial -> 0002_base; shipping and audit exist."""
+    project.add_app("orders", models=MODELS)
+    project.add_migration("orders", "0001_initial", [], operations=[ORDER], initial=True)
+    project.add_migration("orders", "0002_base", [("orders", "0001_initial")])
+    project.add_app("shipping")
+    project.add_app("audit")
+
+
+def kept_side(project: DjangoProject) -> None:
+    project.add_migration(
+        "orders", "0003_x", [("orders", "0002_base")], operations=[add_field("x")]
+    )
+
+
+def moving_side(project: DjangoProject) -> None:
+    """A chain of three, a dependent in another app, a run_before from a third app."""
+    project.add_migration(
+        "orders", "0003_a", [("orders", "0002_base")], operations=[add_field("a")]
+    )
+    project.add_migration("orders", "0004_b", [("orders", "0003_a")], operations=[add_field("b")])
+    project.add_migration("orders", "0005_c", [("orders", "0004_b")], operations=[add_field("c")])
+    project.add_migration("shipping", "0001_initial", [("orders", "0004_b")])
+    project.add_migration("audit", "0001_initial", [], run_before=[("orders", "0005_c")])
+
+
+@pytest.fixture
+def diverged(project: DjangoProject) -> DjangoProject:
+    """
+    orders: 0001 - 0002_base - 0003_x                      (kept)
+                            \\- 0003_a - 0004_b - 0005_c    (moves)
+    shipping.0001 depends on orders.0004_b; audit.0001 runs before orders.0005_c
+    """
+    base(project)
+    kept_side(project)
+    moving_side(project)
+    return project
+
+
+def test_chain_of_three_moves_after_the_kept_leaf_and_every_reference_follows(diverged):
+    shipping = diverged.migration_path("shipping", "0001_initial").read_text()
+    audit = diverged.migration_path("audit", "0001_initial").read_text()
+    moved_c = diverged.migration_path("orders", "0005_c").read_text()
+
+    result = diverged.migrator("rebase", "orders", "--keep", "0003_x")
+
+    assert result.code == 0, result.err
+    assert result.err == ""
+    assert "Verified in a fresh process: 'orders' has one leaf (0006_c) and 6 migrations." in (
+        result.out
+    )
+    names = sorted(p.stem for p in (diverged.root / "orders" / "migrations").glob("0*.py"))
+    assert names == ["0001_initial", "0002_base", "0003_x", "0004_a", "0005_b", "0006_c"]
+    # edits change only the name strings; everything else is byte-for-byte
+    assert diverged.migration_path("shipping", "0001_initial").read_text() == shipping.replace(
+        "'0004_b'", "'0005_b'"
+    )
+    assert diverged.migration_path("audit", "0001_initial").read_text() == audit.replace(
+        "'0005_c'", "'0006_c'"
+    )
+    assert diverged.migration_path("orders", "0006_c").read_text() == moved_c.replace(
+        "'0004_b'", "'0005_b'"
+    )
+    first = diverged.migration_path("orders", "0004_a").read_text()
+    assert "('orders', '0003_x')" in first and "0002_base" not in first
+    # Django is the judge: no conflict, nothing to make, and it migrates
+    assert diverged.django_conflicts() == {}
+    assert diverged.manage("makemigrations", "--check", "--dry-run").code == 0
+    migrate = diverged.manage("migrate", "--noinput")
+    assert migrate.code == 0, migrate.err
+    order = diverged.django(
+        "from django.db import connection\n"
+        "print(sorted(c.name for c in connection.introspection.get_table_description("
+        "connection.cursor(), 'orders_order')))"
+    )
+    assert order.out.split() == ["['a',", "'b',", "'c',", "'id',", "'x']"]
+
+
+def test_dry_run_prints_renames_and_diffs_and_writes_nothing(diverged):
+    before = diverged.snapshot()
+
+    result = diverged.migrator("rebase", "orders", "--move", "0005_c", "--dry-run")
+
+    assert result.code == 0, result.err
+    assert diverged.snapshot() == before
+    lines = result.out.splitlines()
+    assert lines[0] == "orders: keeping 0003_x (the leaf not moved); moving 0005_c"
+    assert ("  rename orders/migrations/0003_a.py -> orders/migrations/0004_a.py") in lines
+    assert "--- a/shipping/migrations/0001_initial.py" in lines
+    assert "-    dependencies = [('orders', '0004_b')]" in lines
+    assert "+    dependencies = [('orders', '0005_b')]" in lines
+    assert lines[-1] == "Dry run: nothing written."
+
+
+def test_max_migration_txt_follows_the_new_leaf(diverged):
+    max_file = diverged.root / "orders" / "migrations" / "max_migration.txt"
+    max_file.write_text("0005_c\n")
+
+    result = diverged.migrator("rebase", "orders", "--keep", "0003_x")
+
+    assert result.code == 0, result.err
+    assert max_file.read_text() == "0006_c\n"
+
+
+def test_three_leaves_move_one_branch_after_the_other(project):
+    """
+    orders: 0001 - 0002_k (kept)
+                \\- 0002_m - 0003_m
+                \\- 0002_n
+    """
+    project.chain("orders", ["0001_initial", "0002_k"])
+    project.chain("orders", ["0002_m", "0003_m"], start=("orders", "0001_initial"))
+    project.add_migration("orders", "0002_n", [("orders", "0001_initial")])
+
+    result = project.migrator("rebase", "orders", "--keep", "0002_k")
+
+    assert result.code == 0, result.err
+    names = sorted(p.stem for p in (project.root / "orders" / "migrations").glob("0*.py"))
+    # moving leaves go in name order: 0002_n first, then the m chain after it
+    assert names == ["0001_initial", "0002_k", "0003_n", "0004_m", "0005_m"]
+    assert project.django_conflicts() == {}
+    assert "('orders', '0002_k')" in project.migration_path("orders", "0003_n").read_text()
+    assert "('orders', '0003_n')" in project.migration_path("orders", "0004_m").read_text()
+
+
+def test_failed_verification_restores_every_file_and_name(diverged):
+    """A reference rebase cannot see (a name in a variable) breaks the graph: roll back."""
+    diverged.add_migration(
+        "shipping",
+        "0002_dynamic",
+        source="from django.db import migrations\n\nNAME = '0004_b'\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    dependencies = [('shipping', '0001_initial'), ('orders', NAME)]\n"
+        "    operations = []\n",
+    )
+    before = diverged.snapshot()
+
+    result = diverged.migrator("rebase", "orders", "--keep", "0003_x")
+
+    assert result.code == 1
+    assert result.out.startswith("orders: keeping 0003_x")
+    assert "verification failed" in result.err and "0004_b" in result.err
+    assert "Traceback" not in result.err
+    assert diverged.snapshot() == before
+
+
+def test_no_conflict_is_nothing_to_do(project):
+    project.chain("orders", ["0001_initial", "0002_a"])
+
+    result = project.migrator("rebase", "orders")
+
+    assert (result.code, result.out, result.err) == (
+        0,
+        "orders: nothing to rebase: one leaf.\n",
+        "",
+    )
+
+
+def test_outside_git_without_options_refuses_with_a_hint(diverged):
+    before = diverged.snapshot()
+
+    result = diverged.migrator("rebase", "orders")
+
+    assert result.code == 1
+    assert result.out == ""
+    assert result.err.splitlines() == [
+        "migrator: error: cannot tell which branch of 'orders' to move outside a git work tree",
+        "  hint: name it: --keep LEAF or --move LEAF (leaves: 0003_x, 0005_c)",
+    ]
+    assert diverged.snapshot() == before
+
+
+def test_unknown_leaf_is_a_usage_error(diverged):
+    result = diverged.migrator("rebase", "orders", "--keep", "0009")
+    assert result.code == 2
+    assert "--keep '0009' is not one of the leaves of 'orders'" in result.err
+
+
+# -- real git repositories ---------------------------------------------------------------
+
+
+@pytest.fixture
+def merged_repo(project: DjangoProject):
+    """main gets 0003_x while branch 'feature' adds the chain 0003_a..0005_c; then merge."""
+    base(project)
+    init_repo(project.root)
+    commit_all(project.root, "base")
+    git(project.root, "checkout", "-q", "-b", "feature")
+    moving_side(project)
+    commit_all(project.root, "feature: a, b, c")
+    git(project.root, "checkout", "-q", "main")
+    kept_side(project)
+    commit_all(project.root, "main: x")
+    return project
+
+
+def test_finished_merge_moves_the_merged_in_branch(merged_repo):
+    git(merged_repo.root, "merge", "-q", "--no-edit", "feature")
+
+    result = merged_repo.migrator("rebase", "orders")
+
+    assert result.code == 0, result.err
+    assert result.out.startswith(
+        "orders: keeping 0003_x (on the mainline (HEAD^1)); moving 0005_c\n"
+    )
+    status = git(merged_repo.root, "status", "--porcelain").stdout.splitlines()
+    # git mv: history follows each file
+    assert "R  orders/migrations/0003_a.py -> orders/migrations/0004_a.py" in [
+        line.replace("RM", "R ") for line in status
+    ]
+    assert merged_repo.django_conflicts() == {}
+    assert merged_repo.manage("migrate", "--noinput").code == 0
+
+
+def test_unfinished_merge_uses_merge_head(merged_repo):
+    git(merged_repo.root, "merge", "-q", "--no-commit", "--no-ff", "feature")
+    assert (merged_repo.root / ".git" / "MERGE_HEAD").exists()
+
+    result = merged_repo.migrator("rebase", "orders", "--dry-run")
+
+    assert result.code == 0, result.err
+    assert result.out.startswith("orders: keeping 0003_x (on the mainline (HEAD)); moving 0005_c")
+
+
+def test_onto_names_the_branch_that_stays(merged_repo):
+    """Keep feature's chain and move main's 0003_x after it instead."""
+    git(merged_repo.root, "merge", "-q", "--no-edit", "feature")
+
+    result = merged_repo.migrator("rebase", "orders", "--onto", "feature")
+
+    assert result.code == 0, result.err
+    assert result.out.startswith("orders: keeping 0005_c (on feature); moving 0003_x")
+    assert merged_repo.migration_path("orders", "0006_x").is_file()
+    assert merged_repo.django_conflicts() == {}
+
+
+def test_no_merge_and_no_onto_refuses(merged_repo):
+    git(merged_repo.root, "merge", "-q", "--no-edit", "feature")
+    git(merged_repo.root, "reset", "-q", "--soft", "HEAD~1")  # the merge is gone, files stay
+    git(merged_repo.root, "commit", "-q", "-m", "squashed merge")
+
+    result = merged_repo.migrator("rebase", "orders")
+
+    assert result.code == 1
+    assert "HEAD is not a merge" in result.err
+
+
+# -- applied migrations --------------------------------------------------------------------
+
+
+@pytest.fixture
+def applied_feature(project: DjangoProject) -> DjangoProject:
+    """The database applied the feature branch up to orders.0003_a before the merge (a
+    developer's database, a staging deploy); then main's 0003_x arrives."""
+    base(project)
+    moving_side(project)
+    migrate = project.manage("migrate", "orders", "0003_a", "--noinput")
+    assert migrate.code == 0, migrate.err
+    kept_side(project)
+    return project
+
+
+def test_migration_applied_on_the_database_is_not_renamed(applied_feature):
+    before = applied_feature.snapshot()
+
+    result = applied_feature.migrator("rebase", "orders", "--keep", "0003_x")
+
+    assert result.code == 1
+    assert result.out == ""
+    assert result.err.splitlines()[0] == (
+        "migrator: error: database 'default' has applied orders.0003_a; renamed, they would "
+        "look unapplied and `migrate` would run them again"
+    )
+    assert "migrator merge orders" in result.err
+    assert applied_feature.snapshot() == before
+
+
+def test_force_renames_applied_migrations(applied_feature):
+    result = applied_feature.migrator("rebase", "orders", "--keep", "0003_x", "--force")
+
+    assert result.code == 0, result.err
+    assert applied_feature.migration_path("orders", "0004_a").is_file()
+
+
+def test_no_database_file_yet_means_nothing_applied(diverged):
+    """No SQLite file: nothing can be applied there; no note, and no file is created."""
+    result = diverged.migrator("rebase", "orders", "--keep", "0003_x", "--dry-run")
+
+    assert (result.code, result.err) == (0, "")
+    assert not (diverged.root / "db.sqlite3").exists()
+
+
+def test_unreachable_database_is_said_and_the_rebase_goes_on(diverged):
+    diverged.settings_extra = (
+        "DATABASES['default'] = {'ENGINE': 'django.db.backends.postgresql', 'NAME': 'x', "
+        "'HOST': '127.0.0.1', 'PORT': '1', 'OPTIONS': {'connect_timeout': 2}}"
+    )
+    diverged.write_settings()
+
+    result = diverged.migrator("rebase", "orders", "--keep", "0003_x", "--dry-run")
+
+    assert result.code == 0, result.err
+    assert result.err.startswith("note: database 'default' cannot be read (")
+    assert result.err.endswith("not checked whether it has applied the migrations that move\n")
+    assert "Dry run: nothing written." in result.out
