@@ -2,7 +2,7 @@
 #
 #   make demo   virtualenvs + Graphviz, then the main job on a scratch copy of sample_apps/
 #   make test   the same set-up, then the whole suite on Django 5.2/Python 3.11 and
-#               Django 6.1/Python 3.13
+#               Django 6.1/Python 3.13 (side by side; the second one's output follows)
 #
 # Everything the suite needs is installed from here: CI runs on a clean clone.
 
@@ -62,19 +62,33 @@ $(VENV_B)/.installed: pyproject.toml
 demo: install
 	@VENV=$(VENV_A) SCRATCH=$(SCRATCH)/demo scripts/demo.sh
 
+# The database tests get a throwaway PostgreSQL cluster (scripts/pg-cluster) through
+# MIGRATOR_TEST_PG, stopped and deleted after the run even when a test fails or the run
+# is interrupted. Set MIGRATOR_TEST_PG yourself to use another server; when none can be
+# started, those tests are skipped and say why.
 test: install
-	@status=0; \
+	@status=0; pgdir=""; \
+	trap '[ -z "$$pgdir" ] || scripts/pg-cluster stop "$$pgdir"' EXIT; trap 'exit 130' INT TERM; \
+	if [ -z "$${MIGRATOR_TEST_PG:-}" ]; then \
+	  pgdir=$$(mktemp -d -t migrator-pg.XXXXXX); \
+	  if dsn=$$(scripts/pg-cluster start "$$pgdir"); then export MIGRATOR_TEST_PG="$$dsn"; \
+	  else echo "note: PostgreSQL could not be started: its tests will be skipped"; fi; \
+	fi; \
+	echo "PostgreSQL for the tests: $${MIGRATOR_TEST_PG:-none}"; \
+	blog=$$(mktemp -t migrator-test-b.XXXXXX); \
+	$(MAKE) --no-print-directory test-b > "$$blog" 2>&1 & bpid=$$!; \
 	$(MAKE) --no-print-directory test-a || status=1; \
-	$(MAKE) --no-print-directory test-b || status=1; \
+	wait $$bpid || status=1; \
+	cat "$$blog"; rm -f "$$blog"; \
 	exit $$status
 
 test-a:
 	@echo "== Django 5.2 on Python 3.11 =="
-	$(VENV_A)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV_A)/bin/python -m pytest --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-a" $(PYTEST_ARGS)
 
 test-b:
 	@echo "== Django 6.1 on Python 3.13 =="
-	$(VENV_B)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV_B)/bin/python -m pytest --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-b" $(PYTEST_ARGS)
 
 lint: venvs
 	$(VENV_A)/bin/ruff check migrator tests benchmarks

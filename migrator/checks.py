@@ -6,9 +6,19 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from migrator import problems as kinds
 from migrator.analysis import conflicts
 from migrator.errors import ConfigurationError
+from migrator.graph import Key
 from migrator.problems import Problem
+
+# Problems that leave a migration out of the graph: its edges are unknown.
+_NOT_LOADED = {
+    kinds.SYNTAX_ERROR,
+    kinds.CONFLICT_MARKERS,
+    kinds.NO_MIGRATION_CLASS,
+    kinds.IMPORT_ERROR,
+}
 
 
 @dataclass(frozen=True)
@@ -36,18 +46,46 @@ class CheckReport:
 def check_graph(graph: nx.DiGraph, problems: list[Problem], apps: list[str]) -> CheckReport:
     """The conflicts and problems of the chosen apps, sorted."""
     chosen = set(apps)
+    unsure = incomplete_apps(graph, problems)
     found = [
         Conflict(app, tuple(names), tuple(graph.nodes[(app, n)]["path"] for n in names))
         for app, names in conflicts(graph).items()
-        if app in chosen
+        if app in chosen and app not in unsure
     ]
     kept = [p for p in problems if p.app is None or p.app in chosen]
     counts = {app: 0 for app in sorted(chosen)}
     for app, _ in graph.nodes:
         if app in chosen:
             counts[app] += 1
-    return CheckReport(sorted(apps), sum(counts.values()), found,
-                       sorted(kept, key=Problem.sort_key), counts)
+    return CheckReport(
+        sorted(apps), sum(counts.values()), found, sorted(kept, key=Problem.sort_key), counts
+    )
+
+
+def incomplete_apps(graph: nx.DiGraph, problems: list[Problem]) -> set[str]:
+    """Apps whose leaves cannot be judged: one of their migrations did not load, or one
+    refers to a migration of its own app that is not in the graph.
+
+    Django stops at such a problem; counting leaves anyway would report a conflict that
+    is an artefact (a migration cut off from its parent becomes a second leaf, the broken
+    file may be the very merge migration). The problem itself is reported instead.
+    """
+    found = {p.app for p in problems if p.app and p.migration and p.kind in _NOT_LOADED}
+    # Known keys that are rightly not nodes: replaced by a squash, or a squash that a
+    # partially applied database makes Django drop (references to it are repointed).
+    replaced: set[Key] = {key for keys in graph.graph.get("replaced", {}).values() for key in keys}
+    replaced |= set(graph.graph.get("partially_applied", {}))
+    for key, data in graph.nodes(data=True):
+        for ref in (*data.get("dependencies", ()), *data.get("run_before", ())):
+            ref = tuple(ref)
+            if (
+                ref[0] == key[0]
+                and ref[1] not in ("__first__", "__latest__")
+                and ref not in graph
+                and ref not in replaced
+            ):
+                found.add(key[0])
+    return found
 
 
 def require_database(graph: nx.DiGraph) -> None:

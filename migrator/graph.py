@@ -29,7 +29,12 @@ Node attributes:
 ``is_squashed`` (bool)
     It replaces other migrations.
 ``operations`` (tuple)
-    The migration's operations (Django ``Operation`` objects).
+    The migration's operations (Django ``Operation`` objects). Static mode gives a
+    read-only sequence built on first use (iterate or index it; don't concatenate).
+``applied`` (bool | None)
+    Applied on the database the graph was loaded for, as ``migrate`` judges it (a
+    squashed migration is applied when all it replaces is); ``None`` when no database
+    was asked or it could not be read.
 
 Edge attributes:
 
@@ -47,6 +52,15 @@ Graph attributes (``G.graph``):
     third-party packages.
 ``replaced`` (dict)
     Squashed migration key -> the keys it replaced in this graph (removed from it).
+``database`` (dict | None)
+    ``None`` unless loaded for a database; else ``{"alias", "vendor", "state", "error",
+    "other_apps"}``: ``state`` is ``"ok"``, ``"no-table"`` (no ``django_migrations``:
+    nothing applied) or ``"unavailable"`` (``error`` says why; ``applied`` is ``None``);
+    ``other_apps`` are labels with applied rows that are not installed.
+``partially_applied`` (dict)
+    Squashed migration key -> ``{"applied", "not_applied", "missing"}`` (tuples of keys)
+    for each squash the database has partly applied: ``migrate`` cannot use it, so it is
+    not in the graph and the migrations it replaces are. Empty without a database.
 """
 
 from __future__ import annotations

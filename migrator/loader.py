@@ -29,10 +29,13 @@ from django.apps import apps
 from django.db.migrations.exceptions import CircularDependencyError, NodeNotFoundError
 from django.db.migrations.graph import DummyNode
 from django.db.migrations.loader import MIGRATIONS_MODULE_NAME, MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
 
 from migrator import problems as kinds
-from migrator.analysis import cycles
+from migrator.analysis import conflicts, cycles
+from migrator.errors import ConfigurationError, UsageError
 from migrator.graph import Key, key_str
+from migrator.history import inconsistent_history
 from migrator.problems import Problem
 from migrator.sourcefiles import conflict_marker_line, reference_line
 
@@ -136,26 +139,46 @@ class _TolerantLoader(MigrationLoader):
         """A migration module (or the migrations package) that cannot be imported."""
         if name is None:
             self.failed_apps.add(label)
+            # It has a migrations package, a broken one: still a migrated app, so that
+            # `check` without app labels judges it (and reports this problem).
+            self.migrated_apps.add(label)
         else:
             self.failed.add((label, name))
         what = f"migration {name!r} in app {label!r}" if name else f"migrations of app {label!r}"
         marker = conflict_marker_line(path) if path else None
         if marker is not None:
             self.problems.append(
-                Problem(kinds.CONFLICT_MARKERS, f"git conflict markers in {what}", label, name,
-                        path, marker)
+                Problem(
+                    kinds.CONFLICT_MARKERS,
+                    f"git conflict markers in {what}",
+                    label,
+                    name,
+                    path,
+                    marker,
+                )
             )
         elif isinstance(exc, SyntaxError):
             self.problems.append(
-                Problem(kinds.SYNTAX_ERROR, f"syntax error in {what}: {exc.msg}", label, name,
-                        exc.filename or path, exc.lineno)
+                Problem(
+                    kinds.SYNTAX_ERROR,
+                    f"syntax error in {what}: {exc.msg}",
+                    label,
+                    name,
+                    exc.filename or path,
+                    exc.lineno,
+                )
             )
         else:
             line = _line_in(exc, path)
             self.problems.append(
-                Problem(kinds.IMPORT_ERROR,
-                        f"cannot import {what}: {type(exc).__name__}: {exc}", label, name,
-                        path, line)
+                Problem(
+                    kinds.IMPORT_ERROR,
+                    f"cannot import {what}: {type(exc).__name__}: {exc}",
+                    label,
+                    name,
+                    path,
+                    line,
+                )
             )
 
     def _check_side_files(self, label: str, package_path) -> None:
@@ -166,9 +189,14 @@ class _TolerantLoader(MigrationLoader):
                     line = conflict_marker_line(path)
                     if line is not None:
                         self.problems.append(
-                            Problem(kinds.CONFLICT_MARKERS,
-                                    f"git conflict markers in {side} of app {label!r}",
-                                    label, None, str(path), line)
+                            Problem(
+                                kinds.CONFLICT_MARKERS,
+                                f"git conflict markers in {side} of app {label!r}",
+                                label,
+                                None,
+                                str(path),
+                                line,
+                            )
                         )
 
     # -- dependencies: remember who asks, so an unknown app can be reported and skipped --
@@ -203,14 +231,14 @@ class _TolerantLoader(MigrationLoader):
     # -- problems Django would raise one at a time --
 
     def missing_dependencies(self) -> list[Problem]:
-        missing = {
-            key for key, node in self.graph.node_map.items() if isinstance(node, DummyNode)
-        }
+        missing = {key for key, node in self.graph.node_map.items() if isinstance(node, DummyNode)}
         found = []
         for key, migration in sorted(self.disk_migrations.items()):
             for target, relation in _references(migration):
-                if target in missing and target[0] not in self.failed_apps and (
-                    target not in self.failed
+                if (
+                    target in missing
+                    and target[0] not in self.failed_apps
+                    and (target not in self.failed)
                 ):
                     found.append(self._missing(key, migration, target, relation))
         for asking, target in self._unknown_app_refs:
@@ -239,8 +267,9 @@ class _TolerantLoader(MigrationLoader):
             close = difflib.get_close_matches(target[1], names, n=1, cutoff=0.6)
             if close:
                 message += f"; did you mean {close[0]!r}?"
-        return Problem(kinds.MISSING_DEPENDENCY, message, key[0], key[1], path,
-                       reference_line(path, target[1]))
+        return Problem(
+            kinds.MISSING_DEPENDENCY, message, key[0], key[1], path, reference_line(path, target[1])
+        )
 
 
 def _references(migration) -> list[tuple[Key, str]]:
@@ -281,25 +310,42 @@ def _is_local(path: str | None, root: Path | None, name: str) -> bool:
 
 
 def load_graph(
-    *, root: Path | None = None, connection=None, replace_migrations: bool = True
+    *,
+    root: Path | None = None,
+    connection=None,
+    replace_migrations: bool = True,
+    database: str | None = None,
 ) -> LoadedGraph:
     """Load every installed app's migrations (Django must be set up) into a graph.
 
     With ``connection=None`` squashed migrations replace the ones they replace as on a
-    fresh database, exactly as ``makemigrations`` judges conflicts.
+    fresh database, exactly as ``makemigrations`` judges conflicts. With a database
+    (``database`` alias or ``connection``) the graph is the one ``migrate`` builds on it:
+    nodes carry ``applied``, and the database's history problems are added.
     """
+    database_info, connection = _open_database(database, connection)
     loader = _TolerantLoader(connection=connection, replace_migrations=replace_migrations)
     loader.build_graph()
     graph = _to_networkx(loader, root)
+    graph.graph["database"] = database_info
+    graph.graph["partially_applied"] = {}
     problems = loader.problems + loader.missing_dependencies()
+    if connection is not None:
+        problems += _database_problems(loader, graph, connection)
     for cycle in cycles(graph):
         first = graph.nodes[cycle[0]]
         text = " -> ".join(key_str(node) for node in [*cycle, cycle[0]])
         # cycle[0] runs after cycle[-1]: point at that dependency in cycle[0]'s file.
         line = reference_line(first["path"], cycle[-1][1])
         problems.append(
-            Problem(kinds.CIRCULAR_DEPENDENCY, f"migrations form a cycle: {text}", cycle[0][0],
-                    cycle[0][1], first["path"], line)
+            Problem(
+                kinds.CIRCULAR_DEPENDENCY,
+                f"migrations form a cycle: {text}",
+                cycle[0][0],
+                cycle[0][1],
+                first["path"],
+                line,
+            )
         )
     return LoadedGraph(graph, sorted(set(problems), key=Problem.sort_key))
 
@@ -331,6 +377,7 @@ def _to_networkx(loader: _TolerantLoader, root: Path | None) -> nx.DiGraph:
             atomic=migration.atomic,
             is_squashed=bool(migration.replaces),
             operations=tuple(migration.operations),
+            applied=None if loader.connection is None else key in loader.applied_migrations,
         )
     for key in sorted(real):
         for parent in sorted(real[key].parents, key=lambda n: n.key):
@@ -352,3 +399,198 @@ def _to_networkx(loader: _TolerantLoader, root: Path | None) -> nx.DiGraph:
         if key in graph
     }
     return graph
+
+
+# -- the database: applied state and the history problems only `migrate` reveals --------
+
+
+def _open_database(alias: str | None, connection) -> tuple[dict | None, object | None]:
+    """The ``database`` graph attribute, and the connection to load with (``None`` when
+    the database cannot be read: the rest of the graph still loads)."""
+    if alias is None and connection is None:
+        return None, None
+    if connection is None:
+        from django.db import connections
+
+        try:
+            aliases = sorted(connections.settings)
+        except Exception as exc:  # ImproperlyConfigured: DATABASES itself is broken
+            raise ConfigurationError(
+                f"bad DATABASES setting: {exc}", hint="fix DATABASES in the settings"
+            ) from exc
+        if alias not in aliases:
+            close = difflib.get_close_matches(alias, aliases, n=1)
+            raise UsageError(
+                f"unknown database alias {alias!r}: DATABASES has no such entry",
+                hint=f"did you mean {close[0]!r}?"
+                if close
+                else "aliases in DATABASES: " + (", ".join(aliases) or "none"),
+            )
+        info = _database_info(alias, None)
+        try:
+            connection = connections[alias]  # loads the backend: the driver may be missing
+        except Exception as exc:
+            return {**info, "state": "unavailable", "error": _one_line(exc)}, None
+    info = _database_info(connection.alias, connection.vendor)
+    missing = _missing_sqlite_file(connection)
+    if missing is not None:  # connecting would create it: reading must not write
+        return {**info, "state": "unavailable", "error": f"no SQLite file at {missing}"}, None
+    try:
+        if not MigrationRecorder(connection).has_table():
+            info["state"] = "no-table"  # a fresh database: nothing is applied yet
+    except Exception as exc:  # each driver has its own errors; all mean "cannot read it"
+        return {**info, "state": "unavailable", "error": _one_line(exc)}, None
+    return info, connection
+
+
+def _missing_sqlite_file(connection) -> str | None:
+    if connection.vendor != "sqlite" or connection.is_in_memory_db():
+        return None
+    name = str(connection.settings_dict["NAME"])
+    if name.startswith("file:"):  # a URI: leave it to SQLite
+        return None
+    return None if Path(name).exists() else name
+
+
+def _database_info(alias: str, vendor: str | None) -> dict:
+    return {"alias": alias, "vendor": vendor, "state": "ok", "error": None, "other_apps": []}
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+
+
+def _database_problems(loader: _TolerantLoader, graph: nx.DiGraph, connection) -> list[Problem]:
+    """What ``migrate`` would stumble on in this database, beyond the files themselves."""
+    alias = connection.alias
+    rows = set(MigrationRecorder(connection).applied_migrations())
+    installed = {config.label for config in apps.get_app_configs()}
+    graph.graph["database"]["other_apps"] = sorted({app for app, _ in rows} - installed)
+    graph.graph["partially_applied"] = _partially_applied(loader, rows)
+    found = []
+    for migration, dependency in inconsistent_history(graph, rows):
+        path = graph.nodes[migration]["path"]
+        found.append(
+            Problem(
+                kinds.INCONSISTENT_HISTORY,
+                f"{key_str(migration)!r} is applied on database {alias!r} before its "
+                f"dependency {key_str(dependency)!r}",
+                migration[0],
+                migration[1],
+                path,
+                reference_line(path, dependency[1]),
+            )
+        )
+    found += _ghosts(loader, graph, _keys_in(installed, rows), alias)
+    found += _squash_problems(loader, graph, alias)
+    return found
+
+
+def _keys_in(labels: set[str], keys: set[Key]) -> set[Key]:
+    return {key for key in keys if key[0] in labels}
+
+
+def _resolved_replaces(loader: _TolerantLoader, migration) -> set[Key]:
+    """The plain migrations a squashed one stands for (Django 6 squashes squashes)."""
+    resolve = getattr(loader, "_resolve_replaced_migration_keys", None)
+    return set(resolve(migration)) if resolve else {tuple(k) for k in migration.replaces}
+
+
+def _partially_applied(loader: _TolerantLoader, rows: set[Key]) -> dict:
+    """Squashed migrations ``migrate`` cannot use here: some, not all, of what they
+    replace is applied, so Django drops them and keeps the replaced migrations."""
+    if not loader.replace_migrations:
+        return {}
+    found = {}
+    for key, migration in sorted(loader.replacements.items()):
+        replaced = _resolved_replaces(loader, migration)
+        applied = sorted(replaced & rows)
+        if applied and len(applied) < len(replaced):
+            found[key] = {
+                "applied": tuple(applied),
+                "not_applied": tuple(sorted(replaced - rows)),
+                "missing": tuple(
+                    sorted(
+                        k
+                        for k in replaced
+                        if k not in loader.disk_migrations and k not in loader.failed
+                    )
+                ),
+            }
+    return found
+
+
+def _ghosts(
+    loader: _TolerantLoader, graph: nx.DiGraph, rows: set[Key], alias: str
+) -> list[Problem]:
+    """Rows of installed apps with no migration file (and no squash standing for it)."""
+    replaced = set()
+    for migration in loader.replacements.values():
+        replaced |= {tuple(k) for k in migration.replaces} | _resolved_replaces(loader, migration)
+    found = []
+    for app_label, name in sorted(rows):
+        key = (app_label, name)
+        if (
+            key in loader.disk_migrations
+            or key in replaced
+            or key in loader.failed
+            or app_label in loader.failed_apps
+        ):
+            continue
+        message = f"{key_str(key)!r} is applied on database {alias!r} but has no migration file"
+        # A renamed file looks like a ghost plus an unapplied migration with a close name.
+        unapplied = [
+            n for (a, n), data in graph.nodes(data=True) if a == app_label and not data["applied"]
+        ]
+        close = difflib.get_close_matches(name, sorted(unapplied), n=1, cutoff=0.7)
+        if close:
+            message += f"; renamed to {close[0]!r}? migrate would apply it again"
+        found.append(Problem(kinds.GHOST_MIGRATION, message, app_label, name))
+    return found
+
+
+def _squash_problems(loader: _TolerantLoader, graph: nx.DiGraph, alias: str) -> list[Problem]:
+    """Partially applied squashed migrations that make ``migrate`` fail here, not on a
+    fresh database: replaced files are gone, or the replaced migrations bring back a
+    conflict the squash had hidden. (With every replaced file present and no conflict,
+    ``migrate`` simply applies the rest of them: ``show`` notes that, it is no problem.)"""
+    leaves_by_app = conflicts(graph)
+    found = []
+    for key, state in graph.graph["partially_applied"].items():
+        path = _migration_path(loader.disk_migrations.get(key))
+        done = f"{len(state['applied'])} of {len(state['applied']) + len(state['not_applied'])}"
+        start = (
+            f"squashed migration {key_str(key)!r} is partially applied on database "
+            f"{alias!r} ({done} replaced migrations), so migrate cannot use it"
+        )
+        first = (state["missing"] or state["not_applied"])[0]
+        line = reference_line(path, first[1])
+        if state["missing"]:
+            names = ", ".join(repr(key_str(k)) for k in state["missing"])
+            found.append(
+                Problem(
+                    kinds.PARTIALLY_APPLIED_SQUASH,
+                    f"{start} and needs {names}, whose files are gone",
+                    key[0],
+                    key[1],
+                    path,
+                    line,
+                )
+            )
+        replaced = set(state["applied"]) | set(state["not_applied"])
+        names = leaves_by_app.get(key[0], [])
+        if not state["missing"] and any((key[0], name) in replaced for name in names):
+            found.append(
+                Problem(
+                    kinds.PARTIALLY_APPLIED_SQUASH,
+                    f"{start}; with the replaced migrations instead, app "
+                    f"{key[0]!r} has {len(names)} leaf migrations: "
+                    f"{', '.join(names)} (makemigrations, which ignores the "
+                    f"database, cannot see this conflict)",
+                    key[0],
+                    key[1],
+                    path,
+                    line,
+                )
+            )
+    return found

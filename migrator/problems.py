@@ -15,6 +15,11 @@ SYNTAX_ERROR = "syntax-error"
 CONFLICT_MARKERS = "conflict-markers"
 NO_MIGRATION_CLASS = "no-migration-class"
 IMPORT_ERROR = "import-error"
+UNREADABLE = "unreadable"  # --static: a value that is not a literal
+# Found only with --database: the applied history in django_migrations.
+INCONSISTENT_HISTORY = "inconsistent-history"
+GHOST_MIGRATION = "ghost-migration"
+PARTIALLY_APPLIED_SQUASH = "partially-applied-squash"
 
 KINDS = (
     MISSING_DEPENDENCY,
@@ -23,6 +28,10 @@ KINDS = (
     CONFLICT_MARKERS,
     NO_MIGRATION_CLASS,
     IMPORT_ERROR,
+    UNREADABLE,
+    INCONSISTENT_HISTORY,
+    GHOST_MIGRATION,
+    PARTIALLY_APPLIED_SQUASH,
 )
 
 #: One hint per kind, shown under the problem in text output.
@@ -37,6 +46,17 @@ HINTS = {
     NO_MIGRATION_CLASS: "define `class Migration(migrations.Migration)` in this module, "
     "or move the module out of the migrations package",
     IMPORT_ERROR: "fix the import error; Django cannot load this migration",
+    UNREADABLE: "--static reads literal values only: write this attribute as a literal, "
+    "or run without --static",
+    INCONSISTENT_HISTORY: "migrate refuses to run until the dependency is applied: if its "
+    "changes are already in this database, record it with `manage.py migrate --fake APP NAME`; "
+    "if not, roll back the migrations applied before it",
+    GHOST_MIGRATION: "if the file was renamed, restore the old name (or record the new one "
+    "with `manage.py migrate --fake APP NEW_NAME` and delete the old row); if it was "
+    "deleted on purpose, the row can be deleted from django_migrations",
+    PARTIALLY_APPLIED_SQUASH: "keep every replaced migration until each database has applied "
+    "all of them: restore deleted ones from git and run migrate there; a migration that "
+    "depends on a replaced one should depend on the squashed migration instead",
 }
 
 
@@ -56,8 +76,14 @@ class Problem:
         return HINTS.get(self.kind, "")
 
     def sort_key(self) -> tuple:
-        return (self.app or "", self.migration or "", self.path or "", self.line or 0,
-                self.kind, self.message)
+        return (
+            self.app or "",
+            self.migration or "",
+            self.path or "",
+            self.line or 0,
+            self.kind,
+            self.message,
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)

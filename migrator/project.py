@@ -27,14 +27,28 @@ class Project:
         return sorted(self.graph.graph["apps"])
 
 
-def load_project(options: ProjectOptions, *, replace_migrations: bool = True) -> Project:
-    """Boot Django with the project's settings and load its migration graph."""
+def load_project(
+    options: ProjectOptions, *, replace_migrations: bool = True, database: str | None = None
+) -> Project:
+    """Boot Django with the project's settings and load its migration graph; with
+    ``database`` (an alias of DATABASES), as ``migrate`` sees it on that database."""
+    if options.static and database is not None:
+        raise UsageError(
+            "--database needs Django to read the database", hint="run without --static"
+        )
     if options.static:
-        raise UsageError("--static is not available yet", hint="run without --static")
+        from migrator.static import load_static_graph  # reads files, imports nothing
+
+        static = load_static_graph(options, replace_migrations=replace_migrations)
+        found = static.project
+        settings = SettingsChoice(found.settings_module or "", found.settings_source, found.root)
+        return Project(options, settings, static.graph, static.problems)
     settings = setup_django(options)
     from migrator.loader import load_graph  # imports Django: only after setup
 
-    loaded = load_graph(root=settings.root, replace_migrations=replace_migrations)
+    loaded = load_graph(
+        root=settings.root, replace_migrations=replace_migrations, database=database
+    )
     return Project(options, settings, loaded.graph, loaded.problems)
 
 
@@ -45,9 +59,12 @@ def select_apps(graph: nx.DiGraph, labels: Iterable[str]) -> list[str]:
     for label in chosen:
         if label not in graph.graph["apps"]:
             close = difflib.get_close_matches(label, installed, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else (
-                "installed apps: " + ", ".join(installed)
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else ("installed apps: " + ", ".join(installed))
             )
-            raise UsageError(f"unknown app label {label!r}: no installed app has this label",
-                             hint=hint)
+            raise UsageError(
+                f"unknown app label {label!r}: no installed app has this label", hint=hint
+            )
     return chosen or installed

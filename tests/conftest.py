@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.databases import db_project  # noqa: F401  (SQLite and PostgreSQL)
 from tests.djproject import DjangoProject
 
 

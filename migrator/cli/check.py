@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from migrator.checks import check_graph
+from migrator.checks import check_graph, require_database
 from migrator.cli.app import (
     AppLabelsArgument,
     OutputFormat,
@@ -20,7 +20,7 @@ from migrator.cli.app import (
     project_options,
     write,
 )
-from migrator.errors import EXIT_FOUND, EXIT_OK
+from migrator.errors import EXIT_FOUND, EXIT_OK, UsageError
 from migrator.project import load_project, select_apps
 from migrator.render import check as render
 
@@ -31,6 +31,24 @@ def check(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="text, json or github annotations.")
     ] = OutputFormat.text,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            metavar="ALIAS",
+            help="Also judge this database's applied migrations (an alias of "
+            "DATABASES), as migrate would.",
+        ),
+    ] = None,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            "--against",
+            metavar="REF",
+            help="Judge the graph a merge of REF (e.g. origin/main) into the working "
+            "tree would have; REF is read from git, nothing is checked out.",
+        ),
+    ] = None,
     settings: SettingsOption = None,
     pythonpath: PythonPathOption = None,
     static: StaticOption = False,
@@ -41,8 +59,13 @@ def check(
     Exit 0 when all is well, 1 when conflicts or problems were found, 2 on a usage or
     configuration error.
     """
+    if against is not None:
+        check_against(
+            against, app_labels, output_format, settings, pythonpath, static, database, traceback
+        )
     with handle_errors(traceback):
-        project = load_project(project_options(settings, pythonpath, static))
+        project = load_project(project_options(settings, pythonpath, static), database=database)
+        require_database(project.graph)
         labels = select_apps(project.graph, app_labels or [])
         if not app_labels:
             labels = [a for a in labels if project.graph.graph["apps"][a]["migrated"]]
@@ -53,4 +76,38 @@ def check(
         OutputFormat.github: render.render_github,
     }[output_format]
     write(renderer(report, Path.cwd()))
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_FOUND)
+
+
+def check_against(
+    ref: str,
+    app_labels: list[str] | None,
+    output_format: OutputFormat,
+    settings: str | None,
+    pythonpath: list[str] | None,
+    static: bool,
+    database: str | None,
+    traceback: bool,
+) -> None:
+    """``check --against REF``: the conflicts a merge of REF would create."""
+    from migrator.against import predict
+    from migrator.render import against as render_against
+
+    with handle_errors(traceback):
+        if database is not None:
+            raise UsageError(
+                "--against judges migration files; it cannot use --database",
+                hint="run without --database",
+            )
+        prediction = predict(project_options(settings, pythonpath, static), ref)
+        labels = select_apps(prediction.graph, app_labels or [])
+        if not app_labels:
+            labels = [a for a in labels if prediction.graph.graph["apps"][a]["migrated"]]
+        report = check_graph(prediction.graph, prediction.problems, labels)
+    renderer = {
+        OutputFormat.text: render_against.render_text,
+        OutputFormat.json: render_against.render_json,
+        OutputFormat.github: render_against.render_github,
+    }[output_format]
+    write(renderer(report, prediction, Path.cwd()))
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FOUND)

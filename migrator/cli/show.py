@@ -1,0 +1,82 @@
+"""``migrator show``: every app's migrations with applied state, and the database's
+history problems."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from migrator.cli.app import (
+    AppLabelsArgument,
+    PythonPathOption,
+    SettingsOption,
+    StaticOption,
+    TracebackOption,
+    app,
+    handle_errors,
+    project_options,
+    write,
+)
+from migrator.errors import EXIT_OK
+from migrator.project import load_project, select_apps
+from migrator.render import show as render
+from migrator.show import build_report
+
+
+class ShowFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def show(
+    app_labels: AppLabelsArgument = None,
+    database: Annotated[
+        str,
+        typer.Option(
+            "--database",
+            metavar="ALIAS",
+            help="Read applied migrations from this database (an alias of DATABASES).",
+        ),
+    ] = "default",
+    plan: Annotated[
+        bool, typer.Option("--plan", help="One list in the global order migrate applies them.")
+    ] = False,
+    deps: Annotated[
+        bool, typer.Option("--deps", help="Show each migration's dependencies on other apps.")
+    ] = False,
+    output_format: Annotated[
+        ShowFormat, typer.Option("--format", "-f", help="text or json.")
+    ] = ShowFormat.text,
+    settings: SettingsOption = None,
+    pythonpath: PythonPathOption = None,
+    static: StaticOption = False,
+    traceback: TracebackOption = False,
+) -> None:
+    """List each app's migrations in apply order with applied marks, leaves, conflicts,
+    merges and squashes, and the problems that would make `migrate` fail on the database.
+
+    Exit 0 (a database that cannot be read is a warning: the rest is shown), 2 on a usage
+    or configuration error. `migrator check --database` is the gate for CI.
+    """
+    with handle_errors(traceback):
+        options = project_options(settings, pythonpath, static)
+        project = load_project(options, database=None if static else database)
+        labels = select_apps(project.graph, app_labels or [])
+        if not app_labels:
+            labels = [a for a in labels if project.graph.graph["apps"][a]["migrated"]]
+        report = build_report(project.graph, project.problems, labels, plan=plan)
+    if report.database and report.database["state"] == "unavailable":
+        sys.stderr.write(
+            f"migrator: warning: cannot read applied migrations from database "
+            f"{report.database['alias']!r}: {report.database['error']}\n"
+        )
+    if output_format is ShowFormat.json:
+        write(render.render_json(report, Path.cwd()))
+    else:
+        render.render_text(report, Path.cwd(), sys.stdout, deps=deps)
+    raise typer.Exit(EXIT_OK)
