@@ -1,0 +1,126 @@
+"""Time ``migrator graph -o graph.svg`` on generated projects.
+
+Targets (issue 6): the 10,000-migration project (50 apps x 200) drawn to SVG in at most
+15 s with the automatic collapse, the 2,000-migration one (10 x 200) in at most 3 s.
+Each size runs twice (the first run also compiles the project's bytecode); the table
+shows wall-clock seconds and the CPU seconds of migrator and Graphviz together, which
+stay meaningful when other work shares the machine.
+
+    python benchmarks/bench_graph.py [--sizes 50x200 10x200] [--format svg] [--strict]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import sys
+import tempfile
+from pathlib import Path
+
+from _common import (
+    common_parser,
+    describe_environment,
+    ensure_project,
+    parse_size,
+    print_table,
+    project_env,
+    reset_project,
+    run_timed,
+    venv_script,
+)
+
+TARGETS = {10_000: 15.0, 2_000: 3.0}  # migrations -> seconds
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> int:
+    parser = common_parser("Time `migrator graph` to SVG on generated projects.")
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        type=parse_size,
+        default=[(50, 200), (10, 200)],
+        metavar="APPSxMIGRATIONS",
+    )
+    parser.add_argument("--format", default="svg", choices=["svg", "png", "pdf", "html", "dot"])
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args()
+    migrator = venv_script("migrator")
+    if migrator is None:
+        print("migrator is not installed in this virtualenv: nothing to time")
+        return 1 if args.strict else 0
+    print(describe_environment())
+    rows, missed = [], False
+    out_dir = Path(tempfile.mkdtemp(prefix="bench-graph-"))
+    for apps, migrations in args.sizes:
+        project = ensure_project(
+            apps, migrations, seed=args.seed, workdir=args.workdir, regenerate=args.regenerate
+        )
+        print(f"project {apps}x{migrations}: {project.describe()}", flush=True)
+        reset_project(project.path)
+        total = apps * migrations
+        target = TARGETS.get(total)
+        for run in ("cold", "warm"):
+            output = out_dir / f"graph-{apps}x{migrations}-{run}.{args.format}"
+            before = children_cpu()
+            result = run_timed(
+                [migrator, "graph", "-o", output],
+                cwd=project.path,
+                env=project_env(project.path),
+                timeout=args.timeout,
+            )
+            cpu = children_cpu() - before
+            found = re.search(r"(\d+) nodes after collapsing", result.stdout)
+            verdict = "-"
+            if target is not None and result.returncode == 0:
+                verdict = "PASS" if result.seconds <= target else "MISS"
+                missed = missed or verdict == "MISS"
+            if result.returncode != 0:
+                print(result.output_tail(), file=sys.stderr)
+                missed = True
+            size = output.stat().st_size if output.exists() else 0
+            rows.append(
+                [
+                    f"{apps}x{migrations}",
+                    total,
+                    run,
+                    f"{result.seconds:.2f}",
+                    f"{cpu:.2f}",
+                    found.group(1) if found else "-",
+                    f"{size / 1e6:.1f}",
+                    result.status,
+                    f"<= {target:.0f}s" if target else "-",
+                    verdict,
+                ]
+            )
+    print()
+    print_table(
+        [
+            "project",
+            "migrations",
+            "run",
+            "wall s",
+            "cpu s",
+            "nodes",
+            "MB",
+            "exit",
+            "target",
+            "wall",
+        ],
+        rows,
+        "llrrrrrrll",
+    )
+    print(
+        f"\noutputs in {out_dir}; load average now {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} CPUs (wall-clock times suffer when it is higher)"
+    )
+    return 1 if (missed and args.strict) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""``migrator graph``: draw the migration graph (SVG, PNG, PDF, DOT, Mermaid, HTML, JSON)."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from migrator.cli.app import (
+    PythonPathOption,
+    SettingsOption,
+    StaticOption,
+    TracebackOption,
+    app,
+    handle_errors,
+    project_options,
+    write,
+)
+from migrator.errors import EXIT_OK, MigratorError, UsageError
+from migrator.layout import Window, build_view
+from migrator.project import load_project
+from migrator.render import graph_files
+
+
+class RankDir(str, Enum):
+    LR = "LR"
+    TB = "TB"
+    RL = "RL"
+    BT = "BT"
+
+
+class Layout(str, Enum):
+    auto = "auto"
+    dot = "dot"
+    lanes = "lanes"
+
+
+class Squashed(str, Enum):
+    used = "used"
+    all = "all"
+
+
+@app.command()
+def graph(
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write FILE; its extension picks "
+            "the format: .svg .png .pdf (need Graphviz), .dot/.gv, .mmd (Mermaid), "
+            ".html (one offline page), .json. Default: DOT on stdout.",
+        ),
+    ] = None,
+    focus: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--focus",
+            metavar="APP[.MIGRATION]",
+            help="Only this app and its "
+            "neighbours, or this migration, its ancestors and descendants "
+            "(repeatable; a unique prefix of the name is enough).",
+        ),
+    ] = None,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth",
+            metavar="N",
+            help="With --focus: at most N edges away (default: 1 for an app, all for a migration).",
+        ),
+    ] = None,
+    include: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include",
+            "-I",
+            metavar="PATTERN",
+            show_default=False,
+            help="Only apps matching (wildcards * ? [..]; repeatable).",
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            "-X",
+            metavar="PATTERN",
+            show_default=False,
+            help="Leave out apps matching (wildcards; repeatable).",
+        ),
+    ] = None,
+    all_apps: Annotated[
+        bool, typer.Option("--all", help="Also Django's contrib and third-party apps.")
+    ] = False,
+    collapse: Annotated[
+        bool | None,
+        typer.Option(
+            "--collapse/--no-collapse",
+            help="Draw each linear run of one app's "
+            "migrations as one node. Default: when more than 200 are drawn.",
+            show_default=False,
+        ),
+    ] = None,
+    squashed: Annotated[
+        Squashed,
+        typer.Option(
+            "--squashed",
+            help="'used': the graph migrate uses (squashed "
+            "migrations instead of the ones they replace); 'all': both.",
+        ),
+    ] = Squashed.used,
+    squash: Annotated[
+        bool, typer.Option("--squash", help="Outline the ranges `migrator squash` finds.")
+    ] = False,
+    min_length: Annotated[
+        int,
+        typer.Option(
+            "--min-length",
+            metavar="N",
+            min=2,
+            help="With --squash: ranges of at least N migrations.",
+        ),
+    ] = 10,
+    rankdir: Annotated[
+        RankDir, typer.Option("--rankdir", help="Direction of the chains.")
+    ] = RankDir.LR,
+    layout: Annotated[
+        Layout,
+        typer.Option(
+            "--layout",
+            help="Who places the migrations: Graphviz's 'dot', or "
+            "'lanes' (one band per app, fast on any size); 'auto' takes dot unless "
+            "the graph is too big for it.",
+        ),
+    ] = Layout.auto,
+    legend: Annotated[bool, typer.Option("--legend/--no-legend", help="Draw a legend.")] = True,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain/--no-explain",
+            help="Say next to each conflicting app what `migrator explain` finds: whether "
+            "the branches change the same models or fields (replays their model states).",
+        ),
+    ] = True,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database",
+            metavar="ALIAS",
+            help="Fill applied migrations, leave "
+            "unapplied ones white, as this database's django_migrations says.",
+        ),
+    ] = None,
+    settings: SettingsOption = None,
+    pythonpath: PythonPathOption = None,
+    static: StaticOption = False,
+    traceback: TracebackOption = False,
+) -> None:
+    """Draw the migration graph: one box per app, conflicting leaves in red.
+
+    Exit 0 when drawn, 1 when refused (a Mermaid diagram too big for GitHub), 2 on a
+    usage or configuration error (including a missing Graphviz `dot` for images).
+    """
+    with handle_errors(traceback):
+        fmt = graph_files.format_for(output) if output else "dot"
+        if squash and squashed is Squashed.all:
+            raise UsageError(
+                "--squash outlines ranges of the graph migrate uses",
+                hint="leave out --squashed all",
+            )
+        options = project_options(settings, pythonpath, static)
+        project = load_project(
+            options, replace_migrations=squashed is Squashed.used, database=database
+        )
+        _warn_unread_database(project.graph.graph.get("database"))
+        if project.problems:  # drawn anyway: the picture helps to find them
+            count = len(project.problems)
+            sys.stderr.write(
+                f"migrator: warning: {count} problem{'s' if count > 1 else ''} while loading "
+                "the migrations; `migrator check` lists them\n"
+            )
+        windows = _windows(project.graph, min_length) if squash else ()
+        view = build_view(
+            project.graph,
+            include=include or (),
+            exclude=exclude or (),
+            all_apps=all_apps,
+            focus=focus or (),
+            depth=depth,
+            collapse_runs=collapse,
+            windows=windows,
+            verdicts=_verdicts(project.graph) if explain and squashed is Squashed.used else None,
+        )
+        content, note = graph_files.render(
+            view,
+            fmt,
+            rankdir=rankdir.value,
+            legend=legend,
+            base=Path.cwd(),
+            title=f"Migrations of {project.settings.module}",
+            layout_choice=layout.value,
+        )
+        if output is None:
+            write(content.decode())
+            raise typer.Exit(EXIT_OK)
+        graph_files.write_atomically(output, content)
+    shown = sum(len(data["members"]) for _, data in view.nodes(data=True))
+    collapsed = (
+        f", {view.number_of_nodes()} nodes after collapsing" if (view.graph["collapsed"]) else ""
+    )
+    write(f"wrote {output}: {shown} migrations in {len(view.graph['apps'])} apps{collapsed}\n")
+    if note:
+        write(f"note: {note}\n")
+
+
+def _warn_unread_database(info: dict | None) -> None:
+    if info and info.get("state") == "unavailable":
+        sys.stderr.write(
+            f"migrator: warning: cannot read database {info['alias']!r} ({info['error']}): "
+            "drawn without applied state\n"
+        )
+
+
+def _verdicts(graph) -> dict[str, str]:
+    """``migrator explain``'s verdict on each conflict (git is not asked: no provenance
+    is drawn). An app it cannot explain (a cycle) simply gets none."""
+    from migrator.analysis import conflicts
+    from migrator.explain import explain_app  # replays model states: Django is set up
+
+    verdicts = {}
+    for label in conflicts(graph):
+        try:
+            verdicts[label] = explain_app(graph, label, cwd=None).overlap.level
+        except MigratorError:
+            continue
+    return verdicts
+
+
+def _windows(graph, min_length: int) -> list[Window]:
+    from migrator.squash import find_windows  # only needed with --squash
+
+    try:
+        found = find_windows(graph, None, min_length)
+    except ValueError as error:  # a cycle: `migrator check` says where
+        raise UsageError(
+            f"cannot outline squash ranges: {error}", hint="run `migrator check`"
+        ) from None
+    return [Window(w.app, w.start, w.end, tuple(w.nodes)) for w in found]

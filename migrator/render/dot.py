@@ -1,0 +1,356 @@
+"""The view of the migration graph (:mod:`migrator.layout`) as Graphviz DOT, and images
+rendered from it by Graphviz's ``dot``.
+
+One cluster per app, chains left to right (``rankdir=LR``); same-app edges weigh more
+so chains stay straight, cross-app edges are lighter. Every name goes through
+:func:`_text`, so odd characters in migration names never break the DOT.
+"""
+
+from __future__ import annotations
+
+import graphviz
+import networkx as nx
+
+from migrator import layout
+from migrator.errors import UsageError
+from migrator.graph import Key, key_str
+from migrator.render.lanes import Lanes
+
+IMAGE_FORMATS = ("svg", "png", "pdf")
+FONT = "Helvetica"
+RED = "#c62828"
+RED_FILL = "#ffd6d6"
+ORANGE = "#e07b00"
+GREY = "#8a939c"
+SAME_APP_EDGE = "#4f5b66"
+CROSS_APP_EDGE = "#a9b4be"
+
+# What the legend says for each mark, in the order it lists them.
+LEGEND = {
+    layout.CONFLICT: "conflicting leaf",
+    layout.MERGE: "merge migration",
+    layout.SQUASHED: "squashed migration",
+    layout.REPLACED: "replaced by a squash",
+    layout.DATA: "RunPython / RunSQL",
+    layout.ELIDABLE: "elidable RunPython / RunSQL",
+    layout.COLLAPSED: "linear run, collapsed",
+    layout.FOCUS: "focused migration",
+    layout.APPLIED: "applied",
+    layout.UNAPPLIED: "not applied",
+}
+
+
+class DotMissingError(UsageError):
+    """Graphviz's ``dot`` is not on the PATH."""
+
+
+def _text(text: str) -> str:
+    """A literal for a DOT string: backslashes doubled (``dot`` reads ``\\n``, ``\\N``...
+    as escapes); the graphviz package escapes the quotes."""
+    return text.replace("\\", "\\\\")
+
+
+def _label(lines: list[str]) -> graphviz.nohtml:
+    # nohtml: a label that starts with "<" is still a plain string, never HTML.
+    return graphviz.nohtml("\\n".join(_text(line) for line in lines))
+
+
+def node_lines(data: dict) -> list[str]:
+    """The text of a node: its name, then what it is."""
+    marks = set(data["marks"])
+    lines = [data["label"]]
+    if layout.CONFLICT in marks:
+        lines.append("conflicting leaf")
+    if layout.MERGE in marks:
+        lines.append("merge")
+    if layout.SQUASHED in marks:
+        lines.append(f"squashed: replaces {data['replaces']}")
+    if data["data_operations"]:
+        kinds = " + ".join(data["data_operations"])
+        lines.append(f"{kinds} (elidable)" if layout.ELIDABLE in marks else kinds)
+    return lines
+
+
+def node_attributes(data: dict, colours: dict[str, str]) -> dict[str, str]:
+    marks = set(data["marks"])
+    style = ["rounded", "filled"]
+    attributes = {
+        "fillcolor": colours["fill"],
+        "color": colours["border"],
+        "shape": "box3d" if layout.SQUASHED in marks else "box",
+    }
+    if layout.MERGE in marks:
+        attributes["peripheries"] = "2"
+    if layout.DATA in marks or layout.ELIDABLE in marks:
+        attributes.update(color=ORANGE, penwidth="2")
+        if layout.ELIDABLE in marks:
+            style.append("dotted")
+    if layout.COLLAPSED in marks or layout.REPLACED in marks:
+        style.append("dashed")
+    if layout.REPLACED in marks:
+        attributes.update(fontcolor=GREY, color=GREY)
+    if layout.CONFLICT in marks:
+        attributes.update(color=RED, fontcolor=RED, fillcolor=RED_FILL, penwidth="2.5")
+    if layout.UNAPPLIED in marks:
+        attributes["fillcolor"] = "white"
+    if layout.FOCUS in marks:
+        attributes["penwidth"] = "3.5"
+    if "dotted" in style and "dashed" in style:
+        style.remove("dotted")
+    attributes["style"] = ",".join(style)
+    return attributes
+
+
+def _tooltip(node: Key, data: dict) -> str:
+    members = data["members"]
+    if len(members) > 1:
+        return _text(f"{len(members)} migrations: {key_str(members[0])} ... {key_str(members[-1])}")
+    return _text(key_str(node))
+
+
+def node_ids(view: nx.DiGraph) -> dict[Key, str]:
+    """Short stable ids (``n0``, ``n1``... in key order) for SVG elements."""
+    return {node: f"n{index}" for index, node in enumerate(sorted(view.nodes))}
+
+
+def node_texts(view: nx.DiGraph) -> dict[Key, list[str]]:
+    return {node: node_lines(data) for node, data in view.nodes(data=True)}
+
+
+def build_dot(
+    view: nx.DiGraph, *, rankdir: str = "LR", legend: bool = True, lanes: Lanes | None = None
+) -> graphviz.Digraph:
+    """The DOT graph; with ``lanes``, every node and cluster carries its position, for
+    ``neato -n2`` to draw without laying out again."""
+    apps = view.graph["apps"]
+    shown = sum(len(data["members"]) for _, data in view.nodes(data=True))
+    comment = f"migrator graph: {shown} migrations in {len(apps)} apps"
+    if lanes is not None:
+        comment += "\n// laid out by migrator (lanes): render with `neato -n2`, not `dot`"
+    dot = graphviz.Digraph(
+        "migrations",
+        comment=comment,
+        graph_attr={
+            "rankdir": rankdir,
+            "newrank": "true",
+            "nodesep": "0.2",
+            "ranksep": "0.35",
+            "fontname": FONT,
+            "fontsize": "12",
+            "tooltip": "migration graph",
+        },
+        node_attr={"fontname": FONT, "fontsize": "10", "height": "0.3", "margin": "0.08,0.03"},
+        edge_attr={"arrowsize": "0.6", "fontname": FONT, "fontsize": "9"},
+    )
+    ids = node_ids(view)
+    by_app = layout.nodes_by_app(view)
+    windows = {node: w for w in view.graph.get("windows", []) for node in w.nodes}
+    height = 0.0
+    if lanes is not None:
+        height = lanes.height + (_LEGEND_ROW if legend else 0.0)
+        dot.attr(
+            bb=f"0,0,{lanes.width:.0f},{height:.0f}", splines="false", outputorder="edgesfirst"
+        )
+    for app, info in apps.items():
+        with dot.subgraph(name=f"cluster_{app}") as cluster:
+            title = layout.app_title(app, info)
+            cluster.attr(
+                label=_text(title),
+                style="rounded,filled",
+                fillcolor=info["background"],
+                color=info["border"],
+                fontcolor=RED if info.get("conflict") else info["border"],
+                tooltip=_text(title),
+            )
+            if lanes is not None:
+                x, y, w, h = lanes.bands[app]
+                cluster.attr(
+                    bb=f"{x:.0f},{height - y - h:.0f},{x + w:.0f},{height - y:.0f}",
+                    lp=f"{x + 8 + 3.3 * len(title):.0f},{height - y - 10:.0f}",
+                )
+            _add_nodes(cluster, view, by_app[app], ids, windows, apps[app], lanes, height)
+    for index, (parent, child, data) in enumerate(sorted(view.edges(data=True))):
+        dot.edge(
+            view_name(parent, ids),
+            view_name(child, ids),
+            id=f"e{index}",
+            **_edge_attributes(data),
+        )
+    if legend:
+        _add_legend(dot, view, lanes)
+    return dot
+
+
+_LEGEND_ROW = 60.0  # points under the lanes for the legend
+
+
+def view_name(node: Key, ids: dict[Key, str]) -> str:
+    """The DOT node name: ``app.name``, unless the name holds a quote or a backslash.
+
+    Node names are not escape strings in DOT: ``\\"`` cannot be told from an escaped
+    quote, so such a migration is named by its short id; its label says its name."""
+    text = layout.view_id(node)
+    return ids[node] if '"' in text or "\\" in text else text
+
+
+def _add_nodes(
+    cluster: graphviz.Digraph,
+    view: nx.DiGraph,
+    app_nodes: list[Key],
+    ids: dict[Key, str],
+    windows: dict[Key, layout.Window],
+    colours: dict[str, str],
+    lanes: Lanes | None,
+    height: float,
+) -> None:
+    # Squash windows and migrations replaced by one squash are nested clusters.
+    groups: dict[tuple, list[Key]] = {}
+    app = app_nodes[0][0]
+    for node in app_nodes:
+        data = view.nodes[node]
+        if data["replaced_by"] is not None:
+            group = ("replaced", data["replaced_by"][1])
+        elif node in windows:
+            window = windows[node]
+            group = ("window", f"{window.start}|{window.end}|{len(window.nodes)}")
+        else:
+            group = ()
+        groups.setdefault(group, []).append(node)
+    for number, (group, nodes) in enumerate(sorted(groups.items())):
+        if not group:
+            for node in nodes:
+                _add_node(cluster, view, node, ids, colours, lanes, height)
+            continue
+        kind, what = group
+        with cluster.subgraph(name=f"cluster_{app}_{kind}_{number}") as inner:
+            if kind == "replaced":
+                inner.attr(
+                    label=_text(f"replaced by {what}"),
+                    style="dashed,rounded",
+                    color=GREY,
+                    fontcolor=GREY,
+                    fontsize="10",
+                )
+            else:
+                start, end, count = what.split("|")
+                inner.attr(
+                    label=_text(f"squash window: {start} ... {end} ({count})"),
+                    style="dashed,rounded,bold",
+                    color=ORANGE,
+                    fontcolor=ORANGE,
+                    fontsize="10",
+                )
+            if lanes is not None:  # no room was kept for nested outlines: the tooltip says
+                inner.attr(style="invis")
+            for node in nodes:
+                _add_node(inner, view, node, ids, colours, lanes, height)
+
+
+def _add_node(
+    graph: graphviz.Digraph,
+    view: nx.DiGraph,
+    node: Key,
+    ids: dict[Key, str],
+    colours: dict[str, str],
+    lanes: Lanes | None,
+    height: float,
+) -> None:
+    data = view.nodes[node]
+    place = {}
+    if lanes is not None:
+        (x, y), (w, h) = lanes.centres[node], lanes.sizes[node]
+        place = {
+            "pos": f"{x:.1f},{height - y:.1f}",
+            "width": f"{w / 72:.2f}",
+            "height": f"{h / 72:.2f}",
+        }
+    graph.node(
+        view_name(node, ids),
+        label=_label(node_lines(data)),
+        id=ids[node],
+        tooltip=_tooltip(node, data),
+        **node_attributes(data, colours),
+        **place,
+    )
+
+
+def _edge_attributes(data: dict) -> dict[str, str]:
+    if data["same_app"]:
+        attributes = {"weight": "10", "color": SAME_APP_EDGE, "penwidth": "1.2"}
+    else:
+        # Quieter, and weight 1 so it does not bend the app's own chain.
+        attributes = {"weight": "1", "color": CROSS_APP_EDGE, "penwidth": "0.8"}
+    if data["kind"] == "run_before":
+        attributes["style"] = "dotted"
+        attributes["tooltip"] = "run_before"
+    return attributes
+
+
+def _add_legend(dot: graphviz.Digraph, view: nx.DiGraph, lanes: Lanes | None) -> None:
+    used = {mark for _, data in view.nodes(data=True) for mark in data["marks"]}
+    entries = [mark for mark in LEGEND if mark in used]
+    cross_app = any(not data["same_app"] for *_, data in view.edges(data=True))
+    if not entries and not cross_app:
+        return
+    colours = {"fill": "#eeeeee", "border": "#555555"}
+    x = 10.0  # with lanes: one row under the bands, left to right
+    with dot.subgraph(name="cluster_legend") as legend:
+        legend.attr(label="legend", style="rounded", color=GREY, fontcolor=GREY, rank="sink")
+        for mark in entries:
+            data = {"marks": (mark,), "label": LEGEND[mark], "replaces": 0, "data_operations": ()}
+            place = {}
+            if lanes is not None:
+                width = len(LEGEND[mark]) * 5.8 + 28
+                place = {"pos": f"{x + width / 2:.1f},20"}
+                x += width + 10
+            legend.node(
+                f"legend_{mark}",
+                label=LEGEND[mark],
+                id=f"legend_{mark}",
+                **node_attributes(data, colours),
+                **place,
+            )
+        if lanes is not None:
+            legend.attr(bb=f"0,0,{x:.0f},{_LEGEND_ROW - 8:.0f}", lp="30,44")
+            return  # edges are drawn straight there: the cross-app sample says little
+        if cross_app:
+            for name, label in (("legend_app_a", "app"), ("legend_app_b", "other app")):
+                legend.node(name, label=label, id=name, shape="box", style="rounded", color=GREY)
+            legend.edge(
+                "legend_app_a",
+                "legend_app_b",
+                label="cross-app",
+                id="legend_edge",
+                **_edge_attributes({"same_app": False, "kind": "dependency"}),
+            )
+
+
+def render_dot(
+    view: nx.DiGraph, *, rankdir: str = "LR", legend: bool = True, lanes: Lanes | None = None
+) -> str:
+    return build_dot(view, rankdir=rankdir, legend=legend, lanes=lanes).source
+
+
+def render_image(source: str, image_format: str, *, positioned: bool = False) -> bytes:
+    """Run Graphviz on DOT source: ``dot`` lays it out, or, when ``positioned``,
+    ``neato -n2`` draws it where the nodes are. One clear error when it is missing."""
+    try:
+        if positioned:
+            return graphviz.Source(source).pipe(format=image_format, engine="neato", neato_no_op=2)
+        return graphviz.Source(source).pipe(format=image_format, engine="dot")
+    except graphviz.ExecutableNotFound:
+        raise DotMissingError(
+            f"Graphviz 'dot' is not installed (not on PATH): cannot draw {image_format}",
+            hint="install Graphviz (apt-get install graphviz, brew install graphviz), or "
+            "write .dot, .gv, .mmd, .json or .html instead",
+        ) from None
+    except graphviz.CalledProcessError as exc:
+        stderr = (
+            exc.stderr.decode(errors="replace")
+            if isinstance(exc.stderr, bytes)
+            else (exc.stderr or "")
+        )
+        first = stderr.strip().splitlines()[0] if stderr.strip() else f"exit {exc.returncode}"
+        raise UsageError(
+            f"Graphviz 'dot' failed: {first}", hint="run with -o graph.dot and check the DOT source"
+        ) from None

@@ -1,0 +1,108 @@
+"""``migrator graph`` output: the format chosen by the file's extension, graph_models
+style, rendered to bytes and written in one step."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import networkx as nx
+
+from migrator.errors import UsageError
+from migrator.render import dot, graph_json, html, lanes, mermaid
+
+FORMATS = {
+    ".svg": "svg",
+    ".png": "png",
+    ".pdf": "pdf",
+    ".dot": "dot",
+    ".gv": "dot",
+    ".mmd": "mermaid",
+    ".mermaid": "mermaid",
+    ".html": "html",
+    ".htm": "html",
+    ".json": "json",
+}
+
+
+def format_for(path: Path) -> str:
+    """The output format for a file name; a usage error for an unknown extension."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UsageError(
+            f"cannot tell the format of {str(path)!r} from its extension",
+            hint="use one of " + ", ".join(sorted(FORMATS)),
+        )
+    return fmt
+
+
+LAYOUTS = ("auto", "dot", "lanes")
+
+
+def uses_lanes(view: nx.DiGraph, choice: str) -> bool:
+    """``auto``: Graphviz's ``dot`` lays the picture out unless that would take it more
+    than a few seconds (see :data:`migrator.render.lanes.DOT_BUDGET`)."""
+    if choice == "auto":
+        return lanes.dot_cost(view) > lanes.DOT_BUDGET
+    return choice == "lanes"
+
+
+def render(
+    view: nx.DiGraph,
+    fmt: str,
+    *,
+    rankdir: str,
+    legend: bool,
+    base: Path,
+    title: str,
+    layout_choice: str = "auto",
+) -> tuple[bytes, str | None]:
+    """The file's bytes, and a note for the user (or ``None``)."""
+    if fmt == "json":
+        return graph_json.render_json(view, base).encode(), None
+    if fmt == "mermaid":
+        return mermaid.render_mermaid(view, rankdir=rankdir).encode(), None
+    placed = None
+    if uses_lanes(view, layout_choice):
+        placed = lanes.lane_layout(view, dot.node_texts(view), rankdir)
+    source = dot.render_dot(view, rankdir=rankdir, legend=legend, lanes=placed)
+    if fmt == "dot":
+        return source.encode(), None
+    positioned = placed is not None
+    if fmt == "html":
+        note = None
+        try:
+            svg = dot.render_image(source, "svg", positioned=positioned).decode()
+        except dot.DotMissingError:
+            # The page still works: the lane layout, drawn here.
+            svg = lanes.render_svg(view, dot.node_texts(view), dot.node_ids(view), rankdir)
+            note = (
+                "Graphviz 'dot' is not installed: drawn with migrator's lane layout; "
+                "install Graphviz for the full layout"
+            )
+        return html.render_html(view, svg, base, title=title, notice=note).encode(), note
+    return dot.render_image(source, fmt, positioned=positioned), None
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Write through a temporary file in the same folder: a failure never leaves a
+    half-written file behind."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(
+            f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist",
+            hint="create the folder first",
+        )
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+        # mkstemp makes the file private; give it the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,101 @@
+"""The view of the migration graph as a Mermaid ``flowchart``, to paste in a pull request.
+
+GitHub stops rendering Mermaid past a size (about 500 edges, 50,000 characters): we
+refuse a bit earlier, with a hint to filter or collapse, rather than hand over a
+diagram that shows up as an error.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from migrator import layout
+from migrator.errors import RefusedError
+from migrator.graph import Key
+from migrator.render.dot import node_ids, node_lines
+
+MAX_EDGES = 450
+MAX_CHARS = 45_000
+
+# Mermaid classes, by mark; a node takes the first of its marks found here.
+CLASSES = {
+    layout.CONFLICT: "fill:#ffd6d6,stroke:#c62828,stroke-width:3px,color:#c62828",
+    layout.UNAPPLIED: "fill:#ffffff,stroke:#4f5b66,stroke-dasharray:2 2",
+    layout.REPLACED: "fill:#f4f4f4,stroke:#8a939c,stroke-dasharray:4 3,color:#8a939c",
+    layout.DATA: "stroke:#e07b00,stroke-width:2px",
+    layout.ELIDABLE: "stroke:#e07b00,stroke-width:2px,stroke-dasharray:2 2",
+    layout.COLLAPSED: "stroke-dasharray:5 3",
+}
+
+
+def text(value: str) -> str:
+    """A Mermaid label: anything but letters, digits, space and ``_-.()`` becomes an
+    entity code (``#35;``), so quotes, brackets, ``<``, ``#`` or ``;`` never end the
+    label or turn into markup."""
+    safe = set("_-.() ")
+    return "".join(
+        char if (char.isascii() and char.isalnum()) or char in safe else f"#{ord(char)};"
+        for char in value
+    )
+
+
+def _shape(marks: set[str], label: str) -> str:
+    if layout.MERGE in marks:
+        return '{{"' + label + '"}}'  # hexagon
+    if layout.SQUASHED in marks:
+        return '[["' + label + '"]]'  # framed box
+    if layout.COLLAPSED in marks:
+        return '(["' + label + '"])'  # stadium
+    return '["' + label + '"]'
+
+
+def render_mermaid(view: nx.DiGraph, *, rankdir: str = "LR") -> str:
+    edges = view.number_of_edges()
+    if edges > MAX_EDGES:
+        raise _too_big(f"{edges} edges (GitHub renders about {MAX_EDGES})")
+    ids = node_ids(view)
+    lines = [f"flowchart {rankdir}"]
+    by_app = layout.nodes_by_app(view)
+    for app in view.graph["apps"]:
+        # "app_" prefix: an app may be called "end" or "style", Mermaid keywords.
+        title = layout.app_title(app, view.graph["apps"][app])
+        lines.append(f'    subgraph app_{app}["{text(title)}"]')
+        for node in by_app[app]:
+            data = view.nodes[node]
+            label = "<br/>".join(text(line) for line in node_lines(data))
+            lines.append(f"        {ids[node]}{_shape(set(data['marks']), label)}")
+        lines.append("    end")
+    for parent, child, data in sorted(view.edges(data=True)):
+        arrow = "-->" if data["same_app"] else "-.->"
+        lines.append(f"    {ids[parent]} {arrow} {ids[child]}")
+    lines += _classes(view, ids)
+    lines += [
+        f"    style app_{app} fill:{info['background']},stroke:{info['border']}"
+        for app, info in view.graph["apps"].items()
+    ]
+    source = "\n".join(lines) + "\n"
+    if len(source) > MAX_CHARS:
+        raise _too_big(f"{len(source)} characters (GitHub renders about {MAX_CHARS})")
+    return source
+
+
+def _classes(view: nx.DiGraph, ids: dict[Key, str]) -> list[str]:
+    members: dict[str, list[str]] = {}
+    for node in sorted(view.nodes):
+        marks = view.nodes[node]["marks"]
+        chosen = next((mark for mark in CLASSES if mark in marks), None)
+        if chosen:
+            members.setdefault(chosen, []).append(ids[node])
+    lines = []
+    for mark, nodes in members.items():
+        lines.append(f"    classDef {mark} {CLASSES[mark]}")
+        lines.append(f"    class {','.join(nodes)} {mark}")
+    return lines
+
+
+def _too_big(what: str) -> RefusedError:
+    return RefusedError(
+        f"the Mermaid diagram would have {what}: too big to render in a pull request",
+        hint="draw less: --focus APP or --focus APP.MIGRATION --depth N, -I/-X apps, "
+        "--collapse; or write .svg or .html",
+    )
