@@ -1,0 +1,172 @@
+"""Render a :class:`~migrator.squash.SquashReport` as text or JSON."""
+
+from __future__ import annotations
+
+import json
+
+from migrator.graph import key_str
+from migrator.squash import Cleanup, SquashReport, SquashWindow, WindowCost
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _cost_line(cost: WindowCost) -> str:
+    text = f"operations: {cost.operations_before} -> {cost.operations_after} after optimizing"
+    if cost.manual_porting:
+        text += (
+            f"; {cost.manual_porting} RunPython to port by hand (the squashed file "
+            "does not import until then)"
+        )
+    if cost.kept_code:
+        text += f"; {cost.kept_code} RunPython/RunSQL kept"
+    if cost.elidable_dropped:
+        text += f"; {cost.elidable_dropped} elidable dropped"
+    return text
+
+
+def conditions(item: Cleanup) -> list[str]:
+    """What must hold before the replaced files can be deleted, in plain words."""
+    count = len(item.replaced)
+    found = []
+    if item.applied is None and item.database is not None:
+        reason = f": {item.database_error}" if item.database_error else ""
+        found.append(f"database {item.database!r} could not be read{reason}")
+    if item.applied is None:
+        found.append(
+            f"every database has applied all {count} replaced migrations (or none of them); "
+            "check each with `migrator squash --database ALIAS`"
+        )
+    elif item.database_ready:
+        done = "all" if item.applied else "none"
+        found.append(f"database {item.database!r} has applied {done} of the {count}: ready")
+    else:
+        found.append(
+            f"database {item.database!r} has applied {len(item.applied)} of the {count}: "
+            f"run `python manage.py migrate {item.squashed[0]} --database {item.database}` "
+            "first"
+        )
+    for function, module in item.functions:
+        found.append(f"copy {function}() from {key_str(module)} into the squashed migration")
+    for other, target in item.dependents:
+        found.append(
+            f"repoint {key_str(other)} from {key_str(target)} to {key_str(item.squashed)} "
+            "before removing `replaces`"
+        )
+    return found
+
+
+def _window_lines(window: SquashWindow, cost: WindowCost) -> list[str]:
+    lines = [
+        f"{window.app}: {window.start} .. {window.end} ({_plural(window.length, 'migration')})",
+        f"  {_cost_line(cost)}",
+    ]
+    for other, member in window.dependents:
+        lines.append(
+            f"  repoint before removing `replaces`: {key_str(other)} depends on {key_str(member)}"
+        )
+    for flag in window.flags:
+        detail = f" ({flag.detail})" if flag.detail else ""
+        lines.append(f"  {flag.kind}: {key_str(flag.migration)}{detail}: {flag.hint}")
+    if window.command:
+        lines.append(f"  {window.command}")
+    return lines
+
+
+def render_text(report: SquashReport, costs: list[WindowCost]) -> str:
+    """Per app (sorted): resolve first, windows, blocked ranges; then cleanup."""
+    by_app: dict[str, list[str]] = {}
+    for item in report.resolve_first:
+        by_app.setdefault(item.app, []).extend(
+            [
+                f"{item.app}: resolve first: conflict, {len(item.leaves)} leaf migrations: "
+                + ", ".join(item.leaves),
+                f"  hint: run `migrator merge {item.app}`, then `migrator squash` again",
+            ]
+        )
+    for window, cost in zip(report.windows, costs, strict=True):
+        by_app.setdefault(window.app, []).extend(_window_lines(window, cost))
+    for blocked in report.blocked:
+        by_app.setdefault(blocked.app, []).append(
+            f"{blocked.app}: blocked {blocked.start} .. {blocked.end}: "
+            + " -> ".join(key_str(k) for k in blocked.cycle)
+        )
+    lines = [line for app in sorted(by_app) for line in by_app[app]]
+    for item in report.cleanup:
+        lines.append(
+            f"{item.squashed[0]}: cleanup {item.squashed[1]}: "
+            f"{_plural(len(item.replaced), 'replaced file')} still on disk: "
+            + ", ".join(name for _, name in item.replaced)
+        )
+        lines.append("  before deleting them:")
+        lines.extend(f"  - {text}" for text in conditions(item))
+    if report.windows:
+        lines.append(
+            "Each window is safe on its own (windows of one app overlap): squash one, then "
+            "run `migrator squash` again."
+        )
+    lines.append(
+        f"{_plural(len(report.windows), 'window')} of {report.min_length}+ migrations, "
+        f"{_plural(len(report.blocked), 'blocked range')}, "
+        f"{_plural(len(report.cleanup), 'squashed migration')} to clean up "
+        f"in {_plural(len(report.apps), 'app')}."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def window_dict(window: SquashWindow, cost: WindowCost) -> dict:
+    return {
+        "app": window.app,
+        "start": window.start,
+        "end": window.end,
+        "length": window.length,
+        "nodes": [key_str(k) for k in window.nodes],
+        "command": window.command,
+        "operations_before": cost.operations_before,
+        "operations_after": cost.operations_after,
+        "manual_porting": cost.manual_porting,
+        "kept_code": cost.kept_code,
+        "elidable_dropped": cost.elidable_dropped,
+        "dependents": [
+            {"migration": key_str(other), "depends_on": key_str(member)}
+            for other, member in window.dependents
+        ],
+        "flags": [
+            {"kind": f.kind, "migration": key_str(f.migration), "detail": f.detail, "hint": f.hint}
+            for f in window.flags
+        ],
+    }
+
+
+def report_dict(report: SquashReport, costs: list[WindowCost]) -> dict:
+    return {
+        "apps": report.apps,
+        "min_length": report.min_length,
+        "windows": [window_dict(w, c) for w, c in zip(report.windows, costs, strict=True)],
+        "blocked": [
+            {"app": b.app, "start": b.start, "end": b.end, "cycle": [key_str(k) for k in b.cycle]}
+            for b in report.blocked
+        ],
+        "resolve_first": [{"app": r.app, "leaves": list(r.leaves)} for r in report.resolve_first],
+        "cleanup": [
+            {
+                "squashed": key_str(c.squashed),
+                "replaced": [key_str(k) for k in c.replaced],
+                "database": c.database,
+                "database_error": c.database_error,
+                "applied": None if c.applied is None else [key_str(k) for k in c.applied],
+                "ready": c.database_ready,
+                "dependents": [
+                    {"migration": key_str(o), "depends_on": key_str(t)} for o, t in c.dependents
+                ],
+                "functions": [{"function": f, "module": key_str(m)} for f, m in c.functions],
+                "conditions": conditions(c),
+            }
+            for c in report.cleanup
+        ],
+    }
+
+
+def render_json(report: SquashReport, costs: list[WindowCost]) -> str:
+    return json.dumps(report_dict(report, costs), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,633 @@
+"""``migrator squash`` on real Django projects, with Django as the oracle.
+
+Every suggested command is run with Django's own ``squashmigrations`` on a copy of the
+project, which must then load and ``migrate`` a fresh SQLite database; every range
+reported blocked must make Django fail with ``CircularDependencyError``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+import django
+import pytest
+
+from tests.djproject import DjangoProject, Result, clean_env, run
+
+ID = "('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False))"
+
+
+def create(model: str, fk: str | None = None) -> str:
+    fields = [ID]
+    if fk:
+        fields.append(
+            f"('{fk.split('.')[1]}', models.ForeignKey(on_delete=models.CASCADE, "
+            f"related_name='+', to='{fk}'))"
+        )
+    return f"migrations.CreateModel(name='{model}', fields=[{', '.join(fields)}])"
+
+
+def add_field(model: str, name: str) -> str:
+    return (
+        f"migrations.AddField(model_name='{model}', name='{name}', "
+        "field=models.IntegerField(default=0))"
+    )
+
+
+def tangled(
+    project: DjangoProject, seed: int, apps=("alpha", "beta", "gamma"), count: int = 14
+) -> None:
+    """Apps whose migrations create models with foreign keys into each other's models in
+    both directions, each depending on the migration that created the target, like
+    makemigrations writes them; some add a field to a model of their own app (the
+    optimizer folds those into the CreateModel)."""
+    rng = random.Random(seed)
+    made: list[tuple[str, str, str]] = []  # (app, migration, model), creation order
+    numbers = dict.fromkeys(apps, 0)
+    for step in range(count * len(apps)):
+        app = apps[step % len(apps)] if step < len(apps) else rng.choice(apps)
+        numbers[app] += 1
+        number = numbers[app]
+        name = f"{number:04d}_step{step}"
+        deps = [(app, _last(made, app))] if number > 1 else []
+        own = [m for m in made if m[0] == app]
+        model = f"{app[0].upper()}{number}"
+        if own and rng.random() < 0.3:
+            operations = [add_field(own[-1][2].lower(), f"extra{step}")]
+            made.append((app, name, own[-1][2]))
+        else:
+            others = [m for m in made if m[0] != app]
+            target = rng.choice(others) if others and rng.random() < 0.45 else None
+            fk = f"{target[0]}.{target[2].lower()}" if target else None
+            if target:
+                deps.append((target[0], target[1]))
+            operations = [create(model, fk)]
+            made.append((app, name, model))
+        project.add_migration(app, name, deps, operations=operations)
+
+
+def _last(made, app):
+    return [m for m in made if m[0] == app][-1][1]
+
+
+def squash_json(project: DjangoProject, *args: str) -> dict:
+    result = project.migrator("squash", "--format", "json", *args)
+    assert result.code == 0, result.err
+    assert result.err == ""
+    return result.json()
+
+
+def copy_of(project: DjangoProject, folder: Path) -> Path:
+    shutil.copytree(
+        project.root, folder, ignore=shutil.ignore_patterns("db.sqlite3", "__pycache__")
+    )
+    return folder
+
+
+def manage(root: Path, *args: str) -> Result:
+    return run([sys.executable, "manage.py", *args], root)
+
+
+def squash_with_django(root: Path, command: str) -> Result:
+    args = shlex.split(command)
+    assert args[:3] == ["python", "manage.py", "squashmigrations"]
+    return manage(root, *args[2:], "--noinput")
+
+
+def squashed_migration(root: Path, app: str, name: str) -> dict:
+    """What Django wrote: the squashed migration's operation count and ``replaces``."""
+    script = (
+        "import django, json, sys\n"
+        f"sys.path.insert(0, {str(root)!r})\n"
+        "django.setup()\n"
+        "from django.db.migrations.loader import MigrationLoader\n"
+        "loader = MigrationLoader(None, ignore_no_migrations=True, load=False)\n"
+        "loader.load_disk()\n"
+        f"migration = loader.disk_migrations[{app!r}, {name!r}]\n"
+        "print(json.dumps({'operations': len(migration.operations),\n"
+        "                  'replaces': ['.'.join(r) for r in migration.replaces]}))\n"
+    )
+    result = run(
+        [sys.executable, "-c", script], root, clean_env(DJANGO_SETTINGS_MODULE="project.settings")
+    )
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def squashed_name(window: dict) -> str:
+    if window["command"].count(" ") == 4:  # squashmigrations APP END
+        return f"0001_squashed_{window['end']}"
+    return f"{window['start']}_squashed_{window['end']}"
+
+
+# -- the proof --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_suggested_windows_squash_load_and_migrate(project, tmp_path, seed):
+    tangled(project, seed)
+    report = squash_json(project, "--min-length", "3")
+    assert report["windows"], "the scenario must offer windows"
+    for index, window in enumerate(report["windows"]):
+        root = copy_of(project, tmp_path / f"window{index}")
+        squashed = squash_with_django(root, window["command"])
+        assert squashed.code == 0, squashed.err
+        assert "Manual porting required" not in squashed.out
+        migrated = manage(root, "migrate", "--noinput")
+        assert migrated.code == 0, (window, migrated.err)
+        assert "CircularDependencyError" not in migrated.err
+        name = squashed_name(window)
+        written = squashed_migration(root, window["app"], name)
+        assert written == {"operations": window["operations_after"], "replaces": window["nodes"]}
+        assert window["operations_before"] == window["length"]  # one operation each here
+        # Later, the replaced files go (``replaces`` stays): still loads and migrates.
+        for key in window["nodes"]:
+            app, migration = key.split(".")
+            (root / app / "migrations" / f"{migration}.py").unlink()
+        (root / "db.sqlite3").unlink()
+        migrated = manage(root, "migrate", "--noinput")
+        assert migrated.code == 0, (window, migrated.err)
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_blocked_ranges_make_django_fail_with_the_cycle(project, tmp_path, seed):
+    tangled(project, seed)
+    report = squash_json(project, "--min-length", "3")
+    assert report["blocked"], "the scenario must have blocked ranges"
+    for index, blocked in enumerate(report["blocked"]):
+        root = copy_of(project, tmp_path / f"blocked{index}")
+        app, start, end = blocked["app"], blocked["start"], blocked["end"]
+        squashed = manage(root, "squashmigrations", app, start, end, "--noinput")
+        assert squashed.code == 0, squashed.err  # Django writes it without a word
+        # The replaced files are still there: the cycle appears on the next load.
+        migrated = manage(root, "migrate", "--noinput")
+        assert migrated.code != 0
+        assert "CircularDependencyError" in migrated.err
+        for other in blocked["cycle"][1:-1]:
+            assert other in migrated.err, (blocked, migrated.err)
+        assert blocked["cycle"][0] == f"{app}.{start}"
+        assert blocked["cycle"][-1] == f"{app}.{end}"
+
+
+def test_one_past_a_window_is_blocked_in_django(project, tmp_path):
+    """Maximal: growing a window by the next migration makes Django fail."""
+    tangled(project, 3)
+    report = squash_json(project, "--min-length", "3")
+    grown = 0
+    for index, window in enumerate(report["windows"]):
+        order = _app_order(project, window["app"])
+        after = order.index(window["end"]) + 1
+        if after == len(order):
+            continue
+        root = copy_of(project, tmp_path / f"grown{index}")
+        squashed = manage(
+            root, "squashmigrations", window["app"], window["start"], order[after], "--noinput"
+        )
+        assert squashed.code == 0, squashed.err
+        migrated = manage(root, "migrate", "--noinput")
+        assert "CircularDependencyError" in migrated.err
+        grown += 1
+    assert grown
+
+
+def _app_order(project: DjangoProject, app: str) -> list[str]:
+    # Linear apps: the order is the file order.
+    return sorted(p.stem for p in (project.root / app / "migrations").glob("0*.py"))
+
+
+def test_branched_app_order_and_commands_match_django(project, tmp_path):
+    """shop branches and merges twice, and reaches back into itself through other:
+    migrator's order is Django's forwards plan, and each suggested command squashes
+    exactly its window."""
+    project.add_migration("shop", "0001_initial", operations=[create("S1")])
+    project.add_migration("shop", "0002_a", [("shop", "0001_initial")], operations=[create("S2")])
+    project.add_migration("shop", "0002_b", [("shop", "0001_initial")], operations=[create("S3")])
+    project.add_migration(
+        "other", "0001_initial", [("shop", "0002_b")], operations=[create("O1", "shop.s3")]
+    )
+    project.add_migration("shop", "0003_merge", [("shop", "0002_a"), ("shop", "0002_b")])
+    project.add_migration(
+        "shop", "0004_c", [("shop", "0003_merge")], operations=[add_field("s1", "c")]
+    )
+    project.add_migration("shop", "0005_d", [("shop", "0004_c")], operations=[create("S4")])
+    project.add_migration(
+        "shop",
+        "0005_e",
+        [("shop", "0004_c"), ("other", "0001_initial")],
+        operations=[create("S5", "other.o1")],
+    )
+    project.add_migration("shop", "0006_merge", [("shop", "0005_d"), ("shop", "0005_e")])
+    project.add_migration(
+        "shop", "0007_f", [("shop", "0006_merge")], operations=[add_field("s2", "f")]
+    )
+    plan = project.django(
+        """
+        from django.db.migrations.loader import MigrationLoader
+        graph = MigrationLoader(None).graph
+        print(json.dumps([n for a, n in graph.forwards_plan(("shop", "0007_f")) if a == "shop"]))
+        """
+    )
+    assert plan.code == 0, plan.err
+    order = json.loads(plan.out)
+    report = squash_json(project, "shop", "--min-length", "2")
+    assert report["blocked"] == [
+        {
+            "app": "shop",
+            "start": "0002_b",
+            "end": "0005_e",
+            "cycle": ["shop.0002_b", "other.0001_initial", "shop.0005_e"],
+        }
+    ]
+    windows = report["windows"]
+    assert windows, "the scenario must offer windows"
+    for window in windows:  # consecutive in Django's order
+        first = order.index(window["start"])
+        assert window["nodes"] == [f"shop.{n}" for n in order[first : first + window["length"]]]
+    runnable = [w for w in windows if w["command"]]
+    assert runnable
+    for index, window in enumerate(runnable):
+        root = copy_of(project, tmp_path / f"branched{index}")
+        squashed = squash_with_django(root, window["command"])
+        assert squashed.code == 0, squashed.err
+        written = squashed_migration(root, "shop", squashed_name(window))
+        assert sorted(written["replaces"]) == sorted(window["nodes"])
+        migrated = manage(root, "migrate", "--noinput")
+        assert migrated.code == 0, (window, migrated.err)
+    for window in windows:
+        if not window["command"]:
+            assert [f["kind"] for f in window["flags"]][-1:] == ["not-expressible"]
+
+
+def test_not_expressible_window_is_what_django_would_get_wrong(project, tmp_path):
+    """shop.0001 -> 0002_a -> zoo.0001 -> 0003_merge <- 0002_b <- 0001: Django's order
+    is 0001, 0002_a, 0002_b, 0003_merge (it visits zoo first: sorted parents, last
+    first). 0001..0002_b is safe, but no command squashes exactly it:
+    `squashmigrations shop 0002_b` takes 0001 and 0002_b only."""
+    project.add_migration("shop", "0001_initial", operations=[create("S1")])
+    project.add_migration("shop", "0002_a", [("shop", "0001_initial")], operations=[create("S2")])
+    project.add_migration("shop", "0002_b", [("shop", "0001_initial")], operations=[create("S3")])
+    project.add_migration(
+        "zoo", "0001_initial", [("shop", "0002_a")], operations=[create("Z1", "shop.s2")]
+    )
+    project.add_migration(
+        "shop", "0003_merge", [("shop", "0002_a"), ("shop", "0002_b"), ("zoo", "0001_initial")]
+    )
+    report = squash_json(project, "shop", "--min-length", "2")
+    first = report["windows"][0]
+    assert first["nodes"] == ["shop.0001_initial", "shop.0002_a", "shop.0002_b"]
+    assert first["command"] is None
+    assert [f["kind"] for f in first["flags"]] == ["not-expressible"]
+    root = copy_of(project, tmp_path / "attempt")
+    attempt = manage(root, "squashmigrations", "shop", "0002_b", "--noinput")
+    assert attempt.code == 0, attempt.err
+    written = squashed_migration(root, "shop", "0001_squashed_0002_b")
+    assert written["replaces"] != first["nodes"]
+
+
+# -- cost, flags, what Django would drop or refuse -----------------------------------
+
+
+def test_cost_and_flags_match_what_django_writes(project, tmp_path):
+    """run_before and atomic = False are dropped by Django, elidable RunPython is
+    optimized away, a RunPython defined in the migration needs manual porting."""
+    project.add_app("shop")
+    project.add_app("audit")
+    project.chain("audit", ["0001_initial"])
+    project.add_migration("shop", "0001_initial", operations=[create("Item")])
+    project.add_migration(
+        "shop",
+        "0002_a",
+        [("shop", "0001_initial")],
+        operations=[add_field("item", "a")],
+        run_before=[("audit", "0001_initial")],
+    )
+    project.add_migration(
+        "shop", "0003_b", [("shop", "0002_a")], operations=[add_field("item", "b")], atomic=False
+    )
+    project.add_migration(
+        "shop",
+        "0004_data",
+        [("shop", "0003_b")],
+        source=(
+            "from django.db import migrations\n\n\n"
+            "def forwards(apps, schema_editor):\n    pass\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            "    dependencies = [('shop', '0003_b')]\n"
+            "    operations = [\n"
+            "        migrations.RunPython(forwards, migrations.RunPython.noop),\n"
+            "        migrations.RunPython(migrations.RunPython.noop, elidable=True),\n"
+            "        migrations.RunSQL('SELECT 1', elidable=True),\n"
+            "        migrations.RunSQL('SELECT 2'),\n"
+            "    ]\n"
+        ),
+    )
+    project.add_migration(
+        "shop", "0005_c", [("shop", "0004_data")], operations=[add_field("item", "c")]
+    )
+    report = squash_json(project, "shop", "--min-length", "2")
+    (window,) = report["windows"]
+    assert (window["start"], window["end"], window["length"]) == ("0001_initial", "0005_c", 5)
+    assert window["command"] == "python manage.py squashmigrations shop 0005_c"
+    assert [(f["kind"], f["migration"]) for f in window["flags"]] == [
+        ("run-before", "shop.0002_a"),
+        ("non-atomic", "shop.0003_b"),
+    ]
+    assert window["dependents"] == []  # audit is named by shop's run_before, not naming
+    assert window["operations_before"] == 8
+    assert (window["manual_porting"], window["kept_code"], window["elidable_dropped"]) == (1, 1, 2)
+
+    root = copy_of(project, tmp_path / "squashed")
+    squashed = squash_with_django(root, window["command"])
+    assert squashed.code == 0, squashed.err
+    assert "Manual porting required" in squashed.out
+    text = (root / "shop" / "migrations" / "0001_squashed_0005_c.py").read_text()
+    assert "run_before" not in text and "atomic" not in text
+    assert "elidable=True" not in text
+    assert text.count("migrations.RunPython(") == 1 and text.count("migrations.RunSQL(") == 1
+    # The function lives in the old file: the squashed one does not import until ported.
+    assert "shop.migrations.0004_data.forwards" in text
+
+
+@pytest.mark.skipif(django.VERSION >= (6, 0), reason="Django 6.0 squashes squashed ones")
+def test_already_squashed_splits_windows_before_django_6(project, tmp_path):
+    _with_squash(project)
+    report = squash_json(project, "shop", "--min-length", "2")
+    assert [(w["start"], w["end"]) for w in report["windows"]] == [("0004_d", "0006_f")]
+    root = copy_of(project, tmp_path / "refused")
+    refused = manage(root, "squashmigrations", "shop", "0006_f", "--noinput")
+    assert refused.code != 0 and "cannot squash squashed migrations" in refused.err
+
+
+@pytest.mark.skipif(django.VERSION < (6, 0), reason="refused before Django 6.0")
+def test_already_squashed_is_flagged_from_django_6(project, tmp_path):
+    _with_squash(project)
+    report = squash_json(project, "shop", "--min-length", "2")
+    (window,) = report["windows"]
+    assert (window["start"], window["end"]) == ("0001_squashed_0003_c", "0006_f")
+    assert [f["kind"] for f in window["flags"]] == ["squashed"]
+    root = copy_of(project, tmp_path / "again")
+    squashed = squash_with_django(root, window["command"])
+    assert squashed.code == 0, squashed.err
+    assert manage(root, "migrate", "--noinput").code == 0
+
+
+def _with_squash(project: DjangoProject) -> None:
+    """shop: 0001_squashed_0003_c replaces 0001..0003 (files still there), then 0004..0006;
+    other: depends on shop.0002_b."""
+    project.add_migration("shop", "0001_initial", operations=[create("Item")])
+    project.add_migration(
+        "shop", "0002_b", [("shop", "0001_initial")], operations=[add_field("item", "b")]
+    )
+    project.add_migration(
+        "shop", "0003_c", [("shop", "0002_b")], operations=[add_field("item", "c")]
+    )
+    project.add_migration(
+        "shop",
+        "0001_squashed_0003_c",
+        operations=[create("Item"), add_field("item", "b"), add_field("item", "c")],
+        replaces=[("shop", "0001_initial"), ("shop", "0002_b"), ("shop", "0003_c")],
+        initial=True,
+    )
+    project.add_migration(
+        "shop", "0004_d", [("shop", "0003_c")], operations=[add_field("item", "d")]
+    )
+    project.add_migration(
+        "shop", "0005_e", [("shop", "0004_d")], operations=[add_field("item", "e")]
+    )
+    project.add_migration(
+        "shop", "0006_f", [("shop", "0005_e")], operations=[add_field("item", "f")]
+    )
+    project.add_migration(
+        "other", "0001_initial", [("shop", "0002_b")], operations=[create("Thing", "shop.item")]
+    )
+
+
+def test_cleanup_of_replaced_files(project):
+    _with_squash(project)
+    report = squash_json(project)
+    (item,) = report["cleanup"]
+    assert item["squashed"] == "shop.0001_squashed_0003_c"
+    assert item["replaced"] == ["shop.0001_initial", "shop.0002_b", "shop.0003_c"]
+    assert item["dependents"] == [
+        {"migration": "other.0001_initial", "depends_on": "shop.0002_b"},
+        {"migration": "shop.0004_d", "depends_on": "shop.0003_c"},
+    ]
+    assert item["applied"] is None and item["ready"] is None
+
+
+def test_cleanup_with_database(project):
+    """Whether the database has applied all, none or part of what the squash replaces,
+    read by Django's recorder on a real SQLite database."""
+    _with_squash(project)
+    unreadable = squash_json(project, "--database", "default")["cleanup"][0]
+    assert unreadable["applied"] is None and unreadable["ready"] is None
+    assert "could not be read: no SQLite file" in unreadable["conditions"][0]
+
+    migrated = project.manage("migrate", "--noinput")
+    assert migrated.code == 0, migrated.err
+    (done,) = squash_json(project, "--database", "default")["cleanup"]
+    assert done["applied"] == done["replaced"] and done["ready"] is True
+    assert done["conditions"][0] == "database 'default' has applied all of the 3: ready"
+
+    # A database that stopped after 0002_b, before the squash existed.
+    record = project.django(
+        """
+        from django.db import connection
+        from django.db.migrations.recorder import MigrationRecorder
+        recorder = MigrationRecorder(connection)
+        for name in ("0001_squashed_0003_c", "0003_c", "0004_d", "0005_e", "0006_f"):
+            recorder.record_unapplied("shop", name)
+        """
+    )
+    assert record.code == 0, record.err
+    (partial,) = squash_json(project, "--database", "default")["cleanup"]
+    assert partial["applied"] == ["shop.0001_initial", "shop.0002_b"]
+    assert partial["ready"] is False
+    assert partial["conditions"][0] == (
+        "database 'default' has applied 2 of the 3: run "
+        "`python manage.py migrate shop --database default` first"
+    )
+    result = project.migrator("squash", "--database", "nope")
+    assert result.code == 2 and "unknown database alias 'nope'" in result.err
+
+
+def test_cleanup_finds_functions_still_imported_from_replaced_files(project):
+    """A squashed migration ported by importing the function from the old file breaks
+    when that file is deleted."""
+    project.add_migration(
+        "shop",
+        "0001_initial",
+        source=(
+            "from django.db import migrations\n\n\n"
+            "def forwards(apps, schema_editor):\n    pass\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            "    initial = True\n"
+            "    operations = [migrations.RunPython(forwards)]\n"
+        ),
+    )
+    project.chain("shop", ["0002_b"], start=("shop", "0001_initial"))
+    project.add_migration(
+        "shop",
+        "0001_squashed_0002_b",
+        source=(
+            "from importlib import import_module\n\n"
+            "from django.db import migrations\n\n"
+            "forwards = import_module('shop.migrations.0001_initial').forwards\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            "    initial = True\n"
+            "    replaces = [('shop', '0001_initial'), ('shop', '0002_b')]\n"
+            "    operations = [migrations.RunPython(forwards)]\n"
+        ),
+    )
+    (item,) = squash_json(project)["cleanup"]
+    assert item["functions"] == [{"function": "forwards", "module": "shop.0001_initial"}]
+    assert (
+        "copy forwards() from shop.0001_initial into the squashed migration" in (item["conditions"])
+    )
+    assert item["dependents"] == []
+
+
+# -- conflicts, output, exit codes -------------------------------------------------------
+
+
+def test_conflict_is_resolve_first(project):
+    project.chain("shop", ["0001_initial", "0002_a"])
+    project.add_migration("shop", "0002_b", [("shop", "0001_initial")])
+    result = project.migrator("squash", "--min-length", "2")
+    assert result.code == 0, result.err
+    assert result.out == (
+        "shop: resolve first: conflict, 2 leaf migrations: 0002_a, 0002_b\n"
+        "  hint: run `migrator merge shop`, then `migrator squash` again\n"
+        "0 windows of 2+ migrations, 0 blocked ranges, 0 squashed migrations to clean up "
+        "in 1 app.\n"
+    )
+    assert project.django_conflicts() == {"shop": ["0002_a", "0002_b"]}
+
+
+def test_text_output(project):
+    """a: 0001 -> 0002 -> 0003 -> 0004, with a.0002 -> b.0001 -> a.0004."""
+    project.add_migration("a", "0001_initial", operations=[create("A1")])
+    project.add_migration("a", "0002_x", [("a", "0001_initial")], operations=[add_field("a1", "x")])
+    project.add_migration("b", "0001_initial", [("a", "0002_x")], operations=[create("B1", "a.a1")])
+    project.add_migration("a", "0003_y", [("a", "0002_x")], operations=[add_field("a1", "y")])
+    project.add_migration(
+        "a", "0004_z", [("a", "0003_y"), ("b", "0001_initial")], operations=[create("A2", "b.b1")]
+    )
+    result = project.migrator("squash", "a", "--min-length", "2")
+    assert (result.code, result.err) == (0, "")
+    assert result.out == (
+        "a: 0001_initial .. 0003_y (3 migrations)\n"
+        "  operations: 3 -> 1 after optimizing\n"
+        "  repoint before removing `replaces`: a.0004_z depends on a.0003_y\n"
+        "  repoint before removing `replaces`: b.0001_initial depends on a.0002_x\n"
+        "  python manage.py squashmigrations a 0003_y\n"
+        "a: 0003_y .. 0004_z (2 migrations)\n"
+        "  operations: 2 -> 2 after optimizing\n"
+        "  python manage.py squashmigrations a 0003_y 0004_z\n"
+        "a: blocked 0002_x .. 0004_z: a.0002_x -> b.0001_initial -> a.0004_z\n"
+        "Each window is safe on its own (windows of one app overlap): squash one, then run "
+        "`migrator squash` again.\n"
+        "2 windows of 2+ migrations, 1 blocked range, 0 squashed migrations to clean up "
+        "in 1 app.\n"
+    )
+
+
+def test_json_is_sorted_and_stable(project):
+    tangled(project, 3)
+    first = project.migrator("squash", "--format", "json", "--min-length", "3")
+    second = project.migrator("squash", "--format", "json", "--min-length", "3")
+    assert first.out == second.out
+    data = first.json()
+    assert set(data) >= {"windows", "blocked", "cleanup", "resolve_first"}
+    keys = [(w["app"], w["start"]) for w in data["windows"]]
+    assert keys == sorted(keys)
+    assert [(b["app"], b["start"], b["end"]) for b in data["blocked"]] == sorted(
+        (b["app"], b["start"], b["end"]) for b in data["blocked"]
+    )
+    assert json.dumps(data, indent=2, sort_keys=True) + "\n" == first.out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "xml"], "unknown format 'xml'"),
+        (["nope"], "unknown app label 'nope'"),
+        (["--min-length", "1"], "--min-length"),
+    ],
+)
+def test_usage_errors(project, args, message):
+    project.chain("shop", ["0001_initial"])
+    before = project.snapshot()
+    result = project.migrator("squash", *args)
+    assert result.code == 2
+    assert result.out == ""
+    assert message in result.err
+    assert "Traceback" not in result.err
+    assert project.snapshot() == before
+
+
+def test_existing_cycle_is_refused(project):
+    project.add_migration("a", "0001_initial", [("b", "0001_initial")])
+    project.add_migration("b", "0001_initial", [("a", "0001_initial")])
+    result = project.migrator("squash")
+    assert result.code == 1
+    assert "already has a cycle" in result.err and "Traceback" not in result.err
+
+
+# -- a generated project (benchmarks/generate.py) ---------------------------------------
+
+
+def _generator():
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "generate.py"
+    spec = importlib.util.spec_from_file_location("_squash_generate", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generated_project_windows_squash_and_migrate(tmp_path):
+    root = tmp_path / "gen"
+    _generator().generate_project(root, 3, 24, seed=5)
+    env = clean_env(DJANGO_SETTINGS_MODULE="benchproject.settings")
+    result = run([sys.executable, "-m", "migrator", "squash", "--format", "json"], root, env)
+    assert result.code == 0, result.err
+    windows = result.json()["windows"]
+    assert len(windows) == 3 and all(w["length"] == 24 for w in windows)
+    for index, window in enumerate(windows):
+        copy = tmp_path / f"copy{index}"
+        shutil.copytree(root, copy)
+        squashed = run(
+            [sys.executable, "manage.py", *shlex.split(window["command"])[2:], "--noinput"],
+            copy,
+            env,
+        )
+        assert squashed.code == 0, squashed.err
+        migrated = run([sys.executable, "manage.py", "migrate", "--noinput"], copy, env)
+        assert migrated.code == 0, migrated.err
+
+
+def test_static_reads_the_same_report(project):
+    """--static (no project code runs) finds the same windows, blocked ranges, costs."""
+    tangled(project, 11)
+    project.add_migration(
+        "delta",
+        "0001_initial",
+        source=(
+            "from django.db import migrations\n\n\n"
+            "def forwards(apps, schema_editor):\n    pass\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            "    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]\n"
+        ),
+    )
+    project.chain("delta", ["0002_a", "0003_b"], start=("delta", "0001_initial"))
+    loaded = squash_json(project, "--min-length", "3")
+    static = squash_json(project, "--min-length", "3", "--static")
+    assert static == loaded
+    assert [w["manual_porting"] for w in loaded["windows"] if w["app"] == "delta"] == [1]
