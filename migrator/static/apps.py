@@ -1,0 +1,355 @@
+"""Find the installed apps and their migration packages without importing anything.
+
+Two sources, best first:
+
+1. the settings module, read with :mod:`ast` (``INSTALLED_APPS``, ``MIGRATION_MODULES``,
+   swappable models such as ``AUTH_USER_MODEL``), following ``from .base import *``;
+   each entry is located on the Python path (the project root, ``--pythonpath``,
+   ``[tool.migrator] pythonpath``, then the interpreter's own path, for Django's contrib
+   apps and installed packages) and its ``apps.py`` read for the label, as Django does;
+2. otherwise ``[tool.migrator.apps]`` (label -> migrations package folder), or else a
+   scan of the source tree for ``<app>/migrations/__init__.py``; the label comes from
+   ``apps.py`` (``label = ...``) or the folder name. Apps referenced by a dependency
+   but not found (``auth``, ``contenttypes``, ...) are looked up among Django's contrib
+   apps.
+
+``[tool.migrator.swappable]`` (setting -> ``"app.Model"``) overrides the settings file.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migrator.bootstrap import ProjectOptions, choose_settings, find_pyproject, read_tool_config
+from migrator.errors import ConfigurationError, MigratorError
+
+# Folders never scanned for apps: VCS, caches, virtualenvs, build output, node.
+_SKIP_DIRS = {
+    ".git",
+    ".hg",
+    ".svn",
+    ".tox",
+    ".nox",
+    ".venv",
+    "venv",
+    "env",
+    "node_modules",
+    "__pycache__",
+    "build",
+    "dist",
+    "site-packages",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+}
+SWAPPABLE_DEFAULTS = {"AUTH_USER_MODEL": "auth.User"}
+
+
+@dataclass
+class StaticApp:
+    """An installed app as Django's registry would see it."""
+
+    label: str
+    name: str
+    path: str | None
+    migrations: Path | None  # the migrations package folder, None when unmigrated
+    local: bool
+
+
+@dataclass
+class StaticProject:
+    """What static mode knows about the project."""
+
+    root: Path
+    apps: list[StaticApp]  # in Django's loading order
+    settings: dict[str, str]  # swappable settings: name -> "app.Model"
+    settings_module: str | None = None
+    settings_source: str = "static"
+    search_path: list[str] = field(default_factory=list)
+    installed_known: bool = False  # INSTALLED_APPS was read from the settings
+
+
+def discover(options: ProjectOptions) -> StaticProject:
+    """Locate the apps of the project in ``options.cwd``, never importing project code."""
+    cwd = options.cwd.resolve()
+    pyproject = find_pyproject(cwd)
+    tool = read_tool_config(pyproject)
+    try:
+        choice = choose_settings(options)
+    except ConfigurationError:
+        choice = None
+    root = choice.root if choice else (pyproject.parent if pyproject and tool else cwd)
+    extra = [str(p) for p in choice.pythonpath] if choice else []
+    search_path = [*extra, str(root), *(p for p in sys.path if p and Path(p).is_dir())]
+    values: dict[str, object] = {}
+    if choice is not None:
+        settings_file = find_module(choice.module, search_path)
+        if settings_file is not None:
+            values = read_settings(settings_file, search_path)
+    swappable = dict(SWAPPABLE_DEFAULTS)
+    swappable.update({k: v for k, v in values.items() if isinstance(v, str) and _is_model(v)})
+    configured = tool.get("swappable", {})
+    if isinstance(configured, dict):
+        swappable.update({k: v for k, v in configured.items() if isinstance(v, str)})
+    project = StaticProject(
+        root,
+        [],
+        swappable,
+        choice.module if choice else None,
+        choice.source if choice else "static",
+        search_path,
+    )
+    installed = values.get("INSTALLED_APPS")
+    tool_apps = tool.get("apps")
+    if isinstance(tool_apps, dict) and pyproject is not None:
+        project.apps = _configured_apps(tool_apps, pyproject.parent, root)
+    elif isinstance(installed, (list, tuple)) and all(isinstance(a, str) for a in installed):
+        modules = values.get("MIGRATION_MODULES", {})
+        modules = modules if isinstance(modules, dict) else {}
+        project.apps = [_installed_app(entry, modules, search_path, root) for entry in installed]
+        project.installed_known = True
+    else:
+        project.apps = _scan(root)
+    return project
+
+
+def _is_model(value: str) -> bool:
+    app, dot, model = value.partition(".")
+    return bool(dot) and app.isidentifier() and model.isidentifier()
+
+
+# -- locating modules without importing them -----------------------------------------
+
+
+def find_package(dotted: str, search_path: list[str]) -> list[Path]:
+    """The folders of package ``dotted`` (several for a namespace package), or []."""
+    folders = [Path(p) for p in search_path]
+    for part in dotted.split("."):
+        found = [folder / part for folder in folders if (folder / part).is_dir()]
+        regular = [f for f in found if (f / "__init__.py").is_file()]
+        folders = regular[:1] or found
+        if not folders:
+            return []
+    return folders
+
+
+def find_module(dotted: str, search_path: list[str]) -> Path | None:
+    """The source file of module ``dotted`` (a package's ``__init__.py``), or None."""
+    parent, _, last = dotted.rpartition(".")
+    folders = find_package(parent, search_path) if parent else [Path(p) for p in search_path]
+    for folder in folders:
+        if (folder / f"{last}.py").is_file():
+            return folder / f"{last}.py"
+        if (folder / last / "__init__.py").is_file():
+            return folder / last / "__init__.py"
+    return None
+
+
+# -- the settings module, read with ast ----------------------------------------------
+
+
+def read_settings(path: Path, search_path: list[str], _seen: set[Path] | None = None) -> dict:
+    """Top-level settings with literal values; star imports followed, in order."""
+    seen = _seen if _seen is not None else set()
+    if path in seen:
+        return {}
+    seen.add(path)
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return {}
+    values: dict[str, object] = {}
+    package = _package_of(path, search_path)
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            dotted = _absolute(node.module or "", node.level, package)
+            target = find_module(dotted, search_path) if dotted else None
+            if target is not None:
+                values.update(read_settings(target, search_path, seen))
+        elif isinstance(node, ast.Assign):
+            value = _literal(node.value, values)
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    if value is _UNKNOWN:
+                        values.pop(target.id, None)
+                    else:
+                        values[target.id] = value
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            name = node.target.id
+            added = _literal(node.value, values)
+            if isinstance(node.op, ast.Add) and name in values and added is not _UNKNOWN:
+                try:
+                    values[name] = values[name] + type(values[name])(added)
+                except TypeError:
+                    values.pop(name, None)
+            else:
+                values.pop(name, None)
+    return values
+
+
+_UNKNOWN = object()
+
+
+def _literal(node: ast.expr, known: dict):
+    if isinstance(node, ast.Name) and node.id in known:
+        return known[node.id]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _literal(node.left, known), _literal(node.right, known)
+        if _UNKNOWN in (left, right):
+            return _UNKNOWN
+        try:
+            return left + type(left)(right)
+        except TypeError:
+            return _UNKNOWN
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _UNKNOWN
+
+
+def _package_of(path: Path, search_path: list[str]) -> str:
+    for entry in search_path:
+        try:
+            rel = path.parent.relative_to(entry)
+        except ValueError:
+            continue
+        return ".".join(rel.parts)
+    return ""
+
+
+def _absolute(module: str, level: int, package: str) -> str:
+    if not level:
+        return module
+    parts = package.split(".") if package else []
+    base = parts[: len(parts) - (level - 1)] if level - 1 <= len(parts) else []
+    return ".".join([*base, module] if module else base)
+
+
+# -- apps ---------------------------------------------------------------------------------
+
+
+def _app_config(apps_py: Path, class_name: str | None = None) -> dict[str, object]:
+    """``name``, ``label``, ``default`` of the app config class Django would choose."""
+    try:
+        tree = ast.parse(apps_py.read_text(encoding="utf-8"), filename=str(apps_py))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return {}
+    classes: dict[str, dict[str, object]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.bases:
+            attrs: dict[str, object] = {}
+            for stmt in node.body:
+                if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant):
+                    for target in stmt.targets:
+                        if isinstance(target, ast.Name):
+                            attrs[target.id] = stmt.value.value
+            classes[node.name] = attrs
+    if class_name is not None:
+        return classes.get(class_name, {})
+    # Django: the only AppConfig subclass not marked default = False, else the one
+    # marked default = True.
+    candidates = [a for a in classes.values() if a.get("default", True)]
+    if len(candidates) == 1:
+        return candidates[0]
+    marked = [a for a in classes.values() if a.get("default", False) is True]
+    return marked[0] if len(marked) == 1 else {}
+
+
+def _installed_app(entry: str, modules: dict, search_path: list[str], root: Path) -> StaticApp:
+    folders = find_package(entry, search_path)
+    if folders:
+        config = _app_config(folders[0] / "apps.py") if (folders[0] / "apps.py").is_file() else {}
+    else:  # "shop.apps.ShopConfig": the config class in a module
+        module, _, class_name = entry.rpartition(".")
+        config_file = find_module(module, search_path) if module else None
+        config = _app_config(config_file, class_name) if config_file else {}
+    name = config.get("name") if isinstance(config.get("name"), str) else entry
+    if not folders:
+        folders = find_package(name, search_path)
+    label = config.get("label") if isinstance(config.get("label"), str) else name.rpartition(".")[2]
+    path = str(folders[0]) if folders else None
+    dotted = modules.get(label, f"{name}.migrations")  # None: Django's "not migrated"
+    migrations = _migrations_package(dotted, search_path) if dotted else None
+    return StaticApp(label, name, path, migrations, _is_local(path, root, name))
+
+
+def _migrations_package(dotted: str, search_path: list[str]) -> Path | None:
+    """A regular package (with ``__init__.py``); modules and namespace folders don't count."""
+    folders = find_package(dotted, search_path)
+    if folders and (folders[0] / "__init__.py").is_file():
+        return folders[0]
+    return None
+
+
+def _is_local(path: str | None, root: Path, name: str) -> bool:
+    if path is None or name.startswith("django."):
+        return False
+    if "site-packages" in path or "dist-packages" in path:
+        return False
+    return Path(path).resolve().is_relative_to(root.resolve())
+
+
+def _label_of(app_dir: Path) -> str:
+    apps_py = app_dir / "apps.py"
+    label = _app_config(apps_py).get("label") if apps_py.is_file() else None
+    return label if isinstance(label, str) else app_dir.name
+
+
+def _scan(root: Path) -> list[StaticApp]:
+    found: dict[str, StaticApp] = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in _SKIP_DIRS
+            and not d.startswith(".")
+            and not (Path(folder) / d / "pyvenv.cfg").exists()
+        )
+        here = Path(folder)
+        if here.name == "migrations" and "__init__.py" in files and here != root:
+            app_dir = here.parent
+            label = _label_of(app_dir)
+            name = ".".join(app_dir.relative_to(root).parts) or app_dir.name
+            if label not in found:
+                found[label] = StaticApp(label, name, str(app_dir), here, True)
+            dirs[:] = []  # a migrations package holds no apps
+    return [found[label] for label in sorted(found)]
+
+
+def _configured_apps(table: dict, base: Path, root: Path) -> list[StaticApp]:
+    apps = []
+    for label, folder in sorted(table.items()):
+        if not isinstance(folder, str):
+            raise MigratorError(
+                f"[tool.migrator.apps] {label!r} must be a folder path",
+                hint='e.g. shop = "src/shop/migrations"',
+            )
+        migrations = (base / folder).resolve()
+        if not (migrations / "__init__.py").is_file():
+            raise MigratorError(
+                f"[tool.migrator.apps] {label!r}: {folder!r} is not a migrations package",
+                hint="point at the folder that holds __init__.py and the migration files",
+            )
+        app_dir = migrations.parent
+        name = (
+            ".".join(app_dir.relative_to(root).parts)
+            if app_dir.is_relative_to(root)
+            else (app_dir.name)
+        )
+        apps.append(StaticApp(label, name, str(app_dir), migrations, True))
+    return apps
+
+
+def contrib_app(label: str, search_path: list[str]) -> StaticApp | None:
+    """Django's contrib app with this label, for projects whose settings are unreadable."""
+    name = f"django.contrib.{label}"
+    folders = find_package(name, search_path)
+    if not folders:
+        return None
+    return StaticApp(
+        label, name, str(folders[0]), _migrations_package(f"{name}.migrations", search_path), False
+    )

@@ -1,0 +1,462 @@
+"""Load the migration graph statically: the same :class:`LoadedGraph` as
+:func:`migrator.loader.load_graph`, without importing settings or any project module.
+
+Files are parsed with :mod:`ast` (cached, in parallel when many are new), the graph is
+built by Django's rules (:mod:`migrator.static.rules`), and operations are rebuilt as
+Django ``Operation`` objects from their literal arguments
+(:mod:`migrator.static.operations`).
+
+``overlay`` (absolute path -> source bytes, or ``None`` for a deleted file) replaces
+what is on disk in the migrations packages: ``check --against`` uses it to judge the
+files a merge would produce, without writing them anywhere.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gc
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import networkx as nx
+
+from migrator import problems as kinds
+from migrator.analysis import cycles
+from migrator.bootstrap import ProjectOptions
+from migrator.graph import Key, key_str
+from migrator.problems import Problem
+from migrator.sourcefiles import conflict_marker_line, reference_line
+from migrator.static import rules
+from migrator.static.apps import StaticApp, StaticProject, contrib_app, discover
+from migrator.static.cache import ParseCache, stamp
+from migrator.static.parse import SWAPPABLE, ParsedMigration, parse_migration
+
+_SIDE_FILES = ("max_migration.txt",)
+_PARALLEL_MIN = 400  # below this many new files, starting workers costs more than it saves
+
+Overlay = Mapping[Path, "bytes | None"]
+
+
+class StaticLoad:
+    """The graph, its problems, and what static discovery found."""
+
+    def __init__(self, graph: nx.DiGraph, problems: list[Problem], project: StaticProject):
+        self.graph = graph
+        self.problems = problems
+        self.project = project
+
+
+def load_static_graph(
+    options: ProjectOptions, *, overlay: Overlay | None = None, replace_migrations: bool = True
+) -> StaticLoad:
+    """Discover the apps and read their migration files; nothing is imported.
+
+    ``replace_migrations=False`` keeps replaced migrations, as Django's loader option."""
+    neutral_django_settings()
+    # Tens of thousands of small tuples: the cyclic GC would walk them again and again.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(options, overlay, replace_migrations)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load(options: ProjectOptions, overlay: Overlay | None, replace_migrations: bool) -> StaticLoad:
+    project = discover(options)
+    overlay = {Path(p): v for p, v in (overlay or {}).items()}
+    files = {app.label: _migration_files(app, overlay) for app in project.apps}
+    cache = ParseCache(project.root)
+    parsed = _parse_all(cache, files, overlay)
+    _add_referenced_contrib_apps(project, files, parsed, overlay, cache)
+    if not overlay:  # an overlay run sees only part of the truth: keep the rest
+        cache.forget_except({str(p) for p in parsed})
+    cache.save()
+    return _assemble(project, files, parsed, replace_migrations)
+
+
+def neutral_django_settings() -> None:
+    """Settings with Django's defaults, so nothing static mode touches can import the
+    project's settings module through ``DJANGO_SETTINGS_MODULE``."""
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure()
+
+
+# -- files --------------------------------------------------------------------------
+
+
+def _migration_files(app: StaticApp, overlay: Overlay) -> dict[str, Path]:
+    """Migration name -> file, as Django's loader lists them (sorted, no ``_``/``~``).
+
+    Files given in ``overlay`` replace (or, with ``None``, hide) what is on disk."""
+    if app.migrations is None:
+        return {}
+    folder = app.migrations
+    found: dict[str, Path] = {}
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.endswith(".py") and entry.is_file():
+                    found[entry.name[:-3]] = folder / entry.name
+    except OSError:
+        pass
+    for path, source in overlay.items():
+        if path.parent == folder and path.suffix == ".py":
+            if source is None:
+                found.pop(path.stem, None)
+            else:
+                found[path.stem] = path
+    return {
+        name: found[name]
+        for name in sorted(found)
+        if name and "." not in name and name[0] not in "_~"
+    }
+
+
+def _parse_all(
+    cache: ParseCache, files: dict[str, dict[str, Path]], overlay: Overlay
+) -> dict[Path, ParsedMigration]:
+    """Every file parsed, from the cache where its size and mtime are unchanged."""
+    result: dict[Path, ParsedMigration] = {}
+    todo: list[tuple[Path, object]] = []
+    for names in files.values():
+        for path in names.values():
+            if path in overlay:
+                result[path] = parse_migration(overlay[path], str(path))
+                continue
+            current = stamp(path)
+            cached = cache.get(str(path), current)
+            if cached is not None:
+                result[path] = cached
+            else:
+                todo.append((path, current))
+    for (path, current), parsed in zip(todo, _parse_files([p for p, _ in todo]), strict=True):
+        result[path] = parsed
+        cache.put(str(path), current, parsed)
+    return result
+
+
+def _parse_file(path: Path) -> ParsedMigration:
+    try:
+        source = path.read_bytes()
+    except OSError as exc:
+        return parse_migration(f"raise OSError({str(exc)!r})", str(path))
+    return parse_migration(source, str(path))
+
+
+def _parse_files(paths: list[Path]) -> list[ParsedMigration]:
+    workers = min(os.cpu_count() or 1, 8)
+    if len(paths) < _PARALLEL_MIN or workers < 2:
+        return [_parse_file(p) for p in paths]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork: workers start in milliseconds and need nothing but this module.
+    context = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            return list(pool.map(_parse_file, paths, chunksize=max(1, len(paths) // (workers * 4))))
+    except (OSError, RuntimeError):  # no processes here (sandbox): parse in this one
+        return [_parse_file(p) for p in paths]
+
+
+def _add_referenced_contrib_apps(
+    project: StaticProject, files, parsed, overlay, cache: ParseCache
+) -> None:
+    """Without readable INSTALLED_APPS, apps only referenced (``auth``) may be Django's
+    contrib apps: add them so their migrations join the graph as Django's would."""
+    if project.installed_known:
+        return
+    known = {app.label for app in project.apps}
+    while True:
+        wanted = set()
+        for app in project.apps:
+            for path in files[app.label].values():
+                for dep in (*parsed[path].dependencies, *parsed[path].run_before):
+                    label = _swapped(dep, project.settings)[0] if dep[0] == SWAPPABLE else dep[0]
+                    if label not in known:
+                        wanted.add(label)
+        added = [
+            a
+            for a in (contrib_app(label, project.search_path) for label in sorted(wanted))
+            if a is not None
+        ]
+        known |= wanted
+        if not added:
+            return
+        for app in added:
+            project.apps.append(app)
+            files[app.label] = _migration_files(app, overlay)
+        parsed.update(_parse_all(cache, {a.label: files[a.label] for a in added}, overlay))
+
+
+def _swapped(dep: tuple[str, str], settings: dict[str, str]) -> Key:
+    """``swappable_dependency(value)``: ``(app_label, "__first__")``, as Django makes it."""
+    value = dep[1]
+    if value.startswith("setting:"):
+        value = settings.get(value[len("setting:") :], "")
+    return value.split(".", 1)[0], "__first__"
+
+
+# -- the graph ----------------------------------------------------------------------
+
+
+def _assemble(project: StaticProject, files, parsed, replace_migrations: bool) -> StaticLoad:
+    problems: list[Problem] = []
+    declared: dict[Key, rules.Declared] = {}
+    migrations: dict[Key, tuple[Path, ParsedMigration]] = {}
+    failed: set[Key] = set()
+    for app in project.apps:
+        if app.migrations is not None:
+            problems += _side_file_problems(app)
+        for name, path in files.get(app.label, {}).items():
+            key = (app.label, name)
+            result = parsed[path]
+            if result.error is not None:
+                failed.add(key)
+                problems.append(_parse_problem(key, path, result))
+                continue
+            problems += _unreadable_problems(key, path, result, project.settings)
+            deps = tuple(
+                _swapped(d, project.settings) if d[0] == SWAPPABLE else d
+                for d in result.dependencies
+            )
+            declared[key] = rules.Declared(deps, result.replaces, result.run_before)
+            migrations[key] = (path, result)
+    migrated = {app.label for app in project.apps if app.migrations is not None}
+    unmigrated = {app.label for app in project.apps} - migrated
+    built = rules.build(
+        declared,
+        migrated_apps=migrated,
+        unmigrated_apps=unmigrated,
+        replace_migrations=replace_migrations,
+    )
+    graph = _to_networkx(project, built, declared, migrations)
+    problems += _missing_problems(built, declared, migrations, failed, migrated)
+    if built.cyclic_squash is not None:
+        problems.append(
+            Problem(
+                kinds.CIRCULAR_DEPENDENCY,
+                f"Cyclical squash replacement found, starting at {built.cyclic_squash}",
+            )
+        )
+    for cycle in cycles(graph) if not _is_acyclic(built) else []:
+        first = graph.nodes[cycle[0]]
+        text = " -> ".join(key_str(node) for node in [*cycle, cycle[0]])
+        problems.append(
+            Problem(
+                kinds.CIRCULAR_DEPENDENCY,
+                f"migrations form a cycle: {text}",
+                cycle[0][0],
+                cycle[0][1],
+                first["path"],
+                reference_line(first["path"], cycle[-1][1]),
+            )
+        )
+    return StaticLoad(graph, sorted(set(problems), key=Problem.sort_key), project)
+
+
+def _is_acyclic(built: rules.BuiltGraph) -> bool:
+    """Kahn's algorithm: a fast no for the common case before networkx finds the cycles."""
+    indegree = dict.fromkeys(built.nodes, 0)
+    children: dict[Key, list[Key]] = {}
+    for parent, child in built.edges:
+        indegree[child] += 1
+        children.setdefault(parent, []).append(child)
+    ready = [key for key, count in indegree.items() if count == 0]
+    seen = 0
+    while ready:
+        key = ready.pop()
+        seen += 1
+        for child in children.get(key, ()):
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                ready.append(child)
+    return seen == len(indegree)
+
+
+def _parse_problem(key: Key, path: Path, result: ParsedMigration) -> Problem:
+    label, name = key
+    what = f"migration {name!r} in app {label!r}"
+    error = result.error
+    if error.kind == kinds.CONFLICT_MARKERS:
+        message = f"git conflict markers in {what}"
+    elif error.kind == kinds.SYNTAX_ERROR:
+        message = f"syntax error in {what}: {error.message}"
+    else:
+        message = f"{what} has no Migration class"
+    return Problem(error.kind, message, label, name, str(path), error.line)
+
+
+def _unreadable_problems(
+    key: Key, path: Path, result: ParsedMigration, settings: dict[str, str]
+) -> list[Problem]:
+    found = [
+        Problem(
+            kinds.UNREADABLE,
+            f"{attribute} of {key_str(key)!r} is not a literal; --static cannot read it",
+            key[0],
+            key[1],
+            str(path),
+            line,
+        )
+        for attribute, line in result.unreadable
+    ]
+    for dep in result.dependencies:
+        if (
+            dep[0] == SWAPPABLE
+            and dep[1].startswith("setting:")
+            and (dep[1][len("setting:") :] not in settings)
+        ):
+            setting = dep[1][len("setting:") :]
+            found.append(
+                Problem(
+                    kinds.UNREADABLE,
+                    f"{key_str(key)!r} depends on settings.{setting}, which --static cannot read",
+                    key[0],
+                    key[1],
+                    str(path),
+                    reference_line(path, setting) or None,
+                )
+            )
+    return found
+
+
+def _side_file_problems(app: StaticApp) -> list[Problem]:
+    found = []
+    for side in _SIDE_FILES:
+        path = app.migrations / side
+        if path.is_file():
+            line = conflict_marker_line(path)
+            if line is not None:
+                found.append(
+                    Problem(
+                        kinds.CONFLICT_MARKERS,
+                        f"git conflict markers in {side} of app {app.label!r}",
+                        app.label,
+                        None,
+                        str(path),
+                        line,
+                    )
+                )
+    return found
+
+
+def _missing_problems(
+    built: rules.BuiltGraph, declared, migrations, failed, migrated
+) -> list[Problem]:
+    failed_apps: set[str] = set()  # static mode never fails to read a whole package
+    found = []
+    names_by_app: dict[str, list[str]] = {}
+    for app, name in declared:
+        names_by_app.setdefault(app, []).append(name)
+    for key in sorted(declared):
+        path = str(migrations[key][0])
+        refs = [(d, "dependencies") for d in declared[key].dependencies]
+        refs += [(r, "run_before") for r in declared[key].run_before]
+        for target, relation in refs:
+            if target not in built.missing or target[0] in failed_apps or target in failed:
+                continue
+            verb = "depends on" if relation == "dependencies" else "lists in run_before"
+            message = f"{key_str(key)!r} {verb} {target!r}, which does not exist"
+            if target[0] not in migrated:
+                message += f" (no installed app {target[0]!r} has migrations)"
+            else:
+                close = difflib.get_close_matches(
+                    target[1], names_by_app.get(target[0], []), n=1, cutoff=0.6
+                )
+                if close:
+                    message += f"; did you mean {close[0]!r}?"
+            found.append(
+                Problem(
+                    kinds.MISSING_DEPENDENCY,
+                    message,
+                    key[0],
+                    key[1],
+                    path,
+                    reference_line(path, target[1]),
+                )
+            )
+    for asking, target in built.unknown_app_refs:
+        path = str(migrations[asking][0])
+        found.append(
+            Problem(
+                kinds.MISSING_DEPENDENCY,
+                f"{key_str(asking)!r} depends on {target!r}, but no installed app {target[0]!r} "
+                f"has migrations",
+                asking[0],
+                asking[1],
+                path,
+                reference_line(path, target[0]),
+            )
+        )
+    return found
+
+
+def _node_attributes(
+    key: Key, path: Path, result: ParsedMigration, declared: rules.Declared, evaluator
+) -> dict:
+    from migrator.static.operations import LazyOperations
+
+    return {
+        "app_label": key[0],
+        "name": key[1],
+        "path": str(path),
+        "initial": result.initial,
+        "dependencies": declared.dependencies,
+        "replaces": result.replaces,
+        "run_before": result.run_before,
+        "atomic": result.atomic,
+        "applied": None,  # static mode never reads a database
+        "is_squashed": bool(result.replaces),
+        "operations": LazyOperations(evaluator, result.operations),
+    }
+
+
+def _to_networkx(
+    project: StaticProject, built: rules.BuiltGraph, declared, migrations
+) -> nx.DiGraph:
+    from migrator.static.operations import Evaluator  # imports Django
+
+    evaluator = Evaluator(project.settings)
+    graph = nx.DiGraph()
+    graph.graph["apps"] = {
+        app.label: {
+            "name": app.name,
+            "path": app.path,
+            "local": app.local,
+            "migrated": app.migrations is not None,
+        }
+        for app in sorted(project.apps, key=lambda a: a.label)
+    }
+    # add_nodes_from / add_edges_from: one call each, several times faster at 10,000 nodes
+    graph.add_nodes_from(
+        (key, _node_attributes(key, *migrations[key], declared[key], evaluator))
+        for key in sorted(built.nodes)
+    )
+    graph.add_edges_from(
+        (
+            parent,
+            child,
+            {
+                "same_app": parent[0] == child[0],
+                "kind": "run_before" if child in migrations[parent][1].run_before else "dependency",
+            },
+        )
+        for parent, child in sorted(built.edges)
+    )
+    for key in graph.nodes:
+        same_app_parents = sum(1 for parent in graph.predecessors(key) if parent[0] == key[0])
+        graph.nodes[key]["is_merge"] = same_app_parents >= 2
+    graph.graph["replaced"] = {
+        key: tuple(sorted(r for r in replaces if r not in graph))
+        for key, replaces in sorted(built.replacements.items())
+        if key in graph
+    }
+    graph.graph["database"] = None
+    graph.graph["partially_applied"] = {}
+    return graph

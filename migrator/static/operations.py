@@ -1,0 +1,178 @@
+"""Turn the expression trees of :mod:`migrator.static.parse` into Django objects.
+
+Only Django's own classes are ever called (``django.db.migrations.AddField``,
+``django.db.models.CharField``, ...), with the literal arguments the file passes.
+Everything that belongs to the project (a custom field, a ``RunPython`` function, a
+custom operation) becomes a stand-in that never runs project code:
+
+* a custom operation: an ``Operation`` subclass with the same class name, keeping its
+  literal arguments, so ``describe()`` reads as Django's default and
+  ``references_model()`` says True (conservative, like Django's base class);
+* a custom field: a plain ``models.Field()``;
+* any other value: a :class:`Placeholder`, which is also callable (``RunPython`` wants
+  a callable).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from importlib import import_module
+
+from django.db import models
+from django.db.migrations.operations.base import Operation
+
+from migrator.static.parse import SETTINGS_PREFIX
+
+# Importing these runs only Django's code; other django.* modules are also allowed, but
+# one that needs the app registry fails and its value becomes a placeholder.
+_ALLOWED_ROOT = "django."
+
+
+class Placeholder:
+    """A value migrator could not rebuild statically; its source text is kept."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def __call__(self, *args, **kwargs):  # pragma: no cover - never run by migrator
+        raise RuntimeError("placeholder from a statically read migration")
+
+    def __repr__(self) -> str:
+        return self.source
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Placeholder) and other.source == self.source
+
+    def __hash__(self) -> int:
+        return hash(self.source)
+
+
+@functools.cache
+def _custom_operation(name: str) -> type[Operation]:
+    return type(name, (Operation,), {"__module__": "migrator.static.placeholders"})
+
+
+@functools.cache
+def _resolve(dotted: str):
+    """The Django object named ``dotted``, or ``None`` when it is not importable."""
+    if not dotted.startswith(_ALLOWED_ROOT):
+        return None
+    parts = dotted.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj = import_module(".".join(parts[:cut]))
+        except Exception:  # an optional dependency missing, or app registry not ready
+            continue
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
+class Evaluator:
+    """Evaluates trees with swappable settings taken from ``settings`` (name -> value)."""
+
+    def __init__(self, settings: dict[str, str]) -> None:
+        self.settings = settings
+
+    def operation(self, tree: tuple) -> Operation:
+        if tree[0] == "call":
+            target = _resolve(tree[1])
+            args = [self.value(a) for a in tree[2]]
+            kwargs = {name: self.value(v) for name, v in tree[3]}
+            if isinstance(target, type) and issubclass(target, Operation):
+                try:
+                    return target(*args, **kwargs)
+                except Exception:
+                    pass  # arguments Django refuses: keep them on a stand-in
+            return _custom_operation(tree[1].rsplit(".", 1)[-1])(*args, **kwargs)
+        return _custom_operation("UnreadableOperation")(self.value(tree))
+
+    def value(self, tree: tuple):
+        kind = tree[0]
+        if kind == "const":
+            return tree[1]
+        if kind == "list":
+            return [self.value(item) for item in tree[1]]
+        if kind == "tuple":
+            return tuple(self.value(item) for item in tree[1])
+        if kind == "set":
+            try:
+                return {self.value(item) for item in tree[1]}
+            except TypeError:
+                return Placeholder(repr(tree))
+        if kind == "dict":
+            try:
+                return {self.value(k): self.value(v) for k, v in tree[1]}
+            except TypeError:
+                return Placeholder(repr(tree))
+        if kind == "ref":
+            return self._ref(tree[1])
+        if kind == "call":
+            return self._call(tree)
+        return Placeholder(tree[1])
+
+    def _ref(self, dotted: str):
+        if dotted.startswith(SETTINGS_PREFIX):
+            name = dotted[len(SETTINGS_PREFIX) :]
+            return self.settings.get(name, Placeholder(f"settings.{name}"))
+        found = _resolve(dotted)
+        return found if found is not None else Placeholder(dotted)
+
+    def _call(self, tree: tuple):
+        _, dotted, arg_trees, kwarg_trees = tree
+        target = _resolve(dotted)
+        args = [self.value(a) for a in arg_trees]
+        kwargs = {name: self.value(v) for name, v in kwarg_trees}
+        if callable(target):
+            try:
+                return target(*args, **kwargs)
+            except Exception:
+                pass
+        if dotted.endswith("Field"):
+            return models.Field()  # a project's custom field: a field without a type
+        return Placeholder(f"{dotted}(...)")
+
+
+class LazyOperations(Sequence):
+    """A migration's operations, built on first use.
+
+    Rebuilding Django fields costs about as much as reading every file, and most commands
+    never look at operations (``check``), so a static graph holds this read-only sequence
+    instead of a tuple; it iterates, indexes and compares like the tuple it stands for.
+    """
+
+    __slots__ = ("_evaluator", "_trees", "_built")
+
+    def __init__(self, evaluator: Evaluator, trees: tuple) -> None:
+        self._evaluator = evaluator
+        self._trees = trees
+        self._built: tuple | None = None
+
+    def _operations(self) -> tuple:
+        if self._built is None:
+            self._built = tuple(self._evaluator.operation(tree) for tree in self._trees)
+        return self._built
+
+    def __getitem__(self, index):
+        return self._operations()[index]
+
+    def __len__(self) -> int:
+        return len(self._trees)
+
+    def __iter__(self):
+        return iter(self._operations())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyOperations):
+            other = other._operations()
+        return isinstance(other, tuple) and self._operations() == other
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return repr(self._operations())
