@@ -192,7 +192,14 @@ def origins(paths: list[Path], cwd: Path) -> dict[Path, Origin] | None:
     Files outside the work tree are left out; a file no commit added is
     ``uncommitted``. The side is only known when HEAD is a merge or one is in progress.
     """
-    if toplevel(cwd) is None:
+    top = toplevel(cwd)
+    if top is None:
+        return None
+    # Git-ignored files (a scratch copy inside another project's tree) have no history here.
+    paths = [p for p in paths if Path(p).resolve().is_relative_to(top.resolve())]
+    skipped = ignored(paths, top)
+    paths = [p for p in paths if Path(p) not in skipped]
+    if not paths:
         return None
     merge = merge_state(cwd)
     revs = ["HEAD", *(merge.theirs if merge and merge.state == "merging" else ())]
@@ -216,6 +223,27 @@ def origins(paths: list[Path], cwd: Path) -> dict[Path, Origin] | None:
             side = sides[commit.sha]
         found[path] = Origin(str(path), commit, side)
     return found
+
+
+def ignored(paths: list[Path], cwd: Path) -> set[Path]:
+    """The paths git ignores (``.gitignore`` and friends) in the work tree of ``cwd``."""
+    if not paths:
+        return set()
+    proc_input = "\0".join(str(p) for p in paths) + "\0"
+    try:
+        proc = subprocess.run(
+            ["git", "check-ignore", "-z", "--stdin"],
+            cwd=cwd,
+            input=proc_input,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return set()
+    if proc.returncode not in (0, 1):  # 1: none ignored; anything else: not a repository
+        return set()
+    return {Path(name) for name in proc.stdout.split("\0") if name}
 
 
 def path_in_tree(rev: str, path: Path, cwd: Path) -> bool:

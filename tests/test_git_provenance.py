@@ -267,3 +267,25 @@ def test_explain_when_head_is_no_merge(repo_project):
     (x,) = repo_project.migrator("explain", "--format", "json").json()["conflicts"]
     assert x["git"] == {"merge": None}
     assert {m["side"] for b in x["branches"] for m in b["migrations"]} == {None}
+
+
+def test_project_in_an_ignored_folder_of_another_repository_has_no_provenance(tmp_path):
+    """A scratch copy inside some other repository's ignored folder has no history there:
+    explain says nothing about git rather than calling every file "uncommitted"."""
+    from tests.djproject import DjangoProject
+    from tests.gitrepo import commit_all, init_repo
+
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    init_repo(outer)
+    (outer / ".gitignore").write_text("/scratch/\n")
+    commit_all(outer, "outer")
+    project = DjangoProject(outer / "scratch" / "proj")
+    project.chain("orders", ["0001_initial", "0002_a"])
+    project.add_migration("orders", "0002_b", [("orders", "0001_initial")])
+
+    result = project.migrator("explain", "orders")
+
+    assert result.code == 1, result.err
+    assert "git" not in result.out
+    assert "uncommitted" not in result.out
