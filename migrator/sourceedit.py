@@ -46,8 +46,14 @@ def key_references(source: str) -> list[tuple[Key, tuple[int, int]]]:
         tokens = [
             t
             for t in tokenize.generate_tokens(io.StringIO(source).readline)
-            if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT,
-                              tokenize.INDENT, tokenize.DEDENT)
+            if t.type
+            not in (
+                tokenize.NL,
+                tokenize.NEWLINE,
+                tokenize.COMMENT,
+                tokenize.INDENT,
+                tokenize.DEDENT,
+            )
         ]
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return []

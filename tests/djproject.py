@@ -74,18 +74,32 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str] | None = None,
-        input: str | None = None) -> Result:
-    proc = subprocess.run(args, cwd=cwd, env=env or clean_env(), capture_output=True,
-                          text=True, input=input, timeout=600)
+def run(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, input: str | None = None
+) -> Result:
+    proc = subprocess.run(
+        args,
+        cwd=cwd,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=600,
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 class DjangoProject:
     """A Django project on disk: ``manage.py``, a settings package and apps."""
 
-    def __init__(self, root: Path, apps: list[str] | None = None, *,
-                 contrib: bool = False, settings_extra: str = "") -> None:
+    def __init__(
+        self,
+        root: Path,
+        apps: list[str] | None = None,
+        *,
+        contrib: bool = False,
+        settings_extra: str = "",
+    ) -> None:
         self.root = root
         self.settings_module = "project.settings"
         self.contrib = contrib
@@ -100,8 +114,9 @@ class DjangoProject:
         self.write_settings()
 
     def write_settings(self) -> None:
-        installed = (["django.contrib.contenttypes", "django.contrib.auth"]
-                     if self.contrib else []) + self.apps
+        installed = (
+            ["django.contrib.contenttypes", "django.contrib.auth"] if self.contrib else []
+        ) + self.apps
         (self.root / "project" / "settings.py").write_text(
             SETTINGS.format(apps=installed, extra=self.settings_extra)
         )
@@ -182,8 +197,11 @@ class DjangoProject:
             f"sys.path.insert(0, {str(self.root)!r})\n"
             "django.setup()\n" + textwrap.dedent(code)
         )
-        return run([sys.executable, "-c", script], self.root,
-                   clean_env(DJANGO_SETTINGS_MODULE=self.settings_module))
+        return run(
+            [sys.executable, "-c", script],
+            self.root,
+            clean_env(DJANGO_SETTINGS_MODULE=self.settings_module),
+        )
 
     def django_conflicts(self) -> dict[str, list[str]]:
         """Django's own verdict: ``MigrationLoader.detect_conflicts()`` as makemigrations

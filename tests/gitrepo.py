@@ -17,8 +17,14 @@ _ENV = {
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **_ENV},
-                          capture_output=True, text=True, check=check)
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **_ENV},
+        capture_output=True,
+        text=True,
+        check=check,
+    )
 
 
 def init_repo(path: Path) -> Path:

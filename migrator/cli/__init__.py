@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from migrator.cli import check  # noqa: F401  (registers the command)
+from migrator.cli import (
+    check,  # noqa: F401  (registers the command)
+    explain,  # noqa: F401  (registers the command)
+    graph,  # noqa: F401  (registers the command)
+    merge,  # noqa: F401  (registers the command)
+    rebase,  # noqa: F401  (registers the command)
+    show,  # noqa: F401  (registers the command)
+    squash,  # noqa: F401  (registers the command)
+)
 from migrator.cli.app import app
 
 
