@@ -16,4 +16,22 @@ export PYTHONDONTWRITEBYTECODE=1
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; echo "(exit $?)"; }
 
 echo "sample_apps copied to $scratch"
+# 1. What the merge left behind, why, and a picture of it.
 step "$migrator" check
+step "$migrator" explain
+step "$migrator" graph -o "$scratch/migrations-before.png"
+# 2. Merge what is safe; inventory's branches change the same field, so merge refuses it...
+step "$migrator" merge
+# ...and the field's final definition (models.py) is the one 0003_alter_stockitem_quantity
+# writes, so that migration goes last: a linear history instead of a merge.
+step "$migrator" rebase inventory --keep 0003_stockitem_quantity_default
+step "$migrator" check
+step "$venv/bin/python" manage.py makemigrations --check --dry-run
+step "$migrator" graph -o "$scratch/migrations-after.svg"
+# 3. The database: part of the migrations applied, then what `show` and `migrate` see there.
+step "$venv/bin/python" "$root/scripts/demo-migrate-partly.py"
+step "$migrator" show
+step "$migrator" show --plan payments shipping
+step "$migrator" check --database default
+echo
+echo "Pictures: $scratch/migrations-before.png and $scratch/migrations-after.svg"
