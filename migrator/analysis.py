@@ -115,16 +115,22 @@ def fork_points(graph: nx.DiGraph, app_label: str) -> list[Key]:
 def forwards_plan(graph: nx.DiGraph, target: Key, done: set[Key] | None = None) -> list[Key]:
     """The migrations ``migrate`` runs to reach ``target``, in Django's order.
 
-    Django's ``MigrationGraph.iterative_dfs``, step for step (parents pushed sorted, so the
-    largest key is explored first; a node may be expanded twice before it is emitted),
-    so ties between independent migrations are broken exactly as Django breaks them.
-    Nodes in ``done`` count as applied: they and their history are skipped.
+    Django's ``MigrationGraph.iterative_dfs``, step for step (a post-order walk that pushes
+    the parents sorted, so the largest key is explored first), so ties between
+    independent migrations are broken exactly as Django breaks them. Nodes in ``done``
+    count as applied: they and their history are skipped.
+
+    Unlike Django it does not loop forever on a cycle, so a broken graph can still be
+    shown: a node already on the walk is not expanded again. Without a cycle that never
+    happens (a node met again before it is emitted would be its own ancestor), so the
+    order is Django's.
     """
     return _dfs(graph, [(target, False)], set(done or ()))
 
 
 def _dfs(graph: nx.DiGraph, stack: list[tuple[Key, bool]], done: set[Key]) -> list[Key]:
     plan: list[Key] = []
+    entered: set[Key] = set()
     while stack:
         node, processed = stack.pop()
         if node in done:
@@ -132,7 +138,8 @@ def _dfs(graph: nx.DiGraph, stack: list[tuple[Key, bool]], done: set[Key]) -> li
         if processed:
             done.add(node)
             plan.append(node)
-        else:
+        elif node not in entered:
+            entered.add(node)
             stack.append((node, True))
             stack += [(parent, False) for parent in sorted(graph.predecessors(node))]
     return plan

@@ -12,34 +12,8 @@ from collections.abc import Iterable
 
 import networkx as nx
 
-from migrator.analysis import leaves
+from migrator.analysis import forwards_plan, leaves, migrate_plan
 from migrator.graph import Key
-
-
-def forwards_plan(graph: nx.DiGraph, target: Key) -> list[Key]:
-    """``target`` and everything it needs, in the order Django applies them.
-
-    Django's ``MigrationGraph.iterative_dfs``: a post-order depth-first walk that pushes
-    the parents sorted, so the greatest parent is walked first. Unlike Django it does not
-    loop forever on a cycle (a node already on the walk is skipped), so a broken graph
-    can still be shown.
-    """
-    visited: list[Key] = []
-    done: set[Key] = set()
-    entered: set[Key] = set()
-    stack: list[tuple[Key, bool]] = [(target, False)]
-    while stack:
-        node, processed = stack.pop()
-        if node in done:
-            continue
-        if processed:
-            done.add(node)
-            visited.append(node)
-        elif node not in entered:
-            entered.add(node)
-            stack.append((node, True))
-            stack += [(parent, False) for parent in sorted(graph.predecessors(node))]
-    return visited
 
 
 def app_plan(graph: nx.DiGraph, app_label: str) -> list[Key]:
@@ -57,11 +31,7 @@ def app_plan(graph: nx.DiGraph, app_label: str) -> list[Key]:
 def full_plan(graph: nx.DiGraph) -> list[Key]:
     """Every migration in the order ``migrate`` applies them on an empty database
     (``showmigrations --plan``): each leaf's plan in turn, leaves sorted."""
-    plan: dict[Key, None] = {}
-    for leaf in leaves(graph):
-        for node in forwards_plan(graph, leaf):
-            plan.setdefault(node)
-    return list(plan)
+    return migrate_plan(graph, leaves(graph))
 
 
 def pending_plan(graph: nx.DiGraph) -> list[Key]:

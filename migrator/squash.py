@@ -27,7 +27,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from migrator.analysis import conflicts
+from migrator.analysis import conflicts, forwards_plan, leaves
 from migrator.graph import Key, key_str
 
 # What Django's squashmigrations silently drops or refuses, per migration.
@@ -161,25 +161,6 @@ class SquashReport:
 
 
 # -- the app's order ---------------------------------------------------------------
-
-
-def forwards_plan(graph: nx.DiGraph, target: Key) -> list[Key]:
-    """Django's ``MigrationGraph.forwards_plan``: its iterative depth-first search, with
-    parents visited in the same (sorted) order, so the apply order is Django's own."""
-    visited: list[Key] = []
-    seen: set[Key] = set()
-    stack: list[tuple[Key, bool]] = [(target, False)]
-    while stack:
-        node, processed = stack.pop()
-        if node in seen:
-            continue
-        if processed:
-            seen.add(node)
-            visited.append(node)
-        else:
-            stack.append((node, True))
-            stack += [(parent, False) for parent in sorted(graph.predecessors(node))]
-    return visited
 
 
 def app_order(graph: nx.DiGraph, app: str, leaf: Key) -> list[Key]:
@@ -414,7 +395,7 @@ def analyse(
         if app in conflicted:
             report.resolve_first.append(ResolveFirst(app, tuple(conflicted[app])))
             continue
-        app_leaves = [n for n in graph.nodes if n[0] == app and _is_app_leaf(graph, n)]
+        app_leaves = leaves(graph, app)  # one at most: conflicting apps were skipped
         if not app_leaves:
             continue
         chain = _chain_order(graph, app, app_leaves[0])
@@ -439,10 +420,6 @@ def _loaded_django_squashes_squashed() -> bool:
     # Read, not imported: this module stays free of Django.
     django = sys.modules.get("django")
     return tuple(getattr(django, "VERSION", (0,))[:2]) >= (6, 0)
-
-
-def _is_app_leaf(graph: nx.DiGraph, node: Key) -> bool:
-    return all(child[0] != node[0] for child in graph.successors(node))
 
 
 def _app_windows(

@@ -8,6 +8,7 @@ import random
 import networkx as nx
 import pytest
 
+from migrator.analysis import forwards_plan
 from migrator.squash import (
     BRANCHED,
     DROPPED_DEPENDENCY,
@@ -17,7 +18,6 @@ from migrator.squash import (
     analyse,
     cleanup,
     find_windows,
-    forwards_plan,
 )
 
 
