@@ -9,15 +9,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-def run_git(args: list[str], cwd: Path) -> str | None:
-    """``git ARGS`` in ``cwd``: its stdout, or ``None`` when git is missing or fails."""
+def _git(
+    args: list[str], cwd: Path, *, input: str | bytes | None = None, text: bool = True
+) -> subprocess.CompletedProcess | None:
+    """Run ``git ARGS`` in ``cwd``; ``None`` when git is missing or cannot be started.
+    The exit code is the caller's to judge (some commands use 1 for an answer)."""
     if shutil.which("git") is None:
         return None
     try:
-        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+        return subprocess.run(
+            ["git", *args], cwd=cwd, input=input, capture_output=True, text=text, check=False
+        )
     except OSError:
         return None
-    return proc.stdout if proc.returncode == 0 else None
+
+
+def run_git(args: list[str], cwd: Path) -> str | None:
+    """``git ARGS`` in ``cwd``: its stdout, or ``None`` when git is missing or fails."""
+    proc = _git(args, cwd)
+    return proc.stdout if proc is not None and proc.returncode == 0 else None
 
 
 def toplevel(cwd: Path) -> Path | None:
@@ -229,19 +239,9 @@ def ignored(paths: list[Path], cwd: Path) -> set[Path]:
     """The paths git ignores (``.gitignore`` and friends) in the work tree of ``cwd``."""
     if not paths:
         return set()
-    proc_input = "\0".join(str(p) for p in paths) + "\0"
-    try:
-        proc = subprocess.run(
-            ["git", "check-ignore", "-z", "--stdin"],
-            cwd=cwd,
-            input=proc_input,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return set()
-    if proc.returncode not in (0, 1):  # 1: none ignored; anything else: not a repository
+    names = "\0".join(str(p) for p in paths) + "\0"
+    proc = _git(["check-ignore", "-z", "--stdin"], cwd, input=names)
+    if proc is None or proc.returncode not in (0, 1):  # 1: none ignored; else: no repository
         return set()
     return {Path(name) for name in proc.stdout.split("\0") if name}
 
@@ -290,17 +290,11 @@ def tree_blobs(rev: str, folders: list[str], cwd: Path) -> dict[str, str]:
 def read_blobs(blob_ids: list[str], cwd: Path) -> dict[str, bytes]:
     """The contents of many blobs in one ``git cat-file --batch`` process."""
     wanted = sorted(set(blob_ids))
-    if not wanted or shutil.which("git") is None:
+    if not wanted:
         return {}
-    try:
-        proc = subprocess.run(
-            ["git", "cat-file", "--batch"],
-            cwd=cwd,
-            check=False,
-            input="".join(f"{b}\n" for b in wanted).encode(),
-            capture_output=True,
-        )
-    except OSError:
+    request = "".join(f"{b}\n" for b in wanted).encode()
+    proc = _git(["cat-file", "--batch"], cwd, input=request, text=False)
+    if proc is None:
         return {}
     data, found, offset = proc.stdout, {}, 0
     for blob in wanted:
@@ -324,21 +318,16 @@ def merge_file(
     ``None`` when git cannot be run. Conflicting hunks get git's conflict markers."""
     import tempfile
 
-    if shutil.which("git") is None:
-        return None
     with tempfile.TemporaryDirectory(prefix="migrator-merge-") as tmp:
         names = []
         for name, content in (("ours", ours), ("base", base), ("theirs", theirs)):
             path = Path(tmp) / name
             path.write_bytes(content)
             names.append(str(path))
-        args = ["git", "merge-file", "-p"]
+        args = ["merge-file", "-p"]
         for label in labels:
             args += ["-L", label]
-        try:
-            proc = subprocess.run([*args, *names], cwd=cwd, capture_output=True, check=False)
-        except OSError:
-            return None
-    if proc.returncode < 0 or proc.returncode > 127:
+        proc = _git([*args, *names], cwd, text=False)
+    if proc is None or proc.returncode < 0 or proc.returncode > 127:
         return None
     return proc.stdout, proc.returncode > 0
