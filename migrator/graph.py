@@ -65,6 +65,8 @@ Graph attributes (``G.graph``):
 
 from __future__ import annotations
 
+import networkx as nx
+
 Key = tuple[str, str]
 
 
@@ -77,3 +79,20 @@ def parse_key(text: str) -> Key:
     """Inverse of :func:`key_str`; the app label never contains a dot."""
     app_label, _, name = text.partition(".")
     return app_label, name
+
+
+def add_derived_attributes(graph: nx.DiGraph) -> None:
+    """Set what follows from the declared node attributes and the edges a loader added:
+    each edge's ``same_app`` and ``kind``, each node's ``is_merge`` and the graph's
+    ``replaced``. Both loaders call this, so the two graphs derive them alike."""
+    for parent, child, data in graph.edges(data=True):
+        data["same_app"] = parent[0] == child[0]
+        data["kind"] = "run_before" if child in graph.nodes[parent]["run_before"] else "dependency"
+    for key, data in graph.nodes(data=True):
+        same_app_parents = sum(1 for parent in graph.predecessors(key) if parent[0] == key[0])
+        data["is_merge"] = same_app_parents >= 2
+    graph.graph["replaced"] = {
+        key: tuple(sorted(r for r in data["replaces"] if r not in graph))
+        for key, data in sorted(graph.nodes(data=True))
+        if data["replaces"]
+    }

@@ -34,7 +34,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from migrator import problems as kinds
 from migrator.analysis import conflicts, cycles
 from migrator.errors import ConfigurationError, UsageError
-from migrator.graph import Key, key_str
+from migrator.graph import Key, add_derived_attributes, key_str
 from migrator.history import inconsistent_history
 from migrator.problems import Problem
 from migrator.sourcefiles import conflict_marker_line, reference_line
@@ -381,23 +381,9 @@ def _to_networkx(loader: _TolerantLoader, root: Path | None) -> nx.DiGraph:
         )
     for key in sorted(real):
         for parent in sorted(real[key].parents, key=lambda n: n.key):
-            if isinstance(parent, DummyNode):
-                continue
-            run_before = graph.nodes[parent.key]["run_before"]
-            graph.add_edge(
-                parent.key,
-                key,
-                same_app=parent.key[0] == key[0],
-                kind="run_before" if key in run_before else "dependency",
-            )
-    for key in graph.nodes:
-        same_app_parents = sum(1 for parent in graph.predecessors(key) if parent[0] == key[0])
-        graph.nodes[key]["is_merge"] = same_app_parents >= 2
-    graph.graph["replaced"] = {
-        key: tuple(sorted(r for r in migration.replaces if tuple(r) not in graph))
-        for key, migration in sorted(loader.replacements.items())
-        if key in graph
-    }
+            if not isinstance(parent, DummyNode):
+                graph.add_edge(parent.key, key)
+    add_derived_attributes(graph)
     return graph
 
 

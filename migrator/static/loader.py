@@ -24,7 +24,7 @@ import networkx as nx
 from migrator import problems as kinds
 from migrator.analysis import cycles
 from migrator.bootstrap import ProjectOptions
-from migrator.graph import Key, key_str
+from migrator.graph import Key, add_derived_attributes, key_str
 from migrator.problems import Problem
 from migrator.sourcefiles import conflict_marker_line, reference_line
 from migrator.static import rules
@@ -438,25 +438,8 @@ def _to_networkx(
         (key, _node_attributes(key, *migrations[key], declared[key], evaluator))
         for key in sorted(built.nodes)
     )
-    graph.add_edges_from(
-        (
-            parent,
-            child,
-            {
-                "same_app": parent[0] == child[0],
-                "kind": "run_before" if child in migrations[parent][1].run_before else "dependency",
-            },
-        )
-        for parent, child in sorted(built.edges)
-    )
-    for key in graph.nodes:
-        same_app_parents = sum(1 for parent in graph.predecessors(key) if parent[0] == key[0])
-        graph.nodes[key]["is_merge"] = same_app_parents >= 2
-    graph.graph["replaced"] = {
-        key: tuple(sorted(r for r in replaces if r not in graph))
-        for key, replaces in sorted(built.replacements.items())
-        if key in graph
-    }
+    graph.add_edges_from(sorted(built.edges))
+    add_derived_attributes(graph)
     graph.graph["database"] = None
     graph.graph["partially_applied"] = {}
     return graph
