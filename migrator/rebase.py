@@ -22,6 +22,7 @@ import networkx as nx
 from migrator.analysis import app_subgraph, conflicts
 from migrator.errors import RefusedError, UsageError
 from migrator.graph import Key, key_str
+from migrator.render.paths import display_path
 from migrator.sourceedit import replace_keys
 from migrator.writes import EditFile, RenameFile, WritePlan
 
@@ -168,19 +169,13 @@ def _plan_max_migration(rebase: Rebase, graph: nx.DiGraph, folder: Path) -> None
         rebase.diffs.append(_diff(path, path, old, new, rebase.base))
 
 
-def _label(path: Path, base: Path | None) -> str:
-    if base is not None and path.resolve().is_relative_to(base.resolve()):
-        return path.resolve().relative_to(base.resolve()).as_posix()
-    return path.as_posix()
-
-
 def _diff(old_path: Path, new_path: Path, old: str, new: str, base: Path | None) -> str:
     return "".join(
         difflib.unified_diff(
             old.splitlines(keepends=True),
             new.splitlines(keepends=True),
-            fromfile=f"a/{_label(old_path, base)}",
-            tofile=f"b/{_label(new_path, base)}",
+            fromfile=f"a/{display_path(str(old_path), base) if base else old_path}",
+            tofile=f"b/{display_path(str(new_path), base) if base else new_path}",
         )
     )
 
