@@ -65,6 +65,8 @@ Graph attributes (``G.graph``):
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import networkx as nx
 
 Key = tuple[str, str]
@@ -79,6 +81,16 @@ def parse_key(text: str) -> Key:
     """Inverse of :func:`key_str`; the app label never contains a dot."""
     app_label, _, name = text.partition(".")
     return app_label, name
+
+
+def is_local_app(path: str | None, root: Path | None, name: str) -> bool:
+    """The ``local`` of an app in ``graph.graph["apps"]``: the project's own code, not
+    Django's contrib apps nor an installed package (``root=None``: anywhere else)."""
+    if path is None or name.startswith("django."):
+        return False
+    if "site-packages" in path or "dist-packages" in path:
+        return False
+    return root is None or Path(path).resolve().is_relative_to(root.resolve())
 
 
 def add_derived_attributes(graph: nx.DiGraph) -> None:

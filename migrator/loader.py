@@ -34,7 +34,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from migrator import problems as kinds
 from migrator.analysis import conflicts, cycles
 from migrator.errors import ConfigurationError, UsageError
-from migrator.graph import Key, add_derived_attributes, key_str
+from migrator.graph import Key, add_derived_attributes, is_local_app, key_str
 from migrator.history import inconsistent_history
 from migrator.problems import Problem
 from migrator.sourcefiles import conflict_marker_line, reference_line
@@ -301,14 +301,6 @@ def _migration_path(migration) -> str | None:
     return getattr(module, "__file__", None)
 
 
-def _is_local(path: str | None, root: Path | None, name: str) -> bool:
-    if path is None or name.startswith("django."):
-        return False
-    if "site-packages" in path or "dist-packages" in path:
-        return False
-    return root is None or Path(path).resolve().is_relative_to(root.resolve())
-
-
 def load_graph(
     *,
     root: Path | None = None,
@@ -356,7 +348,7 @@ def _to_networkx(loader: _TolerantLoader, root: Path | None) -> nx.DiGraph:
         config.label: {
             "name": config.name,
             "path": config.path,
-            "local": _is_local(config.path, root, config.name),
+            "local": is_local_app(config.path, root, config.name),
             "migrated": config.label in loader.migrated_apps,
         }
         for config in sorted(apps.get_app_configs(), key=lambda c: c.label)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from migrator.bootstrap import ProjectOptions, choose_settings, find_pyproject, read_tool_config
 from migrator.errors import ConfigurationError, MigratorError
+from migrator.graph import is_local_app
 
 # Folders never scanned for apps: VCS, caches, virtualenvs, build output, node.
 _SKIP_DIRS = {
@@ -274,7 +275,7 @@ def _installed_app(entry: str, modules: dict, search_path: list[str], root: Path
     path = str(folders[0]) if folders else None
     dotted = modules.get(label, f"{name}.migrations")  # None: Django's "not migrated"
     migrations = _migrations_package(dotted, search_path) if dotted else None
-    return StaticApp(label, name, path, migrations, _is_local(path, root, name))
+    return StaticApp(label, name, path, migrations, is_local_app(path, root, name))
 
 
 def _migrations_package(dotted: str, search_path: list[str]) -> Path | None:
@@ -283,14 +284,6 @@ def _migrations_package(dotted: str, search_path: list[str]) -> Path | None:
     if folders and (folders[0] / "__init__.py").is_file():
         return folders[0]
     return None
-
-
-def _is_local(path: str | None, root: Path, name: str) -> bool:
-    if path is None or name.startswith("django."):
-        return False
-    if "site-packages" in path or "dist-packages" in path:
-        return False
-    return Path(path).resolve().is_relative_to(root.resolve())
 
 
 def _label_of(app_dir: Path) -> str:
