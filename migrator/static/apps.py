@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,9 @@ _SKIP_DIRS = {
     ".pytest_cache",
 }
 SWAPPABLE_DEFAULTS = {"AUTH_USER_MODEL": "auth.User"}
+
+# absolute path -> source bytes (None: deleted), laid over what is on disk
+Overlay = Mapping[Path, "bytes | None"]
 
 
 @dataclass
@@ -346,3 +350,31 @@ def contrib_app(label: str, search_path: list[str]) -> StaticApp | None:
     return StaticApp(
         label, name, str(folders[0]), _migrations_package(f"{name}.migrations", search_path), False
     )
+
+
+def migration_files(app: StaticApp, overlay: Overlay | None = None) -> dict[str, Path]:
+    """Migration name -> file, as Django's loader lists them (sorted, no ``_``/``~``).
+
+    Files given in ``overlay`` replace (or, with ``None``, hide) what is on disk."""
+    if app.migrations is None:
+        return {}
+    folder = app.migrations
+    found: dict[str, Path] = {}
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.endswith(".py") and entry.is_file():
+                    found[entry.name[:-3]] = folder / entry.name
+    except OSError:
+        pass
+    for path, source in (overlay or {}).items():
+        if path.parent == folder and path.suffix == ".py":
+            if source is None:
+                found.pop(path.stem, None)
+            else:
+                found[path.stem] = path
+    return {
+        name: found[name]
+        for name in sorted(found)
+        if name and "." not in name and name[0] not in "_~"
+    }

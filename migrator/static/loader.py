@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import gc
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 import networkx as nx
@@ -28,14 +27,19 @@ from migrator.graph import Key, add_derived_attributes, key_str
 from migrator.problems import Problem
 from migrator.sourcefiles import conflict_marker_line, reference_line
 from migrator.static import rules
-from migrator.static.apps import StaticApp, StaticProject, contrib_app, discover
+from migrator.static.apps import (
+    Overlay,
+    StaticApp,
+    StaticProject,
+    contrib_app,
+    discover,
+    migration_files,
+)
 from migrator.static.cache import ParseCache, stamp
 from migrator.static.parse import SWAPPABLE, ParsedMigration, parse_migration
 
 _SIDE_FILES = ("max_migration.txt",)
 _PARALLEL_MIN = 400  # below this many new files, starting workers costs more than it saves
-
-Overlay = Mapping[Path, "bytes | None"]
 
 
 class StaticLoad:
@@ -67,7 +71,7 @@ def load_static_graph(
 def _load(options: ProjectOptions, overlay: Overlay | None, replace_migrations: bool) -> StaticLoad:
     project = discover(options)
     overlay = {Path(p): v for p, v in (overlay or {}).items()}
-    files = {app.label: _migration_files(app, overlay) for app in project.apps}
+    files = {app.label: migration_files(app, overlay) for app in project.apps}
     cache = ParseCache(project.root)
     parsed = _parse_all(cache, files, overlay)
     _add_referenced_contrib_apps(project, files, parsed, overlay, cache)
@@ -87,34 +91,6 @@ def neutral_django_settings() -> None:
 
 
 # -- files --------------------------------------------------------------------------
-
-
-def _migration_files(app: StaticApp, overlay: Overlay) -> dict[str, Path]:
-    """Migration name -> file, as Django's loader lists them (sorted, no ``_``/``~``).
-
-    Files given in ``overlay`` replace (or, with ``None``, hide) what is on disk."""
-    if app.migrations is None:
-        return {}
-    folder = app.migrations
-    found: dict[str, Path] = {}
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name.endswith(".py") and entry.is_file():
-                    found[entry.name[:-3]] = folder / entry.name
-    except OSError:
-        pass
-    for path, source in overlay.items():
-        if path.parent == folder and path.suffix == ".py":
-            if source is None:
-                found.pop(path.stem, None)
-            else:
-                found[path.stem] = path
-    return {
-        name: found[name]
-        for name in sorted(found)
-        if name and "." not in name and name[0] not in "_~"
-    }
 
 
 def _parse_all(
@@ -190,7 +166,7 @@ def _add_referenced_contrib_apps(
             return
         for app in added:
             project.apps.append(app)
-            files[app.label] = _migration_files(app, overlay)
+            files[app.label] = migration_files(app, overlay)
         parsed.update(_parse_all(cache, {a.label: files[a.label] for a in added}, overlay))
 
 
