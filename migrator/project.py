@@ -43,12 +43,15 @@ def load_project(
         found = static.project
         settings = SettingsChoice(found.settings_module or "", found.settings_source, found.root)
         return Project(options, settings, static.graph, static.problems)
-    settings = setup_django(options)
-    from migrator.loader import load_graph  # imports Django: only after setup
+    from migrator.bytecode import compiling_ahead
 
-    loaded = load_graph(
-        root=settings.root, replace_migrations=replace_migrations, database=database
-    )
+    with compiling_ahead(options):  # a fresh checkout: compile on the other core meanwhile
+        settings = setup_django(options)
+        from migrator.loader import load_graph  # imports Django: only after setup
+
+        loaded = load_graph(
+            root=settings.root, replace_migrations=replace_migrations, database=database
+        )
     return Project(options, settings, loaded.graph, loaded.problems)
 
 
