@@ -2,7 +2,7 @@
 
 Every expected failure is a :class:`MigratorError` carrying its data (the path, the
 line) and a separate ``hint`` telling the user what to do. The CLI turns them into
-one message and an exit code in one place (``migrator.cli.errors``); nothing else
+one message and an exit code in one place (``migrator.cli.app``); nothing else
 prints them.
 """
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from migrator.bootstrap import ProjectOptions, SettingsChoice, setup_django
 from migrator.errors import UsageError
 from migrator.problems import Problem
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass

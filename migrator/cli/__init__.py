@@ -1,4 +1,8 @@
-"""The command line: one thin module per command, registered on one typer app."""
+"""The command line: one thin module per command, registered on one typer app.
+
+Command modules import their cores inside the command, so that ``--help`` and the
+start of every command stay fast (the core imports networkx and Django's ORM).
+"""
 
 from __future__ import annotations
 

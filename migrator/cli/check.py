@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from migrator.checks import check_graph, require_database
 from migrator.cli.app import (
     AppLabelsArgument,
     OutputFormat,
@@ -21,8 +20,6 @@ from migrator.cli.app import (
     write,
 )
 from migrator.errors import EXIT_FOUND, EXIT_OK, UsageError
-from migrator.project import load_project, select_apps
-from migrator.render import check as render
 
 
 @app.command()
@@ -59,6 +56,10 @@ def check(
     Exit 0 when all is well, 1 when conflicts or problems were found, 2 on a usage or
     configuration error.
     """
+    from migrator.checks import check_graph, require_database
+    from migrator.project import load_project, select_apps
+    from migrator.render import check as render
+
     if against is not None:
         check_against(
             against, app_labels, output_format, settings, pythonpath, static, database, traceback
@@ -91,6 +92,8 @@ def check_against(
 ) -> None:
     """``check --against REF``: the conflicts a merge of REF would create."""
     from migrator.against import predict
+    from migrator.checks import check_graph
+    from migrator.project import select_apps
     from migrator.render import against as render_against
 
     with handle_errors(traceback):

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from migrator.analysis import conflicts
 from migrator.cli.app import (
     AppLabelsArgument,
     PythonPathOption,
@@ -22,9 +21,6 @@ from migrator.cli.app import (
     write,
 )
 from migrator.errors import EXIT_FOUND, EXIT_OK
-from migrator.explain import explain_app
-from migrator.project import load_project, select_apps
-from migrator.render import explain as render
 
 
 class ExplainFormat(str, Enum):
@@ -50,6 +46,11 @@ def explain(
     Without APP_LABEL, every app with a conflict. Exit 0 when there is nothing to
     explain, 1 when conflicts were explained, 2 on a usage or configuration error.
     """
+    from migrator.analysis import conflicts
+    from migrator.explain import explain_app
+    from migrator.project import load_project, select_apps
+    from migrator.render import explain as render
+
     with handle_errors(traceback):
         project = load_project(project_options(settings, pythonpath, static))
         labels = select_apps(project.graph, app_labels or [])

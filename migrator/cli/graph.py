@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,9 +20,9 @@ from migrator.cli.app import (
     write,
 )
 from migrator.errors import EXIT_OK, MigratorError, UsageError
-from migrator.layout import Window, build_view
-from migrator.project import load_project
-from migrator.render import graph_files
+
+if TYPE_CHECKING:
+    from migrator.layout import Window
 
 
 class RankDir(str, Enum):
@@ -166,6 +166,10 @@ def graph(
     Exit 0 when drawn, 1 when refused (a Mermaid diagram too big for GitHub), 2 on a
     usage or configuration error (including a missing Graphviz `dot` for images).
     """
+    from migrator.layout import build_view
+    from migrator.project import load_project
+    from migrator.render import graph_files
+
     with handle_errors(traceback):
         fmt = graph_files.format_for(output) if output else "dot"
         if squash and squashed is Squashed.all:
@@ -242,6 +246,7 @@ def _verdicts(graph) -> dict[str, str]:
 
 
 def _windows(graph, min_length: int) -> list[Window]:
+    from migrator.layout import Window
     from migrator.squash import find_windows  # only needed with --squash
 
     try:

@@ -20,11 +20,6 @@ from migrator.cli.app import (
     write,
 )
 from migrator.errors import EXIT_FOUND, EXIT_OK, RefusedError, UsageError
-from migrator.merge import global_problems, plan_merges
-from migrator.project import load_project, select_apps
-from migrator.render import merge as render
-from migrator.verify import single_leaf_verifier
-from migrator.writes import apply_plan
 
 
 class MergeFormat(str, Enum):
@@ -62,6 +57,12 @@ def merge(
     Exit 0 when merged or nothing to merge, 1 when an app was refused or writing failed
     (nothing written then), 2 on a usage or configuration error.
     """
+    from migrator.merge import global_problems, plan_merges
+    from migrator.project import load_project, select_apps
+    from migrator.render import merge as render
+    from migrator.verify import single_leaf_verifier
+    from migrator.writes import apply_plan
+
     with handle_errors(traceback):
         if name is not None and not name.isidentifier():
             raise UsageError(

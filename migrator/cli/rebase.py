@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from migrator import git
 from migrator.cli.app import (
     PythonPathOption,
     SettingsOption,
@@ -20,16 +19,12 @@ from migrator.cli.app import (
     write,
 )
 from migrator.errors import RefusedError
-from migrator.graph import key_str
-from migrator.project import load_project, select_apps
-from migrator.rebase import choose_leaf, conflict_leaves, plan_rebase
-from migrator.render.paths import display_path
-from migrator.verify import single_leaf_verifier
-from migrator.writes import RenameFile, apply_plan
 
 
 def _sides(graph, app_label: str, leaves: list[str], onto: str | None, cwd: Path):
     """(keep, move, why) from git: the leaf on the mainline stays, the others move."""
+    from migrator import git
+
     if git.toplevel(cwd) is None:
         raise RefusedError(
             f"cannot tell which branch of {app_label!r} to move outside a git work tree",
@@ -85,6 +80,8 @@ def _database_note(info: dict | None, static: bool, alias: str) -> str | None:
 
 
 def _applied(graph, keys) -> list[str]:
+    from migrator.graph import key_str
+
     return sorted(key_str(k) for k in keys if graph.nodes[k].get("applied"))
 
 
@@ -136,6 +133,13 @@ def rebase(
 
     Exit 0 when rebased (or nothing to do), 1 when refused, 2 on a usage error.
     """
+    from migrator import git
+    from migrator.project import load_project, select_apps
+    from migrator.rebase import choose_leaf, conflict_leaves, plan_rebase
+    from migrator.render.paths import display_path
+    from migrator.verify import single_leaf_verifier
+    from migrator.writes import RenameFile, apply_plan
+
     cwd = Path.cwd()
     with handle_errors(traceback):
         options = project_options(settings, pythonpath, static)

@@ -22,9 +22,6 @@ from migrator.cli.app import (
     write,
 )
 from migrator.errors import EXIT_OK
-from migrator.project import load_project, select_apps
-from migrator.render import show as render
-from migrator.show import build_report
 
 
 class ShowFormat(str, Enum):
@@ -63,6 +60,10 @@ def show(
     Exit 0 (a database that cannot be read is a warning: the rest is shown), 2 on a usage
     or configuration error. `migrator check --database` is the gate for CI.
     """
+    from migrator.project import load_project, select_apps
+    from migrator.render import show as render
+    from migrator.show import build_report
+
     with handle_errors(traceback):
         options = project_options(settings, pythonpath, static)
         project = load_project(options, database=None if static else database)

@@ -19,11 +19,6 @@ from migrator.cli.app import (
     write,
 )
 from migrator.errors import EXIT_OK, RefusedError, UsageError
-from migrator.problems import CIRCULAR_DEPENDENCY
-from migrator.project import load_project, select_apps
-from migrator.render import squash as render
-from migrator.squash import analyse, cleanup
-from migrator.squash_cost import squashes_squashed, window_cost
 
 
 @app.command()
@@ -60,6 +55,12 @@ def squash(
     Exit 0 with the report, 1 when the graph already has a cycle, 2 on a usage or
     configuration error.
     """
+    from migrator.problems import CIRCULAR_DEPENDENCY
+    from migrator.project import load_project, select_apps
+    from migrator.render import squash as render
+    from migrator.squash import analyse
+    from migrator.squash_cost import squashes_squashed, window_cost
+
     with handle_errors(traceback):
         if output_format not in ("text", "json"):
             raise UsageError(f"unknown format {output_format!r}", hint="use text or json")
@@ -88,6 +89,9 @@ def squash(
 def _cleanup(options: ProjectOptions, graph, labels, database: str | None) -> list:
     """Squashed migrations with replaced files on disk, judged on the graph loaded
     without replacing (replaced migrations stay nodes, with ``applied`` per database)."""
+    from migrator.project import load_project
+    from migrator.squash import cleanup
+
     has_squash = any(data.get("replaces") for _, data in graph.nodes(data=True))
     if database is None and not has_squash:
         return []
