@@ -66,15 +66,16 @@ def local_migration_files(options: ProjectOptions) -> list[Path]:
 
 
 def compile_file(source: Path) -> bool:
-    """Write ``source``'s bytecode where and how ``import`` would; False if it can't."""
+    """Write ``source``'s bytecode where and how ``import`` would. False when the source
+    does not compile (the import reports that); OSError when it cannot be written."""
     try:
         py_compile.compile(
             str(source),
             doraise=True,
             invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP,
         )
-    except (py_compile.PyCompileError, OSError, ValueError):
-        return False  # the import reports syntax errors; unwritable folders stay as they are
+    except py_compile.PyCompileError:
+        return False
     return True
 
 
@@ -101,11 +102,16 @@ def _helper(options: ProjectOptions) -> None:
     The parent ends it with SIGTERM. The signal is held back while a file is being
     written, so the helper never leaves a half-written temporary file behind."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    unwritable: set[Path] = set()  # a read-only folder is tried once, not once a file
     for source in reversed(local_migration_files(options)):
-        if not is_compiled(source):
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        if source.parent in unwritable or is_compiled(source):
+            continue
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        try:
             compile_file(source)
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        except (OSError, ValueError):
+            unwritable.add(source.parent)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 @contextmanager

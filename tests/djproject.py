@@ -6,6 +6,7 @@ subprocess with the project folder as the current directory.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import subprocess
@@ -13,6 +14,8 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+
+PR_CAPBSET_DROP = 24  # <linux/prctl.h>
 
 SETTINGS = """\
 from pathlib import Path
@@ -223,3 +226,13 @@ class DjangoProject:
             for p in sorted(self.root.rglob("*"))
             if p.is_file() and "__pycache__" not in p.parts
         }
+
+
+def without_permission_override() -> None:
+    """In the child, before exec: drop the capabilities that let root ignore permission
+    bits (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER) from the bounding set, so
+    the exec'd process runs as root without them and a read-only folder is read-only."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2, 3):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")

@@ -9,6 +9,7 @@ tests run it for real.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 
 from migrator import bytecode
 from migrator.bootstrap import ProjectOptions
-from tests.djproject import DjangoProject, clean_env, run
+from tests.djproject import DjangoProject, clean_env, run, without_permission_override
 
 
 def writing_env() -> dict[str, str]:
@@ -204,3 +205,29 @@ def test_cli_answers_the_same_with_and_without_the_helper(tmp_path):
     files = bytecode.local_migration_files(ProjectOptions(cwd=project.root))
     assert [f.name for f in files if not bytecode.is_compiled(f)] == ["0151_broken.py"]
     assert leftovers(project) == []
+
+
+def test_read_only_migration_folders_are_left_alone(tmp_path):
+    """The project's folders are read-only (tests run as root, so without the
+    capabilities that ignore permission bits): the helper writes nothing there and the
+    answer is the same."""
+    project = long_chain(tmp_path, 100, apps=("shop", "stock"))
+    without = project.migrator("check", "--format", "json")
+    folders = [project.root / app / "migrations" for app in ("shop", "stock")]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "migrator", "check", "--format", "json"],
+            cwd=project.root,
+            env=writing_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            preexec_fn=without_permission_override if os.geteuid() == 0 else None,
+        )
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (without.code, without.out, without.err)
+    assert not any((folder / "__pycache__").exists() for folder in folders)
