@@ -265,9 +265,58 @@ def test_squashed_all_marks_replaced_and_judges_conflicts_without_the_squash():
     assert not any(layout.CONFLICT in view.nodes[n]["marks"] for n in view.nodes)
 
 
-def test_app_colours_are_stable_and_differ():
-    assert layout.app_colours("orders") == layout.app_colours("orders")
-    assert layout.app_colours("orders")["fill"] != layout.app_colours("customers")["fill"]
+def distance(a: float, b: float) -> float:
+    return abs((a - b + 180) % 360 - 180)
+
+
+def test_app_hues_keep_the_label_hue_when_apart():
+    """Hues come from the label alone (not its position): apps far enough apart keep
+    theirs whatever else is installed, in any order."""
+    apart = ["catalog", "customers", "inventory"]
+    assert (
+        min(
+            distance(layout.label_hue(a), layout.label_hue(b))
+            for a in apart
+            for b in apart
+            if a < b
+        )
+        > 30
+    )
+    hues = layout.app_hues(apart)
+    assert hues == {label: layout.label_hue(label) for label in apart}
+    assert layout.app_hues(reversed(apart)) == hues
+
+
+def test_app_hues_move_the_later_of_two_apps_that_look_alike():
+    """customers and orders hash to hues 9 degrees apart (the same tan): orders, later in
+    label order, moves on by the golden angle until it is clear of every hue taken."""
+    assert distance(layout.label_hue("customers"), layout.label_hue("orders")) < 10
+    hues = layout.app_hues(["orders", "customers"])
+    assert hues["customers"] == layout.label_hue("customers")
+    assert hues["orders"] != layout.label_hue("orders")
+    assert distance(hues["orders"], hues["customers"]) >= 30
+    assert (
+        layout.app_colours(hues["orders"])["fill"] != layout.app_colours(hues["customers"])["fill"]
+    )
+
+
+@pytest.mark.parametrize("count", [2, 8, 50])
+def test_app_hues_keep_every_pair_apart(count):
+    labels = [f"app_{i:03d}" for i in range(count)]
+    hues = layout.app_hues(labels)
+    gap = min(30.0, 180.0 / count)
+    assert min(distance(hues[a], hues[b]) for a in labels for b in labels if a < b) >= gap
+    assert hues == layout.app_hues(labels)
+
+
+def test_an_app_has_the_same_colour_in_every_drawing_of_the_project():
+    """Hues are shared out among all the project's apps, not just the drawn ones, so a
+    filtered or focused drawing paints an app as the whole one does."""
+    graph = graph_of({**chain("customers", 2), **chain("orders", 2), **chain("catalog", 2)})
+    whole = layout.build_view(graph).graph["apps"]
+    alone = layout.build_view(graph, include=["orders"]).graph["apps"]
+    assert alone["orders"]["fill"] == whole["orders"]["fill"]
+    assert whole["orders"]["fill"] != whole["customers"]["fill"]
 
 
 def test_dot_cost_counts_ranks_long_edges_cross():
