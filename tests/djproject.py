@@ -78,7 +78,12 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def run(
-    args: list[str], cwd: Path, env: dict[str, str] | None = None, input: str | None = None
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    *,
+    preexec_fn=None,
 ) -> Result:
     proc = subprocess.run(
         args,
@@ -88,6 +93,7 @@ def run(
         text=True,
         input=input,
         timeout=600,
+        preexec_fn=preexec_fn,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
@@ -236,3 +242,10 @@ def without_permission_override() -> None:
     for capability in (1, 2, 3):
         if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def run_unprivileged(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Result:
+    """:func:`run`, but a read-only folder is read-only even when the tests run as root
+    (see :func:`without_permission_override`)."""
+    drop = without_permission_override if os.geteuid() == 0 else None
+    return run(args, cwd, env, preexec_fn=drop)

@@ -9,7 +9,6 @@ tests run it for real.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 
 from migrator import bytecode
 from migrator.bootstrap import ProjectOptions
-from tests.djproject import DjangoProject, clean_env, run, without_permission_override
+from tests.djproject import DjangoProject, clean_env, run, run_unprivileged
 
 
 def writing_env() -> dict[str, str]:
@@ -217,17 +216,13 @@ def test_read_only_migration_folders_are_left_alone(tmp_path):
     for folder in folders:
         folder.chmod(0o555)
     try:
-        proc = subprocess.run(
+        result = run_unprivileged(
             [sys.executable, "-m", "migrator", "check", "--format", "json"],
-            cwd=project.root,
-            env=writing_env(),
-            capture_output=True,
-            text=True,
-            timeout=600,
-            preexec_fn=without_permission_override if os.geteuid() == 0 else None,
+            project.root,
+            writing_env(),
         )
     finally:
         for folder in folders:
             folder.chmod(0o755)
-    assert (proc.returncode, proc.stdout, proc.stderr) == (without.code, without.out, without.err)
+    assert (result.code, result.out, result.err) == (without.code, without.out, without.err)
     assert not any((folder / "__pycache__").exists() for folder in folders)
