@@ -1,19 +1,20 @@
 """Compile the project's migration modules on the other core while Django boots.
 
 On a fresh checkout (every CI run) nothing of the project has bytecode yet, so loading
-the graph of a large project is mostly Python compiling migration modules, one after the
-other, on one core. :func:`compiling_ahead` forks a helper before ``django.setup()``
-that finds the local migration files the way static mode does (reading, never
-importing, project code) and writes their ``__pycache__`` entries, last file first,
-exactly as the import system would (same header, same atomic write). The loader, going
-through them first file first, then finds most of them compiled.
+the graph of a large project is mostly Python compiling migration modules and creating
+their ``.pyc`` files, one after the other, on one core. :func:`compiling_ahead` forks a
+helper before ``django.setup()`` that finds the local migration files the way static
+mode does (reading, never importing, project code) and writes their ``__pycache__``
+entries, last file first, exactly as the import system would (same header, same atomic
+write). The loader, going through them first file first, then finds most of them
+compiled.
 
 It is only a head start, never needed for a correct answer: any file the helper has
 not reached, or could not write, is compiled by the import as usual. It does nothing
 when Python is told not to write bytecode (``PYTHONDONTWRITEBYTECODE``, ``-B``), when
-there is only one CPU to run on, where ``fork`` does not exist, or with
-``MIGRATOR_COMPILE_AHEAD=off``. The helper stops
-as soon as the graph is loaded, between two files, so it never outlives the command.
+there is only one CPU to run on, where ``fork`` does not exist, in a process that
+already runs threads, or with ``MIGRATOR_COMPILE_AHEAD=off``. The helper is stopped as
+soon as the graph is loaded, between two files, so it never outlives the command.
 """
 
 from __future__ import annotations
