@@ -454,4 +454,4 @@ def test_conflicting_apps_carry_the_verdict_of_migrator_explain(tmp_path):
     dot = run([sys.executable, "-m", "migrator", "graph"], shop).out
     assert 'label="inventory (conflict on the same field or model: unsafe)"' in dot
     plain = run([sys.executable, "-m", "migrator", "graph", "--no-explain"], shop).out
-    assert "label=inventory style=" in plain and "(conflict" not in plain
+    assert "label=inventory labeljust=l style=" in plain and "(conflict" not in plain

@@ -156,6 +156,7 @@ def build_dot(
             title = layout.app_title(app, info)
             cluster.attr(
                 label=_text(title),
+                labeljust="l",  # at the start of the chain, where reading starts
                 style="rounded,filled",
                 fillcolor=info["background"],
                 color=info["border"],
