@@ -125,7 +125,11 @@ def compiling_ahead(options: ProjectOptions) -> Iterator[int | None]:
         return
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # out of processes (a container's pids limit) or not allowed
+        yield None
+        return
     if pid == 0:  # the helper: never returns into the command
         try:
             _helper(options)

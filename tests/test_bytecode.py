@@ -179,6 +179,21 @@ def test_no_helper_when_switched_off(tmp_path, monkeypatch, how):
     assert pyc_files(project) == []
 
 
+def test_no_helper_when_fork_fails(tmp_path, may_write_bytecode, monkeypatch):
+    """The process may not start another (a container's pids limit gives EAGAIN; root
+    is exempt from RLIMIT_NPROC, so the failure is injected): the command goes on
+    without a head start."""
+
+    def no_more_processes():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_more_processes)
+    project = long_chain(tmp_path, 5)
+    with bytecode.compiling_ahead(ProjectOptions(cwd=project.root)) as pid:
+        assert pid is None
+    assert pyc_files(project) == []
+
+
 def test_cli_answers_the_same_with_and_without_the_helper(tmp_path):
     """The real CLI with bytecode writing on (the helper runs) and off: the same output,
     also for a migration with a syntax error, which the helper leaves to the import."""
