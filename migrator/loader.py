@@ -32,11 +32,11 @@ from django.db.migrations.loader import MIGRATIONS_MODULE_NAME, MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
 from migrator import problems as kinds
-from migrator.analysis import conflicts, cycles
+from migrator.analysis import conflicts
 from migrator.errors import ConfigurationError, UsageError
 from migrator.graph import Key, add_derived_attributes, is_local_app, key_str
 from migrator.history import inconsistent_history
-from migrator.problems import Problem
+from migrator.problems import Problem, cycle_problems, missing_dependency, unknown_app_dependency
 from migrator.sourcefiles import conflict_marker_line, reference_line
 
 # Files next to the migrations that tools keep (django-linear-migrations).
@@ -242,33 +242,14 @@ class _TolerantLoader(MigrationLoader):
                 ):
                     found.append(self._missing(key, migration, target, relation))
         for asking, target in self._unknown_app_refs:
-            migration = self.disk_migrations.get(asking)
-            found.append(
-                Problem(
-                    kinds.MISSING_DEPENDENCY,
-                    f"{key_str(asking)!r} depends on {target!r}, but no installed app "
-                    f"{target[0]!r} has migrations",
-                    asking[0],
-                    asking[1],
-                    _migration_path(migration),
-                    reference_line(_migration_path(migration), target[0]),
-                )
-            )
+            path = _migration_path(self.disk_migrations.get(asking))
+            found.append(unknown_app_dependency(asking, path, target))
         return found
 
     def _missing(self, key: Key, migration, target: Key, relation: str) -> Problem:
-        path = _migration_path(migration)
-        verb = "depends on" if relation == "dependencies" else "lists in run_before"
-        message = f"{key_str(key)!r} {verb} {target!r}, which does not exist"
-        if target[0] not in self.migrated_apps:
-            message += f" (no installed app {target[0]!r} has migrations)"
-        else:
-            names = [name for app, name in self.disk_migrations if app == target[0]]
-            close = difflib.get_close_matches(target[1], names, n=1, cutoff=0.6)
-            if close:
-                message += f"; did you mean {close[0]!r}?"
-        return Problem(
-            kinds.MISSING_DEPENDENCY, message, key[0], key[1], path, reference_line(path, target[1])
+        names = [name for app, name in self.disk_migrations if app == target[0]]
+        return missing_dependency(
+            key, _migration_path(migration), target, relation, self.migrated_apps, names
         )
 
 
@@ -324,21 +305,7 @@ def load_graph(
     problems = loader.problems + loader.missing_dependencies()
     if connection is not None:
         problems += _database_problems(loader, graph, connection)
-    for cycle in cycles(graph):
-        first = graph.nodes[cycle[0]]
-        text = " -> ".join(key_str(node) for node in [*cycle, cycle[0]])
-        # cycle[0] runs after cycle[-1]: point at that dependency in cycle[0]'s file.
-        line = reference_line(first["path"], cycle[-1][1])
-        problems.append(
-            Problem(
-                kinds.CIRCULAR_DEPENDENCY,
-                f"migrations form a cycle: {text}",
-                cycle[0][0],
-                cycle[0][1],
-                first["path"],
-                line,
-            )
-        )
+    problems += cycle_problems(graph)
     return LoadedGraph(graph, sorted(set(problems), key=Problem.sort_key))
 
 

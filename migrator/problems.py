@@ -3,11 +3,25 @@
 A :class:`Problem` is data, not an exception: loading goes on after one is found so a
 single run reports all of them. ``kind`` is one of the constants below; the README
 lists them for users of ``--format json``.
+
+Both loaders (Django's and ``--static``) word the problems they share the same way, with
+the constructors at the end of this module.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from migrator.analysis import cycles
+from migrator.graph import Key, key_str
+from migrator.sourcefiles import reference_line
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 MISSING_DEPENDENCY = "missing-dependency"
 CIRCULAR_DEPENDENCY = "circular-dependency"
@@ -87,3 +101,61 @@ class Problem:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def missing_dependency(
+    key: Key,
+    path: str | Path | None,
+    target: Key,
+    relation: str,
+    migrated_apps: Iterable[str],
+    names: Iterable[str],
+) -> Problem:
+    """``key`` lists ``target``, which no migration is, in its ``relation``
+    (``"dependencies"`` or ``"run_before"``); ``names`` are the migrations of the target's
+    app, for a did-you-mean."""
+    verb = "depends on" if relation == "dependencies" else "lists in run_before"
+    message = f"{key_str(key)!r} {verb} {target!r}, which does not exist"
+    if target[0] not in migrated_apps:
+        message += f" (no installed app {target[0]!r} has migrations)"
+    else:
+        close = difflib.get_close_matches(target[1], list(names), n=1, cutoff=0.6)
+        if close:
+            message += f"; did you mean {close[0]!r}?"
+    return Problem(
+        MISSING_DEPENDENCY, message, key[0], key[1], path, reference_line(path, target[1])
+    )
+
+
+def unknown_app_dependency(asking: Key, path: str | None, target: Key) -> Problem:
+    """``asking`` depends on a migration of an app that has none (or is not installed)."""
+    return Problem(
+        MISSING_DEPENDENCY,
+        f"{key_str(asking)!r} depends on {target!r}, but no installed app {target[0]!r} "
+        "has migrations",
+        asking[0],
+        asking[1],
+        path,
+        reference_line(path, target[0]),
+    )
+
+
+def cycle_problems(graph: nx.DiGraph) -> list[Problem]:
+    """One problem per cycle of the graph, at the dependency in the file of the
+    migration that closes it."""
+    found = []
+    for cycle in cycles(graph):
+        first = graph.nodes[cycle[0]]
+        text = " -> ".join(key_str(node) for node in [*cycle, cycle[0]])
+        # cycle[0] runs after cycle[-1]: point at that dependency in cycle[0]'s file.
+        found.append(
+            Problem(
+                CIRCULAR_DEPENDENCY,
+                f"migrations form a cycle: {text}",
+                cycle[0][0],
+                cycle[0][1],
+                first["path"],
+                reference_line(first["path"], cycle[-1][1]),
+            )
+        )
+    return found

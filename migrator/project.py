@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 from migrator.bootstrap import ProjectOptions, SettingsChoice, setup_django
 from migrator.errors import UsageError
-from migrator.problems import Problem
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from migrator.problems import Problem
 
 
 @dataclass

@@ -13,7 +13,6 @@ files a merge would produce, without writing them anywhere.
 
 from __future__ import annotations
 
-import difflib
 import gc
 import os
 from pathlib import Path
@@ -21,10 +20,9 @@ from pathlib import Path
 import networkx as nx
 
 from migrator import problems as kinds
-from migrator.analysis import cycles
 from migrator.bootstrap import ProjectOptions
 from migrator.graph import Key, add_derived_attributes, key_str
-from migrator.problems import Problem
+from migrator.problems import Problem, cycle_problems, missing_dependency, unknown_app_dependency
 from migrator.sourcefiles import conflict_marker_line, reference_line
 from migrator.static import rules
 from migrator.static.apps import (
@@ -220,19 +218,8 @@ def _assemble(project: StaticProject, files, parsed, replace_migrations: bool) -
                 f"Cyclical squash replacement found, starting at {built.cyclic_squash}",
             )
         )
-    for cycle in cycles(graph) if not _is_acyclic(built) else []:
-        first = graph.nodes[cycle[0]]
-        text = " -> ".join(key_str(node) for node in [*cycle, cycle[0]])
-        problems.append(
-            Problem(
-                kinds.CIRCULAR_DEPENDENCY,
-                f"migrations form a cycle: {text}",
-                cycle[0][0],
-                cycle[0][1],
-                first["path"],
-                reference_line(first["path"], cycle[-1][1]),
-            )
-        )
+    if not _is_acyclic(built):
+        problems += cycle_problems(graph)
     return StaticLoad(graph, sorted(set(problems), key=Problem.sort_key), project)
 
 
@@ -325,7 +312,6 @@ def _side_file_problems(app: StaticApp) -> list[Problem]:
 def _missing_problems(
     built: rules.BuiltGraph, declared, migrations, failed, migrated
 ) -> list[Problem]:
-    failed_apps: set[str] = set()  # static mode never fails to read a whole package
     found = []
     names_by_app: dict[str, list[str]] = {}
     for app, name in declared:
@@ -335,41 +321,11 @@ def _missing_problems(
         refs = [(d, "dependencies") for d in declared[key].dependencies]
         refs += [(r, "run_before") for r in declared[key].run_before]
         for target, relation in refs:
-            if target not in built.missing or target[0] in failed_apps or target in failed:
-                continue
-            verb = "depends on" if relation == "dependencies" else "lists in run_before"
-            message = f"{key_str(key)!r} {verb} {target!r}, which does not exist"
-            if target[0] not in migrated:
-                message += f" (no installed app {target[0]!r} has migrations)"
-            else:
-                close = difflib.get_close_matches(
-                    target[1], names_by_app.get(target[0], []), n=1, cutoff=0.6
-                )
-                if close:
-                    message += f"; did you mean {close[0]!r}?"
-            found.append(
-                Problem(
-                    kinds.MISSING_DEPENDENCY,
-                    message,
-                    key[0],
-                    key[1],
-                    path,
-                    reference_line(path, target[1]),
-                )
-            )
+            if target in built.missing and target not in failed:
+                names = names_by_app.get(target[0], [])
+                found.append(missing_dependency(key, path, target, relation, migrated, names))
     for asking, target in built.unknown_app_refs:
-        path = str(migrations[asking][0])
-        found.append(
-            Problem(
-                kinds.MISSING_DEPENDENCY,
-                f"{key_str(asking)!r} depends on {target!r}, but no installed app {target[0]!r} "
-                f"has migrations",
-                asking[0],
-                asking[1],
-                path,
-                reference_line(path, target[0]),
-            )
-        )
+        found.append(unknown_app_dependency(asking, str(migrations[asking][0]), target))
     return found
 
 
