@@ -39,6 +39,7 @@ import networkx as nx
 from migrator.analysis import conflicts
 from migrator.problems import Problem
 from migrator.render.paths import display_path
+from migrator.render.words import plural
 from migrator.writes import NewFile, WritePlan
 
 #: Django's limit on the joined leaf names before it falls back to a timestamp.
@@ -215,10 +216,6 @@ def _render_collisions(overlap) -> str:
     return render_collisions(overlap)
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
-
-
 def _app_problems(problems: list[Problem], app_label: str) -> list[Problem]:
     return [p for p in problems if p.app == app_label]
 
@@ -239,7 +236,7 @@ def plan_app(
     if own:
         merge.outcome = BLOCKED
         merge.reason = (
-            f"its leaves are uncertain: {_plural(len(own), 'problem')} "
+            f"its leaves are uncertain: {plural(len(own), 'problem')} "
             f"(first: {own[0].kind}: {own[0].message})"
         )
         return merge

@@ -11,6 +11,7 @@ from migrator.against import Prediction
 from migrator.checks import CheckReport
 from migrator.render import check as plain
 from migrator.render.paths import display_path
+from migrator.render.words import plural
 from migrator.sourcefiles import migration_class_line
 
 
@@ -39,9 +40,9 @@ def render_text(report: CheckReport, prediction: Prediction, base: Path) -> str:
     summary = rest.splitlines()
     if report.conflicts:
         summary[-1] = (
-            f"The merge would create {plain._plural(len(report.conflicts), 'conflict')}"
-            f" ({plain._plural(len(report.problems), 'problem')}) in "
-            f"{plain._plural(len(report.apps), 'app')}."
+            f"The merge would create {plural(len(report.conflicts), 'conflict')}"
+            f" ({plural(len(report.problems), 'problem')}) in "
+            f"{plural(len(report.apps), 'app')}."
         )
     elif report.ok:
         summary[-1] = f"No conflicts or problems after merging {prediction.ref}."

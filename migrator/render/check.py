@@ -8,11 +8,8 @@ from pathlib import Path
 from migrator.checks import CheckReport, Conflict
 from migrator.problems import Problem
 from migrator.render.paths import display_path
+from migrator.render.words import plural
 from migrator.sourcefiles import migration_class_line
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def conflict_hint(conflict: Conflict) -> str:
@@ -43,13 +40,13 @@ def render_text(report: CheckReport, base: Path) -> str:
         lines.append(f"{_location(problem, base)}{problem.kind}: {problem.message}")
         if problem.hint:
             lines.append(f"  hint: {problem.hint}")
-    scope = f"{_plural(len(report.apps), 'app')} ({_plural(report.migration_count, 'migration')})"
+    scope = f"{plural(len(report.apps), 'app')} ({plural(report.migration_count, 'migration')})"
     if report.ok:
         lines.append(f"No conflicts or problems in {scope}.")
     else:
         lines.append(
-            f"Found {_plural(len(report.conflicts), 'conflict')} and "
-            f"{_plural(len(report.problems), 'problem')} in {scope}."
+            f"Found {plural(len(report.conflicts), 'conflict')} and "
+            f"{plural(len(report.problems), 'problem')} in {scope}."
         )
     return "\n".join(lines) + "\n"
 

@@ -10,10 +10,7 @@ from migrator.explain import AppExplanation, Branch, Step
 from migrator.git import MergeState, Origin
 from migrator.overlap import Overlap
 from migrator.render.paths import display_path
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
+from migrator.render.words import plural
 
 
 def render_collisions(overlap: Overlap) -> str:
@@ -72,7 +69,7 @@ def _step_lines(step: Step, base: Path) -> list[str]:
 
 
 def _branch_lines(branch: Branch, base: Path) -> list[str]:
-    lines = [f"  branch {branch.leaf}: {_plural(len(branch.migrations), 'migration')}"]
+    lines = [f"  branch {branch.leaf}: {plural(len(branch.migrations), 'migration')}"]
     for step in branch.steps:
         lines += _step_lines(step, base)
     return lines
@@ -122,7 +119,7 @@ def render_text(explanations: Sequence[AppExplanation], base: Path) -> str:
         return "No conflicts to explain.\n"
     blocks = [explanation_text(x, base) for x in explanations]
     total = (
-        f"Explained {_plural(len(conflicts), 'conflict')}.\n"
+        f"Explained {plural(len(conflicts), 'conflict')}.\n"
         if conflicts
         else "No conflicts to explain.\n"
     )

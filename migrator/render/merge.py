@@ -8,10 +8,7 @@ from pathlib import Path
 
 from migrator.merge import REFUSED, WRITE, AppMerge, MergeReport
 from migrator.render.paths import display_path
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
+from migrator.render.words import plural
 
 
 def refusal_hint(merge: AppMerge) -> str:
@@ -58,21 +55,21 @@ def _summary(report: MergeReport) -> str:
     planned = report.to_write
     parts = []
     if not report.merges:
-        return f"No conflicts to merge in {_plural(len(report.apps), 'app')}."
+        return f"No conflicts to merge in {plural(len(report.apps), 'app')}."
     if report.dry_run:
         parts.append(
-            f"Dry run: would write {_plural(len(planned), 'merge migration')}; nothing was written."
+            f"Dry run: would write {plural(len(planned), 'merge migration')}; nothing was written."
         )
     elif planned:
         apps = ", ".join(m.app_label for m in planned)
         parts.append(
-            f"Wrote {_plural(len(planned), 'merge migration')}; reloaded in a new "
+            f"Wrote {plural(len(planned), 'merge migration')}; reloaded in a new "
             f"process, each merged app has one leaf ({apps})."
         )
     refused = report.refused
     if refused:
         apps = ", ".join(m.app_label for m in refused)
-        parts.append(f"Did not merge {_plural(len(refused), 'app')} ({apps}).")
+        parts.append(f"Did not merge {plural(len(refused), 'app')} ({apps}).")
     return " ".join(parts)
 
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 
 from migrator.graph import key_str
+from migrator.render.words import plural
 from migrator.squash import Cleanup, SquashReport, SquashWindow, WindowCost
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def _cost_line(cost: WindowCost) -> str:
@@ -59,7 +56,7 @@ def conditions(item: Cleanup) -> list[str]:
 
 def _window_lines(window: SquashWindow, cost: WindowCost) -> list[str]:
     lines = [
-        f"{window.app}: {window.start} .. {window.end} ({_plural(window.length, 'migration')})",
+        f"{window.app}: {window.start} .. {window.end} ({plural(window.length, 'migration')})",
         f"  {_cost_line(cost)}",
     ]
     for other, member in window.dependents:
@@ -96,7 +93,7 @@ def render_text(report: SquashReport, costs: list[WindowCost]) -> str:
     for item in report.cleanup:
         lines.append(
             f"{item.squashed[0]}: cleanup {item.squashed[1]}: "
-            f"{_plural(len(item.replaced), 'replaced file')} still on disk: "
+            f"{plural(len(item.replaced), 'replaced file')} still on disk: "
             + ", ".join(name for _, name in item.replaced)
         )
         lines.append("  before deleting them:")
@@ -107,10 +104,10 @@ def render_text(report: SquashReport, costs: list[WindowCost]) -> str:
             "run `migrator squash` again."
         )
     lines.append(
-        f"{_plural(len(report.windows), 'window')} of {report.min_length}+ migrations, "
-        f"{_plural(len(report.blocked), 'blocked range')}, "
-        f"{_plural(len(report.cleanup), 'squashed migration')} to clean up "
-        f"in {_plural(len(report.apps), 'app')}."
+        f"{plural(len(report.windows), 'window')} of {report.min_length}+ migrations, "
+        f"{plural(len(report.blocked), 'blocked range')}, "
+        f"{plural(len(report.cleanup), 'squashed migration')} to clean up "
+        f"in {plural(len(report.apps), 'app')}."
     )
     return "\n".join(lines) + "\n"
 
