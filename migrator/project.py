@@ -58,8 +58,11 @@ def load_project(
     return Project(options, settings, loaded.graph, loaded.problems)
 
 
-def select_apps(graph: nx.DiGraph, labels: Iterable[str]) -> list[str]:
-    """Validate app labels given on the command line; all installed apps when none."""
+def select_apps(
+    graph: nx.DiGraph, labels: Iterable[str], *, only_migrated: bool = False
+) -> list[str]:
+    """Validate app labels given on the command line; when none, all installed apps
+    (with ``only_migrated``, those that have migrations)."""
     installed = sorted(graph.graph["apps"])
     chosen = sorted(set(labels))
     for label in chosen:
@@ -73,4 +76,6 @@ def select_apps(graph: nx.DiGraph, labels: Iterable[str]) -> list[str]:
             raise UsageError(
                 f"unknown app label {label!r}: no installed app has this label", hint=hint
             )
-    return chosen or installed
+    if chosen or not only_migrated:
+        return chosen or installed
+    return [a for a in installed if graph.graph["apps"][a]["migrated"]]

@@ -67,9 +67,7 @@ def check(
     with handle_errors(traceback):
         project = load_project(project_options(settings, pythonpath, static), database=database)
         require_database(project.graph)
-        labels = select_apps(project.graph, app_labels or [])
-        if not app_labels:
-            labels = [a for a in labels if project.graph.graph["apps"][a]["migrated"]]
+        labels = select_apps(project.graph, app_labels or [], only_migrated=True)
         report = check_graph(project.graph, project.problems, labels)
     renderer = {
         OutputFormat.text: render.render_text,
@@ -103,9 +101,7 @@ def check_against(
                 hint="run without --database",
             )
         prediction = predict(project_options(settings, pythonpath, static), ref)
-        labels = select_apps(prediction.graph, app_labels or [])
-        if not app_labels:
-            labels = [a for a in labels if prediction.graph.graph["apps"][a]["migrated"]]
+        labels = select_apps(prediction.graph, app_labels or [], only_migrated=True)
         report = check_graph(prediction.graph, prediction.problems, labels)
     renderer = {
         OutputFormat.text: render_against.render_text,

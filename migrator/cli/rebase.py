@@ -195,7 +195,7 @@ def rebase(
             raise typer.Exit(0)
         count = sum(1 for node in graph.nodes if node[0] == app_label)
         # every app: a rebase edits references anywhere, so any app can break
-        scope = [a for a, info in sorted(graph.graph["apps"].items()) if info["migrated"]]
+        scope = select_apps(graph, [], only_migrated=True)
         verify = single_leaf_verifier(
             options, project.settings, [app_label], project.problems, {app_label: count}, scope
         )

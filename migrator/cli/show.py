@@ -67,9 +67,7 @@ def show(
     with handle_errors(traceback):
         options = project_options(settings, pythonpath, static)
         project = load_project(options, database=None if static else database)
-        labels = select_apps(project.graph, app_labels or [])
-        if not app_labels:
-            labels = [a for a in labels if project.graph.graph["apps"][a]["migrated"]]
+        labels = select_apps(project.graph, app_labels or [], only_migrated=True)
         report = build_report(project.graph, project.problems, labels, plan=plan)
     if report.database and report.database["state"] == "unavailable":
         sys.stderr.write(
