@@ -123,8 +123,6 @@ def compiling_ahead(options: ProjectOptions) -> Iterator[int | None]:
     if not _should_fork():
         yield None
         return
-    sys.stdout.flush()
-    sys.stderr.flush()
     try:
         pid = os.fork()
     except OSError:  # out of processes (a container's pids limit) or not allowed
