@@ -36,10 +36,10 @@ MODES = ("cold", "warm")
 
 IN_PROCESS = """
 import json, time
-from migrator.bootstrap import ProjectOptions
+from migrator.settings import ProjectOptions
 from migrator.project import load_project
 from migrator.squash import analyse
-from migrator.squash_cost import squashes_squashed, window_cost
+from migrator.django.optimizer import squashes_squashed, window_cost
 t0 = time.perf_counter()
 project = load_project(ProjectOptions())
 t1 = time.perf_counter()

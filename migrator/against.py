@@ -32,9 +32,9 @@ from pathlib import Path
 import networkx as nx
 
 from migrator import git
-from migrator.bootstrap import ProjectOptions
 from migrator.errors import UsageError
 from migrator.problems import Problem
+from migrator.settings import ProjectOptions
 
 #: Where a migration file of the predicted merge comes from.
 WORKING_TREE = "working tree"
@@ -162,14 +162,14 @@ def _sides_of_nodes(graph: nx.DiGraph, sides: dict[Path, str]) -> dict[str, str]
 def _predict_with_django(
     options: ProjectOptions, top: Path, ref: str, ref_sha: str, base: str | None
 ) -> Prediction:
-    from migrator.bootstrap import setup_django
+    from migrator.django.setup import setup_django
 
     choice = setup_django(options)
     from django.apps import apps
     from django.conf import settings
     from django.db.migrations.loader import MigrationLoader
 
-    from migrator.loader import load_graph
+    from migrator.django.loader import load_graph
 
     folders: dict[str, Path] = {}
     for config in apps.get_app_configs():

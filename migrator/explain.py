@@ -8,10 +8,12 @@ from pathlib import Path
 
 import networkx as nx
 
-from migrator import analysis, git
+from migrator import git
+from migrator.analysis import leaves as graph_leaves
+from migrator.analysis import plans
+from migrator.django.overlap import FIELD, MODEL, Overlap, branch_overlap
 from migrator.errors import RefusedError
 from migrator.graph import Key, key_str
-from migrator.overlap import FIELD, MODEL, Overlap, branch_overlap
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class AppExplanation:
 
 def explain_app(graph: nx.DiGraph, app_label: str, *, cwd: Path | None = None) -> AppExplanation:
     """Explain the app's leaves. Git provenance only when ``cwd`` is in a git work tree."""
-    cycles = analysis.cycles(analysis.app_subgraph(graph, app_label))
+    cycles = graph_leaves.cycles(graph_leaves.app_subgraph(graph, app_label))
     if cycles:
         cycle = cycles[0]
         raise RefusedError(
@@ -68,8 +70,8 @@ def explain_app(graph: nx.DiGraph, app_label: str, *, cwd: Path | None = None) -
             f"({' -> '.join(key_str(node) for node in [*cycle, cycle[0]])})",
             hint="run `migrator check` and break the cycle first",
         )
-    leaves = analysis.leaves(graph, app_label)
-    found = analysis.branches(graph, app_label) if len(leaves) > 1 else []
+    leaves = graph_leaves.leaves(graph, app_label)
+    found = plans.branches(graph, app_label) if len(leaves) > 1 else []
     paths = [graph.nodes[n]["path"] for _, nodes in found for n in nodes]
     origins = git.origins([Path(p) for p in paths if p], cwd) if cwd is not None else None
     branches = tuple(
@@ -82,9 +84,9 @@ def explain_app(graph: nx.DiGraph, app_label: str, *, cwd: Path | None = None) -
         for leaf, nodes in found
     )
     overlap = branch_overlap(graph, branches)
-    order = tuple(name for _, name in analysis.apply_order(graph, app_label)) if found else ()
+    order = tuple(name for _, name in plans.apply_order(graph, app_label)) if found else ()
     merge = git.merge_state(cwd) if origins is not None else None
-    forks = tuple(name for _, name in analysis.fork_points(graph, app_label)) if found else ()
+    forks = tuple(name for _, name in graph_leaves.fork_points(graph, app_label)) if found else ()
     explanation = AppExplanation(
         app_label,
         tuple(name for _, name in leaves),

@@ -1,7 +1,7 @@
 """The migration graph every part of migrator works on.
 
 It is a plain :class:`networkx.DiGraph`. Whether it came from Django's
-``MigrationLoader`` (:mod:`migrator.loader`) or from reading files statically, it has
+``MigrationLoader`` (:mod:`migrator.django.loader`) or from reading files statically, it has
 the same shape:
 
 Nodes are migration keys ``(app_label, name)``; an edge ``parent -> child`` means the

@@ -36,11 +36,11 @@ from pathlib import Path
 
 import networkx as nx
 
-from migrator.analysis import conflicts
+from migrator.analysis.leaves import conflicts
 from migrator.problems import Problem
 from migrator.render.paths import display_path
 from migrator.render.words import plural
-from migrator.writes import NewFile, WritePlan
+from migrator.write.plan import NewFile, WritePlan
 
 #: Django's limit on the joined leaf names before it falls back to a timestamp.
 MAX_JOINED_LEAF_NAMES = 47
@@ -168,7 +168,7 @@ def _writer_path(writer, folder: Path | None) -> Path:
 
 
 def safety(overlap, *, force: bool) -> tuple[str | None, list[str]]:
-    """From ``explain``'s overlap verdict (:class:`migrator.overlap.Overlap`): why the
+    """From ``explain``'s overlap verdict (:class:`migrator.django.overlap.Overlap`): why the
     merge is refused (``None`` when it is not) and what the user should review."""
     warnings = []
     if overlap.level == "field":

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from migrator.analysis import cycles
+from migrator.analysis.leaves import cycles
 from migrator.graph import Key, key_str
 from migrator.sourcefiles import reference_line
 

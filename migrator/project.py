@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from migrator.bootstrap import ProjectOptions, SettingsChoice, setup_django
+from migrator.django.setup import setup_django
 from migrator.errors import UsageError
+from migrator.settings import ProjectOptions, SettingsChoice
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -46,11 +47,11 @@ def load_project(
         found = static.project
         settings = SettingsChoice(found.settings_module or "", found.settings_source, found.root)
         return Project(options, settings, static.graph, static.problems)
-    from migrator.bytecode import compiling_ahead
+    from migrator.static.bytecode import compiling_ahead
 
     with compiling_ahead(options):  # a fresh checkout: compile on the other core meanwhile
         settings = setup_django(options)
-        from migrator.loader import load_graph  # imports Django: only after setup
+        from migrator.django.loader import load_graph  # imports Django: only after setup
 
         loaded = load_graph(
             root=settings.root, replace_migrations=replace_migrations, database=database

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import networkx as nx
 
-from migrator.analysis import app_subgraph, conflicts
+from migrator.analysis.leaves import app_subgraph, conflicts
 from migrator.errors import RefusedError, UsageError
 from migrator.graph import Key, key_str
 from migrator.render.paths import display_path
-from migrator.sourceedit import replace_keys
-from migrator.writes import EditFile, RenameFile, WritePlan
+from migrator.write.plan import EditFile, RenameFile, WritePlan
+from migrator.write.sourceedit import replace_keys
 
 MAX_MIGRATION_FILE = "max_migration.txt"  # django-linear-migrations
 _NUMBERED = re.compile(r"^(\d+)(?:_(.*))?$")

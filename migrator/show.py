@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from migrator.analysis import is_leaf
-from migrator.checks import CheckReport, check_graph
+from migrator.analysis.history import app_plan, full_plan
+from migrator.analysis.leaves import is_leaf
+from migrator.check import CheckReport, check_graph
 from migrator.graph import Key
-from migrator.history import app_plan, full_plan
 from migrator.problems import GHOST_MIGRATION, Problem
 
 

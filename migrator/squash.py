@@ -27,7 +27,8 @@ from pathlib import Path
 
 import networkx as nx
 
-from migrator.analysis import conflicts, forwards_plan, leaves
+from migrator.analysis.leaves import conflicts, leaves
+from migrator.analysis.plans import forwards_plan
 from migrator.graph import Key, key_str
 
 # What Django's squashmigrations silently drops or refuses, per migration.
@@ -141,7 +142,7 @@ class Cleanup:
 
 @dataclass(frozen=True)
 class WindowCost:
-    """What squashing a window costs (filled by :mod:`migrator.squash_cost`)."""
+    """What squashing a window costs (filled by :mod:`migrator.django.optimizer`)."""
 
     operations_before: int
     operations_after: int  # after MigrationOptimizer, as squashmigrations runs it

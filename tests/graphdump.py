@@ -11,10 +11,10 @@ import json
 import sys
 from pathlib import Path
 
-from migrator.analysis import conflicts
-from migrator.bootstrap import ProjectOptions
+from migrator.analysis.leaves import conflicts
 from migrator.graph import key_str
 from migrator.project import load_project
+from migrator.settings import ProjectOptions
 
 
 def dump(static: bool) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from migrator.analysis import conflicts, cycles, fork_points, is_leaf, is_root, leaves, roots
+from migrator.analysis.leaves import conflicts, cycles, fork_points, is_leaf, is_root, leaves, roots
 from migrator.graph import parse_key
 
 

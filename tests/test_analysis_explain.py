@@ -16,15 +16,8 @@ import networkx as nx
 import pytest
 from django.db.migrations.graph import MigrationGraph
 
-from migrator.analysis import (
-    apply_order,
-    branches,
-    common_ancestors,
-    fork_points,
-    forwards_plan,
-    leaves,
-    migrate_plan,
-)
+from migrator.analysis.leaves import common_ancestors, fork_points, leaves
+from migrator.analysis.plans import apply_order, branches, forwards_plan, migrate_plan
 from migrator.graph import parse_key
 
 

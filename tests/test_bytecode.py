@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from migrator import bytecode
-from migrator.bootstrap import ProjectOptions
+from migrator.settings import ProjectOptions
+from migrator.static import bytecode
 from tests.djproject import DjangoProject, clean_env, run, run_unprivileged
 
 

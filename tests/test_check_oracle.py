@@ -19,7 +19,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from migrator.analysis import conflicts
+from migrator.analysis.leaves import conflicts
 from tests.djproject import DjangoProject
 
 SEEDS = range(12)

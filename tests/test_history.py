@@ -1,4 +1,4 @@
-"""Pure tests of migrator.history on small literal graphs (no Django).
+"""Pure tests of migrator.analysis.history on small literal graphs (no Django).
 
 Graphs are written like ``dependencies``: ``{"a.0002": ["a.0001"]}`` means a.0002
 depends on a.0001. The orders are checked against Django itself in test_show.py.
@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import networkx as nx
 
-from migrator.graph import key_str, parse_key
-from migrator.history import (
+from migrator.analysis.history import (
     app_plan,
     forwards_plan,
     full_plan,
     inconsistent_history,
     pending_plan,
 )
+from migrator.graph import key_str, parse_key
 
 
 def graph_of(

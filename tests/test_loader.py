@@ -1,4 +1,4 @@
-"""The networkx graph :mod:`migrator.loader` builds from a real project's migrations.
+"""The networkx graph :mod:`migrator.django.loader` builds from a real project's migrations.
 
 Django's settings are process-global, so the graph is loaded in a subprocess with the
 project's settings and its attributes come back as JSON.
@@ -12,7 +12,7 @@ from tests.djproject import DjangoProject
 
 DUMP = """
 from pathlib import Path
-from migrator.loader import load_graph
+from migrator.django.loader import load_graph
 
 loaded = load_graph(root=Path.cwd())
 graph = loaded.graph

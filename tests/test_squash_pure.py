@@ -8,7 +8,7 @@ import random
 import networkx as nx
 import pytest
 
-from migrator.analysis import forwards_plan
+from migrator.analysis.plans import forwards_plan
 from migrator.squash import (
     BRANCHED,
     DROPPED_DEPENDENCY,

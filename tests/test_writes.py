@@ -1,4 +1,4 @@
-"""``migrator.writes``: planned file changes, applied all-or-nothing on a real disk.
+"""``migrator.write.plan``: planned file changes, applied all-or-nothing on a real disk.
 
 The failures are real ones: a file that appeared after the plan was made, a folder at
 the target path, a write the kernel refuses (a file-size limit, ``EFBIG``, standing in
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from migrator.errors import EXIT_FOUND, WriteError
-from migrator.writes import NewFile, WritePlan, apply_plan
+from migrator.write.plan import NewFile, WritePlan, apply_plan
 
 
 def tree(root: Path) -> dict[str, bytes | None]:

@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 
 from migrator import __version__
-from migrator.bootstrap import ProjectOptions
 from migrator.errors import EXIT_USAGE, MigratorError
+from migrator.settings import ProjectOptions
 
 app = typer.Typer(
     name="migrator",

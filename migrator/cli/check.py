@@ -56,7 +56,7 @@ def check(
     Exit 0 when all is well, 1 when conflicts or problems were found, 2 on a usage or
     configuration error.
     """
-    from migrator.checks import check_graph, require_database
+    from migrator.check import check_graph, require_database
     from migrator.project import load_project, select_apps
     from migrator.render import check as render
 
@@ -90,7 +90,7 @@ def check_against(
 ) -> None:
     """``check --against REF``: the conflicts a merge of REF would create."""
     from migrator.against import predict
-    from migrator.checks import check_graph
+    from migrator.check import check_graph
     from migrator.project import select_apps
     from migrator.render import against as render_against
 

@@ -46,7 +46,7 @@ def explain(
     Without APP_LABEL, every app with a conflict. Exit 0 when there is nothing to
     explain, 1 when conflicts were explained, 2 on a usage or configuration error.
     """
-    from migrator.analysis import conflicts
+    from migrator.analysis.leaves import conflicts
     from migrator.explain import explain_app
     from migrator.project import load_project, select_apps
     from migrator.render import explain as render

@@ -22,7 +22,7 @@ from migrator.cli.app import (
 from migrator.errors import EXIT_OK, MigratorError, UsageError
 
 if TYPE_CHECKING:
-    from migrator.layout import Window
+    from migrator.render.viewmodel import Window
 
 
 class RankDir(str, Enum):
@@ -166,9 +166,9 @@ def graph(
     Exit 0 when drawn, 1 when refused (a Mermaid diagram too big for GitHub), 2 on a
     usage or configuration error (including a missing Graphviz `dot` for images).
     """
-    from migrator.layout import build_view
     from migrator.project import load_project
     from migrator.render import graph_files
+    from migrator.render.viewmodel import build_view
 
     with handle_errors(traceback):
         fmt = graph_files.format_for(output) if output else "dot"
@@ -233,7 +233,7 @@ def _warn_unread_database(info: dict | None) -> None:
 def _verdicts(graph) -> dict[str, str]:
     """``migrator explain``'s verdict on each conflict (git is not asked: no provenance
     is drawn). An app it cannot explain (a cycle) simply gets none."""
-    from migrator.analysis import conflicts
+    from migrator.analysis.leaves import conflicts
     from migrator.explain import explain_app  # replays model states: Django is set up
 
     verdicts = {}
@@ -246,7 +246,7 @@ def _verdicts(graph) -> dict[str, str]:
 
 
 def _windows(graph, min_length: int) -> list[Window]:
-    from migrator.layout import Window
+    from migrator.render.viewmodel import Window
     from migrator.squash import find_windows  # only needed with --squash
 
     try:

@@ -60,8 +60,8 @@ def merge(
     from migrator.merge import global_problems, plan_merges
     from migrator.project import load_project, select_apps
     from migrator.render import merge as render
-    from migrator.verify import single_leaf_verifier
-    from migrator.writes import apply_plan
+    from migrator.write.plan import apply_plan
+    from migrator.write.verify import single_leaf_verifier
 
     with handle_errors(traceback):
         if name is not None and not name.isidentifier():

@@ -137,8 +137,8 @@ def rebase(
     from migrator.project import load_project, select_apps
     from migrator.rebase import choose_leaf, conflict_leaves, plan_rebase
     from migrator.render.paths import display_path
-    from migrator.verify import single_leaf_verifier
-    from migrator.writes import RenameFile, apply_plan
+    from migrator.write.plan import RenameFile, apply_plan
+    from migrator.write.verify import single_leaf_verifier
 
     cwd = Path.cwd()
     with handle_errors(traceback):

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from migrator.bootstrap import ProjectOptions
 from migrator.cli.app import (
     AppLabelsArgument,
     PythonPathOption,
@@ -19,6 +18,7 @@ from migrator.cli.app import (
     write,
 )
 from migrator.errors import EXIT_OK, RefusedError, UsageError
+from migrator.settings import ProjectOptions
 
 
 @app.command()
@@ -55,11 +55,11 @@ def squash(
     Exit 0 with the report, 1 when the graph already has a cycle, 2 on a usage or
     configuration error.
     """
+    from migrator.django.optimizer import squashes_squashed, window_cost
     from migrator.problems import CIRCULAR_DEPENDENCY
     from migrator.project import load_project, select_apps
     from migrator.render import squash as render
     from migrator.squash import analyse
-    from migrator.squash_cost import squashes_squashed, window_cost
 
     with handle_errors(traceback):
         if output_format not in ("text", "json"):

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from migrator.against import Prediction
-from migrator.checks import CheckReport
+from migrator.check import CheckReport
 from migrator.render import check as plain
 from migrator.render.paths import display_path
 from migrator.render.words import plural

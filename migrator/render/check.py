@@ -1,11 +1,11 @@
-"""Render a :class:`~migrator.checks.CheckReport` as text, JSON or GitHub annotations."""
+"""Render a :class:`~migrator.check.CheckReport` as text, JSON or GitHub annotations."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from migrator.checks import CheckReport, Conflict
+from migrator.check import CheckReport, Conflict
 from migrator.problems import Problem
 from migrator.render.paths import display_path
 from migrator.render.words import plural

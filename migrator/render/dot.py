@@ -1,4 +1,4 @@
-"""The view of the migration graph (:mod:`migrator.layout`) as Graphviz DOT, and images
+"""The view of the migration graph (:mod:`migrator.render.viewmodel`) as Graphviz DOT, and images
 rendered from it by Graphviz's ``dot``.
 
 One cluster per app, chains left to right (``rankdir=LR``); same-app edges weigh more
@@ -11,32 +11,27 @@ from __future__ import annotations
 import graphviz
 import networkx as nx
 
-from migrator import layout
 from migrator.errors import UsageError
 from migrator.graph import Key, key_str
+from migrator.render import viewmodel
 from migrator.render.lanes import Lanes
+from migrator.render.palette import CROSS_APP_EDGE, GREY, ORANGE, RED, RED_FILL, SAME_APP_EDGE
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
 FONT = "Helvetica"
-RED = "#c62828"
-RED_FILL = "#ffd6d6"
-ORANGE = "#e07b00"
-GREY = "#8a939c"
-SAME_APP_EDGE = "#4f5b66"
-CROSS_APP_EDGE = "#a9b4be"
 
 # What the legend says for each mark, in the order it lists them.
 LEGEND = {
-    layout.CONFLICT: "conflicting leaf",
-    layout.MERGE: "merge migration",
-    layout.SQUASHED: "squashed migration",
-    layout.REPLACED: "replaced by a squash",
-    layout.DATA: "RunPython / RunSQL",
-    layout.ELIDABLE: "elidable RunPython / RunSQL",
-    layout.COLLAPSED: "linear run, collapsed",
-    layout.FOCUS: "focused migration",
-    layout.APPLIED: "applied",
-    layout.UNAPPLIED: "not applied",
+    viewmodel.CONFLICT: "conflicting leaf",
+    viewmodel.MERGE: "merge migration",
+    viewmodel.SQUASHED: "squashed migration",
+    viewmodel.REPLACED: "replaced by a squash",
+    viewmodel.DATA: "RunPython / RunSQL",
+    viewmodel.ELIDABLE: "elidable RunPython / RunSQL",
+    viewmodel.COLLAPSED: "linear run, collapsed",
+    viewmodel.FOCUS: "focused migration",
+    viewmodel.APPLIED: "applied",
+    viewmodel.UNAPPLIED: "not applied",
 }
 
 
@@ -59,15 +54,15 @@ def node_lines(data: dict) -> list[str]:
     """The text of a node: its name, then what it is."""
     marks = set(data["marks"])
     lines = [data["label"]]
-    if layout.CONFLICT in marks:
+    if viewmodel.CONFLICT in marks:
         lines.append("conflicting leaf")
-    if layout.MERGE in marks:
+    if viewmodel.MERGE in marks:
         lines.append("merge")
-    if layout.SQUASHED in marks:
+    if viewmodel.SQUASHED in marks:
         lines.append(f"squashed: replaces {data['replaces']}")
     if data["data_operations"]:
         kinds = " + ".join(data["data_operations"])
-        lines.append(f"{kinds} (elidable)" if layout.ELIDABLE in marks else kinds)
+        lines.append(f"{kinds} (elidable)" if viewmodel.ELIDABLE in marks else kinds)
     return lines
 
 
@@ -77,23 +72,23 @@ def node_attributes(data: dict, colours: dict[str, str]) -> dict[str, str]:
     attributes = {
         "fillcolor": colours["fill"],
         "color": colours["border"],
-        "shape": "box3d" if layout.SQUASHED in marks else "box",
+        "shape": "box3d" if viewmodel.SQUASHED in marks else "box",
     }
-    if layout.MERGE in marks:
+    if viewmodel.MERGE in marks:
         attributes["peripheries"] = "2"
-    if layout.DATA in marks or layout.ELIDABLE in marks:
+    if viewmodel.DATA in marks or viewmodel.ELIDABLE in marks:
         attributes.update(color=ORANGE, penwidth="2")
-        if layout.ELIDABLE in marks:
+        if viewmodel.ELIDABLE in marks:
             style.append("dotted")
-    if layout.COLLAPSED in marks or layout.REPLACED in marks:
+    if viewmodel.COLLAPSED in marks or viewmodel.REPLACED in marks:
         style.append("dashed")
-    if layout.REPLACED in marks:
+    if viewmodel.REPLACED in marks:
         attributes.update(fontcolor=GREY, color=GREY)
-    if layout.CONFLICT in marks:
+    if viewmodel.CONFLICT in marks:
         attributes.update(color=RED, fontcolor=RED, fillcolor=RED_FILL, penwidth="2.5")
-    if layout.UNAPPLIED in marks:
+    if viewmodel.UNAPPLIED in marks:
         attributes["fillcolor"] = "white"
-    if layout.FOCUS in marks:
+    if viewmodel.FOCUS in marks:
         attributes["penwidth"] = "3.5"
     if "dotted" in style and "dashed" in style:
         style.remove("dotted")
@@ -143,7 +138,7 @@ def build_dot(
         edge_attr={"arrowsize": "0.6", "fontname": FONT, "fontsize": "9"},
     )
     ids = node_ids(view)
-    by_app = layout.nodes_by_app(view)
+    by_app = viewmodel.nodes_by_app(view)
     windows = {node: w for w in view.graph.get("windows", []) for node in w.nodes}
     height = 0.0
     if lanes is not None:
@@ -153,7 +148,7 @@ def build_dot(
         )
     for app, info in apps.items():
         with dot.subgraph(name=f"cluster_{app}") as cluster:
-            title = layout.app_title(app, info)
+            title = viewmodel.app_title(app, info)
             cluster.attr(
                 label=_text(title),
                 labeljust="l",  # at the start of the chain, where reading starts
@@ -190,7 +185,7 @@ def view_name(node: Key, ids: dict[Key, str]) -> str:
 
     Node names are not escape strings in DOT: ``\\"`` cannot be told from an escaped
     quote, so such a migration is named by its short id; its label says its name."""
-    text = layout.view_id(node)
+    text = viewmodel.view_id(node)
     return ids[node] if '"' in text or "\\" in text else text
 
 
@@ -199,7 +194,7 @@ def _add_nodes(
     view: nx.DiGraph,
     app_nodes: list[Key],
     ids: dict[Key, str],
-    windows: dict[Key, layout.Window],
+    windows: dict[Key, viewmodel.Window],
     colours: dict[str, str],
     lanes: Lanes | None,
     height: float,

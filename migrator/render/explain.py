@@ -6,9 +6,9 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from migrator.django.overlap import Overlap
 from migrator.explain import AppExplanation, Branch, Step
 from migrator.git import MergeState, Origin
-from migrator.overlap import Overlap
 from migrator.render.paths import display_path
 from migrator.render.words import plural
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import networkx as nx
 
 from migrator.graph import key_str
-from migrator.layout import view_id
 from migrator.render.dot import node_ids
 from migrator.render.paths import display_path
+from migrator.render.viewmodel import view_id
 
 FORMAT_VERSION = 1
 

@@ -15,8 +15,9 @@ from html import escape
 
 import networkx as nx
 
-from migrator import layout
 from migrator.graph import Key, key_str
+from migrator.render import viewmodel
+from migrator.render.palette import CROSS_APP_EDGE, ORANGE, RED, RED_FILL, SAME_APP_EDGE
 
 #: Most nodes plus virtual nodes (one per rank an edge crosses) ``dot`` gets. Measured:
 #: ``dot`` takes about a second at 3,000 and minutes at 20,000.
@@ -90,7 +91,7 @@ def lane_layout(view: nx.DiGraph, lines: dict[Key, list[str]], rankdir: str = "L
     bands: dict[str, tuple[float, float, float, float]] = {}
     offset = 0.0  # across the bands
     extent = 0.0  # longest band, along
-    by_app = layout.nodes_by_app(view)
+    by_app = viewmodel.nodes_by_app(view)
     for app in view.graph["apps"]:
         nodes = by_app[app]
         layers = _app_layers(view, nodes)
@@ -132,7 +133,6 @@ def render_svg(
     view: nx.DiGraph, lines: dict[Key, list[str]], ids: dict[Key, str], rankdir: str = "LR"
 ) -> str:
     """An SVG of the lane layout, without Graphviz (the HTML page's fallback)."""
-    from migrator.render.dot import CROSS_APP_EDGE, ORANGE, RED, RED_FILL, SAME_APP_EDGE
 
     lanes = lane_layout(view, lines, rankdir)
     width, height = lanes.width + 8, lanes.height + 8
@@ -150,7 +150,7 @@ def render_svg(
             f'<g class="cluster"><rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" '
             f'height="{h:.1f}" rx="8" fill="{info["background"]}" stroke="{info["border"]}"/>'
             f'<text x="{x + 8:.1f}" y="{y + 14:.1f}" fill="{info["border"]}">'
-            f"{escape(layout.app_title(app, info))}</text></g>"
+            f"{escape(viewmodel.app_title(app, info))}</text></g>"
         )
     for index, (parent, child, data) in enumerate(sorted(view.edges(data=True))):
         (x1, y1), (x2, y2) = lanes.centres[parent], lanes.centres[child]
@@ -164,13 +164,15 @@ def render_svg(
         marks = set(view.nodes[node]["marks"])
         colours = view.graph["apps"][node[0]]
         fill, stroke, stroke_width = colours["fill"], colours["border"], 1.0
-        if marks & {layout.DATA, layout.ELIDABLE}:
+        if marks & {viewmodel.DATA, viewmodel.ELIDABLE}:
             stroke, stroke_width = ORANGE, 2.0
-        if layout.CONFLICT in marks:
+        if viewmodel.CONFLICT in marks:
             fill, stroke, stroke_width = RED_FILL, RED, 2.5
-        if layout.UNAPPLIED in marks:
+        if viewmodel.UNAPPLIED in marks:
             fill = "white"
-        dash = ' stroke-dasharray="4 3"' if marks & {layout.COLLAPSED, layout.REPLACED} else ""
+        dash = (
+            ' stroke-dasharray="4 3"' if marks & {viewmodel.COLLAPSED, viewmodel.REPLACED} else ""
+        )
         (cx, cy), (w, h) = lanes.centres[node], lanes.sizes[node]
         text = "".join(
             f'<tspan x="{cx:.1f}" y="{cy - h / 2 + PAD_Y + (i + 0.8) * LINE_HEIGHT:.1f}">'

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import networkx as nx
 
-from migrator import layout
 from migrator.errors import RefusedError
 from migrator.graph import Key
+from migrator.render import viewmodel
 from migrator.render.dot import node_ids, node_lines
 
 MAX_EDGES = 450
@@ -19,12 +19,12 @@ MAX_CHARS = 45_000
 
 # Mermaid classes, by mark; a node takes the first of its marks found here.
 CLASSES = {
-    layout.CONFLICT: "fill:#ffd6d6,stroke:#c62828,stroke-width:3px,color:#c62828",
-    layout.UNAPPLIED: "fill:#ffffff,stroke:#4f5b66,stroke-dasharray:2 2",
-    layout.REPLACED: "fill:#f4f4f4,stroke:#8a939c,stroke-dasharray:4 3,color:#8a939c",
-    layout.DATA: "stroke:#e07b00,stroke-width:2px",
-    layout.ELIDABLE: "stroke:#e07b00,stroke-width:2px,stroke-dasharray:2 2",
-    layout.COLLAPSED: "stroke-dasharray:5 3",
+    viewmodel.CONFLICT: "fill:#ffd6d6,stroke:#c62828,stroke-width:3px,color:#c62828",
+    viewmodel.UNAPPLIED: "fill:#ffffff,stroke:#4f5b66,stroke-dasharray:2 2",
+    viewmodel.REPLACED: "fill:#f4f4f4,stroke:#8a939c,stroke-dasharray:4 3,color:#8a939c",
+    viewmodel.DATA: "stroke:#e07b00,stroke-width:2px",
+    viewmodel.ELIDABLE: "stroke:#e07b00,stroke-width:2px,stroke-dasharray:2 2",
+    viewmodel.COLLAPSED: "stroke-dasharray:5 3",
 }
 
 
@@ -40,11 +40,11 @@ def text(value: str) -> str:
 
 
 def _shape(marks: set[str], label: str) -> str:
-    if layout.MERGE in marks:
+    if viewmodel.MERGE in marks:
         return '{{"' + label + '"}}'  # hexagon
-    if layout.SQUASHED in marks:
+    if viewmodel.SQUASHED in marks:
         return '[["' + label + '"]]'  # framed box
-    if layout.COLLAPSED in marks:
+    if viewmodel.COLLAPSED in marks:
         return '(["' + label + '"])'  # stadium
     return '["' + label + '"]'
 
@@ -55,10 +55,10 @@ def render_mermaid(view: nx.DiGraph, *, rankdir: str = "LR") -> str:
         raise _too_big(f"{edges} edges (GitHub renders about {MAX_EDGES})")
     ids = node_ids(view)
     lines = [f"flowchart {rankdir}"]
-    by_app = layout.nodes_by_app(view)
+    by_app = viewmodel.nodes_by_app(view)
     for app in view.graph["apps"]:
         # "app_" prefix: an app may be called "end" or "style", Mermaid keywords.
-        title = layout.app_title(app, view.graph["apps"][app])
+        title = viewmodel.app_title(app, view.graph["apps"][app])
         lines.append(f'    subgraph app_{app}["{text(title)}"]')
         for node in by_app[app]:
             data = view.nodes[node]

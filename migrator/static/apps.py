@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrator.bootstrap import ProjectOptions, choose_settings, find_pyproject, read_tool_config
 from migrator.errors import ConfigurationError, MigratorError
 from migrator.graph import is_local_app
+from migrator.settings import ProjectOptions, choose_settings, find_pyproject, read_tool_config
 
 # Folders never scanned for apps: VCS, caches, virtualenvs, build output, node.
 _SKIP_DIRS = {

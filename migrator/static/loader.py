@@ -1,5 +1,5 @@
 """Load the migration graph statically: the same :class:`LoadedGraph` as
-:func:`migrator.loader.load_graph`, without importing settings or any project module.
+:func:`migrator.django.loader.load_graph`, without importing settings or any project module.
 
 Files are parsed with :mod:`ast` (cached, in parallel when many are new), the graph is
 built by Django's rules (:mod:`migrator.static.rules`), and operations are rebuilt as
@@ -20,9 +20,9 @@ from pathlib import Path
 import networkx as nx
 
 from migrator import problems as kinds
-from migrator.bootstrap import ProjectOptions
 from migrator.graph import Key, add_derived_attributes, key_str
 from migrator.problems import Problem, cycle_problems, missing_dependency, unknown_app_dependency
+from migrator.settings import ProjectOptions
 from migrator.sourcefiles import conflict_marker_line, reference_line
 from migrator.static import rules
 from migrator.static.apps import (

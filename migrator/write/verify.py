@@ -13,8 +13,8 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
-from migrator.bootstrap import SETTINGS_ENV, ProjectOptions, SettingsChoice
 from migrator.problems import Problem
+from migrator.settings import SETTINGS_ENV, ProjectOptions, SettingsChoice
 
 #: A fresh check that takes longer than this counts as a failed verification.
 TIMEOUT_SECONDS = 300

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from migrator.bootstrap import ProjectOptions
+from migrator.settings import ProjectOptions
 
 _HEADER = 16  # magic, flags, source mtime, source size
 SWITCH = "MIGRATOR_COMPILE_AHEAD"  # "off" turns the helper off

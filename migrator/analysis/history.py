@@ -12,7 +12,8 @@ from collections.abc import Iterable
 
 import networkx as nx
 
-from migrator.analysis import forwards_plan, leaves, migrate_plan
+from migrator.analysis.leaves import leaves
+from migrator.analysis.plans import forwards_plan, migrate_plan
 from migrator.graph import Key
 
 

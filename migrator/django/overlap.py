@@ -28,7 +28,7 @@ import networkx as nx
 from django.db.migrations.operations import RunPython, RunSQL, SeparateDatabaseAndState
 from django.db.migrations.state import ProjectState
 
-from migrator.analysis import forwards_plan, migrate_plan
+from migrator.analysis.plans import forwards_plan, migrate_plan
 from migrator.graph import Key
 
 NONE, MODEL, FIELD = "none", "model", "field"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from migrator import problems as kinds
-from migrator.analysis import conflicts
+from migrator.analysis.leaves import conflicts
 from migrator.errors import ConfigurationError
 from migrator.graph import Key
 from migrator.problems import Problem

@@ -32,10 +32,10 @@ from django.db.migrations.loader import MIGRATIONS_MODULE_NAME, MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
 from migrator import problems as kinds
-from migrator.analysis import conflicts
+from migrator.analysis.history import inconsistent_history
+from migrator.analysis.leaves import conflicts
 from migrator.errors import ConfigurationError, UsageError
 from migrator.graph import Key, add_derived_attributes, is_local_app, key_str
-from migrator.history import inconsistent_history
 from migrator.problems import Problem, cycle_problems, missing_dependency, unknown_app_dependency
 from migrator.sourcefiles import conflict_marker_line, reference_line
 

@@ -1,0 +1,1 @@
+"""File changes: planned, applied all-or-nothing through a journal, then verified."""
