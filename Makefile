@@ -1,8 +1,9 @@
 # migrator: set-up, demo, tests, lint and benchmarks.
 #
 #   make demo   virtualenvs + Graphviz, then the main job on a scratch copy of sample_apps/
-#   make test   the same set-up, then the whole suite on Django 5.2/Python 3.11 and
-#               Django 6.1/Python 3.13 (side by side; the second one's output follows)
+#   make test   the same set-up, then lint (ruff), type checks (mypy) and the whole suite
+#               (the layer test included) on Django 5.2/Python 3.11 and Django 6.1/Python
+#               3.13 (side by side; the second one's output follows)
 #
 # Everything the suite needs is installed from here: CI runs on a clean clone.
 
@@ -16,12 +17,13 @@ DJANGO_B := django>=6.1,<6.2
 SCRATCH := scratch
 PYTEST_ARGS ?=
 
-.PHONY: help install system-deps venvs demo test test-a test-b lint format bench clean
+.PHONY: help install system-deps venvs demo test test-a test-b lint typecheck format bench clean
 
 help:
 	@echo "make demo    set up, then run migrator on a scratch copy of sample_apps/"
 	@echo "make test    set up, then run the tests on both Django versions"
 	@echo "make lint    ruff check and format check"
+	@echo "make typecheck  mypy over migrator/"
 	@echo "make bench   benchmarks against generated projects (see benchmarks/README.md)"
 	@echo "make clean   remove virtualenvs and scratch folders"
 
@@ -66,7 +68,7 @@ demo: install
 # MIGRATOR_TEST_PG, stopped and deleted after the run even when a test fails or the run
 # is interrupted. Set MIGRATOR_TEST_PG yourself to use another server; when none can be
 # started, those tests are skipped and say why.
-test: install
+test: install lint typecheck
 	@status=0; pgdir=""; \
 	trap '[ -z "$$pgdir" ] || scripts/pg-cluster stop "$$pgdir"' EXIT; trap 'exit 130' INT TERM; \
 	if [ -z "$${MIGRATOR_TEST_PG:-}" ]; then \
@@ -91,12 +93,17 @@ test-b:
 	$(VENV_B)/bin/python -m pytest --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-b" $(PYTEST_ARGS)
 
 lint: venvs
-	$(VENV_A)/bin/ruff check migrator tests benchmarks
-	$(VENV_A)/bin/ruff format --check migrator tests benchmarks
+	$(VENV_A)/bin/ruff check migrator tests benchmarks scripts
+	$(VENV_A)/bin/ruff format --check migrator tests benchmarks scripts
+
+# Both interpreters: what one Python version's stdlib stubs accept, the other may not.
+typecheck: venvs
+	$(VENV_A)/bin/mypy
+	$(VENV_B)/bin/mypy --python-version 3.13
 
 format: venvs
-	$(VENV_A)/bin/ruff check --fix migrator tests benchmarks
-	$(VENV_A)/bin/ruff format migrator tests benchmarks
+	$(VENV_A)/bin/ruff check --fix migrator tests benchmarks scripts
+	$(VENV_A)/bin/ruff format migrator tests benchmarks scripts
 
 bench: install
 	$(VENV_A)/bin/python benchmarks/run.py

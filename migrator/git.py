@@ -216,7 +216,7 @@ def origins(paths: list[Path], cwd: Path) -> dict[Path, Origin] | None:
     if rev_parse("HEAD", cwd) is None:
         revs = []  # a repository without commits
     added = commits_adding(paths, cwd, revs)
-    top = toplevel(cwd).resolve()
+    top = top.resolve()
     sides: dict[str, str] = {}
     found = {}
     for path in paths:

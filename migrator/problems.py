@@ -123,7 +123,12 @@ def missing_dependency(
         if close:
             message += f"; did you mean {close[0]!r}?"
     return Problem(
-        MISSING_DEPENDENCY, message, key[0], key[1], path, reference_line(path, target[1])
+        MISSING_DEPENDENCY,
+        message,
+        key[0],
+        key[1],
+        None if path is None else str(path),
+        reference_line(path, target[1]),
     )
 
 

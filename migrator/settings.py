@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import os
 import re
-import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,10 +59,6 @@ def read_tool_config(pyproject: Path | None) -> dict:
     """The ``[tool.migrator]`` table of a ``pyproject.toml`` (empty when absent)."""
     if pyproject is None:
         return {}
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -93,11 +89,12 @@ def settings_from_manage_py(manage_py: Path) -> str | None:
             and isinstance(node.func, ast.Attribute)
             and node.func.attr == "setdefault"
             and len(node.args) == 2
-            and all(isinstance(arg, ast.Constant) for arg in node.args)
-            and node.args[0].value == SETTINGS_ENV
-            and isinstance(node.args[1].value, str)
+            and isinstance(name := node.args[0], ast.Constant)
+            and isinstance(value := node.args[1], ast.Constant)
+            and name.value == SETTINGS_ENV
+            and isinstance(value.value, str)
         ):
-            return node.args[1].value
+            return value.value
     return None
 
 

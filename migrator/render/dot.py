@@ -204,6 +204,7 @@ def _add_nodes(
     app = app_nodes[0][0]
     for node in app_nodes:
         data = view.nodes[node]
+        group: tuple[str, ...]
         if data["replaced_by"] is not None:
             group = ("replaced", data["replaced_by"][1])
         elif node in windows:

@@ -90,14 +90,14 @@ def render_text(report: SquashReport, costs: list[WindowCost]) -> str:
             + " -> ".join(key_str(k) for k in blocked.cycle)
         )
     lines = [line for app in sorted(by_app) for line in by_app[app]]
-    for item in report.cleanup:
+    for cleanup in report.cleanup:
         lines.append(
-            f"{item.squashed[0]}: cleanup {item.squashed[1]}: "
-            f"{plural(len(item.replaced), 'replaced file')} still on disk: "
-            + ", ".join(name for _, name in item.replaced)
+            f"{cleanup.squashed[0]}: cleanup {cleanup.squashed[1]}: "
+            f"{plural(len(cleanup.replaced), 'replaced file')} still on disk: "
+            + ", ".join(name for _, name in cleanup.replaced)
         )
         lines.append("  before deleting them:")
-        lines.extend(f"  - {text}" for text in conditions(item))
+        lines.extend(f"  - {text}" for text in conditions(cleanup))
     if report.windows:
         lines.append(
             "Each window is safe on its own (windows of one app overlap): squash one, then "

@@ -37,7 +37,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -184,7 +184,7 @@ def data_operations(operations: Iterable[object]) -> tuple[list[str], bool]:
 def replaced_by(graph: nx.DiGraph) -> dict[Key, Key]:
     """Replaced migration -> the squashed migration replacing it, for squashed
     migrations whose replaced migrations are in the graph (``--squashed all``)."""
-    found = {}
+    found: dict[Key, Key] = {}
     for node in sorted(graph.nodes):
         for replaced in graph.nodes[node].get("replaces", ()):
             if tuple(replaced) in graph and node != tuple(replaced):
@@ -242,7 +242,7 @@ def linear_runs(
     collapsible: set[Key],
     *,
     min_length: int = 2,
-    same: dict[Key, object] | None = None,
+    same: Mapping[Key, object] | None = None,
 ) -> list[list[Key]]:
     """Maximal chains of collapsible migrations, each in order, sorted by first key.
     ``same`` gives a value that must not change along a run (applied state, squash
@@ -267,7 +267,7 @@ def linear_runs(
 def collapse(view: nx.DiGraph, runs: Iterable[list[Key]]) -> nx.DiGraph:
     """``view`` with each run replaced by one node keyed by its first migration."""
     head: dict[Key, Key] = {}
-    result = nx.DiGraph(**view.graph)
+    result: nx.DiGraph = nx.DiGraph(**view.graph)
     for run in runs:
         first, last = run[0], run[-1]
         head.update((member, first) for member in run)
@@ -327,7 +327,7 @@ def build_view(
     replaced = replaced_by(graph)
     conflicting = conflicting_leaves(graph, replaced)
 
-    view = nx.DiGraph()
+    view: nx.DiGraph = nx.DiGraph()
     for node in sorted(shown):
         data = graph.nodes[node]
         marks = node_marks(graph, node, conflicting, replaced)

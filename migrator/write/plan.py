@@ -30,9 +30,14 @@ from migrator.errors import WriteError
 class Change(Protocol):
     """One planned file change."""
 
-    verb: ClassVar[str]  # how the plan shows it: "create", later "edit", "rename"
-    path: Path
-    reason: str
+    verb: ClassVar[str]  # how the plan shows it: "create", "edit", "rename"
+
+    # Read-only members, so the frozen dataclasses below meet the protocol.
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def reason(self) -> str: ...
 
     def blocked(self) -> str | None:
         """Why the change cannot be applied now (``None`` when it can)."""
