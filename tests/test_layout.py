@@ -1,4 +1,4 @@
-"""The pure view of ``migrator graph`` (migrator.render.viewmodel, render.lanes), on literal graphs."""
+"""The pure view of ``migrator graph`` (render.viewmodel, render.lanes), on literal graphs."""
 
 from __future__ import annotations
 

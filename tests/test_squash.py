@@ -556,7 +556,7 @@ def test_json_is_sorted_and_stable(project):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--format", "xml"], "unknown format 'xml'"),
+        (["--format", "xml"], "'xml' is not one of 'text', 'json'."),
         (["nope"], "unknown app label 'nope'"),
         (["--min-length", "1"], "--min-length"),
     ],

@@ -8,9 +8,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -59,10 +59,35 @@ AppLabelsArgument = Annotated[
 ]
 
 
-class OutputFormat(str, Enum):
+class Format(StrEnum):
+    """Every output format a command may offer; each command names the ones it has."""
+
     text = "text"
     json = "json"
     github = "github"
+
+
+def format_option(*formats: Format) -> Any:
+    """The one ``--format/-f`` option, offering ``formats`` (the first is the default).
+
+    The value a command receives is a :class:`Format`; any other word is a usage error
+    (exit 2) that lists the formats this command has."""
+    names = [f.value for f in formats]
+
+    def convert(value: str) -> Format:
+        if value not in names:
+            # click's own words for a bad choice, as every command said them before
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(map(repr, names))}.")
+        return Format(value)
+
+    described = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    return typer.Option(
+        "--format",
+        "-f",
+        metavar="|".join(names),
+        callback=convert,
+        help=f"Output format: {described}.",
+    )
 
 
 def project_options(
@@ -71,6 +96,11 @@ def project_options(
     return ProjectOptions(
         settings=settings, pythonpath=tuple(pythonpath or ()), cwd=Path.cwd(), static=static
     )
+
+
+def warn(message: str) -> None:
+    """A warning for people: the command goes on. One line on stderr, beside the errors."""
+    sys.stderr.write(f"migrator: warning: {message}\n")
 
 
 def print_error(error: MigratorError) -> None:

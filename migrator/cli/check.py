@@ -9,12 +9,13 @@ import typer
 
 from migrator.cli.app import (
     AppLabelsArgument,
-    OutputFormat,
+    Format,
     PythonPathOption,
     SettingsOption,
     StaticOption,
     TracebackOption,
     app,
+    format_option,
     handle_errors,
     project_options,
     write,
@@ -26,8 +27,8 @@ from migrator.errors import EXIT_FOUND, EXIT_OK, UsageError
 def check(
     app_labels: AppLabelsArgument = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="text, json or github annotations.")
-    ] = OutputFormat.text,
+        str, format_option(Format.text, Format.json, Format.github)
+    ] = Format.text,
     database: Annotated[
         str | None,
         typer.Option(
@@ -70,10 +71,10 @@ def check(
         labels = select_apps(project.graph, app_labels or [], only_migrated=True)
         report = check_graph(project.graph, project.problems, labels)
     renderer = {
-        OutputFormat.text: render.render_text,
-        OutputFormat.json: render.render_json,
-        OutputFormat.github: render.render_github,
-    }[output_format]
+        Format.text: render.render_text,
+        Format.json: render.render_json,
+        Format.github: render.render_github,
+    }[Format(output_format)]
     write(renderer(report, Path.cwd()))
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FOUND)
 
@@ -81,7 +82,7 @@ def check(
 def check_against(
     ref: str,
     app_labels: list[str] | None,
-    output_format: OutputFormat,
+    output_format: str,
     settings: str | None,
     pythonpath: list[str] | None,
     static: bool,
@@ -104,9 +105,9 @@ def check_against(
         labels = select_apps(prediction.graph, app_labels or [], only_migrated=True)
         report = check_graph(prediction.graph, prediction.problems, labels)
     renderer = {
-        OutputFormat.text: render_against.render_text,
-        OutputFormat.json: render_against.render_json,
-        OutputFormat.github: render_against.render_github,
-    }[output_format]
+        Format.text: render_against.render_text,
+        Format.json: render_against.render_json,
+        Format.github: render_against.render_github,
+    }[Format(output_format)]
     write(renderer(report, prediction, Path.cwd()))
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FOUND)

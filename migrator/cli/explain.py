@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,29 +9,25 @@ import typer
 
 from migrator.cli.app import (
     AppLabelsArgument,
+    Format,
     PythonPathOption,
     SettingsOption,
     StaticOption,
     TracebackOption,
     app,
+    format_option,
     handle_errors,
     project_options,
+    warn,
     write,
 )
 from migrator.errors import EXIT_FOUND, EXIT_OK
 
 
-class ExplainFormat(str, Enum):
-    text = "text"
-    json = "json"
-
-
 @app.command()
 def explain(
     app_labels: AppLabelsArgument = None,
-    output_format: Annotated[
-        ExplainFormat, typer.Option("--format", "-f", help="text or json.")
-    ] = ExplainFormat.text,
+    output_format: Annotated[str, format_option(Format.text, Format.json)] = Format.text,
     settings: SettingsOption = None,
     pythonpath: PythonPathOption = None,
     static: StaticOption = False,
@@ -62,10 +56,10 @@ def explain(
     chosen = set(labels)
     for problem in project.problems:
         if problem.app is None or problem.app in chosen:
-            sys.stderr.write(
-                f"migrator: warning: {problem.kind}: {problem.message} "
-                "(run `migrator check`; this explanation may be incomplete)\n"
+            warn(
+                f"{problem.kind}: {problem.message} "
+                "(run `migrator check`; this explanation may be incomplete)"
             )
-    renderer = render.render_json if output_format is ExplainFormat.json else render.render_text
+    renderer = render.render_json if output_format is Format.json else render.render_text
     write(renderer(explanations, Path.cwd()))
     raise typer.Exit(EXIT_FOUND if any(x.is_conflict for x in explanations) else EXIT_OK)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,20 +25,20 @@ if TYPE_CHECKING:
     from migrator.render.viewmodel import Window
 
 
-class RankDir(str, Enum):
+class RankDir(StrEnum):
     LR = "LR"
     TB = "TB"
     RL = "RL"
     BT = "BT"
 
 
-class Layout(str, Enum):
+class Layout(StrEnum):
     auto = "auto"
     dot = "dot"
     lanes = "lanes"
 
 
-class Squashed(str, Enum):
+class Squashed(StrEnum):
     used = "used"
     all = "all"
 

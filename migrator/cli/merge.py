@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,21 +9,18 @@ import typer
 
 from migrator.cli.app import (
     AppLabelsArgument,
+    Format,
     PythonPathOption,
     SettingsOption,
     StaticOption,
     TracebackOption,
     app,
+    format_option,
     handle_errors,
     project_options,
     write,
 )
 from migrator.errors import EXIT_FOUND, EXIT_OK, RefusedError, UsageError
-
-
-class MergeFormat(str, Enum):
-    text = "text"
-    json = "json"
 
 
 @app.command()
@@ -41,9 +37,7 @@ def merge(
         str | None,
         typer.Option("--name", metavar="NAME", help="Name the merge migrations NNNN_NAME."),
     ] = None,
-    output_format: Annotated[
-        MergeFormat, typer.Option("--format", "-f", help="text or json.")
-    ] = MergeFormat.text,
+    output_format: Annotated[str, format_option(Format.text, Format.json)] = Format.text,
     settings: SettingsOption = None,
     pythonpath: PythonPathOption = None,
     static: StaticOption = False,
@@ -94,6 +88,6 @@ def merge(
             merged = [m.app_label for m in report.to_write]
             verify = single_leaf_verifier(options, project.settings, merged, project.problems)
             report.written = apply_plan(plan, verify)
-    renderer = render.render_json if output_format == MergeFormat.json else render.render_text
+    renderer = render.render_json if output_format == Format.json else render.render_text
     write(renderer(report, Path.cwd()))
     raise typer.Exit(EXIT_FOUND if report.refused else EXIT_OK)

@@ -4,7 +4,6 @@ history problems."""
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,21 +11,19 @@ import typer
 
 from migrator.cli.app import (
     AppLabelsArgument,
+    Format,
     PythonPathOption,
     SettingsOption,
     StaticOption,
     TracebackOption,
     app,
+    format_option,
     handle_errors,
     project_options,
+    warn,
     write,
 )
 from migrator.errors import EXIT_OK
-
-
-class ShowFormat(str, Enum):
-    text = "text"
-    json = "json"
 
 
 @app.command()
@@ -46,9 +43,7 @@ def show(
     deps: Annotated[
         bool, typer.Option("--deps", help="Show each migration's dependencies on other apps.")
     ] = False,
-    output_format: Annotated[
-        ShowFormat, typer.Option("--format", "-f", help="text or json.")
-    ] = ShowFormat.text,
+    output_format: Annotated[str, format_option(Format.text, Format.json)] = Format.text,
     settings: SettingsOption = None,
     pythonpath: PythonPathOption = None,
     static: StaticOption = False,
@@ -70,11 +65,11 @@ def show(
         labels = select_apps(project.graph, app_labels or [], only_migrated=True)
         report = build_report(project.graph, project.problems, labels, plan=plan)
     if report.database and report.database["state"] == "unavailable":
-        sys.stderr.write(
-            f"migrator: warning: cannot read applied migrations from database "
-            f"{report.database['alias']!r}: {report.database['error']}\n"
+        warn(
+            "cannot read applied migrations from database "
+            f"{report.database['alias']!r}: {report.database['error']}"
         )
-    if output_format is ShowFormat.json:
+    if output_format is Format.json:
         write(render.render_json(report, Path.cwd()))
     else:
         render.render_text(report, Path.cwd(), sys.stdout, deps=deps)

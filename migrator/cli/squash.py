@@ -8,16 +8,18 @@ import typer
 
 from migrator.cli.app import (
     AppLabelsArgument,
+    Format,
     PythonPathOption,
     SettingsOption,
     StaticOption,
     TracebackOption,
     app,
+    format_option,
     handle_errors,
     project_options,
     write,
 )
-from migrator.errors import EXIT_OK, RefusedError, UsageError
+from migrator.errors import EXIT_OK, RefusedError
 from migrator.settings import ProjectOptions
 
 
@@ -30,9 +32,7 @@ def squash(
             "--min-length", metavar="N", min=2, help="Only windows of at least N migrations."
         ),
     ] = 10,
-    output_format: Annotated[
-        str, typer.Option("--format", "-f", metavar="text|json", help="Output format.")
-    ] = "text",
+    output_format: Annotated[str, format_option(Format.text, Format.json)] = "text",
     database: Annotated[
         str | None,
         typer.Option(
@@ -62,8 +62,6 @@ def squash(
     from migrator.squash import analyse
 
     with handle_errors(traceback):
-        if output_format not in ("text", "json"):
-            raise UsageError(f"unknown format {output_format!r}", hint="use text or json")
         options = project_options(settings, pythonpath, static)
         project = load_project(options)
         cycle = [p for p in project.problems if p.kind == CIRCULAR_DEPENDENCY]
@@ -80,7 +78,7 @@ def squash(
         costs = [window_cost(project.graph, window) for window in report.windows]
     write(
         render.render_json(report, costs)
-        if output_format == "json"
+        if output_format is Format.json
         else render.render_text(report, costs)
     )
     raise typer.Exit(EXIT_OK)
