@@ -283,21 +283,30 @@ def run_mode(mode: str, folder: Path) -> Run:
     extra = ["--static"] if mode == STATIC_MODE else []
     started = time.perf_counter()
     check = migrator(["check", "--format", "json", *extra], folder, folder / f"check-{mode}.log")
-    if check.returncode in (0, 1) and check.stdout.strip():
-        run.check = json.loads(check.stdout)
-        (folder / f"check-{mode}.json").write_text(check.stdout)
-    else:
+    (folder / f"check-{mode}.json").write_text(check.stdout)
+    if check.returncode in (0, 1):
+        run.check = parse_json(check.stdout)
+    if run.check is None:
         run.errors.append(f"check exit {check.returncode}: {last_line(check.stderr)}")
     graph_file = folder / f"graph-{mode}.json"
     graph_file.unlink(missing_ok=True)
     graph_args = ["graph", "--all", "--no-collapse", "--no-explain", "-o", str(graph_file)]
     graph = migrator([*graph_args, *extra], folder, folder / f"graph-{mode}.log")
     if graph.returncode == 0 and graph_file.exists():
-        run.graph = json.loads(graph_file.read_text())
-    else:
+        run.graph = parse_json(graph_file.read_text())
+    if run.graph is None:
         run.errors.append(f"graph exit {graph.returncode}: {last_line(graph.stderr)}")
     run.seconds = time.perf_counter() - started
     return run
+
+
+def parse_json(text: str) -> dict | None:
+    """A JSON object, or None when a crashed run left none (its stderr says why)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def last_line(text: str) -> str:
