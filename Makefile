@@ -4,6 +4,7 @@
 #   make test   the same set-up, then lint (ruff), type checks (mypy) and the whole suite
 #               (the layer test included) on Django 5.2/Python 3.11 and Django 6.1/Python
 #               3.13 (side by side; the second one's output follows)
+#   make realworld  --static against Django mode on 37 pinned real packages (not in `make test`)
 #
 # Everything the suite needs is installed from here: CI runs on a clean clone.
 
@@ -15,9 +16,11 @@ VENV_B := .venv-py313-dj61
 DJANGO_A := django>=5.2,<5.3
 DJANGO_B := django>=6.1,<6.2
 SCRATCH := scratch
+REALWORLD_VENV := $(SCRATCH)/realworld-venv
+REALWORLD_REQUIREMENTS := benchmarks/realworld/requirements.txt
 PYTEST_ARGS ?=
 
-.PHONY: help install system-deps venvs demo test test-a test-b lint typecheck format bench clean
+.PHONY: help install system-deps venvs demo test test-a test-b lint typecheck format bench realworld clean
 
 help:
 	@echo "make demo    set up, then run migrator on a scratch copy of sample_apps/"
@@ -25,6 +28,8 @@ help:
 	@echo "make lint    ruff check and format check"
 	@echo "make typecheck  mypy over migrator/"
 	@echo "make bench   benchmarks against generated projects (see benchmarks/README.md)"
+	@echo "make realworld  compare --static with Django mode on 37 pinned real Django packages"
+	@echo "                (own scratch virtualenv, a few minutes; exit 1 when any disagrees)"
 	@echo "make clean   remove virtualenvs and scratch folders"
 
 install: system-deps venvs
@@ -107,6 +112,20 @@ format: venvs
 
 bench: install
 	$(VENV_A)/bin/python benchmarks/run.py
+
+# Not part of `make test`: installs a pinned corpus of popular Django packages with
+# migrations into its own virtualenv, then compares what `--static` and Django mode say
+# about the same installed files (benchmarks/realworld/compare.py). migrator is installed
+# from this checkout (not editable) on every run, so the report is about the code here.
+$(REALWORLD_VENV)/.installed: $(REALWORLD_REQUIREMENTS) pyproject.toml
+	test -x $(REALWORLD_VENV)/bin/python || $$(scripts/find-python 3.11) -m venv $(REALWORLD_VENV)
+	$(REALWORLD_VENV)/bin/pip install -q --disable-pip-version-check --upgrade pip
+	$(REALWORLD_VENV)/bin/pip install -q --disable-pip-version-check -r $(REALWORLD_REQUIREMENTS) .
+	touch $@
+
+realworld: $(REALWORLD_VENV)/.installed
+	$(REALWORLD_VENV)/bin/pip install -q --disable-pip-version-check --no-deps .
+	$(REALWORLD_VENV)/bin/python benchmarks/realworld/compare.py --workdir $(SCRATCH)/realworld
 
 clean:
 	rm -rf $(VENV_A) $(VENV_B) $(SCRATCH) .pytest_cache .ruff_cache *.egg-info
