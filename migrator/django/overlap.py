@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import NamedTuple
 
 import networkx as nx
 from django.db.migrations.operations import RunPython, RunSQL, SeparateDatabaseAndState
@@ -134,20 +135,55 @@ class _Effect:
     migration: Key
     index: int  # position of the operation in the migration
     operation: str  # Django's describe()
-    model: tuple  # the model's identity (see _Replay)
+    model: _ModelId
     model_name: str  # its name before the operation, as written in the model state
-    part: tuple | None  # ("field", identity) or ("option", key); None: the whole model
+    part: _Part | None  # None: the whole model
     part_name: str | None  # the field's name before the operation, or the option label
     action: str
     new_name: str | None = None  # after a create or a rename
     result: object = None  # after a change: the field's deconstruction, the option's value
 
 
+class _ModelId(NamedTuple):
+    """A model's identity (see :class:`_Replay`)."""
+
+    created_in: Key | None  # the migration that created it (None: not known to a replay)
+    name: str  # its name then, lowercased as in ``ProjectState.models``
+
+
+class _FieldId(NamedTuple):
+    """A field's identity (see :class:`_Replay`)."""
+
+    model: _ModelId
+    added_in: Key  # the migration that added it
+    name: str  # its name then
+
+
+class _Part(NamedTuple):
+    """A part of a model an operation acts on: a field or a Meta option."""
+
+    kind: str  # "field" or "option"
+    key: _FieldId | str  # the field's identity (or name, when untracked), the option's label
+
+
+class _ModelSnapshot(NamedTuple):
+    """What the replay compares of one model state, before and after an operation."""
+
+    name: str  # as written in the model state
+    fields: dict
+    options: dict
+    bases: tuple
+    managers: tuple
+
+
+_NO_MODEL = _ModelId(None, "?")  # of an operation that could not be replayed
+
+
 class _Replay:
     """Replays one leaf's history, following identities through renames.
 
-    A model's identity is ``(migration that created it, its name then)``, a field's is
-    ``(model identity, migration that added it, its name then)``: the same in every
+    A model's identity is the migration that created it and its name then, a field's is
+    its model's, the migration that added it and its name then: the same in every
     leaf's replay for anything created in shared history, different for things each
     branch creates.
     """
@@ -155,8 +191,8 @@ class _Replay:
     def __init__(self, app_label: str) -> None:
         self.app = app_label
         self.state = ProjectState()
-        self.models: dict[str, tuple] = {}
-        self.fields: dict[tuple[tuple, str], tuple] = {}
+        self.models: dict[str, _ModelId] = {}  # by current (lowercased) name
+        self.fields: dict[tuple[_ModelId, str], _FieldId] = {}  # by model and current name
         self.notes: list[str] = []
         self.done: set[Key] = set()  # migrations replayed (kept for the shared history)
 
@@ -173,9 +209,12 @@ class _Replay:
             found += self.run(node, index, operation, record)
         return found
 
-    def snapshot(self) -> dict[str, tuple]:
+    def snapshot(self) -> dict[str, _ModelSnapshot]:
+        """The app's models now, by lowercased name."""
         return {
-            name: (ms.name, dict(ms.fields), dict(ms.options), tuple(ms.bases), tuple(ms.managers))
+            name: _ModelSnapshot(
+                ms.name, dict(ms.fields), dict(ms.options), tuple(ms.bases), tuple(ms.managers)
+            )
             for (app, name), ms in self.state.models.items()
             if app == self.app
         }
@@ -193,7 +232,9 @@ class _Replay:
             )
             if not record:
                 return []
-            return [_Effect(node, index, _describe(operation), ("?",), "?", None, None, _UNKNOWN)]
+            return [
+                _Effect(node, index, _describe(operation), _NO_MODEL, "?", None, None, _UNKNOWN)
+            ]
         if before is None:
             return []
         effects = self._diff(node, index, operation, before, self.snapshot())
@@ -204,7 +245,14 @@ class _Replay:
 
     # -- what changed ------------------------------------------------------------------
 
-    def _diff(self, node, index, op, before, after) -> list[_Effect]:
+    def _diff(
+        self,
+        node: Key,
+        index: int,
+        op,
+        before: dict[str, _ModelSnapshot],
+        after: dict[str, _ModelSnapshot],
+    ) -> list[_Effect]:
         description = _describe(op)
         found: list[_Effect] = []
 
@@ -227,55 +275,68 @@ class _Replay:
         removed = sorted(set(before) - set(after))
         added = sorted(set(after) - set(before))
         if len(removed) == 1 and len(added) == 1:  # a rename keeps the identity
-            token = self.models.pop(removed[0], (node, removed[0]))
+            token = self.models.pop(removed[0], _ModelId(node, removed[0]))
             self.models[added[0]] = token
-            if self._own_model(op, before[removed[0]][0]):
-                effect(token, before[removed[0]][0], None, None, _RENAME, after[added[0]][0])
+            if self._own_model(op, before[removed[0]].name):
+                effect(token, before[removed[0]].name, None, None, _RENAME, after[added[0]].name)
             pairs = [(removed[0], added[0])]
         else:
             for name in removed:
-                token = self.models.pop(name, (node, name))
-                effect(token, before[name][0], None, None, _REMOVE)
+                token = self.models.pop(name, _ModelId(node, name))
+                effect(token, before[name].name, None, None, _REMOVE)
             for name in added:
-                token = self.models[name] = (node, name)
-                for field_name in after[name][1]:
-                    self.fields[token, field_name] = (token, node, field_name)
-                effect(token, after[name][0], None, None, _CREATE, after[name][0])
+                token = self.models[name] = _ModelId(node, name)
+                for field_name in after[name].fields:
+                    self.fields[token, field_name] = _FieldId(token, node, field_name)
+                effect(token, after[name].name, None, None, _CREATE, after[name].name)
             pairs = []
         pairs += [(name, name) for name in sorted(set(before) & set(after))]
         for old, new in pairs:
-            token = self.models.setdefault(new, (node, new))
+            token = self.models.setdefault(new, _ModelId(node, new))
             self._diff_model(node, op, token, before[old], after[new], effect)
         return found
 
-    def _diff_model(self, node, op, token, before, after, effect) -> None:
-        name, old_fields, old_options, old_bases, old_managers = before
-        _, new_fields, new_options, new_bases, new_managers = after
+    def _diff_model(
+        self,
+        node: Key,
+        op,
+        token: _ModelId,
+        before: _ModelSnapshot,
+        after: _ModelSnapshot,
+        effect,
+    ) -> None:
+        name, old_fields, new_fields = before.name, before.fields, after.fields
         gone = sorted(set(old_fields) - set(new_fields))
         come = sorted(set(new_fields) - set(old_fields))
         if len(gone) == 1 and len(come) == 1:
-            field_token = self.fields.pop((token, gone[0]), (token, node, gone[0]))
+            field_token = self.fields.pop((token, gone[0]), _FieldId(token, node, gone[0]))
             self.fields[token, come[0]] = field_token
             if self._own_field(op, name, gone[0]) or self._own_field(op, name, come[0]):
-                effect(token, name, ("field", field_token), gone[0], _RENAME, come[0])
+                effect(token, name, _Part("field", field_token), gone[0], _RENAME, come[0])
         else:
             for field_name in gone:
-                field_token = self.fields.pop((token, field_name), (token, node, field_name))
+                field_token = self.fields.pop(
+                    (token, field_name), _FieldId(token, node, field_name)
+                )
                 if self._own_field(op, name, field_name):
-                    effect(token, name, ("field", field_token), field_name, _REMOVE)
+                    effect(token, name, _Part("field", field_token), field_name, _REMOVE)
             for field_name in come:
-                field_token = self.fields[token, field_name] = (token, node, field_name)
+                field_token = self.fields[token, field_name] = _FieldId(token, node, field_name)
                 if self._own_field(op, name, field_name):
-                    effect(token, name, ("field", field_token), field_name, _CREATE, field_name)
+                    effect(
+                        token, name, _Part("field", field_token), field_name, _CREATE, field_name
+                    )
         for field_name in sorted(set(old_fields) & set(new_fields)):
             if not _same_field(old_fields[field_name], new_fields[field_name]) and (
                 self._own_field(op, name, field_name)
             ):
-                field_token = self.fields.setdefault((token, field_name), (token, node, field_name))
+                field_token = self.fields.setdefault(
+                    (token, field_name), _FieldId(token, node, field_name)
+                )
                 effect(
                     token,
                     name,
-                    ("field", field_token),
+                    _Part("field", field_token),
                     field_name,
                     _CHANGE,
                     None,
@@ -283,12 +344,12 @@ class _Replay:
                 )
         if not self._own_model(op, name):
             return
-        for label, value in _changed_options(old_options, new_options):
-            effect(token, name, ("option", label), label, _CHANGE, None, value)
-        if old_bases != new_bases:
-            effect(token, name, ("option", "bases"), "bases", _CHANGE)
-        if _deconstructed(old_managers) != _deconstructed(new_managers):
-            effect(token, name, ("option", "managers"), "managers", _CHANGE)
+        for label, value in _changed_options(before.options, after.options):
+            effect(token, name, _Part("option", label), label, _CHANGE, None, value)
+        if before.bases != after.bases:
+            effect(token, name, _Part("option", "bases"), "bases", _CHANGE)
+        if _deconstructed(before.managers) != _deconstructed(after.managers):
+            effect(token, name, _Part("option", "managers"), "managers", _CHANGE)
 
     def _own_model(self, op, model_name: str) -> bool:
         return bool(op.references_model(model_name, self.app))
@@ -298,7 +359,14 @@ class _Replay:
 
     # -- what it uses without changing ---------------------------------------------------
 
-    def _reads(self, node, index, op, before, effects) -> list[_Effect]:
+    def _reads(
+        self,
+        node: Key,
+        index: int,
+        op,
+        before: dict[str, _ModelSnapshot],
+        effects: list[_Effect],
+    ) -> list[_Effect]:
         if _is_data_operation(op) or op.references_model(_PROBE, self.app):
             return []  # "maybe everything": Django's conservative default says nothing
         changed_models = {e.model for e in effects if e.part is None}
@@ -306,7 +374,7 @@ class _Replay:
         description = _describe(op)
         found = []
         for name in sorted(before):
-            model_name, fields = before[name][0], before[name][1]
+            model_name, fields = before[name].name, before[name].fields
             token = self.models.get(name)
             if token is None or not op.references_model(model_name, self.app):
                 continue
@@ -316,11 +384,11 @@ class _Replay:
                 )
             for field_name in fields:
                 field_token = self.fields.get((token, field_name))
-                part = ("field", field_token)
-                if (
-                    field_token is not None
-                    and part not in changed_fields
-                    and op.references_field(model_name, field_name, self.app)
+                if field_token is None:
+                    continue
+                part = _Part("field", field_token)
+                if part not in changed_fields and op.references_field(
+                    model_name, field_name, self.app
                 ):
                     found.append(
                         _Effect(
@@ -469,38 +537,54 @@ def _replay_in_order(graph: nx.DiGraph, base: _Replay, first: Key, second: Key) 
     return replay
 
 
+class _OrderDifference(NamedTuple):
+    """A model, field or option of the app that ends up differing with the branch
+    applied last."""
+
+    model: _ModelId
+    part: _Part | None  # None: the model as a whole (created on one side, bases, managers)
+    model_label: str  # ``app.Model``
+    suffix: str  # ``.field``, ``.Meta.option`` or ""
+
+
 def _order_differences(
     graph: nx.DiGraph, base: _Replay, leaf_a: Key, leaf_b: Key
-) -> list[tuple[tuple, tuple | None, str, str]]:
-    """(model, part, ``app.Model``, ``.field`` / ``.Meta.option`` / "") where the app's
-    state after both branches differs with the branch applied last. Nothing when an
-    operation fails in either order: a sharper collision explains that."""
+) -> list[_OrderDifference]:
+    """Where the app's state after both branches differs with the branch applied last.
+    Nothing when an operation fails in either order: a sharper collision explains that."""
     app_label = base.app
     ab = _replay_in_order(graph, base, leaf_a, leaf_b)
     ba = _replay_in_order(graph, base, leaf_b, leaf_a)
     if ab.notes or ba.notes:
         return []
     x, y = ab.snapshot(), ba.snapshot()
-    by_token_x = {ab.models.get(name, (None, name)): name for name in x}
-    by_token_y = {ba.models.get(name, (None, name)): name for name in y}
+    by_token_x = {ab.models.get(name, _ModelId(None, name)): name for name in x}
+    by_token_y = {ba.models.get(name, _ModelId(None, name)): name for name in y}
     found = []
     for token in sorted(set(by_token_x) | set(by_token_y), key=repr):
         if token not in by_token_x or token not in by_token_y:
-            name = (x.get(by_token_x.get(token)) or y[by_token_y[token]])[0]
-            found.append((token, None, f"{app_label}.{name}", ""))
+            name = (x.get(by_token_x.get(token)) or y[by_token_y[token]]).name
+            found.append(_OrderDifference(token, None, f"{app_label}.{name}", ""))
             continue
         mx, my = x[by_token_x[token]], y[by_token_y[token]]
-        model = f"{app_label}.{mx[0]}"
-        fields_x = {ab.fields.get((token, n), n): n for n in mx[1]}
-        fields_y = {ba.fields.get((token, n), n): n for n in my[1]}
+        model = f"{app_label}.{mx.name}"
+        fields_x = {ab.fields.get((token, n), n): n for n in mx.fields}
+        fields_y = {ba.fields.get((token, n), n): n for n in my.fields}
         for field in sorted(set(fields_x) | set(fields_y), key=repr):
             nx_, ny_ = fields_x.get(field), fields_y.get(field)
-            if nx_ is None or ny_ is None or nx_ != ny_ or not _same_field(mx[1][nx_], my[1][ny_]):
-                found.append((token, ("field", field), model, f".{nx_ or ny_}"))
-        for label, _ in _changed_options(mx[2], my[2]):
-            found.append((token, ("option", label), model, f".Meta.{label}"))
-        if mx[3] != my[3] or _deconstructed(mx[4]) != _deconstructed(my[4]):
-            found.append((token, None, model, ""))
+            if (
+                nx_ is None
+                or ny_ is None
+                or nx_ != ny_
+                or not _same_field(mx.fields[nx_], my.fields[ny_])
+            ):
+                found.append(
+                    _OrderDifference(token, _Part("field", field), model, f".{nx_ or ny_}")
+                )
+        for label, _ in _changed_options(mx.options, my.options):
+            found.append(_OrderDifference(token, _Part("option", label), model, f".Meta.{label}"))
+        if mx.bases != my.bases or _deconstructed(mx.managers) != _deconstructed(my.managers):
+            found.append(_OrderDifference(token, None, model, ""))
     return found
 
 
@@ -520,7 +604,7 @@ def _collide(
     leaf_b: str,
     b: list[_Effect],
     order: dict[Key, int],
-    differences: Sequence[tuple[tuple, tuple | None, str, str]] = (),
+    differences: Sequence[_OrderDifference] = (),
 ) -> set[Collision]:
     found: dict[tuple[str, str], tuple[list[_Effect], list[_Effect]]] = {}
 
@@ -554,7 +638,7 @@ def _collide(
                 if touching:
                     kind = MODEL_DELETED if e.action == _REMOVE else MODEL_RENAMED
                     put(kind, names[e.model, None], [e], touching)
-            elif e.part and e.part[0] == "field" and e.action in (_REMOVE, _RENAME):
+            elif e.part is not None and e.part.kind == "field" and e.action in (_REMOVE, _RENAME):
                 users = [o for o in other if o.part == e.part and o.action == _READ]
                 changers = [o for o in other if o.part == e.part and o.action != _READ]
                 if users and not changers:
@@ -565,7 +649,7 @@ def _collide(
         theirs = [o for o in b if (o.model, o.part) == part and o.action != _READ]
         if _same_outcome(mine, theirs):
             continue  # the same change on both sides: whichever runs last, same state
-        kind = SAME_FIELD if part[1][0] == "field" else SAME_OPTION
+        kind = SAME_FIELD if part[1].kind == "field" else SAME_OPTION
         add(kind, names[part], mine, theirs)
     for e in a:
         for o in b:
@@ -613,7 +697,7 @@ def _collide(
     }
 
 
-def _both_change(a: list[_Effect], b: list[_Effect]) -> list[tuple]:
+def _both_change(a: list[_Effect], b: list[_Effect]) -> list[tuple[_ModelId, _Part]]:
     """(model, part) of fields and options that both sides change (alter, remove or
     rename; a field one side creates is new on that side only)."""
 
@@ -636,14 +720,14 @@ def _same_outcome(mine: list[_Effect], theirs: list[_Effect]) -> bool:
     return mine[-1].result == theirs[-1].result
 
 
-def _names(app: str, effects: list[_Effect]) -> dict:
+def _names(app: str, effects: list[_Effect]) -> dict[tuple[_ModelId, _Part | None], str]:
     """``app.Model`` and ``app.Model.field`` for each identity, named as the first
     effect (in apply order) saw them: the names at the fork."""
-    names: dict = {}
+    names: dict[tuple[_ModelId, _Part | None], str] = {}
     for e in effects:
         model = names.setdefault((e.model, None), f"{app}.{e.model_name}")
         if e.part is not None:
-            if e.part[0] == "field":
+            if e.part.kind == "field":
                 names.setdefault((e.model, e.part), f"{model}.{e.part_name}")
             else:
                 names.setdefault((e.model, e.part), f"{model}.Meta.{e.part_name}")
