@@ -597,6 +597,214 @@ def _data_changes(graph: nx.DiGraph, nodes) -> tuple[tuple[str, str], ...]:
     )
 
 
+# -- the collision rules: each compares the two sides' effects for one kind of collision --
+
+
+class _Hit(NamedTuple):
+    """A collision one rule found: the effects of side a, then of side b."""
+
+    kind: str
+    target: str
+    mine: list[_Effect]
+    theirs: list[_Effect]
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """What the rules compare: the effects of each side's own migrations on the app."""
+
+    app: str
+    a: list[_Effect]  # replayed
+    b: list[_Effect]
+    unknown_a: list[_Effect]  # could not be replayed
+    unknown_b: list[_Effect]
+    names: dict[tuple[_ModelId, _Part | None], str]  # the targets, see _names
+    differences: Sequence[_OrderDifference] = ()
+
+    @classmethod
+    def of(
+        cls,
+        app: str,
+        a: list[_Effect],
+        b: list[_Effect],
+        differences: Sequence[_OrderDifference] = (),
+    ) -> _Pair:
+        known_a = [e for e in a if e.action != _UNKNOWN]
+        known_b = [o for o in b if o.action != _UNKNOWN]
+        unknown_a = [e for e in a if e.action == _UNKNOWN]
+        unknown_b = [o for o in b if o.action == _UNKNOWN]
+        names = _names(app, known_a + known_b)
+        return cls(app, known_a, known_b, unknown_a, unknown_b, names, differences)
+
+    def each_way(self) -> tuple[tuple[list[_Effect], list[_Effect], bool], ...]:
+        """(this side, the other, whether this is side b)."""
+        return (self.a, self.b, False), (self.b, self.a, True)
+
+
+def _hit(
+    kind: str, target: str, mine: list[_Effect], theirs: list[_Effect], swap: bool = False
+) -> _Hit:
+    """A hit of ``this`` side against the ``other`` (see _Pair.each_way), a and b in place."""
+    return _Hit(kind, target, *((theirs, mine) if swap else (mine, theirs)))
+
+
+def _changes(effects: list[_Effect]) -> list[_Effect]:
+    """The effects that change something (not only use it)."""
+    return [e for e in effects if e.action != _READ]
+
+
+def _rule_unknown_effect(pair: _Pair) -> list[_Hit]:
+    """One side has an operation that could not be replayed, the other changes the app."""
+    mine = pair.unknown_a or _changes(pair.a)
+    theirs = pair.unknown_b or _changes(pair.b)
+    if (pair.unknown_a and theirs) or (pair.unknown_b and mine):
+        return [_Hit(UNKNOWN, pair.app, mine, theirs)]
+    return []
+
+
+def _model_gone(pair: _Pair, action: str, kind: str) -> list[_Hit]:
+    """One side removes or renames (``action``) a model the other changes or uses."""
+    found = []
+    for this, other, swap in pair.each_way():
+        for e in this:
+            if e.part is None and e.action == action:
+                touching = [o for o in other if o.model == e.model]
+                if touching:
+                    found.append(_hit(kind, pair.names[e.model, None], [e], touching, swap))
+    return found
+
+
+def _rule_model_deleted(pair: _Pair) -> list[_Hit]:
+    return _model_gone(pair, _REMOVE, MODEL_DELETED)
+
+
+def _rule_model_renamed(pair: _Pair) -> list[_Hit]:
+    return _model_gone(pair, _RENAME, MODEL_RENAMED)
+
+
+def _field_gone(pair: _Pair, action: str, kind: str) -> list[_Hit]:
+    """One side removes or renames (``action``) a field the other only uses (when the
+    other changes it too, that is a same-field collision)."""
+    found = []
+    for this, other, swap in pair.each_way():
+        for e in this:
+            if e.part is not None and e.part.kind == "field" and e.action == action:
+                users = [o for o in other if o.part == e.part and o.action == _READ]
+                changers = [o for o in other if o.part == e.part and o.action != _READ]
+                if users and not changers:
+                    found.append(_hit(kind, pair.names[e.model, e.part], [e], users, swap))
+    return found
+
+
+def _rule_field_removed(pair: _Pair) -> list[_Hit]:
+    return _field_gone(pair, _REMOVE, FIELD_REMOVED)
+
+
+def _rule_field_renamed(pair: _Pair) -> list[_Hit]:
+    return _field_gone(pair, _RENAME, FIELD_RENAMED)
+
+
+def _both_change_part(pair: _Pair, part_kind: str, kind: str) -> list[_Hit]:
+    """Both sides alter, remove or rename one field or option (``part_kind``), unless
+    they end with the same definition."""
+    found = []
+    for part in _both_change(pair.a, pair.b):
+        if part[1].kind != part_kind:
+            continue
+        mine = [e for e in _changes(pair.a) if (e.model, e.part) == part]
+        theirs = [o for o in _changes(pair.b) if (o.model, o.part) == part]
+        if _same_outcome(mine, theirs):
+            continue  # the same change on both sides: whichever runs last, same state
+        found.append(_Hit(kind, pair.names[part], mine, theirs))
+    return found
+
+
+def _rule_same_field(pair: _Pair) -> list[_Hit]:
+    return _both_change_part(pair, "field", SAME_FIELD)
+
+
+def _rule_same_option(pair: _Pair) -> list[_Hit]:
+    return _both_change_part(pair, "option", SAME_OPTION)
+
+
+def _same_new_name(e: _Effect, o: _Effect) -> bool:
+    """Both create (or rename to) the same name, as Django compares names: ignoring case."""
+    return bool(e.new_name and o.new_name and e.new_name.lower() == o.new_name.lower())
+
+
+def _rule_same_model_name(pair: _Pair) -> list[_Hit]:
+    """Both sides create (or rename to) a model of the same name."""
+    return [
+        _Hit(SAME_MODEL_NAME, f"{pair.app}.{e.new_name}", [e], [o])
+        for e in pair.a
+        for o in pair.b
+        if e.part is None and o.part is None and _same_new_name(e, o)
+    ]
+
+
+def _rule_same_field_name(pair: _Pair) -> list[_Hit]:
+    """Both sides add (or rename to) a field of the same name on one model."""
+    return [
+        _Hit(SAME_FIELD_NAME, f"{pair.names[e.model, None]}.{e.new_name}", [e], [o])
+        for e in pair.a
+        for o in pair.b
+        if e.part is not None and o.part is not None and e.model == o.model and _same_new_name(e, o)
+    ]
+
+
+def _explained(model_target: str, sharp: set[str]) -> bool:
+    """A sharper collision was found on this model (or one of its fields, options)."""
+    return any(t == model_target or t.startswith(model_target + ".") for t in sharp)
+
+
+def _rule_order_dependent(pair: _Pair, sharp: set[str]) -> list[_Hit]:
+    """What the replay of both orders shows and no sharper rule explains
+    (``AlterModelOptions`` replaces every option it knows, so two of them with different
+    keys still clash)."""
+    found = []
+    for model, part, model_label, suffix in pair.differences:
+        # Named at the fork when a branch touched it, else as it ends up.
+        target = (
+            pair.names.get((model, part)) or pair.names.get((model, None), model_label) + suffix
+        )
+        if _explained(pair.names.get((model, None), target), sharp):
+            continue
+        on_model = [[e for e in _changes(side) if e.model == model] for side in (pair.a, pair.b)]
+        on_part = [[e for e in side if e.part == part] for side in on_model]
+        mine, theirs = (on_part[i] or on_model[i] for i in (0, 1))
+        if mine or theirs:
+            found.append(_Hit(ORDER_DEPENDENT, target, mine, theirs))
+    return found
+
+
+def _rule_same_model(pair: _Pair, sharp: set[str]) -> list[_Hit]:
+    """Both sides change one model, different fields: only where nothing sharper was
+    found on that model."""
+    changed_a = {e.model for e in _changes(pair.a)}
+    found = []
+    for model in sorted(changed_a & {o.model for o in _changes(pair.b)}, key=repr):
+        target = pair.names[model, None]
+        if not _explained(target, sharp):
+            mine = [e for e in _changes(pair.a) if e.model == model]
+            theirs = [o for o in _changes(pair.b) if o.model == model]
+            found.append(_Hit(SAME_MODEL, target, mine, theirs))
+    return found
+
+
+#: The rules that stand on their own, in the order they are asked.
+_RULES = (
+    _rule_unknown_effect,
+    _rule_model_deleted,
+    _rule_model_renamed,
+    _rule_field_removed,
+    _rule_field_renamed,
+    _rule_same_field,
+    _rule_same_option,
+    _rule_same_model_name,
+    _rule_same_field_name,
+)
+
+
 def _collide(
     app: str,
     leaf_a: str,
@@ -606,94 +814,19 @@ def _collide(
     order: dict[Key, int],
     differences: Sequence[_OrderDifference] = (),
 ) -> set[Collision]:
-    found: dict[tuple[str, str], tuple[list[_Effect], list[_Effect]]] = {}
-
-    def add(kind: str, target: str, mine: list[_Effect], theirs: list[_Effect]) -> None:
-        entry = found.setdefault((target, kind), ([], []))
-        entry[0].extend(mine)
-        entry[1].extend(theirs)
-
-    names = _names(app, [e for e in a + b if e.action != _UNKNOWN])
-    unknown_a = [e for e in a if e.action == _UNKNOWN]
-    unknown_b = [e for e in b if e.action == _UNKNOWN]
-    if (unknown_a and any(o.action != _READ for o in b)) or (
-        unknown_b and any(e.action != _READ for e in a)
-    ):
-        add(
-            UNKNOWN,
-            app,
-            unknown_a or [e for e in a if e.action != _READ],
-            unknown_b or [o for o in b if o.action != _READ],
-        )
-    a = [e for e in a if e.action != _UNKNOWN]
-    b = [o for o in b if o.action != _UNKNOWN]
-    for this, other, swap in ((a, b, False), (b, a, True)):
-
-        def put(kind, target, mine, theirs, swap=swap):
-            add(kind, target, *((theirs, mine) if swap else (mine, theirs)))
-
-        for e in this:
-            if e.part is None and e.action in (_REMOVE, _RENAME):
-                touching = [o for o in other if o.model == e.model]
-                if touching:
-                    kind = MODEL_DELETED if e.action == _REMOVE else MODEL_RENAMED
-                    put(kind, names[e.model, None], [e], touching)
-            elif e.part is not None and e.part.kind == "field" and e.action in (_REMOVE, _RENAME):
-                users = [o for o in other if o.part == e.part and o.action == _READ]
-                changers = [o for o in other if o.part == e.part and o.action != _READ]
-                if users and not changers:
-                    kind = FIELD_REMOVED if e.action == _REMOVE else FIELD_RENAMED
-                    put(kind, names[e.model, e.part], [e], users)
-    for part in _both_change(a, b):
-        mine = [e for e in a if (e.model, e.part) == part and e.action != _READ]
-        theirs = [o for o in b if (o.model, o.part) == part and o.action != _READ]
-        if _same_outcome(mine, theirs):
-            continue  # the same change on both sides: whichever runs last, same state
-        kind = SAME_FIELD if part[1].kind == "field" else SAME_OPTION
-        add(kind, names[part], mine, theirs)
-    for e in a:
-        for o in b:
-            if (
-                e.new_name
-                and o.new_name
-                and e.new_name.lower() == o.new_name.lower()
-                and (e.part is None) == (o.part is None)
-                and (e.part is None or e.model == o.model)
-            ):
-                if e.part is None:
-                    add(SAME_MODEL_NAME, f"{app}.{e.new_name}", [e], [o])
-                else:
-                    target = f"{names[e.model, None]}.{e.new_name}"
-                    add(SAME_FIELD_NAME, target, [e], [o])
-    # What the replay of both orders shows and nothing above explains (AlterModelOptions
-    # replaces every option it knows, so two of them with different keys still clash).
-    sharp = {target for target, _ in found}
-    for model, part, model_label, suffix in differences:
-        # Named at the fork when a branch touched it, else as it ends up.
-        target = names.get((model, part)) or names.get((model, None), model_label) + suffix
-        model_target = names.get((model, None), target)
-        if any(t == model_target or t.startswith(model_target + ".") for t in sharp):
-            continue
-        on_model = [[e for e in side if e.model == model and e.action != _READ] for side in (a, b)]
-        on_part = [[e for e in side if e.part == part] for side in on_model]
-        mine, theirs = (on_part[i] or on_model[i] for i in (0, 1))
-        if mine or theirs:
-            add(ORDER_DEPENDENT, target, mine, theirs)
-    # Same model, different fields: only where nothing sharper was found on that model.
-    sharp = {target for target, _ in found}
-    changed_a = {e.model for e in a if e.action != _READ}
-    for model in sorted(changed_a & {o.model for o in b if o.action != _READ}, key=repr):
-        target = names[model, None]
-        if not any(t == target or t.startswith(target + ".") for t in sharp):
-            add(
-                SAME_MODEL,
-                target,
-                [e for e in a if e.model == model and e.action != _READ],
-                [o for o in b if o.model == model and o.action != _READ],
-            )
+    pair = _Pair.of(app, a, b, differences)
+    hits = [hit for rule in _RULES for hit in rule(pair)]
+    # The two fallbacks only speak where the rules above found nothing on the model.
+    hits += _rule_order_dependent(pair, {hit.target for hit in hits})
+    hits += _rule_same_model(pair, {hit.target for hit in hits})
+    merged: dict[tuple[str, str], tuple[list[_Effect], list[_Effect]]] = {}
+    for hit in hits:
+        mine, theirs = merged.setdefault((hit.target, hit.kind), ([], []))
+        mine += hit.mine
+        theirs += hit.theirs
     return {
         Collision(target, kind, (_side(leaf_a, mine, order), _side(leaf_b, theirs, order)))
-        for (target, kind), (mine, theirs) in found.items()
+        for (target, kind), (mine, theirs) in merged.items()
     }
 
 
