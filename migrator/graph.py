@@ -57,7 +57,8 @@ built by hand (a test's literal graph) that lacks them:
 ``database`` (:class:`DatabaseInfo` | None)
     ``None`` unless loaded for a database; else its ``alias``, ``vendor`` and ``state``
     (:class:`DatabaseState`): ``OK``, ``NO_TABLE`` (no ``django_migrations``: nothing
-    applied) or ``UNAVAILABLE`` (``error`` says why; ``applied`` is ``None``);
+    applied) or ``UNAVAILABLE`` (``error`` says why, ``missing_file`` names the SQLite
+    file that does not exist yet, if that is why; ``applied`` is ``None``);
     ``other_apps`` are labels with applied rows that are not installed.
 ``partially_applied`` (dict of key -> :class:`PartiallyAppliedSquash`)
     Each squashed migration the database has partly applied, with the keys it replaces
@@ -105,6 +106,7 @@ class DatabaseInfo:
     state: DatabaseState = DatabaseState.OK
     error: str | None = None  # why it is UNAVAILABLE
     other_apps: tuple[str, ...] = ()  # labels with applied rows that are not installed
+    missing_file: str | None = None  # UNAVAILABLE because this SQLite file does not exist
 
     @property
     def is_unavailable(self) -> bool:

@@ -73,7 +73,7 @@ def _database_note(info: DatabaseInfo | None, static: bool, alias: str) -> str |
             "applied the migrations that move\n"
         )
     if info is not None and info.is_unavailable:
-        if (info.error or "").startswith("no SQLite file"):
+        if info.missing_file is not None:
             return None  # no database file yet: nothing can be applied there
         return (
             f"note: database {alias!r} cannot be read ({info.error}): not checked "

@@ -389,7 +389,7 @@ def _open_database(alias: str | None, connection) -> tuple[DatabaseInfo | None, 
     info = DatabaseInfo(connection.alias, connection.vendor)
     missing = _missing_sqlite_file(connection)
     if missing is not None:  # connecting would create it: reading must not write
-        return _unavailable(info, f"no SQLite file at {missing}"), None
+        return _unavailable(info, f"no SQLite file at {missing}", missing_file=missing), None
     try:
         has_table = MigrationRecorder(connection).has_table()
     except Exception as exc:  # each driver has its own errors; all mean "cannot read it"
@@ -408,8 +408,8 @@ def _missing_sqlite_file(connection) -> str | None:
     return None if Path(name).exists() else name
 
 
-def _unavailable(info: DatabaseInfo, error: str) -> DatabaseInfo:
-    return replace(info, state=DatabaseState.UNAVAILABLE, error=error)
+def _unavailable(info: DatabaseInfo, error: str, missing_file: str | None = None) -> DatabaseInfo:
+    return replace(info, state=DatabaseState.UNAVAILABLE, error=error, missing_file=missing_file)
 
 
 def _one_line(exc: BaseException) -> str:
