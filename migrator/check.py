@@ -9,7 +9,7 @@ import networkx as nx
 from migrator import problems as kinds
 from migrator.analysis.leaves import conflicts
 from migrator.errors import ConfigurationError
-from migrator.graph import Key
+from migrator.graph import Key, database_info, partially_applied
 from migrator.problems import Problem
 
 # Problems that leave a migration out of the graph: its edges are unknown.
@@ -74,7 +74,7 @@ def incomplete_apps(graph: nx.DiGraph, problems: list[Problem]) -> set[str]:
     # Known keys that are rightly not nodes: replaced by a squash, or a squash that a
     # partially applied database makes Django drop (references to it are repointed).
     replaced: set[Key] = {key for keys in graph.graph.get("replaced", {}).values() for key in keys}
-    replaced |= set(graph.graph.get("partially_applied", {}))
+    replaced |= set(partially_applied(graph))
     for key, data in graph.nodes(data=True):
         for ref in (*data.get("dependencies", ()), *data.get("run_before", ())):
             ref = tuple(ref)
@@ -90,11 +90,10 @@ def incomplete_apps(graph: nx.DiGraph, problems: list[Problem]) -> set[str]:
 
 def require_database(graph: nx.DiGraph) -> None:
     """Refuse to judge a database that could not be read (a configuration error)."""
-    database = graph.graph.get("database")
-    if database and database["state"] == "unavailable":
+    database = database_info(graph)
+    if database is not None and database.is_unavailable:
         raise ConfigurationError(
-            f"cannot read applied migrations from database {database['alias']!r}: "
-            f"{database['error']}",
+            f"cannot read applied migrations from database {database.alias!r}: {database.error}",
             hint="start the database or fix its settings (DATABASES), or run without "
             "--database to check the migration files only",
         )

@@ -44,32 +44,99 @@ Edge attributes:
     ``"dependency"`` (the child's ``dependencies``) or ``"run_before"`` (the parent's
     ``run_before``).
 
-Graph attributes (``G.graph``):
+Graph attributes (``G.graph``), typed: read them with :func:`installed_apps`,
+:func:`database_info` and :func:`partially_applied`, which also answer for a graph
+built by hand (a test's literal graph) that lacks them:
 
-``apps`` (dict)
-    Installed app label -> ``{"name": str, "path": str | None, "local": bool,
-    "migrated": bool}``; ``local`` is False for Django's contrib apps and installed
-    third-party packages.
+``apps`` (dict of label -> :class:`AppInfo`)
+    Every installed app: ``label``, ``name`` (its module), ``path`` (str | None),
+    ``local`` (False for Django's contrib apps and installed third-party packages) and
+    ``migrated`` (it has migrations).
 ``replaced`` (dict)
     Squashed migration key -> the keys it replaced in this graph (removed from it).
-``database`` (dict | None)
-    ``None`` unless loaded for a database; else ``{"alias", "vendor", "state", "error",
-    "other_apps"}``: ``state`` is ``"ok"``, ``"no-table"`` (no ``django_migrations``:
-    nothing applied) or ``"unavailable"`` (``error`` says why; ``applied`` is ``None``);
+``database`` (:class:`DatabaseInfo` | None)
+    ``None`` unless loaded for a database; else its ``alias``, ``vendor`` and ``state``
+    (:class:`DatabaseState`): ``OK``, ``NO_TABLE`` (no ``django_migrations``: nothing
+    applied) or ``UNAVAILABLE`` (``error`` says why, ``missing_file`` names the SQLite
+    file that does not exist yet, if that is why; ``applied`` is ``None``);
     ``other_apps`` are labels with applied rows that are not installed.
-``partially_applied`` (dict)
-    Squashed migration key -> ``{"applied", "not_applied", "missing"}`` (tuples of keys)
-    for each squash the database has partly applied: ``migrate`` cannot use it, so it is
-    not in the graph and the migrations it replaces are. Empty without a database.
+``partially_applied`` (dict of key -> :class:`PartiallyAppliedSquash`)
+    Each squashed migration the database has partly applied, with the keys it replaces
+    that are ``applied``, ``not_applied`` and ``missing`` (no file): ``migrate`` cannot
+    use it, so it is not in the graph and the migrations it replaces are. Empty without
+    a database.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import networkx as nx
 
 Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class AppInfo:
+    """An installed app, as the graph's ``apps`` attribute holds it."""
+
+    label: str
+    name: str  # the app's module, ``AppConfig.name``
+    path: str | None
+    local: bool  # the project's own code (see is_local_app)
+    migrated: bool  # it has migrations
+
+
+class DatabaseState(Enum):
+    """Whether the applied migrations could be read; the value is the word JSON prints."""
+
+    OK = "ok"
+    NO_TABLE = "no-table"  # no django_migrations table: a fresh database, nothing applied
+    UNAVAILABLE = "unavailable"  # cannot be read: DatabaseInfo.error says why
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    """The database a graph was loaded for (its ``database`` attribute)."""
+
+    alias: str
+    vendor: str | None  # None when its backend could not even be loaded
+    state: DatabaseState = DatabaseState.OK
+    error: str | None = None  # why it is UNAVAILABLE
+    other_apps: tuple[str, ...] = ()  # labels with applied rows that are not installed
+    missing_file: str | None = None  # UNAVAILABLE because this SQLite file does not exist
+
+    @property
+    def is_unavailable(self) -> bool:
+        return self.state is DatabaseState.UNAVAILABLE
+
+
+@dataclass(frozen=True)
+class PartiallyAppliedSquash:
+    """A squashed migration the database has partly applied: ``migrate`` drops it and
+    applies the migrations it replaces instead."""
+
+    key: Key
+    applied: tuple[Key, ...]
+    not_applied: tuple[Key, ...]
+    missing: tuple[Key, ...]  # replaced migrations whose files are gone
+
+
+def installed_apps(graph: nx.DiGraph) -> dict[str, AppInfo]:
+    """The graph's ``apps``: label -> :class:`AppInfo`, sorted by label."""
+    return graph.graph.get("apps", {})
+
+
+def database_info(graph: nx.DiGraph) -> DatabaseInfo | None:
+    """The graph's ``database``: ``None`` unless it was loaded for one."""
+    return graph.graph.get("database")
+
+
+def partially_applied(graph: nx.DiGraph) -> dict[Key, PartiallyAppliedSquash]:
+    """The graph's ``partially_applied``: squashed key -> what of it is applied."""
+    return graph.graph.get("partially_applied", {})
 
 
 def key_str(key: Key) -> str:
@@ -84,7 +151,7 @@ def parse_key(text: str) -> Key:
 
 
 def is_local_app(path: str | None, root: Path | None, name: str) -> bool:
-    """The ``local`` of an app in ``graph.graph["apps"]``: the project's own code, not
+    """The ``local`` of an :class:`AppInfo`: the project's own code, not
     Django's contrib apps nor an installed package (``root=None``: anywhere else)."""
     if path is None or name.startswith("django."):
         return False

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from migrator.django.setup import setup_django
 from migrator.errors import UsageError
+from migrator.graph import installed_apps
 from migrator.settings import ProjectOptions, SettingsChoice
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ class Project:
 
     @property
     def installed_apps(self) -> list[str]:
-        return sorted(self.graph.graph["apps"])
+        return sorted(installed_apps(self.graph))
 
 
 def load_project(
@@ -64,10 +65,11 @@ def select_apps(
 ) -> list[str]:
     """Validate app labels given on the command line; when none, all installed apps
     (with ``only_migrated``, those that have migrations)."""
-    installed = sorted(graph.graph["apps"])
+    apps = installed_apps(graph)
+    installed = sorted(apps)
     chosen = sorted(set(labels))
     for label in chosen:
-        if label not in graph.graph["apps"]:
+        if label not in apps:
             close = difflib.get_close_matches(label, installed, n=1)
             hint = (
                 f"did you mean {close[0]!r}?"
@@ -79,4 +81,4 @@ def select_apps(
             )
     if chosen or not only_migrated:
         return chosen or installed
-    return [a for a in installed if graph.graph["apps"][a]["migrated"]]
+    return [a for a in installed if apps[a].migrated]

@@ -13,7 +13,13 @@ import networkx as nx
 from migrator.analysis.history import app_plan, full_plan
 from migrator.analysis.leaves import is_leaf
 from migrator.check import CheckReport, check_graph
-from migrator.graph import Key
+from migrator.graph import (
+    DatabaseInfo,
+    Key,
+    PartiallyAppliedSquash,
+    database_info,
+    partially_applied,
+)
 from migrator.problems import GHOST_MIGRATION, Problem
 
 
@@ -32,24 +38,13 @@ class ShownMigration:
         return tuple(d for d in self.dependencies if d[0] != self.key[0])
 
 
-@dataclass(frozen=True)
-class UnusableSquash:
-    """A squashed migration the database has partly applied: ``migrate`` drops it and
-    applies the migrations it replaces instead."""
-
-    key: Key
-    applied: tuple[Key, ...]
-    not_applied: tuple[Key, ...]
-    missing: tuple[Key, ...]
-
-
 @dataclass
 class ShownApp:
     app: str
     migrations: list[ShownMigration]
     leaves: list[str]
     ghosts: list[str] = field(default_factory=list)
-    unusable_squashes: list[UnusableSquash] = field(default_factory=list)
+    unusable_squashes: list[PartiallyAppliedSquash] = field(default_factory=list)
 
     @property
     def is_conflict(self) -> bool:
@@ -58,7 +53,7 @@ class ShownApp:
 
 @dataclass
 class ShowReport:
-    database: dict | None  # the graph's ``database`` attribute
+    database: DatabaseInfo | None  # the graph's ``database`` attribute
     apps: list[ShownApp]
     check: CheckReport
     plan: list[ShownMigration] | None = None  # global apply order, with --plan
@@ -93,7 +88,7 @@ def build_report(
     for problem in problems:
         if problem.kind == GHOST_MIGRATION and problem.app and problem.migration:
             ghosts.setdefault(problem.app, []).append(problem.migration)
-    partial = graph.graph.get("partially_applied", {})
+    partial = partially_applied(graph)
     shown = []
     for label in apps:
         migrations = [shown_migration(graph, key) for key in app_plan(graph, label)]
@@ -103,15 +98,11 @@ def build_report(
                 migrations,
                 sorted(m.key[1] for m in migrations if m.is_leaf),
                 sorted(ghosts.get(label, [])),
-                [
-                    UnusableSquash(key, **state)
-                    for key, state in sorted(partial.items())
-                    if key[0] == label
-                ],
+                [squash for key, squash in sorted(partial.items()) if key[0] == label],
             )
         )
     chosen = set(apps)
     order = None
     if plan:
         order = [shown_migration(graph, key) for key in full_plan(graph) if key[0] in chosen]
-    return ShowReport(graph.graph.get("database"), shown, check_graph(graph, problems, apps), order)
+    return ShowReport(database_info(graph), shown, check_graph(graph, problems, apps), order)

@@ -29,7 +29,7 @@ import networkx as nx
 
 from migrator.analysis.leaves import conflicts, leaves
 from migrator.analysis.plans import forwards_plan
-from migrator.graph import Key, key_str
+from migrator.graph import Key, database_info, installed_apps, key_str
 
 # What Django's squashmigrations silently drops or refuses, per migration.
 RUN_BEFORE = "run-before"  # the squashed migration has no run_before
@@ -364,8 +364,8 @@ def outside_dependents(graph: nx.DiGraph, nodes: Iterable[Key]) -> list[tuple[Ke
 
 
 def _is_migrated_local(graph: nx.DiGraph, app: str) -> bool:
-    info = graph.graph.get("apps", {}).get(app)
-    return info is None or bool(info.get("local", True))
+    info = installed_apps(graph).get(app)
+    return info is None or info.local
 
 
 def analyse(
@@ -486,8 +486,8 @@ def cleanup(
     loaded for a database.
     """
     chosen = None if apps is None else set(apps)
-    info = full_graph.graph.get("database") or {}
-    error = info.get("error") if database is not None else None
+    info = database_info(full_graph)
+    error = info.error if info is not None and database is not None else None
     found = []
     for node in sorted(full_graph.nodes):
         data = full_graph.nodes[node]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from migrator.analysis.leaves import conflicts
-from migrator.graph import key_str
+from migrator.graph import installed_apps, key_str
 from migrator.project import load_project
 from migrator.settings import ProjectOptions
 
@@ -32,7 +33,7 @@ def dump(static: bool) -> dict:
         for p, c, data in graph.edges(data=True)
     )
     return {
-        "apps": graph.graph["apps"],
+        "apps": {label: asdict(info) for label, info in installed_apps(graph).items()},
         "replaced": {key_str(k): [list(r) for r in v] for k, v in graph.graph["replaced"].items()},
         "nodes": nodes,
         "edges": edges,

@@ -6,6 +6,7 @@ import networkx as nx
 import pytest
 
 from migrator.errors import UsageError
+from migrator.graph import AppInfo
 from migrator.render import lanes, palette, viewmodel
 
 
@@ -43,7 +44,9 @@ def graph_of(spec: dict[str, list[str]], *, local=None, **node_data) -> nx.DiGra
         graph.nodes[node]["is_merge"] = len(own) >= 2
     apps = sorted({node[0] for node in graph.nodes})
     local = local or {}
-    graph.graph["apps"] = {app: {"local": local.get(app, True)} for app in apps}
+    graph.graph["apps"] = {
+        app: AppInfo(app, app, None, local=local.get(app, True), migrated=True) for app in apps
+    }
     graph.graph["replaced"] = {}
     return graph
 

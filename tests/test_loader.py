@@ -11,8 +11,10 @@ import pytest
 from tests.djproject import DjangoProject
 
 DUMP = """
+from dataclasses import asdict
 from pathlib import Path
 from migrator.django.loader import load_graph
+from migrator.graph import installed_apps
 
 loaded = load_graph(root=Path.cwd())
 graph = loaded.graph
@@ -37,7 +39,7 @@ edges = sorted([k(a), k(b), d["same_app"], d["kind"]] for a, b, d in graph.edges
 print(json.dumps({
     "nodes": nodes,
     "edges": edges,
-    "apps": graph.graph["apps"],
+    "apps": {label: asdict(info) for label, info in installed_apps(graph).items()},
     "replaced": {k(key): [k(r) for r in value] for key, value in graph.graph["replaced"].items()},
     "problems": [p.to_dict() for p in loaded.problems],
 }))
@@ -222,6 +224,7 @@ def test_graph_apps(shop):
     apps = graph["apps"]
     assert sorted(apps) == ["alpha", "auth", "beta", "contenttypes", "delta", "gamma"]
     assert apps["alpha"] == {
+        "label": "alpha",
         "name": "alpha",
         "path": str(project.root / "alpha"),
         "local": True,

@@ -22,6 +22,7 @@ from migrator.cli.app import (
 from migrator.errors import EXIT_OK, MigratorError, UsageError
 
 if TYPE_CHECKING:
+    from migrator.graph import DatabaseInfo
     from migrator.render.viewmodel import Window
 
 
@@ -166,6 +167,7 @@ def graph(
     Exit 0 when drawn, 1 when refused (a Mermaid diagram too big for GitHub), 2 on a
     usage or configuration error (including a missing Graphviz `dot` for images).
     """
+    from migrator.graph import database_info
     from migrator.project import load_project
     from migrator.render import graph_files
     from migrator.render.viewmodel import build_view
@@ -181,7 +183,7 @@ def graph(
         project = load_project(
             options, replace_migrations=squashed is Squashed.used, database=database
         )
-        _warn_unread_database(project.graph.graph.get("database"))
+        _warn_unread_database(database_info(project.graph))
         if project.problems:  # drawn anyway: the picture helps to find them
             count = len(project.problems)
             sys.stderr.write(
@@ -222,10 +224,10 @@ def graph(
         write(f"note: {note}\n")
 
 
-def _warn_unread_database(info: dict | None) -> None:
-    if info and info.get("state") == "unavailable":
+def _warn_unread_database(info: DatabaseInfo | None) -> None:
+    if info is not None and info.is_unavailable:
         sys.stderr.write(
-            f"migrator: warning: cannot read database {info['alias']!r} ({info['error']}): "
+            f"migrator: warning: cannot read database {info.alias!r} ({info.error}): "
             "drawn without applied state\n"
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +19,9 @@ from migrator.cli.app import (
     write,
 )
 from migrator.errors import RefusedError
+
+if TYPE_CHECKING:
+    from migrator.graph import DatabaseInfo
 
 
 def _sides(graph, app_label: str, leaves: list[str], onto: str | None, cwd: Path):
@@ -62,18 +65,18 @@ def _sides(graph, app_label: str, leaves: list[str], onto: str | None, cwd: Path
     return keep, [leaf for leaf in leaves if leaf != keep], why
 
 
-def _database_note(info: dict | None, static: bool, alias: str) -> str | None:
+def _database_note(info: DatabaseInfo | None, static: bool, alias: str) -> str | None:
     """Why applied state could not be checked (the rebase goes on), or ``None``."""
     if static:
         return (
             f"note: --static reads no database: not checked whether {alias!r} has "
             "applied the migrations that move\n"
         )
-    if info and info.get("state") == "unavailable":
-        if str(info.get("error", "")).startswith("no SQLite file"):
+    if info is not None and info.is_unavailable:
+        if info.missing_file is not None:
             return None  # no database file yet: nothing can be applied there
         return (
-            f"note: database {alias!r} cannot be read ({info.get('error')}): not checked "
+            f"note: database {alias!r} cannot be read ({info.error}): not checked "
             "whether it has applied the migrations that move\n"
         )
     return None
@@ -134,6 +137,7 @@ def rebase(
     Exit 0 when rebased (or nothing to do), 1 when refused, 2 on a usage error.
     """
     from migrator import git
+    from migrator.graph import database_info
     from migrator.project import load_project, select_apps
     from migrator.rebase import choose_leaf, conflict_leaves, plan_rebase
     from migrator.render.paths import display_path
@@ -145,7 +149,7 @@ def rebase(
         options = project_options(settings, pythonpath, static)
         project = load_project(options, database=None if static else database)
         select_apps(project.graph, [app_label])
-        note = _database_note(project.graph.graph.get("database"), static, database)
+        note = _database_note(database_info(project.graph), static, database)
         graph = project.graph
         leaves = conflict_leaves(graph, app_label)
         if not leaves:

@@ -64,10 +64,10 @@ def show(
         project = load_project(options, database=None if static else database)
         labels = select_apps(project.graph, app_labels or [], only_migrated=True)
         report = build_report(project.graph, project.problems, labels, plan=plan)
-    if report.database and report.database["state"] == "unavailable":
+    if report.database is not None and report.database.is_unavailable:
         warn(
             "cannot read applied migrations from database "
-            f"{report.database['alias']!r}: {report.database['error']}"
+            f"{report.database.alias!r}: {report.database.error}"
         )
     if output_format is Format.json:
         write(render.render_json(report, Path.cwd()))

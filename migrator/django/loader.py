@@ -20,7 +20,7 @@ import importlib.util
 import pkgutil
 import sys
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import import_module, reload
 from pathlib import Path
 
@@ -35,7 +35,17 @@ from migrator import problems as kinds
 from migrator.analysis.history import inconsistent_history
 from migrator.analysis.leaves import conflicts
 from migrator.errors import ConfigurationError, UsageError
-from migrator.graph import Key, add_derived_attributes, is_local_app, key_str
+from migrator.graph import (
+    AppInfo,
+    DatabaseInfo,
+    DatabaseState,
+    Key,
+    PartiallyAppliedSquash,
+    add_derived_attributes,
+    is_local_app,
+    key_str,
+    partially_applied,
+)
 from migrator.problems import Problem, cycle_problems, missing_dependency, unknown_app_dependency
 from migrator.sourcefiles import conflict_marker_line, reference_line
 
@@ -312,12 +322,13 @@ def load_graph(
 def _to_networkx(loader: _TolerantLoader, root: Path | None) -> nx.DiGraph:
     graph = nx.DiGraph()
     graph.graph["apps"] = {
-        config.label: {
-            "name": config.name,
-            "path": config.path,
-            "local": is_local_app(config.path, root, config.name),
-            "migrated": config.label in loader.migrated_apps,
-        }
+        config.label: AppInfo(
+            config.label,
+            config.name,
+            config.path,
+            is_local_app(config.path, root, config.name),
+            config.label in loader.migrated_apps,
+        )
         for config in sorted(apps.get_app_configs(), key=lambda c: c.label)
     }
     node_map = loader.graph.node_map
@@ -349,7 +360,7 @@ def _to_networkx(loader: _TolerantLoader, root: Path | None) -> nx.DiGraph:
 # -- the database: applied state and the history problems only `migrate` reveals --------
 
 
-def _open_database(alias: str | None, connection) -> tuple[dict | None, object | None]:
+def _open_database(alias: str | None, connection) -> tuple[DatabaseInfo | None, object | None]:
     """The ``database`` graph attribute, and the connection to load with (``None`` when
     the database cannot be read: the rest of the graph still loads)."""
     if alias is None and connection is None:
@@ -371,20 +382,20 @@ def _open_database(alias: str | None, connection) -> tuple[dict | None, object |
                 if close
                 else "aliases in DATABASES: " + (", ".join(aliases) or "none"),
             )
-        info = _database_info(alias, None)
         try:
             connection = connections[alias]  # loads the backend: the driver may be missing
         except Exception as exc:
-            return {**info, "state": "unavailable", "error": _one_line(exc)}, None
-    info = _database_info(connection.alias, connection.vendor)
+            return _unavailable(DatabaseInfo(alias, None), _one_line(exc)), None
+    info = DatabaseInfo(connection.alias, connection.vendor)
     missing = _missing_sqlite_file(connection)
     if missing is not None:  # connecting would create it: reading must not write
-        return {**info, "state": "unavailable", "error": f"no SQLite file at {missing}"}, None
+        return _unavailable(info, f"no SQLite file at {missing}", missing_file=missing), None
     try:
-        if not MigrationRecorder(connection).has_table():
-            info["state"] = "no-table"  # a fresh database: nothing is applied yet
+        has_table = MigrationRecorder(connection).has_table()
     except Exception as exc:  # each driver has its own errors; all mean "cannot read it"
-        return {**info, "state": "unavailable", "error": _one_line(exc)}, None
+        return _unavailable(info, _one_line(exc)), None
+    if not has_table:  # a fresh database: nothing is applied yet
+        info = replace(info, state=DatabaseState.NO_TABLE)
     return info, connection
 
 
@@ -397,8 +408,8 @@ def _missing_sqlite_file(connection) -> str | None:
     return None if Path(name).exists() else name
 
 
-def _database_info(alias: str, vendor: str | None) -> dict:
-    return {"alias": alias, "vendor": vendor, "state": "ok", "error": None, "other_apps": []}
+def _unavailable(info: DatabaseInfo, error: str, missing_file: str | None = None) -> DatabaseInfo:
+    return replace(info, state=DatabaseState.UNAVAILABLE, error=error, missing_file=missing_file)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -410,7 +421,9 @@ def _database_problems(loader: _TolerantLoader, graph: nx.DiGraph, connection) -
     alias = connection.alias
     rows = set(MigrationRecorder(connection).applied_migrations())
     installed = {config.label for config in apps.get_app_configs()}
-    graph.graph["database"]["other_apps"] = sorted({app for app, _ in rows} - installed)
+    graph.graph["database"] = replace(
+        graph.graph["database"], other_apps=tuple(sorted({app for app, _ in rows} - installed))
+    )
     graph.graph["partially_applied"] = _partially_applied(loader, rows)
     found = []
     for migration, dependency in inconsistent_history(graph, rows):
@@ -441,7 +454,9 @@ def _resolved_replaces(loader: _TolerantLoader, migration) -> set[Key]:
     return set(resolve(migration)) if resolve else {tuple(k) for k in migration.replaces}
 
 
-def _partially_applied(loader: _TolerantLoader, rows: set[Key]) -> dict:
+def _partially_applied(
+    loader: _TolerantLoader, rows: set[Key]
+) -> dict[Key, PartiallyAppliedSquash]:
     """Squashed migrations ``migrate`` cannot use here: some, not all, of what they
     replace is applied, so Django drops them and keeps the replaced migrations."""
     if not loader.replace_migrations:
@@ -451,17 +466,18 @@ def _partially_applied(loader: _TolerantLoader, rows: set[Key]) -> dict:
         replaced = _resolved_replaces(loader, migration)
         applied = sorted(replaced & rows)
         if applied and len(applied) < len(replaced):
-            found[key] = {
-                "applied": tuple(applied),
-                "not_applied": tuple(sorted(replaced - rows)),
-                "missing": tuple(
+            found[key] = PartiallyAppliedSquash(
+                key,
+                applied=tuple(applied),
+                not_applied=tuple(sorted(replaced - rows)),
+                missing=tuple(
                     sorted(
                         k
                         for k in replaced
                         if k not in loader.disk_migrations and k not in loader.failed
                     )
                 ),
-            }
+            )
     return found
 
 
@@ -501,17 +517,17 @@ def _squash_problems(loader: _TolerantLoader, graph: nx.DiGraph, alias: str) -> 
     ``migrate`` simply applies the rest of them: ``show`` notes that, it is no problem.)"""
     leaves_by_app = conflicts(graph)
     found = []
-    for key, state in graph.graph["partially_applied"].items():
+    for key, state in partially_applied(graph).items():
         path = _migration_path(loader.disk_migrations.get(key))
-        done = f"{len(state['applied'])} of {len(state['applied']) + len(state['not_applied'])}"
+        done = f"{len(state.applied)} of {len(state.applied) + len(state.not_applied)}"
         start = (
             f"squashed migration {key_str(key)!r} is partially applied on database "
             f"{alias!r} ({done} replaced migrations), so migrate cannot use it"
         )
-        first = (state["missing"] or state["not_applied"])[0]
+        first = (state.missing or state.not_applied)[0]
         line = reference_line(path, first[1])
-        if state["missing"]:
-            names = ", ".join(repr(key_str(k)) for k in state["missing"])
+        if state.missing:
+            names = ", ".join(repr(key_str(k)) for k in state.missing)
             found.append(
                 Problem(
                     kinds.PARTIALLY_APPLIED_SQUASH,
@@ -522,9 +538,9 @@ def _squash_problems(loader: _TolerantLoader, graph: nx.DiGraph, alias: str) -> 
                     line,
                 )
             )
-        replaced = set(state["applied"]) | set(state["not_applied"])
+        replaced = set(state.applied) | set(state.not_applied)
         names = leaves_by_app.get(key[0], [])
-        if not state["missing"] and any((key[0], name) in replaced for name in names):
+        if not state.missing and any((key[0], name) in replaced for name in names):
             found.append(
                 Problem(
                     kinds.PARTIALLY_APPLIED_SQUASH,

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import NamedTuple
 
 import networkx as nx
 from django.db.migrations.operations import RunPython, RunSQL, SeparateDatabaseAndState
@@ -134,20 +135,55 @@ class _Effect:
     migration: Key
     index: int  # position of the operation in the migration
     operation: str  # Django's describe()
-    model: tuple  # the model's identity (see _Replay)
+    model: _ModelId
     model_name: str  # its name before the operation, as written in the model state
-    part: tuple | None  # ("field", identity) or ("option", key); None: the whole model
+    part: _Part | None  # None: the whole model
     part_name: str | None  # the field's name before the operation, or the option label
     action: str
     new_name: str | None = None  # after a create or a rename
     result: object = None  # after a change: the field's deconstruction, the option's value
 
 
+class _ModelId(NamedTuple):
+    """A model's identity (see :class:`_Replay`)."""
+
+    created_in: Key | None  # the migration that created it (None: not known to a replay)
+    name: str  # its name then, lowercased as in ``ProjectState.models``
+
+
+class _FieldId(NamedTuple):
+    """A field's identity (see :class:`_Replay`)."""
+
+    model: _ModelId
+    added_in: Key  # the migration that added it
+    name: str  # its name then
+
+
+class _Part(NamedTuple):
+    """A part of a model an operation acts on: a field or a Meta option."""
+
+    kind: str  # "field" or "option"
+    key: _FieldId | str  # the field's identity (or name, when untracked), the option's label
+
+
+class _ModelSnapshot(NamedTuple):
+    """What the replay compares of one model state, before and after an operation."""
+
+    name: str  # as written in the model state
+    fields: dict
+    options: dict
+    bases: tuple
+    managers: tuple
+
+
+_NO_MODEL = _ModelId(None, "?")  # of an operation that could not be replayed
+
+
 class _Replay:
     """Replays one leaf's history, following identities through renames.
 
-    A model's identity is ``(migration that created it, its name then)``, a field's is
-    ``(model identity, migration that added it, its name then)``: the same in every
+    A model's identity is the migration that created it and its name then, a field's is
+    its model's, the migration that added it and its name then: the same in every
     leaf's replay for anything created in shared history, different for things each
     branch creates.
     """
@@ -155,8 +191,8 @@ class _Replay:
     def __init__(self, app_label: str) -> None:
         self.app = app_label
         self.state = ProjectState()
-        self.models: dict[str, tuple] = {}
-        self.fields: dict[tuple[tuple, str], tuple] = {}
+        self.models: dict[str, _ModelId] = {}  # by current (lowercased) name
+        self.fields: dict[tuple[_ModelId, str], _FieldId] = {}  # by model and current name
         self.notes: list[str] = []
         self.done: set[Key] = set()  # migrations replayed (kept for the shared history)
 
@@ -173,9 +209,12 @@ class _Replay:
             found += self.run(node, index, operation, record)
         return found
 
-    def snapshot(self) -> dict[str, tuple]:
+    def snapshot(self) -> dict[str, _ModelSnapshot]:
+        """The app's models now, by lowercased name."""
         return {
-            name: (ms.name, dict(ms.fields), dict(ms.options), tuple(ms.bases), tuple(ms.managers))
+            name: _ModelSnapshot(
+                ms.name, dict(ms.fields), dict(ms.options), tuple(ms.bases), tuple(ms.managers)
+            )
             for (app, name), ms in self.state.models.items()
             if app == self.app
         }
@@ -193,7 +232,9 @@ class _Replay:
             )
             if not record:
                 return []
-            return [_Effect(node, index, _describe(operation), ("?",), "?", None, None, _UNKNOWN)]
+            return [
+                _Effect(node, index, _describe(operation), _NO_MODEL, "?", None, None, _UNKNOWN)
+            ]
         if before is None:
             return []
         effects = self._diff(node, index, operation, before, self.snapshot())
@@ -204,7 +245,14 @@ class _Replay:
 
     # -- what changed ------------------------------------------------------------------
 
-    def _diff(self, node, index, op, before, after) -> list[_Effect]:
+    def _diff(
+        self,
+        node: Key,
+        index: int,
+        op,
+        before: dict[str, _ModelSnapshot],
+        after: dict[str, _ModelSnapshot],
+    ) -> list[_Effect]:
         description = _describe(op)
         found: list[_Effect] = []
 
@@ -227,55 +275,68 @@ class _Replay:
         removed = sorted(set(before) - set(after))
         added = sorted(set(after) - set(before))
         if len(removed) == 1 and len(added) == 1:  # a rename keeps the identity
-            token = self.models.pop(removed[0], (node, removed[0]))
+            token = self.models.pop(removed[0], _ModelId(node, removed[0]))
             self.models[added[0]] = token
-            if self._own_model(op, before[removed[0]][0]):
-                effect(token, before[removed[0]][0], None, None, _RENAME, after[added[0]][0])
+            if self._own_model(op, before[removed[0]].name):
+                effect(token, before[removed[0]].name, None, None, _RENAME, after[added[0]].name)
             pairs = [(removed[0], added[0])]
         else:
             for name in removed:
-                token = self.models.pop(name, (node, name))
-                effect(token, before[name][0], None, None, _REMOVE)
+                token = self.models.pop(name, _ModelId(node, name))
+                effect(token, before[name].name, None, None, _REMOVE)
             for name in added:
-                token = self.models[name] = (node, name)
-                for field_name in after[name][1]:
-                    self.fields[token, field_name] = (token, node, field_name)
-                effect(token, after[name][0], None, None, _CREATE, after[name][0])
+                token = self.models[name] = _ModelId(node, name)
+                for field_name in after[name].fields:
+                    self.fields[token, field_name] = _FieldId(token, node, field_name)
+                effect(token, after[name].name, None, None, _CREATE, after[name].name)
             pairs = []
         pairs += [(name, name) for name in sorted(set(before) & set(after))]
         for old, new in pairs:
-            token = self.models.setdefault(new, (node, new))
+            token = self.models.setdefault(new, _ModelId(node, new))
             self._diff_model(node, op, token, before[old], after[new], effect)
         return found
 
-    def _diff_model(self, node, op, token, before, after, effect) -> None:
-        name, old_fields, old_options, old_bases, old_managers = before
-        _, new_fields, new_options, new_bases, new_managers = after
+    def _diff_model(
+        self,
+        node: Key,
+        op,
+        token: _ModelId,
+        before: _ModelSnapshot,
+        after: _ModelSnapshot,
+        effect,
+    ) -> None:
+        name, old_fields, new_fields = before.name, before.fields, after.fields
         gone = sorted(set(old_fields) - set(new_fields))
         come = sorted(set(new_fields) - set(old_fields))
         if len(gone) == 1 and len(come) == 1:
-            field_token = self.fields.pop((token, gone[0]), (token, node, gone[0]))
+            field_token = self.fields.pop((token, gone[0]), _FieldId(token, node, gone[0]))
             self.fields[token, come[0]] = field_token
             if self._own_field(op, name, gone[0]) or self._own_field(op, name, come[0]):
-                effect(token, name, ("field", field_token), gone[0], _RENAME, come[0])
+                effect(token, name, _Part("field", field_token), gone[0], _RENAME, come[0])
         else:
             for field_name in gone:
-                field_token = self.fields.pop((token, field_name), (token, node, field_name))
+                field_token = self.fields.pop(
+                    (token, field_name), _FieldId(token, node, field_name)
+                )
                 if self._own_field(op, name, field_name):
-                    effect(token, name, ("field", field_token), field_name, _REMOVE)
+                    effect(token, name, _Part("field", field_token), field_name, _REMOVE)
             for field_name in come:
-                field_token = self.fields[token, field_name] = (token, node, field_name)
+                field_token = self.fields[token, field_name] = _FieldId(token, node, field_name)
                 if self._own_field(op, name, field_name):
-                    effect(token, name, ("field", field_token), field_name, _CREATE, field_name)
+                    effect(
+                        token, name, _Part("field", field_token), field_name, _CREATE, field_name
+                    )
         for field_name in sorted(set(old_fields) & set(new_fields)):
             if not _same_field(old_fields[field_name], new_fields[field_name]) and (
                 self._own_field(op, name, field_name)
             ):
-                field_token = self.fields.setdefault((token, field_name), (token, node, field_name))
+                field_token = self.fields.setdefault(
+                    (token, field_name), _FieldId(token, node, field_name)
+                )
                 effect(
                     token,
                     name,
-                    ("field", field_token),
+                    _Part("field", field_token),
                     field_name,
                     _CHANGE,
                     None,
@@ -283,12 +344,12 @@ class _Replay:
                 )
         if not self._own_model(op, name):
             return
-        for label, value in _changed_options(old_options, new_options):
-            effect(token, name, ("option", label), label, _CHANGE, None, value)
-        if old_bases != new_bases:
-            effect(token, name, ("option", "bases"), "bases", _CHANGE)
-        if _deconstructed(old_managers) != _deconstructed(new_managers):
-            effect(token, name, ("option", "managers"), "managers", _CHANGE)
+        for label, value in _changed_options(before.options, after.options):
+            effect(token, name, _Part("option", label), label, _CHANGE, None, value)
+        if before.bases != after.bases:
+            effect(token, name, _Part("option", "bases"), "bases", _CHANGE)
+        if _deconstructed(before.managers) != _deconstructed(after.managers):
+            effect(token, name, _Part("option", "managers"), "managers", _CHANGE)
 
     def _own_model(self, op, model_name: str) -> bool:
         return bool(op.references_model(model_name, self.app))
@@ -298,7 +359,14 @@ class _Replay:
 
     # -- what it uses without changing ---------------------------------------------------
 
-    def _reads(self, node, index, op, before, effects) -> list[_Effect]:
+    def _reads(
+        self,
+        node: Key,
+        index: int,
+        op,
+        before: dict[str, _ModelSnapshot],
+        effects: list[_Effect],
+    ) -> list[_Effect]:
         if _is_data_operation(op) or op.references_model(_PROBE, self.app):
             return []  # "maybe everything": Django's conservative default says nothing
         changed_models = {e.model for e in effects if e.part is None}
@@ -306,7 +374,7 @@ class _Replay:
         description = _describe(op)
         found = []
         for name in sorted(before):
-            model_name, fields = before[name][0], before[name][1]
+            model_name, fields = before[name].name, before[name].fields
             token = self.models.get(name)
             if token is None or not op.references_model(model_name, self.app):
                 continue
@@ -316,11 +384,11 @@ class _Replay:
                 )
             for field_name in fields:
                 field_token = self.fields.get((token, field_name))
-                part = ("field", field_token)
-                if (
-                    field_token is not None
-                    and part not in changed_fields
-                    and op.references_field(model_name, field_name, self.app)
+                if field_token is None:
+                    continue
+                part = _Part("field", field_token)
+                if part not in changed_fields and op.references_field(
+                    model_name, field_name, self.app
                 ):
                     found.append(
                         _Effect(
@@ -469,38 +537,54 @@ def _replay_in_order(graph: nx.DiGraph, base: _Replay, first: Key, second: Key) 
     return replay
 
 
+class _OrderDifference(NamedTuple):
+    """A model, field or option of the app that ends up differing with the branch
+    applied last."""
+
+    model: _ModelId
+    part: _Part | None  # None: the model as a whole (created on one side, bases, managers)
+    model_label: str  # ``app.Model``
+    suffix: str  # ``.field``, ``.Meta.option`` or ""
+
+
 def _order_differences(
     graph: nx.DiGraph, base: _Replay, leaf_a: Key, leaf_b: Key
-) -> list[tuple[tuple, tuple | None, str, str]]:
-    """(model, part, ``app.Model``, ``.field`` / ``.Meta.option`` / "") where the app's
-    state after both branches differs with the branch applied last. Nothing when an
-    operation fails in either order: a sharper collision explains that."""
+) -> list[_OrderDifference]:
+    """Where the app's state after both branches differs with the branch applied last.
+    Nothing when an operation fails in either order: a sharper collision explains that."""
     app_label = base.app
     ab = _replay_in_order(graph, base, leaf_a, leaf_b)
     ba = _replay_in_order(graph, base, leaf_b, leaf_a)
     if ab.notes or ba.notes:
         return []
     x, y = ab.snapshot(), ba.snapshot()
-    by_token_x = {ab.models.get(name, (None, name)): name for name in x}
-    by_token_y = {ba.models.get(name, (None, name)): name for name in y}
+    by_token_x = {ab.models.get(name, _ModelId(None, name)): name for name in x}
+    by_token_y = {ba.models.get(name, _ModelId(None, name)): name for name in y}
     found = []
     for token in sorted(set(by_token_x) | set(by_token_y), key=repr):
         if token not in by_token_x or token not in by_token_y:
-            name = (x.get(by_token_x.get(token)) or y[by_token_y[token]])[0]
-            found.append((token, None, f"{app_label}.{name}", ""))
+            name = (x.get(by_token_x.get(token)) or y[by_token_y[token]]).name
+            found.append(_OrderDifference(token, None, f"{app_label}.{name}", ""))
             continue
         mx, my = x[by_token_x[token]], y[by_token_y[token]]
-        model = f"{app_label}.{mx[0]}"
-        fields_x = {ab.fields.get((token, n), n): n for n in mx[1]}
-        fields_y = {ba.fields.get((token, n), n): n for n in my[1]}
+        model = f"{app_label}.{mx.name}"
+        fields_x = {ab.fields.get((token, n), n): n for n in mx.fields}
+        fields_y = {ba.fields.get((token, n), n): n for n in my.fields}
         for field in sorted(set(fields_x) | set(fields_y), key=repr):
             nx_, ny_ = fields_x.get(field), fields_y.get(field)
-            if nx_ is None or ny_ is None or nx_ != ny_ or not _same_field(mx[1][nx_], my[1][ny_]):
-                found.append((token, ("field", field), model, f".{nx_ or ny_}"))
-        for label, _ in _changed_options(mx[2], my[2]):
-            found.append((token, ("option", label), model, f".Meta.{label}"))
-        if mx[3] != my[3] or _deconstructed(mx[4]) != _deconstructed(my[4]):
-            found.append((token, None, model, ""))
+            if (
+                nx_ is None
+                or ny_ is None
+                or nx_ != ny_
+                or not _same_field(mx.fields[nx_], my.fields[ny_])
+            ):
+                found.append(
+                    _OrderDifference(token, _Part("field", field), model, f".{nx_ or ny_}")
+                )
+        for label, _ in _changed_options(mx.options, my.options):
+            found.append(_OrderDifference(token, _Part("option", label), model, f".Meta.{label}"))
+        if mx.bases != my.bases or _deconstructed(mx.managers) != _deconstructed(my.managers):
+            found.append(_OrderDifference(token, None, model, ""))
     return found
 
 
@@ -513,6 +597,214 @@ def _data_changes(graph: nx.DiGraph, nodes) -> tuple[tuple[str, str], ...]:
     )
 
 
+# -- the collision rules: each compares the two sides' effects for one kind of collision --
+
+
+class _Hit(NamedTuple):
+    """A collision one rule found: the effects of side a, then of side b."""
+
+    kind: str
+    target: str
+    mine: list[_Effect]
+    theirs: list[_Effect]
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """What the rules compare: the effects of each side's own migrations on the app."""
+
+    app: str
+    a: list[_Effect]  # replayed
+    b: list[_Effect]
+    unknown_a: list[_Effect]  # could not be replayed
+    unknown_b: list[_Effect]
+    names: dict[tuple[_ModelId, _Part | None], str]  # the targets, see _names
+    differences: Sequence[_OrderDifference] = ()
+
+    @classmethod
+    def of(
+        cls,
+        app: str,
+        a: list[_Effect],
+        b: list[_Effect],
+        differences: Sequence[_OrderDifference] = (),
+    ) -> _Pair:
+        known_a = [e for e in a if e.action != _UNKNOWN]
+        known_b = [o for o in b if o.action != _UNKNOWN]
+        unknown_a = [e for e in a if e.action == _UNKNOWN]
+        unknown_b = [o for o in b if o.action == _UNKNOWN]
+        names = _names(app, known_a + known_b)
+        return cls(app, known_a, known_b, unknown_a, unknown_b, names, differences)
+
+    def each_way(self) -> tuple[tuple[list[_Effect], list[_Effect], bool], ...]:
+        """(this side, the other, whether this is side b)."""
+        return (self.a, self.b, False), (self.b, self.a, True)
+
+
+def _hit(
+    kind: str, target: str, mine: list[_Effect], theirs: list[_Effect], swap: bool = False
+) -> _Hit:
+    """A hit of ``this`` side against the ``other`` (see _Pair.each_way), a and b in place."""
+    return _Hit(kind, target, *((theirs, mine) if swap else (mine, theirs)))
+
+
+def _changes(effects: list[_Effect]) -> list[_Effect]:
+    """The effects that change something (not only use it)."""
+    return [e for e in effects if e.action != _READ]
+
+
+def _rule_unknown_effect(pair: _Pair) -> list[_Hit]:
+    """One side has an operation that could not be replayed, the other changes the app."""
+    mine = pair.unknown_a or _changes(pair.a)
+    theirs = pair.unknown_b or _changes(pair.b)
+    if (pair.unknown_a and theirs) or (pair.unknown_b and mine):
+        return [_Hit(UNKNOWN, pair.app, mine, theirs)]
+    return []
+
+
+def _model_gone(pair: _Pair, action: str, kind: str) -> list[_Hit]:
+    """One side removes or renames (``action``) a model the other changes or uses."""
+    found = []
+    for this, other, swap in pair.each_way():
+        for e in this:
+            if e.part is None and e.action == action:
+                touching = [o for o in other if o.model == e.model]
+                if touching:
+                    found.append(_hit(kind, pair.names[e.model, None], [e], touching, swap))
+    return found
+
+
+def _rule_model_deleted(pair: _Pair) -> list[_Hit]:
+    return _model_gone(pair, _REMOVE, MODEL_DELETED)
+
+
+def _rule_model_renamed(pair: _Pair) -> list[_Hit]:
+    return _model_gone(pair, _RENAME, MODEL_RENAMED)
+
+
+def _field_gone(pair: _Pair, action: str, kind: str) -> list[_Hit]:
+    """One side removes or renames (``action``) a field the other only uses (when the
+    other changes it too, that is a same-field collision)."""
+    found = []
+    for this, other, swap in pair.each_way():
+        for e in this:
+            if e.part is not None and e.part.kind == "field" and e.action == action:
+                users = [o for o in other if o.part == e.part and o.action == _READ]
+                changers = [o for o in other if o.part == e.part and o.action != _READ]
+                if users and not changers:
+                    found.append(_hit(kind, pair.names[e.model, e.part], [e], users, swap))
+    return found
+
+
+def _rule_field_removed(pair: _Pair) -> list[_Hit]:
+    return _field_gone(pair, _REMOVE, FIELD_REMOVED)
+
+
+def _rule_field_renamed(pair: _Pair) -> list[_Hit]:
+    return _field_gone(pair, _RENAME, FIELD_RENAMED)
+
+
+def _both_change_part(pair: _Pair, part_kind: str, kind: str) -> list[_Hit]:
+    """Both sides alter, remove or rename one field or option (``part_kind``), unless
+    they end with the same definition."""
+    found = []
+    for part in _both_change(pair.a, pair.b):
+        if part[1].kind != part_kind:
+            continue
+        mine = [e for e in _changes(pair.a) if (e.model, e.part) == part]
+        theirs = [o for o in _changes(pair.b) if (o.model, o.part) == part]
+        if _same_outcome(mine, theirs):
+            continue  # the same change on both sides: whichever runs last, same state
+        found.append(_Hit(kind, pair.names[part], mine, theirs))
+    return found
+
+
+def _rule_same_field(pair: _Pair) -> list[_Hit]:
+    return _both_change_part(pair, "field", SAME_FIELD)
+
+
+def _rule_same_option(pair: _Pair) -> list[_Hit]:
+    return _both_change_part(pair, "option", SAME_OPTION)
+
+
+def _same_new_name(e: _Effect, o: _Effect) -> bool:
+    """Both create (or rename to) the same name, as Django compares names: ignoring case."""
+    return bool(e.new_name and o.new_name and e.new_name.lower() == o.new_name.lower())
+
+
+def _rule_same_model_name(pair: _Pair) -> list[_Hit]:
+    """Both sides create (or rename to) a model of the same name."""
+    return [
+        _Hit(SAME_MODEL_NAME, f"{pair.app}.{e.new_name}", [e], [o])
+        for e in pair.a
+        for o in pair.b
+        if e.part is None and o.part is None and _same_new_name(e, o)
+    ]
+
+
+def _rule_same_field_name(pair: _Pair) -> list[_Hit]:
+    """Both sides add (or rename to) a field of the same name on one model."""
+    return [
+        _Hit(SAME_FIELD_NAME, f"{pair.names[e.model, None]}.{e.new_name}", [e], [o])
+        for e in pair.a
+        for o in pair.b
+        if e.part is not None and o.part is not None and e.model == o.model and _same_new_name(e, o)
+    ]
+
+
+def _explained(model_target: str, sharp: set[str]) -> bool:
+    """A sharper collision was found on this model (or one of its fields, options)."""
+    return any(t == model_target or t.startswith(model_target + ".") for t in sharp)
+
+
+def _rule_order_dependent(pair: _Pair, sharp: set[str]) -> list[_Hit]:
+    """What the replay of both orders shows and no sharper rule explains
+    (``AlterModelOptions`` replaces every option it knows, so two of them with different
+    keys still clash)."""
+    found = []
+    for model, part, model_label, suffix in pair.differences:
+        # Named at the fork when a branch touched it, else as it ends up.
+        target = (
+            pair.names.get((model, part)) or pair.names.get((model, None), model_label) + suffix
+        )
+        if _explained(pair.names.get((model, None), target), sharp):
+            continue
+        on_model = [[e for e in _changes(side) if e.model == model] for side in (pair.a, pair.b)]
+        on_part = [[e for e in side if e.part == part] for side in on_model]
+        mine, theirs = (on_part[i] or on_model[i] for i in (0, 1))
+        if mine or theirs:
+            found.append(_Hit(ORDER_DEPENDENT, target, mine, theirs))
+    return found
+
+
+def _rule_same_model(pair: _Pair, sharp: set[str]) -> list[_Hit]:
+    """Both sides change one model, different fields: only where nothing sharper was
+    found on that model."""
+    changed_a = {e.model for e in _changes(pair.a)}
+    found = []
+    for model in sorted(changed_a & {o.model for o in _changes(pair.b)}, key=repr):
+        target = pair.names[model, None]
+        if not _explained(target, sharp):
+            mine = [e for e in _changes(pair.a) if e.model == model]
+            theirs = [o for o in _changes(pair.b) if o.model == model]
+            found.append(_Hit(SAME_MODEL, target, mine, theirs))
+    return found
+
+
+#: The rules that stand on their own, in the order they are asked.
+_RULES = (
+    _rule_unknown_effect,
+    _rule_model_deleted,
+    _rule_model_renamed,
+    _rule_field_removed,
+    _rule_field_renamed,
+    _rule_same_field,
+    _rule_same_option,
+    _rule_same_model_name,
+    _rule_same_field_name,
+)
+
+
 def _collide(
     app: str,
     leaf_a: str,
@@ -520,100 +812,25 @@ def _collide(
     leaf_b: str,
     b: list[_Effect],
     order: dict[Key, int],
-    differences: Sequence[tuple[tuple, tuple | None, str, str]] = (),
+    differences: Sequence[_OrderDifference] = (),
 ) -> set[Collision]:
-    found: dict[tuple[str, str], tuple[list[_Effect], list[_Effect]]] = {}
-
-    def add(kind: str, target: str, mine: list[_Effect], theirs: list[_Effect]) -> None:
-        entry = found.setdefault((target, kind), ([], []))
-        entry[0].extend(mine)
-        entry[1].extend(theirs)
-
-    names = _names(app, [e for e in a + b if e.action != _UNKNOWN])
-    unknown_a = [e for e in a if e.action == _UNKNOWN]
-    unknown_b = [e for e in b if e.action == _UNKNOWN]
-    if (unknown_a and any(o.action != _READ for o in b)) or (
-        unknown_b and any(e.action != _READ for e in a)
-    ):
-        add(
-            UNKNOWN,
-            app,
-            unknown_a or [e for e in a if e.action != _READ],
-            unknown_b or [o for o in b if o.action != _READ],
-        )
-    a = [e for e in a if e.action != _UNKNOWN]
-    b = [o for o in b if o.action != _UNKNOWN]
-    for this, other, swap in ((a, b, False), (b, a, True)):
-
-        def put(kind, target, mine, theirs, swap=swap):
-            add(kind, target, *((theirs, mine) if swap else (mine, theirs)))
-
-        for e in this:
-            if e.part is None and e.action in (_REMOVE, _RENAME):
-                touching = [o for o in other if o.model == e.model]
-                if touching:
-                    kind = MODEL_DELETED if e.action == _REMOVE else MODEL_RENAMED
-                    put(kind, names[e.model, None], [e], touching)
-            elif e.part and e.part[0] == "field" and e.action in (_REMOVE, _RENAME):
-                users = [o for o in other if o.part == e.part and o.action == _READ]
-                changers = [o for o in other if o.part == e.part and o.action != _READ]
-                if users and not changers:
-                    kind = FIELD_REMOVED if e.action == _REMOVE else FIELD_RENAMED
-                    put(kind, names[e.model, e.part], [e], users)
-    for part in _both_change(a, b):
-        mine = [e for e in a if (e.model, e.part) == part and e.action != _READ]
-        theirs = [o for o in b if (o.model, o.part) == part and o.action != _READ]
-        if _same_outcome(mine, theirs):
-            continue  # the same change on both sides: whichever runs last, same state
-        kind = SAME_FIELD if part[1][0] == "field" else SAME_OPTION
-        add(kind, names[part], mine, theirs)
-    for e in a:
-        for o in b:
-            if (
-                e.new_name
-                and o.new_name
-                and e.new_name.lower() == o.new_name.lower()
-                and (e.part is None) == (o.part is None)
-                and (e.part is None or e.model == o.model)
-            ):
-                if e.part is None:
-                    add(SAME_MODEL_NAME, f"{app}.{e.new_name}", [e], [o])
-                else:
-                    target = f"{names[e.model, None]}.{e.new_name}"
-                    add(SAME_FIELD_NAME, target, [e], [o])
-    # What the replay of both orders shows and nothing above explains (AlterModelOptions
-    # replaces every option it knows, so two of them with different keys still clash).
-    sharp = {target for target, _ in found}
-    for model, part, model_label, suffix in differences:
-        # Named at the fork when a branch touched it, else as it ends up.
-        target = names.get((model, part)) or names.get((model, None), model_label) + suffix
-        model_target = names.get((model, None), target)
-        if any(t == model_target or t.startswith(model_target + ".") for t in sharp):
-            continue
-        on_model = [[e for e in side if e.model == model and e.action != _READ] for side in (a, b)]
-        on_part = [[e for e in side if e.part == part] for side in on_model]
-        mine, theirs = (on_part[i] or on_model[i] for i in (0, 1))
-        if mine or theirs:
-            add(ORDER_DEPENDENT, target, mine, theirs)
-    # Same model, different fields: only where nothing sharper was found on that model.
-    sharp = {target for target, _ in found}
-    changed_a = {e.model for e in a if e.action != _READ}
-    for model in sorted(changed_a & {o.model for o in b if o.action != _READ}, key=repr):
-        target = names[model, None]
-        if not any(t == target or t.startswith(target + ".") for t in sharp):
-            add(
-                SAME_MODEL,
-                target,
-                [e for e in a if e.model == model and e.action != _READ],
-                [o for o in b if o.model == model and o.action != _READ],
-            )
+    pair = _Pair.of(app, a, b, differences)
+    hits = [hit for rule in _RULES for hit in rule(pair)]
+    # The two fallbacks only speak where the rules above found nothing on the model.
+    hits += _rule_order_dependent(pair, {hit.target for hit in hits})
+    hits += _rule_same_model(pair, {hit.target for hit in hits})
+    merged: dict[tuple[str, str], tuple[list[_Effect], list[_Effect]]] = {}
+    for hit in hits:
+        mine, theirs = merged.setdefault((hit.target, hit.kind), ([], []))
+        mine += hit.mine
+        theirs += hit.theirs
     return {
         Collision(target, kind, (_side(leaf_a, mine, order), _side(leaf_b, theirs, order)))
-        for (target, kind), (mine, theirs) in found.items()
+        for (target, kind), (mine, theirs) in merged.items()
     }
 
 
-def _both_change(a: list[_Effect], b: list[_Effect]) -> list[tuple]:
+def _both_change(a: list[_Effect], b: list[_Effect]) -> list[tuple[_ModelId, _Part]]:
     """(model, part) of fields and options that both sides change (alter, remove or
     rename; a field one side creates is new on that side only)."""
 
@@ -636,14 +853,14 @@ def _same_outcome(mine: list[_Effect], theirs: list[_Effect]) -> bool:
     return mine[-1].result == theirs[-1].result
 
 
-def _names(app: str, effects: list[_Effect]) -> dict:
+def _names(app: str, effects: list[_Effect]) -> dict[tuple[_ModelId, _Part | None], str]:
     """``app.Model`` and ``app.Model.field`` for each identity, named as the first
     effect (in apply order) saw them: the names at the fork."""
-    names: dict = {}
+    names: dict[tuple[_ModelId, _Part | None], str] = {}
     for e in effects:
         model = names.setdefault((e.model, None), f"{app}.{e.model_name}")
         if e.part is not None:
-            if e.part[0] == "field":
+            if e.part.kind == "field":
                 names.setdefault((e.model, e.part), f"{model}.{e.part_name}")
             else:
                 names.setdefault((e.model, e.part), f"{model}.Meta.{e.part_name}")

@@ -13,14 +13,14 @@ from typing import TextIO
 from rich.console import Console
 from rich.text import Text
 
-from migrator.graph import key_str
+from migrator.graph import DatabaseInfo, DatabaseState, key_str
 from migrator.render.check import render_text as render_check
 from migrator.render.check import report_dict
 from migrator.render.paths import display_path
 from migrator.show import ShownApp, ShownMigration, ShowReport
 
 
-def _box(applied: bool | None, database: dict | None) -> Text:
+def _box(applied: bool | None, database: DatabaseInfo | None) -> Text:
     if database is None:
         return Text("")
     if applied is None:
@@ -39,19 +39,19 @@ def _markers(migration: ShownMigration) -> list[Text]:
     return found
 
 
-def _migration_line(migration: ShownMigration, database: dict | None, name: str) -> Text:
+def _migration_line(migration: ShownMigration, database: DatabaseInfo | None, name: str) -> Text:
     line = Text("  ") + _box(migration.applied, database) + Text(name)
     for marker in _markers(migration):
         line += Text("  ") + marker
     return line
 
 
-def _deps_lines(migration: ShownMigration, database: dict | None) -> list[Text]:
+def _deps_lines(migration: ShownMigration, database: DatabaseInfo | None) -> list[Text]:
     indent = "  " + ("    " if database is not None else "") + "  "
     return [Text(f"{indent}depends on {key_str(dep)}", style="dim") for dep in migration.cross_app]
 
 
-def _app_lines(app: ShownApp, database: dict | None, deps: bool) -> list[Text]:
+def _app_lines(app: ShownApp, database: DatabaseInfo | None, deps: bool) -> list[Text]:
     header = Text(app.app, style="bold")
     if app.is_conflict:
         header += Text(f"  conflict: {len(app.leaves)} leaves", style="bold red")
@@ -85,12 +85,10 @@ def _database_line(report: ShowReport) -> Text | None:
     database = report.database
     if database is None:
         return None
-    name = f"Database {database['alias']!r}" + (
-        f" ({database['vendor']})" if database["vendor"] else ""
-    )
-    if database["state"] == "unavailable":
+    name = f"Database {database.alias!r}" + (f" ({database.vendor})" if database.vendor else "")
+    if database.state is DatabaseState.UNAVAILABLE:
         return Text(f"{name}: cannot be read, applied state unknown", style="bold yellow")
-    if database["state"] == "no-table":
+    if database.state is DatabaseState.NO_TABLE:
         return Text(f"{name}: no django_migrations table, nothing applied")
     return Text(f"{name}: {report.applied_count} of {report.migration_count} migrations applied")
 
@@ -119,7 +117,7 @@ def render_text(report: ShowReport, base: Path, file: TextIO, *, deps: bool = Fa
             lines += _app_lines(app, report.database, deps)
     for line in lines:
         console.print(line)
-    other = (report.database or {}).get("other_apps")
+    other = report.database.other_apps if report.database is not None else ()
     if other:
         console.print(
             Text("Applied rows of apps that are not installed: " + ", ".join(other), style="dim")
@@ -163,9 +161,21 @@ def _app_dict(app: ShownApp, base: Path) -> dict:
     }
 
 
+def _database_dict(database: DatabaseInfo | None) -> dict | None:
+    if database is None:
+        return None
+    return {
+        "alias": database.alias,
+        "vendor": database.vendor,
+        "state": database.state.value,
+        "error": database.error,
+        "other_apps": list(database.other_apps),
+    }
+
+
 def render_json(report: ShowReport, base: Path) -> str:
     data = {
-        "database": report.database,
+        "database": _database_dict(report.database),
         "apps": [_app_dict(app, base) for app in report.apps],
         "plan": None if report.plan is None else [_migration_dict(m, base) for m in report.plan],
         **report_dict(report.check, base),

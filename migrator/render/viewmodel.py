@@ -44,7 +44,7 @@ import networkx as nx
 
 from migrator.analysis.leaves import conflicts
 from migrator.errors import UsageError
-from migrator.graph import Key, key_str
+from migrator.graph import AppInfo, Key, installed_apps, key_str
 from migrator.render.palette import app_colours, app_hues
 
 #: Above this many migrations to draw, linear runs are collapsed unless told otherwise:
@@ -96,7 +96,7 @@ def choose_apps(
     """App labels to draw, sorted. Django's contrib and third-party apps only with
     ``all_apps`` or when an include pattern names them; ``*``/``?``/``[...]`` wildcards."""
     present = sorted({node[0] for node in graph.nodes})
-    local = graph.graph.get("apps", {})
+    installed = installed_apps(graph)
     for pattern in (*include, *exclude):
         if not fnmatch.filter(present, pattern):
             close = difflib.get_close_matches(pattern, present, n=1)
@@ -109,8 +109,14 @@ def choose_apps(
     if include:
         chosen = {app for app in present if any(fnmatch.fnmatchcase(app, p) for p in include)}
     else:
-        chosen = {app for app in present if all_apps or local.get(app, {}).get("local", True)}
+        chosen = {app for app in present if all_apps or _is_local(installed, app)}
     return sorted(app for app in chosen if not any(fnmatch.fnmatchcase(app, p) for p in exclude))
+
+
+def _is_local(installed: dict[str, AppInfo], app: str) -> bool:
+    """Drawn by default: the project's own app (or one the graph does not describe)."""
+    info = installed.get(app)
+    return info is None or info.local
 
 
 def resolve_focus(graph: nx.DiGraph, target: str) -> list[Key]:
@@ -357,11 +363,12 @@ def build_view(
     if collapse_runs:
         view = _collapse_view(view, window_list)
     counts = Counter(node[0] for node in shown)
-    hues = app_hues([*graph.graph.get("apps", {}), *counts])
+    installed = installed_apps(graph)
+    hues = app_hues([*installed, *counts])
     view.graph["apps"] = {
         app: {
             **app_colours(hues[app]),
-            "local": bool(graph.graph.get("apps", {}).get(app, {}).get("local", True)),
+            "local": _is_local(installed, app),
             "count": counts[app],
             "conflict": (verdicts or {}).get(app),
         }

@@ -20,7 +20,7 @@ from pathlib import Path
 import networkx as nx
 
 from migrator import problems as kinds
-from migrator.graph import Key, add_derived_attributes, key_str
+from migrator.graph import AppInfo, Key, add_derived_attributes, key_str
 from migrator.problems import Problem, cycle_problems, missing_dependency, unknown_app_dependency
 from migrator.settings import ProjectOptions
 from migrator.sourcefiles import conflict_marker_line, reference_line
@@ -357,12 +357,7 @@ def _to_networkx(
     evaluator = Evaluator(project.settings)
     graph = nx.DiGraph()
     graph.graph["apps"] = {
-        app.label: {
-            "name": app.name,
-            "path": app.path,
-            "local": app.local,
-            "migrated": app.migrations is not None,
-        }
+        app.label: AppInfo(app.label, app.name, app.path, app.local, app.migrations is not None)
         for app in sorted(project.apps, key=lambda a: a.label)
     }
     # add_nodes_from / add_edges_from: one call each, several times faster at 10,000 nodes
