@@ -168,7 +168,7 @@ def _writer_path(writer, folder: Path | None) -> Path:
 
 
 def safety(overlap, *, force: bool) -> tuple[str | None, list[str]]:
-    """From ``explain``'s overlap verdict (:class:`migrator.django.overlap.Overlap`): why the
+    """From ``explain``'s overlap verdict (:class:`migrator.analysis.overlap.Overlap`): why the
     merge is refused (``None`` when it is not) and what the user should review."""
     warnings = []
     if overlap.level == "field":

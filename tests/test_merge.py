@@ -727,7 +727,7 @@ def test_an_app_inside_an_installed_package_is_not_merged(tmp_path):
 
 
 def _overlap(level: str, *collision_levels: str, data: bool = False):
-    from migrator.django.overlap import Collision, Overlap, Side
+    from migrator.analysis.overlap import Collision, Overlap, Side
 
     kinds = {"field": "same-field", "model": "same-model"}
     collisions = tuple(
