@@ -16,7 +16,6 @@ KNOWN_VIOLATIONS = [
     "migrator.against:168: core imports django",
     "migrator.against:169: core imports django",
     "migrator.against:170: core imports django",
-    "migrator.django.optimizer:16: django imports core (migrator.squash)",
     "migrator.merge:116: core imports django",
     "migrator.merge:124: core imports django",
     "migrator.merge:140: core imports django",
