@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -19,10 +19,7 @@ from migrator.cli.app import (
     project_options,
     write,
 )
-from migrator.errors import EXIT_OK, MigratorError, UsageError
-
-if TYPE_CHECKING:
-    from migrator.render.viewmodel import Window
+from migrator.errors import EXIT_OK, UsageError
 
 
 class RankDir(str, Enum):
@@ -166,6 +163,7 @@ def graph(
     Exit 0 when drawn, 1 when refused (a Mermaid diagram too big for GitHub), 2 on a
     usage or configuration error (including a missing Graphviz `dot` for images).
     """
+    from migrator import drawing
     from migrator.project import load_project
     from migrator.render import graph_files
     from migrator.render.viewmodel import build_view
@@ -188,7 +186,10 @@ def graph(
                 f"migrator: warning: {count} problem{'s' if count > 1 else ''} while loading "
                 "the migrations; `migrator check` lists them\n"
             )
-        windows = _windows(project.graph, min_length) if squash else ()
+        windows = drawing.squash_windows(project.graph, min_length) if squash else ()
+        verdicts = (
+            drawing.verdicts(project.graph) if explain and squashed is Squashed.used else None
+        )
         view = build_view(
             project.graph,
             include=include or (),
@@ -198,7 +199,7 @@ def graph(
             depth=depth,
             collapse_runs=collapse,
             windows=windows,
-            verdicts=_verdicts(project.graph) if explain and squashed is Squashed.used else None,
+            verdicts=verdicts,
         )
         content, note = graph_files.render(
             view,
@@ -228,31 +229,3 @@ def _warn_unread_database(info: dict | None) -> None:
             f"migrator: warning: cannot read database {info['alias']!r} ({info['error']}): "
             "drawn without applied state\n"
         )
-
-
-def _verdicts(graph) -> dict[str, str]:
-    """``migrator explain``'s verdict on each conflict (git is not asked: no provenance
-    is drawn). An app it cannot explain (a cycle) simply gets none."""
-    from migrator.analysis.leaves import conflicts
-    from migrator.explain import explain_app  # replays model states: Django is set up
-
-    verdicts = {}
-    for label in conflicts(graph):
-        try:
-            verdicts[label] = explain_app(graph, label, cwd=None).overlap.level
-        except MigratorError:
-            continue
-    return verdicts
-
-
-def _windows(graph, min_length: int) -> list[Window]:
-    from migrator.render.viewmodel import Window
-    from migrator.squash import find_windows  # only needed with --squash
-
-    try:
-        found = find_windows(graph, None, min_length)
-    except ValueError as error:  # a cycle: `migrator check` says where
-        raise UsageError(
-            f"cannot outline squash ranges: {error}", hint="run `migrator check`"
-        ) from None
-    return [Window(w.app, w.start, w.end, tuple(w.nodes)) for w in found]
