@@ -318,23 +318,14 @@ def _is_data_operation(op) -> bool:
 # -- the verdict ---------------------------------------------------------------------------
 
 
-def _registry_ready() -> None:
-    """Model states of relation fields need a ready app registry. After ``--static``
-    (neutral settings, no project app imported) make it ready and empty: model states
-    only ever name other models by string."""
-    from django.apps import apps
-
-    if not apps.ready:
-        apps.populate([])
-
-
 def branch_overlap(graph: nx.DiGraph, branches: Sequence) -> Overlap:
     """Compare every pair of an app's branches (objects with ``app``, ``leaf`` and
     ``migrations``: names, in Django's order, like :class:`migrator.explain.Branch`):
-    what each side has that the other has not."""
+    what each side has that the other has not. Model states of relation fields need a
+    ready app registry (:func:`migrator.django.setup.setup_static` readies an empty one
+    for ``--static``)."""
     if len(branches) < 2:
         return Overlap()
-    _registry_ready()
     app_label = branches[0].app
     leaves = [(app_label, branch.leaf) for branch in branches]
     sides = [[(app_label, name) for name in branch.migrations] for branch in branches]
