@@ -57,6 +57,9 @@ Graph attributes (``G.graph``):
     "other_apps"}``: ``state`` is ``"ok"``, ``"no-table"`` (no ``django_migrations``:
     nothing applied) or ``"unavailable"`` (``error`` says why; ``applied`` is ``None``);
     ``other_apps`` are labels with applied rows that are not installed.
+``database_file_missing`` (bool)
+    The database is unavailable because its SQLite file does not exist yet (reading must
+    not create it): nothing can be applied there. Absent or False otherwise.
 ``partially_applied`` (dict)
     Squashed migration key -> ``{"applied", "not_applied", "missing"}`` (tuples of keys)
     for each squash the database has partly applied: ``migrate`` cannot use it, so it is

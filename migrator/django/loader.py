@@ -320,11 +320,12 @@ def load_graph(
             replace_migrations=replace_migrations,
             database=database,
         )
-    database_info, connection = _open_database(database, connection)
+    database_info, connection, file_missing = _open_database(database, connection)
     loader = _TolerantLoader(connection=connection, replace_migrations=replace_migrations)
     loader.build_graph()
     graph = _to_networkx(loader, root)
     graph.graph["database"] = database_info
+    graph.graph["database_file_missing"] = file_missing
     graph.graph["partially_applied"] = {}
     problems = loader.problems + loader.missing_dependencies()
     if connection is not None:
@@ -446,11 +447,12 @@ def _to_networkx(loader: _TolerantLoader, root: Path | None) -> nx.DiGraph:
 # -- the database: applied state and the history problems only `migrate` reveals --------
 
 
-def _open_database(alias: str | None, connection) -> tuple[dict | None, object | None]:
-    """The ``database`` graph attribute, and the connection to load with (``None`` when
-    the database cannot be read: the rest of the graph still loads)."""
+def _open_database(alias: str | None, connection) -> tuple[dict | None, object | None, bool]:
+    """The ``database`` graph attribute, the connection to load with (``None`` when the
+    database cannot be read: the rest of the graph still loads), and whether that is
+    because its SQLite file does not exist yet."""
     if alias is None and connection is None:
-        return None, None
+        return None, None, False
     if connection is None:
         from django.db import connections
 
@@ -472,17 +474,17 @@ def _open_database(alias: str | None, connection) -> tuple[dict | None, object |
         try:
             connection = connections[alias]  # loads the backend: the driver may be missing
         except Exception as exc:
-            return {**info, "state": "unavailable", "error": _one_line(exc)}, None
+            return {**info, "state": "unavailable", "error": _one_line(exc)}, None, False
     info = _database_info(connection.alias, connection.vendor)
     missing = _missing_sqlite_file(connection)
     if missing is not None:  # connecting would create it: reading must not write
-        return {**info, "state": "unavailable", "error": f"no SQLite file at {missing}"}, None
+        return {**info, "state": "unavailable", "error": f"no SQLite file at {missing}"}, None, True
     try:
         if not MigrationRecorder(connection).has_table():
             info["state"] = "no-table"  # a fresh database: nothing is applied yet
     except Exception as exc:  # each driver has its own errors; all mean "cannot read it"
-        return {**info, "state": "unavailable", "error": _one_line(exc)}, None
-    return info, connection
+        return {**info, "state": "unavailable", "error": _one_line(exc)}, None, False
+    return info, connection, False
 
 
 def _missing_sqlite_file(connection) -> str | None:

@@ -365,5 +365,6 @@ def _to_networkx(
     graph.add_edges_from(sorted(built.edges))
     add_derived_attributes(graph)
     graph.graph["database"] = None
+    graph.graph["database_file_missing"] = False
     graph.graph["partially_applied"] = {}
     return graph
