@@ -38,7 +38,7 @@ IN_PROCESS = """
 import json, time
 from migrator.settings import ProjectOptions
 from migrator.project import load_project
-from migrator.squash import analyse
+from migrator.analysis.squash import analyse
 from migrator.django.optimizer import squashes_squashed, window_cost
 t0 = time.perf_counter()
 project = load_project(ProjectOptions())
@@ -55,7 +55,7 @@ print(json.dumps({"load": t1 - t0, "analyse": t2 - t1, "costs": t3 - t2,
 MUTUAL = """
 import json, random, time
 import networkx as nx
-from migrator.squash import analyse
+from migrator.analysis.squash import analyse
 apps, per = {apps}, {per}
 rng = random.Random(0)
 graph = nx.DiGraph()

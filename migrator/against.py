@@ -9,13 +9,13 @@ both goes through ``git merge-file`` (and keeps git's conflict markers when the 
 collide, which the loader then reports).
 
 The result is an *overlay*, path -> merged bytes (``None``: deleted by the merge), that
-replaces those files while the graph is loaded:
+replaces those files while the graph is loaded (:func:`migrator.project.load_project`):
 
 * statically, the overlay is parsed in memory;
-* with Django, the migration packages are copied to a temporary folder with the overlay
-  written in, and Django loads them there through ``MIGRATION_MODULES``: the union is
-  judged by Django itself, on the project's real settings, without writing into the
-  project.
+* with Django, the migration packages it touches are copied to a temporary folder with
+  the overlay written in, and Django loads them there through ``MIGRATION_MODULES``
+  (:mod:`migrator.django.loader`): the union is judged by Django itself, on the
+  project's real settings, without writing into the project.
 
 Apps that exist only at REF (a new app on the other branch) are not part of the
 prediction: they are not installed in the working tree's settings either.
@@ -23,9 +23,6 @@ prediction: they are not installed in the working tree's settings either.
 
 from __future__ import annotations
 
-import shutil
-import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +31,7 @@ import networkx as nx
 from migrator import git
 from migrator.errors import UsageError
 from migrator.problems import Problem
+from migrator.project import load_project, migration_folders
 from migrator.settings import ProjectOptions
 
 #: Where a migration file of the predicted merge comes from.
@@ -71,22 +69,11 @@ def predict(options: ProjectOptions, ref: str) -> Prediction:
         )
     head = git.rev_parse("HEAD", top)
     base = git.merge_base(head, ref_sha, top) if head else None
-    if options.static:
-        from migrator.static import load_static_graph
-
-        folders = [app.migrations for app in _static_apps(options)]
-        overlay, sides = merged_overlay(top, folders, ref, ref_sha, base)
-        loaded = load_static_graph(options, overlay=overlay)
-        return Prediction(
-            ref, ref_sha, base, loaded.graph, loaded.problems, _sides_of_nodes(loaded.graph, sides)
-        )
-    return _predict_with_django(options, top, ref, ref_sha, base)
-
-
-def _static_apps(options: ProjectOptions):
-    from migrator.static.apps import discover
-
-    return [app for app in discover(options).apps if app.migrations is not None and app.local]
+    overlay, sides = merged_overlay(top, migration_folders(options), ref, ref_sha, base)
+    project = load_project(options, overlay=overlay)
+    return Prediction(
+        ref, ref_sha, base, project.graph, project.problems, _sides_of_nodes(project.graph, sides)
+    )
 
 
 # -- the merge of the migration packages ------------------------------------------------
@@ -154,85 +141,3 @@ def _sides_of_nodes(graph: nx.DiGraph, sides: dict[Path, str]) -> dict[str, str]
         for _, data in graph.nodes(data=True)
         if data.get("path")
     }
-
-
-# -- with Django: load the union through MIGRATION_MODULES --------------------------------
-
-
-def _predict_with_django(
-    options: ProjectOptions, top: Path, ref: str, ref_sha: str, base: str | None
-) -> Prediction:
-    from migrator.django.setup import setup_django
-
-    choice = setup_django(options)
-    from django.apps import apps
-    from django.conf import settings
-    from django.db.migrations.loader import MigrationLoader
-
-    from migrator.django.loader import load_graph
-
-    folders: dict[str, Path] = {}
-    for config in apps.get_app_configs():
-        module, _ = MigrationLoader.migrations_module(config.label)
-        folder = _package_folder(module) if module else None
-        if folder is not None and folder.resolve().is_relative_to(top.resolve()):
-            folders[config.label] = folder
-    overlay, sides = merged_overlay(top, list(folders.values()), ref, ref_sha, base)
-    with tempfile.TemporaryDirectory(prefix="migrator-against-") as tmp:
-        modules, back = {}, {}
-        for label, folder in folders.items():
-            package = f"_migrator_against_{label}"
-            copy = Path(tmp) / package
-            shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("__pycache__"))
-            for path, content in overlay.items():
-                if path.parent == folder:
-                    target = copy / path.name
-                    if content is None:
-                        target.unlink(missing_ok=True)
-                    else:
-                        target.write_bytes(content)
-            modules[label] = package
-            back[str(copy)] = str(folder)
-        settings.MIGRATION_MODULES = {**getattr(settings, "MIGRATION_MODULES", {}), **modules}
-        sys.path.insert(0, tmp)
-        try:
-            loaded = load_graph(root=choice.root)
-        finally:
-            sys.path.remove(tmp)
-        graph = loaded.graph
-        for _, data in graph.nodes(data=True):
-            data["path"] = _map_back(data["path"], back)
-        problems = [_problem_back(p, back) for p in loaded.problems]
-    return Prediction(ref, ref_sha, base, graph, problems, _sides_of_nodes(graph, sides))
-
-
-def _package_folder(module: str) -> Path | None:
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec(module)
-    except Exception:
-        return None
-    if spec is None or not spec.submodule_search_locations or spec.origin in (None, "namespace"):
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
-
-
-def _map_back(path: str | None, back: dict[str, str]) -> str | None:
-    if path is None:
-        return None
-    for copy, folder in back.items():
-        if path.startswith(copy + "/"):
-            return folder + path[len(copy) :]
-    return path
-
-
-def _problem_back(problem: Problem, back: dict[str, str]) -> Problem:
-    return Problem(
-        problem.kind,
-        problem.message,
-        problem.app,
-        problem.migration,
-        _map_back(problem.path, back),
-        problem.line,
-    )

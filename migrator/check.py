@@ -11,6 +11,7 @@ from migrator.analysis.leaves import conflicts
 from migrator.errors import ConfigurationError
 from migrator.graph import Key, database_info, partially_applied
 from migrator.problems import Problem
+from migrator.sourcefiles import migration_class_line
 
 # Problems that leave a migration out of the graph: its edges are unknown.
 _NOT_LOADED = {
@@ -28,6 +29,7 @@ class Conflict:
     app: str
     leaves: tuple[str, ...]
     paths: tuple[str | None, ...]
+    lines: tuple[int | None, ...]  # of ``class Migration`` in each leaf's file
 
 
 @dataclass
@@ -48,7 +50,7 @@ def check_graph(graph: nx.DiGraph, problems: list[Problem], apps: list[str]) -> 
     chosen = set(apps)
     unsure = incomplete_apps(graph, problems)
     found = [
-        Conflict(app, tuple(names), tuple(graph.nodes[(app, n)]["path"] for n in names))
+        _conflict(graph, app, names)
         for app, names in conflicts(graph).items()
         if app in chosen and app not in unsure
     ]
@@ -60,6 +62,11 @@ def check_graph(graph: nx.DiGraph, problems: list[Problem], apps: list[str]) -> 
     return CheckReport(
         sorted(apps), sum(counts.values()), found, sorted(kept, key=Problem.sort_key), counts
     )
+
+
+def _conflict(graph: nx.DiGraph, app: str, names: list[str]) -> Conflict:
+    paths = tuple(graph.nodes[(app, name)]["path"] for name in names)
+    return Conflict(app, tuple(names), paths, tuple(map(migration_class_line, paths)))
 
 
 def incomplete_apps(graph: nx.DiGraph, problems: list[Problem]) -> set[str]:

@@ -11,7 +11,8 @@ import networkx as nx
 from migrator import git
 from migrator.analysis import leaves as graph_leaves
 from migrator.analysis import plans
-from migrator.django.overlap import FIELD, MODEL, Overlap, branch_overlap
+from migrator.analysis.overlap import FIELD, MODEL, Overlap
+from migrator.django.overlap import branch_overlap
 from migrator.errors import RefusedError
 from migrator.graph import Key, key_str
 

@@ -7,12 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from migrator.django.setup import setup_django
+from migrator.django.setup import setup_django, setup_static
 from migrator.errors import UsageError
 from migrator.graph import installed_apps
 from migrator.settings import ProjectOptions, SettingsChoice
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
     import networkx as nx
 
     from migrator.problems import Problem
@@ -33,10 +36,16 @@ class Project:
 
 
 def load_project(
-    options: ProjectOptions, *, replace_migrations: bool = True, database: str | None = None
+    options: ProjectOptions,
+    *,
+    replace_migrations: bool = True,
+    database: str | None = None,
+    overlay: Mapping[Path, bytes | None] | None = None,
 ) -> Project:
     """Boot Django with the project's settings and load its migration graph; with
-    ``database`` (an alias of DATABASES), as ``migrate`` sees it on that database."""
+    ``database`` (an alias of DATABASES), as ``migrate`` sees it on that database; with
+    ``overlay`` (path -> bytes, ``None``: deleted), with those files in place of the ones
+    on disk."""
     if options.static and database is not None:
         raise UsageError(
             "--database needs Django to read the database", hint="run without --static"
@@ -44,7 +53,8 @@ def load_project(
     if options.static:
         from migrator.static import load_static_graph  # reads files, imports nothing
 
-        static = load_static_graph(options, replace_migrations=replace_migrations)
+        setup_static()
+        static = load_static_graph(options, overlay=overlay, replace_migrations=replace_migrations)
         found = static.project
         settings = SettingsChoice(found.settings_module or "", found.settings_source, found.root)
         return Project(options, settings, static.graph, static.problems)
@@ -55,9 +65,29 @@ def load_project(
         from migrator.django.loader import load_graph  # imports Django: only after setup
 
         loaded = load_graph(
-            root=settings.root, replace_migrations=replace_migrations, database=database
+            root=settings.root,
+            replace_migrations=replace_migrations,
+            database=database,
+            overlay=overlay,
         )
     return Project(options, settings, loaded.graph, loaded.problems)
+
+
+def migration_folders(options: ProjectOptions) -> list[Path]:
+    """The folders of the project's migrations packages: statically, those of its own
+    apps; with Django, every installed app's (Django is booted for it)."""
+    if options.static:
+        from migrator.static.apps import discover
+
+        return [
+            app.migrations
+            for app in discover(options).apps
+            if app.migrations is not None and app.local
+        ]
+    setup_django(options)
+    from migrator.django.loader import migration_folders as django_folders  # imports Django
+
+    return list(django_folders().values())
 
 
 def select_apps(

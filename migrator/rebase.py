@@ -7,22 +7,25 @@ migration in every app (``dependencies``, ``run_before``, ``replaces``) and
 django-linear-migrations' ``max_migration.txt`` follow. Only the name strings inside
 those tuples change; the rest of each file stays byte-for-byte.
 
-The planning here is pure: it reads files but imports neither Django nor project code.
+Which branch stays is named (``--keep``, ``--move``) or read from git: the leaf whose
+file is on the mainline (``--onto REF``, else the first parent of the merge HEAD is or
+is in) stays. The planning reads files but imports neither Django nor project code; the
+words are :mod:`migrator.render.rebase`'s.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
 
+from migrator import git
 from migrator.analysis.leaves import app_subgraph, conflicts
 from migrator.errors import RefusedError, UsageError
-from migrator.graph import Key, key_str
-from migrator.render.paths import display_path
+from migrator.graph import Key, database_info, key_str
+from migrator.project import select_apps
 from migrator.write.plan import EditFile, RenameFile, WritePlan
 from migrator.write.sourceedit import replace_keys
 
@@ -50,6 +53,38 @@ def renumbered(name: str, number: int) -> str:
     return f"{number:0{width}d}{suffix}"
 
 
+#: Why the kept leaf stays.
+KEPT_NAMED = "named"  # --keep
+KEPT_NOT_MOVED = "not-moved"  # the one leaf --move leaves
+KEPT_ON_REF = "on-ref"  # its file is on --onto REF
+KEPT_ON_HEAD = "on-head"  # its file is on HEAD, during an unfinished merge
+KEPT_ON_FIRST_PARENT = "on-first-parent"  # its file is on HEAD^1, HEAD being a merge
+
+#: Why the database's applied migrations were not checked (the rebase goes on).
+UNCHECKED_STATIC = "static"  # --static reads no database
+UNCHECKED_UNREADABLE = "unreadable"  # the database could not be read
+
+
+@dataclass(frozen=True)
+class Sides:
+    """The leaf that stays, the leaves whose branches move (sorted), and why."""
+
+    keep: str
+    move: tuple[str, ...]
+    why: str
+    onto: str | None = None  # the REF of KEPT_ON_REF
+
+
+@dataclass(frozen=True)
+class FileEdit:
+    """One file's text before and after (and its name after a rename), to show as a diff."""
+
+    old_path: Path
+    new_path: Path
+    old: str
+    new: str
+
+
 @dataclass
 class Rebase:
     """What a rebase of one app changes."""
@@ -60,12 +95,28 @@ class Rebase:
     renames: dict[Key, Key] = field(default_factory=dict)  # in apply order
     reparented: dict[Key, dict[Key, Key]] = field(default_factory=dict)
     plan: WritePlan = field(default_factory=WritePlan)
-    diffs: list[str] = field(default_factory=list)
-    base: Path | None = None  # diffs name files relative to this folder
+    edits: list[FileEdit] = field(default_factory=list)
+    why: str = KEPT_NAMED  # why ``keep`` stays
+    onto: str | None = None
+    unchecked: str | None = None  # why applied migrations were not checked, if they were not
+    database_error: str | None = None  # with UNCHECKED_UNREADABLE
+    migration_count: int = 0  # of the app, before and after
 
     @property
     def new_leaf(self) -> str:
         return list(self.renames.values())[-1][1] if self.renames else self.keep
+
+    @property
+    def renamed(self) -> list[Key]:
+        return [old for old, new in self.renames.items() if old != new]
+
+    @property
+    def changes(self) -> list[tuple[str, Path | None, Path]]:
+        """(verb, the file renamed or ``None``, the file) of each planned change."""
+        return [
+            (c.verb, c.source if isinstance(c, RenameFile) else None, c.path)
+            for c in self.plan.changes
+        ]
 
 
 def branch_moves(
@@ -114,10 +165,9 @@ def plan_rebase(
     move: list[str],
     *,
     use_git: bool = False,
-    base: Path | None = None,
 ) -> Rebase:
     """Plan the renames and edits; refuse what cannot be done safely."""
-    rebase = Rebase(app, keep, tuple(move), base=base)
+    rebase = Rebase(app, keep, tuple(move))
     renames, reparented = branch_moves(graph, app, keep, move)
     rebase.renames = {old: new for old, new in renames.items()}
     rebase.reparented = reparented
@@ -150,7 +200,7 @@ def _plan_file(rebase, graph, path: Path, moved, reparented, use_git: bool) -> N
         rebase.plan.add(RenameFile(path, target, use_git, f"rename {key_str(key)}"))
     if new != old:
         rebase.plan.add(EditFile(target, old, new, "rewrite dependencies"))
-        rebase.diffs.append(_diff(path, target, old, new, rebase.base))
+        rebase.edits.append(FileEdit(path, target, old, new))
 
 
 def _plan_max_migration(rebase: Rebase, graph: nx.DiGraph, folder: Path) -> None:
@@ -166,18 +216,7 @@ def _plan_max_migration(rebase: Rebase, graph: nx.DiGraph, folder: Path) -> None
     new = rebase.new_leaf + ("\n" if old.endswith("\n") else "")
     if new != old:
         rebase.plan.add(EditFile(path, old, new, "update max_migration.txt"))
-        rebase.diffs.append(_diff(path, path, old, new, rebase.base))
-
-
-def _diff(old_path: Path, new_path: Path, old: str, new: str, base: Path | None) -> str:
-    return "".join(
-        difflib.unified_diff(
-            old.splitlines(keepends=True),
-            new.splitlines(keepends=True),
-            fromfile=f"a/{display_path(str(old_path), base) if base else old_path}",
-            tofile=f"b/{display_path(str(new_path), base) if base else new_path}",
-        )
-    )
+        rebase.edits.append(FileEdit(path, path, old, new))
 
 
 def choose_leaf(app: str, leaves_: list[str], wanted: str, option: str) -> str:
@@ -197,3 +236,115 @@ def choose_leaf(app: str, leaves_: list[str], wanted: str, option: str) -> str:
 def conflict_leaves(graph: nx.DiGraph, app: str) -> list[str]:
     """The app's leaves when it has a conflict, else an empty list."""
     return conflicts(graph).get(app, [])
+
+
+# -- the command: which branch stays, and what stops it ---------------------------------
+
+
+def rebase_app(
+    graph: nx.DiGraph,
+    app: str,
+    *,
+    keep: str | None,
+    move: list[str] | None,
+    onto: str | None,
+    static: bool,
+    cwd: Path,
+) -> Rebase | None:
+    """Plan the rebase of ``app`` (``None`` when it has one leaf: nothing to do)."""
+    select_apps(graph, [app])
+    leaves = conflict_leaves(graph, app)
+    if not leaves:
+        return None
+    sides = (
+        named_sides(app, leaves, keep, move)
+        if keep or move
+        else git_sides(graph, app, leaves, onto, cwd)
+    )
+    rebase = plan_rebase(
+        graph, app, sides.keep, list(sides.move), use_git=git.toplevel(cwd) is not None
+    )
+    rebase.why, rebase.onto = sides.why, sides.onto
+    rebase.migration_count = sum(1 for node in graph.nodes if node[0] == app)
+    if rebase.renamed:
+        rebase.unchecked, rebase.database_error = unchecked_database(graph, static)
+    return rebase
+
+
+def named_sides(app: str, leaves: list[str], keep: str | None, move: list[str] | None) -> Sides:
+    """The sides named with ``--keep`` and ``--move`` (one of them at least)."""
+    moving = [choose_leaf(app, leaves, m, "--move") for m in move or []]
+    if keep:
+        kept = choose_leaf(app, leaves, keep, "--keep")
+        moving = moving or [leaf for leaf in leaves if leaf != kept]
+        return Sides(kept, tuple(sorted(moving)), KEPT_NAMED)
+    rest = [leaf for leaf in leaves if leaf not in moving]
+    if len(rest) != 1:
+        raise RefusedError(
+            f"{app!r} has {len(leaves)} leaves: say which stays", hint="add --keep LEAF"
+        )
+    return Sides(rest[0], tuple(sorted(moving)), KEPT_NOT_MOVED)
+
+
+def git_sides(graph: nx.DiGraph, app: str, leaves: list[str], onto: str | None, cwd: Path) -> Sides:
+    """The sides from git: the leaf on the mainline stays, the others move."""
+    if git.toplevel(cwd) is None:
+        raise RefusedError(
+            f"cannot tell which branch of {app!r} to move outside a git work tree",
+            hint="name it: --keep LEAF or --move LEAF (leaves: " + ", ".join(leaves) + ")",
+        )
+    if onto:
+        mainline, why = git.rev_parse(onto, cwd), KEPT_ON_REF
+        if mainline is None:
+            raise RefusedError(
+                f"--onto {onto!r} is not a commit here",
+                hint="use a branch, tag or commit, e.g. --onto origin/main",
+            )
+    else:
+        merge = git.merge_state(cwd)
+        if merge is None:
+            raise RefusedError(
+                "HEAD is not a merge and no merge is in progress, so the mainline is unknown",
+                hint="pass --onto REF (the branch that stays, e.g. origin/main), --keep LEAF "
+                "or --move LEAF",
+            )
+        mainline = merge.ours
+        why = KEPT_ON_HEAD if merge.state == "merging" else KEPT_ON_FIRST_PARENT
+    on_mainline = [
+        leaf
+        for leaf in leaves
+        if git.path_in_tree(mainline, Path(graph.nodes[(app, leaf)]["path"]), cwd)
+    ]
+    if len(on_mainline) != 1:
+        found = ", ".join(on_mainline) or "none"
+        raise RefusedError(
+            f"{app!r}: expected exactly one leaf on the mainline, found {found}",
+            hint="name the branch that stays with --keep LEAF (leaves: " + ", ".join(leaves) + ")",
+        )
+    keep = on_mainline[0]
+    return Sides(keep, tuple(sorted(leaf for leaf in leaves if leaf != keep)), why, onto)
+
+
+def unchecked_database(graph: nx.DiGraph, static: bool) -> tuple[str | None, str | None]:
+    """Why the database's applied migrations cannot be checked (``None`` when they can,
+    or when nothing can be applied there), and the error that says so."""
+    if static:
+        return UNCHECKED_STATIC, None
+    info = database_info(graph)
+    if info is not None and info.is_unavailable:
+        if info.missing_file:
+            return None, None  # no database file yet: nothing can be applied there
+        return UNCHECKED_UNREADABLE, info.error
+    return None, None
+
+
+def refuse_applied(graph: nx.DiGraph, rebase: Rebase, *, database: str, force: bool) -> None:
+    """Refuse to rename migrations the database has applied, unless ``force``."""
+    applied = sorted(key_str(k) for k in rebase.renamed if graph.nodes[k].get("applied"))
+    if applied and not force:
+        raise RefusedError(
+            f"database {database!r} has applied " + ", ".join(applied) + "; renamed, they "
+            "would look unapplied and `migrate` would run them again",
+            hint="merge instead (`migrator merge " + rebase.app + "`), or rebase with "
+            "--force and fix the django_migrations rows by hand",
+        )

@@ -727,7 +727,7 @@ def test_an_app_inside_an_installed_package_is_not_merged(tmp_path):
 
 
 def _overlap(level: str, *collision_levels: str, data: bool = False):
-    from migrator.django.overlap import Collision, Overlap, Side
+    from migrator.analysis.overlap import Collision, Overlap, Side
 
     kinds = {"field": "same-field", "model": "same-model"}
     collisions = tuple(
@@ -746,13 +746,13 @@ def _overlap(level: str, *collision_levels: str, data: bool = False):
 
 
 def test_verdict_none_says_nothing():
-    from migrator.merge import safety
+    from migrator.render.merge import safety
 
     assert safety(_overlap("none"), force=False) == (None, [])
 
 
 def test_verdict_model_warns_and_names_the_models():
-    from migrator.merge import safety
+    from migrator.render.merge import safety
 
     refusal, warnings = safety(_overlap("model", "model", "model"), force=False)
     assert refusal is None
@@ -763,7 +763,7 @@ def test_verdict_model_warns_and_names_the_models():
 
 
 def test_verdict_field_refuses_unless_forced():
-    from migrator.merge import safety
+    from migrator.render.merge import safety
 
     overlap = _overlap("field", "field", "model")
     assert safety(overlap, force=False) == (
@@ -781,7 +781,7 @@ def test_verdict_field_refuses_unless_forced():
 
 
 def test_verdict_data_migrations_name_each_branchs_operations():
-    from migrator.merge import safety
+    from migrator.render.merge import safety
 
     assert safety(_overlap("none", data=True), force=False) == (
         None,

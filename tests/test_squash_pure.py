@@ -1,4 +1,5 @@
-"""Pure tests of :mod:`migrator.squash` on small literal graphs (no Django)."""
+"""Pure tests of :mod:`migrator.analysis.squash` (and the squash cleanup) on small literal
+graphs (no Django)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,16 @@ import networkx as nx
 import pytest
 
 from migrator.analysis.plans import forwards_plan
-from migrator.squash import (
+from migrator.analysis.squash import (
     BRANCHED,
     DROPPED_DEPENDENCY,
     NON_ATOMIC,
     RUN_BEFORE,
     SQUASHED,
     analyse,
-    cleanup,
     find_windows,
 )
+from migrator.squash import cleanup
 
 
 def graph_of(deps: dict[str, list[str]], **attrs: dict) -> nx.DiGraph:

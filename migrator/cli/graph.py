@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,13 +16,13 @@ from migrator.cli.app import (
     app,
     handle_errors,
     project_options,
+    warn,
     write,
 )
-from migrator.errors import EXIT_OK, MigratorError, UsageError
+from migrator.errors import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from migrator.graph import DatabaseInfo
-    from migrator.render.viewmodel import Window
 
 
 class RankDir(StrEnum):
@@ -167,6 +166,7 @@ def graph(
     Exit 0 when drawn, 1 when refused (a Mermaid diagram too big for GitHub), 2 on a
     usage or configuration error (including a missing Graphviz `dot` for images).
     """
+    from migrator import drawing
     from migrator.graph import database_info
     from migrator.project import load_project
     from migrator.render import graph_files
@@ -186,11 +186,14 @@ def graph(
         _warn_unread_database(database_info(project.graph))
         if project.problems:  # drawn anyway: the picture helps to find them
             count = len(project.problems)
-            sys.stderr.write(
-                f"migrator: warning: {count} problem{'s' if count > 1 else ''} while loading "
-                "the migrations; `migrator check` lists them\n"
+            warn(
+                f"{count} problem{'s' if count > 1 else ''} while loading "
+                "the migrations; `migrator check` lists them"
             )
-        windows = _windows(project.graph, min_length) if squash else ()
+        windows = drawing.squash_windows(project.graph, min_length) if squash else ()
+        verdicts = (
+            drawing.verdicts(project.graph) if explain and squashed is Squashed.used else None
+        )
         view = build_view(
             project.graph,
             include=include or (),
@@ -200,7 +203,7 @@ def graph(
             depth=depth,
             collapse_runs=collapse,
             windows=windows,
-            verdicts=_verdicts(project.graph) if explain and squashed is Squashed.used else None,
+            verdicts=verdicts,
         )
         content, note = graph_files.render(
             view,
@@ -226,35 +229,4 @@ def graph(
 
 def _warn_unread_database(info: DatabaseInfo | None) -> None:
     if info is not None and info.is_unavailable:
-        sys.stderr.write(
-            f"migrator: warning: cannot read database {info.alias!r} ({info.error}): "
-            "drawn without applied state\n"
-        )
-
-
-def _verdicts(graph) -> dict[str, str]:
-    """``migrator explain``'s verdict on each conflict (git is not asked: no provenance
-    is drawn). An app it cannot explain (a cycle) simply gets none."""
-    from migrator.analysis.leaves import conflicts
-    from migrator.explain import explain_app  # replays model states: Django is set up
-
-    verdicts = {}
-    for label in conflicts(graph):
-        try:
-            verdicts[label] = explain_app(graph, label, cwd=None).overlap.level
-        except MigratorError:
-            continue
-    return verdicts
-
-
-def _windows(graph, min_length: int) -> list[Window]:
-    from migrator.render.viewmodel import Window
-    from migrator.squash import find_windows  # only needed with --squash
-
-    try:
-        found = find_windows(graph, None, min_length)
-    except ValueError as error:  # a cycle: `migrator check` says where
-        raise UsageError(
-            f"cannot outline squash ranges: {error}", hint="run `migrator check`"
-        ) from None
-    return [Window(w.app, w.start, w.end, tuple(w.nodes)) for w in found]
+        warn(f"cannot read database {info.alias!r} ({info.error}): drawn without applied state")

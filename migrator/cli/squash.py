@@ -19,8 +19,7 @@ from migrator.cli.app import (
     project_options,
     write,
 )
-from migrator.errors import EXIT_OK, RefusedError
-from migrator.settings import ProjectOptions
+from migrator.errors import EXIT_OK
 
 
 @app.command()
@@ -55,43 +54,16 @@ def squash(
     Exit 0 with the report, 1 when the graph already has a cycle, 2 on a usage or
     configuration error.
     """
-    from migrator.django.optimizer import squashes_squashed, window_cost
-    from migrator.problems import CIRCULAR_DEPENDENCY
-    from migrator.project import load_project, select_apps
+    from migrator.project import load_project
     from migrator.render import squash as render
-    from migrator.squash import analyse
+    from migrator.squash import squash_report
 
     with handle_errors(traceback):
-        options = project_options(settings, pythonpath, static)
-        project = load_project(options)
-        cycle = [p for p in project.problems if p.kind == CIRCULAR_DEPENDENCY]
-        if cycle:
-            raise RefusedError(
-                f"the migration graph already has a cycle: {cycle[0].message}",
-                path=cycle[0].path,
-                line=cycle[0].line,
-                hint="fix it first (`migrator check` lists every problem)",
-            )
-        labels = select_apps(project.graph, app_labels) if app_labels else None
-        report = analyse(project.graph, labels, min_length, allow_squashed=squashes_squashed())
-        report.cleanup = _cleanup(options, project.graph, labels, database)
-        costs = [window_cost(project.graph, window) for window in report.windows]
+        project = load_project(project_options(settings, pythonpath, static))
+        report, costs = squash_report(project, app_labels, min_length, database)
     write(
         render.render_json(report, costs)
         if output_format is Format.json
         else render.render_text(report, costs)
     )
     raise typer.Exit(EXIT_OK)
-
-
-def _cleanup(options: ProjectOptions, graph, labels, database: str | None) -> list:
-    """Squashed migrations with replaced files on disk, judged on the graph loaded
-    without replacing (replaced migrations stay nodes, with ``applied`` per database)."""
-    from migrator.project import load_project
-    from migrator.squash import cleanup
-
-    has_squash = any(data.get("replaces") for _, data in graph.nodes(data=True))
-    if database is None and not has_squash:
-        return []
-    full = load_project(options, replace_migrations=False, database=database).graph
-    return cleanup(full, labels, database)

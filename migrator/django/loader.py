@@ -11,6 +11,13 @@ on, so one run reports all of them. Everything else (which modules are migration
 how squashed migrations replace others, what a leaf is) is left to Django itself:
 only ``load_disk`` is re-implemented, following Django's discovery rules, to make it
 tolerant; ``build_graph`` is Django's own.
+
+``overlay`` (absolute path -> source bytes, or ``None`` for a deleted file) replaces
+what is on disk in the migrations packages, as for the static loader: each package it
+touches is copied to a temporary folder with the overlay written in, and Django imports
+it from there through ``MIGRATION_MODULES``. ``check --against`` judges the files a
+merge would produce this way, on the project's real settings, without writing into the
+project.
 """
 
 from __future__ import annotations
@@ -18,8 +25,11 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import pkgutil
+import shutil
 import sys
+import tempfile
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import import_module, reload
 from pathlib import Path
@@ -34,6 +44,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from migrator import problems as kinds
 from migrator.analysis.history import inconsistent_history
 from migrator.analysis.leaves import conflicts
+from migrator.django.setup import migration_modules
 from migrator.errors import ConfigurationError, UsageError
 from migrator.graph import (
     AppInfo,
@@ -51,6 +62,9 @@ from migrator.sourcefiles import conflict_marker_line, reference_line
 
 # Files next to the migrations that tools keep (django-linear-migrations).
 _SIDE_FILES = ("max_migration.txt",)
+
+#: Path -> the bytes that replace the file (``None``: the file is deleted).
+Overlay = Mapping[Path, "bytes | None"]
 
 
 @dataclass
@@ -298,14 +312,24 @@ def load_graph(
     connection=None,
     replace_migrations: bool = True,
     database: str | None = None,
+    overlay: Overlay | None = None,
 ) -> LoadedGraph:
     """Load every installed app's migrations (Django must be set up) into a graph.
 
     With ``connection=None`` squashed migrations replace the ones they replace as on a
     fresh database, exactly as ``makemigrations`` judges conflicts. With a database
     (``database`` alias or ``connection``) the graph is the one ``migrate`` builds on it:
-    nodes carry ``applied``, and the database's history problems are added.
+    nodes carry ``applied``, and the database's history problems are added. With
+    ``overlay``, the migration files as the overlay has them (see the module docstring).
     """
+    if overlay:
+        return _load_overlaid(
+            overlay,
+            root=root,
+            connection=connection,
+            replace_migrations=replace_migrations,
+            database=database,
+        )
     database_info, connection = _open_database(database, connection)
     loader = _TolerantLoader(connection=connection, replace_migrations=replace_migrations)
     loader.build_graph()
@@ -317,6 +341,79 @@ def load_graph(
         problems += _database_problems(loader, graph, connection)
     problems += cycle_problems(graph)
     return LoadedGraph(graph, sorted(set(problems), key=Problem.sort_key))
+
+
+def migration_folders() -> dict[str, Path]:
+    """App label -> the folder of its migrations package, for every installed app that
+    has one on disk (Django must be set up)."""
+    found = {}
+    for config in apps.get_app_configs():
+        module, _ = MigrationLoader.migrations_module(config.label)
+        folder = _package_folder(module) if module else None
+        if folder is not None:
+            found[config.label] = folder
+    return found
+
+
+def _package_folder(module: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(module)
+    except Exception:
+        return None
+    if spec is None or not spec.submodule_search_locations or spec.origin in (None, "namespace"):
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _load_overlaid(overlay: Overlay, **options) -> LoadedGraph:
+    """:func:`load_graph` with each migrations package ``overlay`` touches replaced by a
+    copy with the overlay written in; paths in the graph and the problems name the real
+    files again."""
+    folders = {
+        label: folder
+        for label, folder in migration_folders().items()
+        if any(Path(path).parent == folder for path in overlay)
+    }
+    with tempfile.TemporaryDirectory(prefix="migrator-against-") as tmp:
+        modules, back = {}, {}
+        for label, folder in folders.items():
+            package = f"_migrator_against_{label}"
+            copy = Path(tmp) / package
+            shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("__pycache__"))
+            for path, content in overlay.items():
+                if Path(path).parent == folder:
+                    target = copy / Path(path).name
+                    if content is None:
+                        target.unlink(missing_ok=True)
+                    else:
+                        target.write_bytes(content)
+            modules[label] = package
+            back[str(copy)] = str(folder)
+        with migration_modules(modules, Path(tmp)):
+            loaded = load_graph(**options)
+    for _, data in loaded.graph.nodes(data=True):
+        data["path"] = _map_back(data["path"], back)
+    return LoadedGraph(loaded.graph, [_problem_back(p, back) for p in loaded.problems])
+
+
+def _map_back(path: str | None, back: dict[str, str]) -> str | None:
+    if path is None:
+        return None
+    for copy, folder in back.items():
+        if path.startswith(copy + "/"):
+            return folder + path[len(copy) :]
+    return path
+
+
+def _problem_back(problem: Problem, back: dict[str, str]) -> Problem:
+    return Problem(
+        problem.kind,
+        problem.message,
+        problem.app,
+        problem.migration,
+        _map_back(problem.path, back),
+        problem.line,
+    )
 
 
 def _to_networkx(loader: _TolerantLoader, root: Path | None) -> nx.DiGraph:
@@ -364,7 +461,7 @@ def _open_database(alias: str | None, connection) -> tuple[DatabaseInfo | None, 
     """The ``database`` graph attribute, and the connection to load with (``None`` when
     the database cannot be read: the rest of the graph still loads)."""
     if alias is None and connection is None:
-        return None, None
+        return None, None, False
     if connection is None:
         from django.db import connections
 

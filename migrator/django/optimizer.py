@@ -1,7 +1,7 @@
 """What squashing a window costs, judged by Django's own ``MigrationOptimizer``.
 
 This is the Django half of ``migrator squash`` (the windows themselves come from the
-pure :mod:`migrator.squash`): it needs real ``Operation`` objects and Django's version.
+pure :mod:`migrator.analysis.squash`): it needs real ``Operation`` objects and Django's version.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import networkx as nx
 from django.db.migrations.operations.special import RunPython, RunSQL
 from django.db.migrations.optimizer import MigrationOptimizer
 
-from migrator.squash import SquashWindow, WindowCost
+from migrator.analysis.squash import SquashWindow, WindowCost
 
 # MigrationWriter cannot import a function defined in a migration module (its module
 # path has a part starting with a digit) and asks for "manual porting".

@@ -14,8 +14,8 @@ The verdict is built on Django's own model state, not on names in the migration 
    ``references_field``, asked only of operations that answer precisely (Django lets an
    operation say "maybe" to everything; we probe with a name that cannot exist).
 
-Levels, from the issue: ``none`` (different models), ``model`` (same model, different
-fields), ``field`` (the same field, or the same model as a whole, on both sides).
+The levels, the collision kinds and the data types of the verdict are in
+:mod:`migrator.analysis.overlap`.
 """
 
 from __future__ import annotations
@@ -29,103 +29,31 @@ import networkx as nx
 from django.db.migrations.operations import RunPython, RunSQL, SeparateDatabaseAndState
 from django.db.migrations.state import ProjectState
 
+from migrator.analysis.overlap import (
+    FIELD_REMOVED,
+    FIELD_RENAMED,
+    LEVELS,
+    MODEL_DELETED,
+    MODEL_RENAMED,
+    NONE,
+    ORDER_DEPENDENT,
+    SAME_FIELD,
+    SAME_FIELD_NAME,
+    SAME_MODEL,
+    SAME_MODEL_NAME,
+    SAME_OPTION,
+    UNKNOWN,
+    Collision,
+    Overlap,
+    Side,
+)
 from migrator.analysis.plans import forwards_plan, migrate_plan
 from migrator.graph import Key
-
-NONE, MODEL, FIELD = "none", "model", "field"
-_LEVELS = (NONE, MODEL, FIELD)
-
-# Collision kinds. All but SAME_MODEL make the verdict ``field``.
-SAME_FIELD = "same-field"  # both alter, remove or rename one field
-SAME_FIELD_NAME = "same-field-name"  # both add (or rename to) a field of the same name
-FIELD_REMOVED = "field-removed"  # one removes a field the other uses
-FIELD_RENAMED = "field-renamed"  # one renames a field the other uses
-SAME_OPTION = "same-option"  # both change one Meta option, index or constraint
-MODEL_DELETED = "model-deleted"  # one deletes a model the other changes or uses
-MODEL_RENAMED = "model-renamed"  # one renames a model the other changes or uses
-SAME_MODEL_NAME = "same-model-name"  # both create (or rename to) a model of the same name
-SAME_MODEL = "same-model"  # both change one model, different fields
-UNKNOWN = "unknown-effect"  # an operation could not be replayed: never called safe
-ORDER_DEPENDENT = "order-dependent"  # the merged state depends on which side runs last
-
-KIND_LEVELS = {
-    SAME_FIELD: FIELD,
-    SAME_FIELD_NAME: FIELD,
-    FIELD_REMOVED: FIELD,
-    FIELD_RENAMED: FIELD,
-    SAME_OPTION: FIELD,
-    MODEL_DELETED: FIELD,
-    MODEL_RENAMED: FIELD,
-    SAME_MODEL_NAME: FIELD,
-    SAME_MODEL: MODEL,
-    UNKNOWN: FIELD,
-    ORDER_DEPENDENT: FIELD,
-}
-
-#: What each kind means, for text output.
-KIND_TEXT = {
-    SAME_FIELD: "both branches alter, remove or rename this field; the one applied last wins",
-    SAME_FIELD_NAME: "both branches add a field with this name",
-    FIELD_REMOVED: "one branch removes this field, the other still uses it",
-    FIELD_RENAMED: "one branch renames this field, the other still uses the old name",
-    SAME_OPTION: "both branches change this option; the one applied last wins",
-    MODEL_DELETED: "one branch deletes this model, the other changes or uses it",
-    MODEL_RENAMED: "one branch renames this model, the other still uses the old name",
-    SAME_MODEL_NAME: "both branches create a model with this name",
-    SAME_MODEL: "both branches change this model (different fields)",
-    UNKNOWN: "Django could not replay an operation here, so what it changes is unknown",
-    ORDER_DEPENDENT: "the merged state differs with the order Django applies the branches in",
-}
 
 # Actions an operation has on a model, a field or an option.
 _CREATE, _CHANGE, _REMOVE, _RENAME, _READ = "create", "change", "remove", "rename", "read"
 _UNKNOWN = "unknown"
 _PROBE = "migrator_no_such_model_0"  # no model has this name
-
-
-@dataclass(frozen=True, order=True)
-class Side:
-    """One branch's part in a collision: its leaf and the (migration, operation) pairs."""
-
-    leaf: str
-    changes: tuple[tuple[str, str], ...]
-
-    @property
-    def migrations(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(name for name, _ in self.changes))
-
-    @property
-    def operations(self) -> tuple[str, ...]:
-        return tuple(description for _, description in self.changes)
-
-
-@dataclass(frozen=True, order=True)
-class Collision:
-    """Both sides touch ``target`` (``app.Model.field``, ``app.Model`` or
-    ``app.Model.Meta.option``) in a way that is not safe to merge blindly."""
-
-    target: str
-    kind: str
-    sides: tuple[Side, ...]
-
-    @property
-    def level(self) -> str:
-        return KIND_LEVELS[self.kind]
-
-    @property
-    def description(self) -> str:
-        return KIND_TEXT[self.kind]
-
-
-@dataclass(frozen=True)
-class Overlap:
-    level: str = NONE
-    data_migrations: bool = False
-    collisions: tuple[Collision, ...] = ()
-    #: Per branch with any: the RunPython / RunSQL operations it runs on the app.
-    data_operations: tuple[Side, ...] = ()
-    #: Operations whose state could not be replayed (their effect is unknown).
-    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -458,23 +386,14 @@ def _is_data_operation(op) -> bool:
 # -- the verdict ---------------------------------------------------------------------------
 
 
-def _registry_ready() -> None:
-    """Model states of relation fields need a ready app registry. After ``--static``
-    (neutral settings, no project app imported) make it ready and empty: model states
-    only ever name other models by string."""
-    from django.apps import apps
-
-    if not apps.ready:
-        apps.populate([])
-
-
 def branch_overlap(graph: nx.DiGraph, branches: Sequence) -> Overlap:
     """Compare every pair of an app's branches (objects with ``app``, ``leaf`` and
     ``migrations``: names, in Django's order, like :class:`migrator.explain.Branch`):
-    what each side has that the other has not."""
+    what each side has that the other has not. Model states of relation fields need a
+    ready app registry (:func:`migrator.django.setup.setup_static` readies an empty one
+    for ``--static``)."""
     if len(branches) < 2:
         return Overlap()
-    _registry_ready()
     app_label = branches[0].app
     leaves = [(app_label, branch.leaf) for branch in branches]
     sides = [[(app_label, name) for name in branch.migrations] for branch in branches]
@@ -504,7 +423,7 @@ def branch_overlap(graph: nx.DiGraph, branches: Sequence) -> Overlap:
         collisions |= _collide(app_label, leaf_a[1], a, leaf_b[1], b, order, differences)
         data_pair |= bool(_data_changes(graph, a_only)) and bool(_data_changes(graph, b_only))
     ordered = tuple(sorted(collisions))
-    level = max((c.level for c in ordered), key=_LEVELS.index, default=NONE)
+    level = max((c.level for c in ordered), key=LEVELS.index, default=NONE)
     data = tuple(
         Side(leaf[1], _data_changes(graph, side))
         for leaf, side in zip(leaves, sides, strict=True)

@@ -1,8 +1,9 @@
 """Boot Django with the project's settings: the one owner of Django's global state.
 
-Only this module calls ``django.setup()``, puts the project on ``sys.path`` and sets
-``DJANGO_SETTINGS_MODULE``; :mod:`migrator.settings` decides which settings to boot
-without importing Django.
+Only this module calls ``django.setup()`` (once per process), configures settings, fills
+the app registry, puts the project on ``sys.path``, sets ``DJANGO_SETTINGS_MODULE`` and
+points ``MIGRATION_MODULES`` elsewhere; :mod:`migrator.settings` decides which settings
+to boot without importing Django.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
 
@@ -48,8 +51,15 @@ def _prepare_sys_path(choice: SettingsChoice) -> None:
         sys.path.insert(0, entry)
 
 
+_booted: tuple[ProjectOptions, SettingsChoice] | None = None
+
+
 def setup_django(options: ProjectOptions) -> SettingsChoice:
-    """Find the settings, put the project on ``sys.path`` and run ``django.setup()``."""
+    """Find the settings, put the project on ``sys.path`` and run ``django.setup()``;
+    again with the same options, the settings already booted."""
+    global _booted
+    if _booted is not None and _booted[0] == options:
+        return _booted[1]
     choice = choose_settings(options)
     _prepare_sys_path(choice)
     os.environ[SETTINGS_ENV] = choice.module
@@ -73,7 +83,38 @@ def setup_django(options: ProjectOptions) -> SettingsChoice:
         django.setup()
     except Exception as exc:
         raise _setup_error(exc, choice, "cannot set up Django") from exc
+    _booted = (options, choice)
     return choice
+
+
+def setup_static() -> None:
+    """Django for ``--static``: its default settings, so nothing static mode touches can
+    import the project's settings module through ``DJANGO_SETTINGS_MODULE``; and a
+    ready, empty app registry, which model states of relation fields need (they only
+    ever name other models by string)."""
+    from django.apps import apps
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure()
+    if not apps.ready:
+        apps.populate([])
+
+
+@contextmanager
+def migration_modules(modules: dict[str, str], folder: Path) -> Iterator[None]:
+    """Within the block, Django imports the migrations of each app label of ``modules``
+    from the package named there, found in ``folder`` (put first on ``sys.path``)."""
+    from django.conf import settings
+
+    before = getattr(settings, "MIGRATION_MODULES", {})
+    settings.MIGRATION_MODULES = {**before, **modules}
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+        settings.MIGRATION_MODULES = before
 
 
 def _setup_error(exc: BaseException, choice: SettingsChoice, what: str) -> ConfigurationError:

@@ -12,7 +12,6 @@ from migrator.check import CheckReport
 from migrator.render import check as plain
 from migrator.render.paths import display_path
 from migrator.render.words import plural
-from migrator.sourcefiles import migration_class_line
 
 
 def _header(prediction: Prediction) -> str:
@@ -69,7 +68,7 @@ def render_github(report: CheckReport, prediction: Prediction, base: Path) -> st
             f"{name} ({prediction.side_of(path)})"
             for name, path in zip(conflict.leaves, conflict.paths, strict=True)
         )
-        for name, path in zip(conflict.leaves, conflict.paths, strict=True):
+        for name, path, line in zip(conflict.leaves, conflict.paths, conflict.lines, strict=True):
             lines.append(
                 plain.annotation(
                     f"merging {prediction.ref} would give {conflict.app!r} "
@@ -77,7 +76,7 @@ def render_github(report: CheckReport, prediction: Prediction, base: Path) -> st
                     f"{plain.conflict_hint(conflict)}",
                     title=f"Migration conflict with {prediction.ref} in {conflict.app}: {name}",
                     path=display_path(path, base),
-                    line=migration_class_line(path) if Path(path or "").is_file() else None,
+                    line=line,
                 )
             )
     text = plain.render_github(replace(report, conflicts=[]), base)

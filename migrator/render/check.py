@@ -9,7 +9,6 @@ from migrator.check import CheckReport, Conflict
 from migrator.problems import Problem
 from migrator.render.paths import display_path
 from migrator.render.words import plural
-from migrator.sourcefiles import migration_class_line
 
 
 def conflict_hint(conflict: Conflict) -> str:
@@ -97,14 +96,14 @@ def render_github(report: CheckReport, base: Path) -> str:
     lines = []
     for conflict in report.conflicts:
         others = ", ".join(conflict.leaves)
-        for name, path in zip(conflict.leaves, conflict.paths, strict=True):
+        for name, path, line in zip(conflict.leaves, conflict.paths, conflict.lines, strict=True):
             lines.append(
                 annotation(
                     f"{conflict.app!r} has {len(conflict.leaves)} leaf migrations ({others}); "
                     f"{conflict_hint(conflict)}",
                     title=f"Migration conflict in {conflict.app}: {name}",
                     path=display_path(path, base),
-                    line=migration_class_line(path),
+                    line=line,
                 )
             )
     for problem in report.problems:

@@ -5,19 +5,42 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from migrator.django.overlap import Overlap
+from migrator.analysis import overlap as kinds
+from migrator.analysis.overlap import Overlap
 from migrator.explain import AppExplanation, Branch, Step
-from migrator.git import MergeState, Origin
 from migrator.render.paths import display_path
 from migrator.render.words import plural
+
+if TYPE_CHECKING:
+    from migrator.git import MergeState, Origin
+
+#: What each collision kind means.
+KIND_TEXT = {
+    kinds.SAME_FIELD: (
+        "both branches alter, remove or rename this field; the one applied last wins"
+    ),
+    kinds.SAME_FIELD_NAME: "both branches add a field with this name",
+    kinds.FIELD_REMOVED: "one branch removes this field, the other still uses it",
+    kinds.FIELD_RENAMED: "one branch renames this field, the other still uses the old name",
+    kinds.SAME_OPTION: "both branches change this option; the one applied last wins",
+    kinds.MODEL_DELETED: "one branch deletes this model, the other changes or uses it",
+    kinds.MODEL_RENAMED: "one branch renames this model, the other still uses the old name",
+    kinds.SAME_MODEL_NAME: "both branches create a model with this name",
+    kinds.SAME_MODEL: "both branches change this model (different fields)",
+    kinds.UNKNOWN: "Django could not replay an operation here, so what it changes is unknown",
+    kinds.ORDER_DEPENDENT: (
+        "the merged state differs with the order Django applies the branches in"
+    ),
+}
 
 
 def render_collisions(overlap: Overlap) -> str:
     """One block per collision: the target, the kind and what each side does there."""
     lines = []
     for collision in overlap.collisions:
-        lines.append(f"{collision.target}: {collision.kind}: {collision.description}")
+        lines.append(f"{collision.target}: {collision.kind}: {KIND_TEXT[collision.kind]}")
         for side in collision.sides:
             for migration, operation in side.changes:
                 lines.append(f"  branch {side.leaf}: {migration}: {operation}")

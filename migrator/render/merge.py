@@ -6,18 +6,104 @@ import json
 import textwrap
 from pathlib import Path
 
-from migrator.merge import REFUSED, WRITE, AppMerge, MergeReport
+from migrator.analysis.overlap import FIELD, MODEL, Overlap
+from migrator.merge import INSTALLED, REFUSED, UNCERTAIN, UNWRITABLE, WRITE, AppMerge, MergeReport
+from migrator.render.explain import render_collisions
 from migrator.render.paths import display_path
 from migrator.render.words import plural
 
 
-def refusal_hint(merge: AppMerge) -> str:
-    if merge.outcome == REFUSED and "--force" not in merge.advice:
+def safety(overlap: Overlap, *, force: bool) -> tuple[str | None, list[str]]:
+    """From ``explain``'s overlap verdict: why the merge is refused (``None`` when it is
+    not) and what the user should review."""
+    warnings = []
+    if overlap.level == FIELD:
+        targets = _targets(overlap, FIELD)
+        if not force:
+            return (
+                f"both branches change {targets}: after a merge migration the branch "
+                "Django applies last silently wins"
+            ), warnings
+        warnings.append(
+            f"both branches change {targets}; merged anyway (--force): check "
+            "the final definition in models.py"
+        )
+    elif overlap.level == MODEL:
+        warnings.append(
+            f"both branches change {_targets(overlap, MODEL)} (different "
+            "fields): review that their changes combine"
+        )
+    if overlap.data_migrations:
+        data = "; ".join(
+            f"{side.leaf}: "
+            + ", ".join(f"{migration} ({operation})" for migration, operation in side.changes)
+            for side in overlap.data_operations
+        )
+        warnings.append(
+            "both branches run data migrations, review that each still works "
+            f"after the other branch's changes: {data}"
+        )
+    return None, warnings
+
+
+def _targets(overlap: Overlap, level: str) -> str:
+    return ", ".join(sorted({c.target for c in overlap.collisions if c.level == level}))
+
+
+def reason(merge: AppMerge, base: Path) -> str:
+    """Why the app is not merged ("" when it is)."""
+    if merge.outcome == REFUSED:
+        assert merge.overlap is not None
+        return safety(merge.overlap, force=False)[0] or ""
+    if merge.blocked_by == UNCERTAIN:
+        first = merge.problems[0]
         return (
-            f"{merge.advice} Or write the merge migration anyway with "
+            f"its leaves are uncertain: {plural(len(merge.problems), 'problem')} "
+            f"(first: {first.kind}: {first.message})"
+        )
+    if merge.migration is None:
+        return ""
+    shown = display_path(str(merge.migration.path), base)
+    if merge.blocked_by == UNWRITABLE:
+        return f"cannot create {shown}: {merge.unwritable} (never overwritten)"
+    if merge.blocked_by == INSTALLED:
+        return f"would write {shown}, inside an installed package"
+    return ""
+
+
+def warnings(merge: AppMerge) -> list[str]:
+    """What to review although the app is merged (or blocked for another reason)."""
+    if merge.overlap is None or merge.outcome == REFUSED:
+        return []
+    return safety(merge.overlap, force=merge.forced)[1]
+
+
+def collisions(merge: AppMerge) -> str:
+    """The collisions that made the merge unsafe, when it is refused or forced."""
+    if merge.overlap is None or merge.overlap.level != FIELD:
+        return ""
+    return render_collisions(merge.overlap)
+
+
+def _advice(merge: AppMerge) -> str:
+    if merge.outcome == REFUSED:
+        return merge.recommendation
+    if merge.blocked_by == INSTALLED:
+        return (
+            "point MIGRATION_MODULES at a migrations package in your project for this app, "
+            "or get the conflict fixed in the package itself"
+        )
+    return ""
+
+
+def refusal_hint(merge: AppMerge) -> str:
+    advice = _advice(merge)
+    if merge.outcome == REFUSED and "--force" not in advice:
+        return (
+            f"{advice} Or write the merge migration anyway with "
             f"`migrator merge {merge.app_label} --force`."
         ).lstrip()
-    return merge.advice or "fix what is named above, then run `migrator merge` again"
+    return advice or "fix what is named above, then run `migrator merge` again"
 
 
 def outcome(merge: AppMerge, report: MergeReport) -> str:
@@ -39,10 +125,10 @@ def _app_lines(merge: AppMerge, report: MergeReport, base: Path) -> list[str]:
         lines = [f"{merge.app_label}: {verb} {path}, merging {leaves}"]
     else:
         word = "refused" if merge.outcome == REFUSED else "not merged"
-        lines = [f"{merge.app_label}: {word}: {merge.reason}", f"  leaves: {leaves}"]
-    if merge.collisions:
-        lines += _indent(merge.collisions, "  ")
-    lines += [f"  warning: {warning}" for warning in merge.warnings]
+        lines = [f"{merge.app_label}: {word}: {reason(merge, base)}", f"  leaves: {leaves}"]
+    if collisions(merge):
+        lines += _indent(collisions(merge), "  ")
+    lines += [f"  warning: {warning}" for warning in warnings(merge)]
     if merge.outcome != WRITE:
         lines.append(f"  hint: {refusal_hint(merge)}")
     elif report.dry_run:
@@ -92,10 +178,10 @@ def report_dict(report: MergeReport, base: Path) -> dict:
                 "outcome": outcome(m, report),
                 "name": m.migration.name if m.migration else None,
                 "path": display_path(str(m.migration.path), base) if m.migration else None,
-                "reason": m.reason or None,
+                "reason": reason(m, base) or None,
                 "forced": m.forced,
-                "warnings": list(m.warnings),
-                "collisions": m.collisions.splitlines(),
+                "warnings": warnings(m),
+                "collisions": collisions(m).splitlines(),
                 "source": m.migration.source if m.migration and m.outcome == WRITE else None,
             }
             for m in report.merges

@@ -1,12 +1,12 @@
-"""Render a :class:`~migrator.squash.SquashReport` as text or JSON."""
+"""Render a :class:`~migrator.analysis.squash.SquashReport` as text or JSON."""
 
 from __future__ import annotations
 
 import json
 
+from migrator.analysis.squash import Cleanup, SquashReport, SquashWindow, WindowCost
 from migrator.graph import key_str
 from migrator.render.words import plural
-from migrator.squash import Cleanup, SquashReport, SquashWindow, WindowCost
 
 
 def _cost_line(cost: WindowCost) -> str:

@@ -54,8 +54,9 @@ def load_static_graph(
 ) -> StaticLoad:
     """Discover the apps and read their migration files; nothing is imported.
 
-    ``replace_migrations=False`` keeps replaced migrations, as Django's loader option."""
-    neutral_django_settings()
+    ``replace_migrations=False`` keeps replaced migrations, as Django's loader option.
+    Operations are Django objects built on first use: Django's settings must be
+    configured by then (:func:`migrator.django.setup.setup_static`)."""
     # Tens of thousands of small tuples: the cyclic GC would walk them again and again.
     enabled = gc.isenabled()
     gc.disable()
@@ -77,15 +78,6 @@ def _load(options: ProjectOptions, overlay: Overlay | None, replace_migrations: 
         cache.forget_except({str(p) for p in parsed})
     cache.save()
     return _assemble(project, files, parsed, replace_migrations)
-
-
-def neutral_django_settings() -> None:
-    """Settings with Django's defaults, so nothing static mode touches can import the
-    project's settings module through ``DJANGO_SETTINGS_MODULE``."""
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure()
 
 
 # -- files --------------------------------------------------------------------------

@@ -1,0 +1,86 @@
+"""What :mod:`migrator.django.overlap` finds when it compares a conflict's branches: the
+verdict's levels, the kinds of collision, and the data types that carry them.
+
+Pure data, no Django: renderers and the command cores read these without replaying
+anything. Levels, from the issue: ``none`` (different models), ``model`` (same model,
+different fields), ``field`` (the same field, or the same model as a whole, on both
+sides).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NONE, MODEL, FIELD = "none", "model", "field"
+#: The levels from the mildest to the worst.
+LEVELS = (NONE, MODEL, FIELD)
+
+# Collision kinds. All but SAME_MODEL make the verdict ``field``.
+SAME_FIELD = "same-field"  # both alter, remove or rename one field
+SAME_FIELD_NAME = "same-field-name"  # both add (or rename to) a field of the same name
+FIELD_REMOVED = "field-removed"  # one removes a field the other uses
+FIELD_RENAMED = "field-renamed"  # one renames a field the other uses
+SAME_OPTION = "same-option"  # both change one Meta option, index or constraint
+MODEL_DELETED = "model-deleted"  # one deletes a model the other changes or uses
+MODEL_RENAMED = "model-renamed"  # one renames a model the other changes or uses
+SAME_MODEL_NAME = "same-model-name"  # both create (or rename to) a model of the same name
+SAME_MODEL = "same-model"  # both change one model, different fields
+UNKNOWN = "unknown-effect"  # an operation could not be replayed: never called safe
+ORDER_DEPENDENT = "order-dependent"  # the merged state depends on which side runs last
+
+KIND_LEVELS = {
+    SAME_FIELD: FIELD,
+    SAME_FIELD_NAME: FIELD,
+    FIELD_REMOVED: FIELD,
+    FIELD_RENAMED: FIELD,
+    SAME_OPTION: FIELD,
+    MODEL_DELETED: FIELD,
+    MODEL_RENAMED: FIELD,
+    SAME_MODEL_NAME: FIELD,
+    SAME_MODEL: MODEL,
+    UNKNOWN: FIELD,
+    ORDER_DEPENDENT: FIELD,
+}
+
+
+@dataclass(frozen=True, order=True)
+class Side:
+    """One branch's part in a collision: its leaf and the (migration, operation) pairs."""
+
+    leaf: str
+    changes: tuple[tuple[str, str], ...]
+
+    @property
+    def migrations(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(name for name, _ in self.changes))
+
+    @property
+    def operations(self) -> tuple[str, ...]:
+        return tuple(description for _, description in self.changes)
+
+
+@dataclass(frozen=True, order=True)
+class Collision:
+    """Both sides touch ``target`` (``app.Model.field``, ``app.Model`` or
+    ``app.Model.Meta.option``) in a way that is not safe to merge blindly."""
+
+    target: str
+    kind: str
+    sides: tuple[Side, ...]
+
+    @property
+    def level(self) -> str:
+        return KIND_LEVELS[self.kind]
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """The verdict on a conflict's branches (:func:`migrator.django.overlap.branch_overlap`)."""
+
+    level: str = NONE
+    data_migrations: bool = False
+    collisions: tuple[Collision, ...] = ()
+    #: Per branch with any: the RunPython / RunSQL operations it runs on the app.
+    data_operations: tuple[Side, ...] = ()
+    #: Operations whose state could not be replayed (their effect is unknown).
+    notes: tuple[str, ...] = ()
