@@ -86,7 +86,7 @@ def explain_app(graph: nx.DiGraph, app_label: str, *, cwd: Path | None = None) -
     )
     overlap = branch_overlap(graph, branches)
     order = tuple(name for _, name in plans.apply_order(graph, app_label)) if found else ()
-    merge = git.merge_state(cwd) if origins is not None else None
+    merge = git.merge_state(cwd) if origins is not None and cwd is not None else None
     forks = tuple(name for _, name in graph_leaves.fork_points(graph, app_label)) if found else ()
     explanation = AppExplanation(
         app_label,

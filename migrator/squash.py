@@ -122,6 +122,6 @@ def _functions_in(graph: nx.DiGraph, data: dict, replaced: tuple[Key, ...]) -> l
         for attribute in ("code", "reverse_code"):
             function = getattr(operation, attribute, None)
             file = getattr(getattr(function, "__code__", None), "co_filename", None)
-            if file and str(Path(file).resolve()) in paths:
+            if function is not None and file and str(Path(file).resolve()) in paths:
                 found.add((function.__qualname__, paths[str(Path(file).resolve())]))
     return sorted(found)

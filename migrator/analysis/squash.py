@@ -197,7 +197,7 @@ def squashed_set(graph: nx.DiGraph, app: str, start: Key, end: Key) -> list[Key]
 def _app_components(graph: nx.DiGraph) -> dict[str, frozenset[str]]:
     """App label -> the apps on some cycle of the app-level graph with it (itself
     included). Only those apps can lead a path out of the app and back into it."""
-    apps = nx.DiGraph()
+    apps: nx.DiGraph = nx.DiGraph()
     apps.add_nodes_from({node[0] for node in graph.nodes})
     apps.add_edges_from({(u[0], v[0]) for u, v in graph.edges if u[0] != v[0]})
     found: dict[str, frozenset[str]] = {}

@@ -94,7 +94,7 @@ class _TolerantLoader(MigrationLoader):
     # -- discovery, as Django's load_disk, but one bad module does not stop the rest --
 
     def load_disk(self) -> None:
-        self.disk_migrations = {}
+        self.disk_migrations: dict[Key, object] = {}
         self.unmigrated_apps = set()
         self.migrated_apps = set()
         for app_config in apps.get_app_configs():
@@ -417,7 +417,7 @@ def _problem_back(problem: Problem, back: dict[str, str]) -> Problem:
 
 
 def _to_networkx(loader: _TolerantLoader, root: Path | None) -> nx.DiGraph:
-    graph = nx.DiGraph()
+    graph: nx.DiGraph = nx.DiGraph()
     graph.graph["apps"] = {
         config.label: AppInfo(
             config.label,
@@ -461,7 +461,7 @@ def _open_database(alias: str | None, connection) -> tuple[DatabaseInfo | None, 
     """The ``database`` graph attribute, and the connection to load with (``None`` when
     the database cannot be read: the rest of the graph still loads)."""
     if alias is None and connection is None:
-        return None, None, False
+        return None, None
     if connection is None:
         from django.db import connections
 
@@ -482,7 +482,7 @@ def _open_database(alias: str | None, connection) -> tuple[DatabaseInfo | None, 
         try:
             connection = connections[alias]  # loads the backend: the driver may be missing
         except Exception as exc:
-            return _unavailable(DatabaseInfo(alias, None), _one_line(exc)), None
+            return _unavailable(DatabaseInfo(str(alias), None), _one_line(exc)), None
     info = DatabaseInfo(connection.alias, connection.vendor)
     missing = _missing_sqlite_file(connection)
     if missing is not None:  # connecting would create it: reading must not write
@@ -636,14 +636,14 @@ def _squash_problems(loader: _TolerantLoader, graph: nx.DiGraph, alias: str) -> 
                 )
             )
         replaced = set(state.applied) | set(state.not_applied)
-        names = leaves_by_app.get(key[0], [])
-        if not state.missing and any((key[0], name) in replaced for name in names):
+        leaf_names = leaves_by_app.get(key[0], [])
+        if not state.missing and any((key[0], name) in replaced for name in leaf_names):
             found.append(
                 Problem(
                     kinds.PARTIALLY_APPLIED_SQUASH,
                     f"{start}; with the replaced migrations instead, app "
-                    f"{key[0]!r} has {len(names)} leaf migrations: "
-                    f"{', '.join(names)} (makemigrations, which ignores the "
+                    f"{key[0]!r} has {len(leaf_names)} leaf migrations: "
+                    f"{', '.join(leaf_names)} (makemigrations, which ignores the "
                     f"database, cannot see this conflict)",
                     key[0],
                     key[1],

@@ -482,7 +482,7 @@ def _order_differences(
     found = []
     for token in sorted(set(by_token_x) | set(by_token_y), key=repr):
         if token not in by_token_x or token not in by_token_y:
-            name = (x.get(by_token_x.get(token)) or y[by_token_y[token]]).name
+            name = (x[by_token_x[token]] if token in by_token_x else y[by_token_y[token]]).name
             found.append(_OrderDifference(token, None, f"{app_label}.{name}", ""))
             continue
         mx, my = x[by_token_x[token]], y[by_token_y[token]]

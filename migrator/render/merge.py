@@ -16,7 +16,7 @@ from migrator.render.words import plural
 def safety(overlap: Overlap, *, force: bool) -> tuple[str | None, list[str]]:
     """From ``explain``'s overlap verdict: why the merge is refused (``None`` when it is
     not) and what the user should review."""
-    warnings = []
+    warnings: list[str] = []
     if overlap.level == FIELD:
         targets = _targets(overlap, FIELD)
         if not force:

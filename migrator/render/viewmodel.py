@@ -39,6 +39,7 @@ import fnmatch
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import networkx as nx
 
@@ -82,6 +83,23 @@ class Window:
     start: str
     end: str
     nodes: tuple[Key, ...]
+
+
+class Outline(Protocol):
+    """What the view needs of a squash window (a :class:`Window`, or the squash
+    analysis's own ``SquashWindow``)."""
+
+    @property
+    def app(self) -> str: ...
+
+    @property
+    def start(self) -> str: ...
+
+    @property
+    def end(self) -> str: ...
+
+    @property
+    def nodes(self) -> tuple[Key, ...]: ...
 
 
 # -- choosing what to show -----------------------------------------------------------
@@ -307,7 +325,7 @@ def build_view(
     focus: Sequence[str] = (),
     depth: int | None = None,
     collapse_runs: bool | None = None,
-    windows: Iterable[Window] = (),
+    windows: Iterable[Outline] = (),
     verdicts: dict[str, str] | None = None,
 ) -> nx.DiGraph:
     """The graph to draw (see the module docstring). ``collapse_runs=None`` collapses
@@ -380,7 +398,7 @@ def build_view(
     return view
 
 
-def _collapse_view(view: nx.DiGraph, windows: list[Window]) -> nx.DiGraph:
+def _collapse_view(view: nx.DiGraph, windows: list[Outline]) -> nx.DiGraph:
     # A window's first and last migrations stay visible, and a run never crosses a
     # window's edge, so the outline still says exactly which migrations it holds.
     ends = {w.nodes[0] for w in windows} | {w.nodes[-1] for w in windows}
