@@ -334,3 +334,34 @@ def test_unreachable_database_is_said_and_the_rebase_goes_on(diverged):
     assert result.err.startswith("note: database 'default' cannot be read (")
     assert result.err.endswith("not checked whether it has applied the migrations that move\n")
     assert "Dry run: nothing written." in result.out
+
+
+# -- field hardening (issue 15) -------------------------------------------------------------
+
+
+def test_a_file_that_frees_a_name_moves_before_the_file_that_takes_it(project):
+    """
+    app1: 0001 - 0002_a                (kept)
+              \\- 0002_x - 0003_x      (moves: 0002_x -> 0003_x, 0003_x -> 0004_x)
+
+    In file-name order 0002_x would be renamed onto 0003_x while 0003_x still holds that
+    name; the dry run and the real run both move 0003_x first.
+    """
+    project.chain("app1", ["0001_initial", "0002_a"])
+    project.chain("app1", ["0002_x", "0003_x"], start=("app1", "0001_initial"))
+    folder = "app1/migrations"
+
+    dry = project.migrator("rebase", "app1", "--move", "0003_x", "--dry-run")
+    result = project.migrator("rebase", "app1", "--move", "0003_x")
+
+    renames = [
+        f"  rename {folder}/0003_x.py -> {folder}/0004_x.py",
+        f"  rename {folder}/0002_x.py -> {folder}/0003_x.py",
+    ]
+    assert (dry.code, dry.err) == (0, "")
+    assert [line for line in dry.out.splitlines() if "rename" in line] == renames
+    assert (result.code, result.err) == (0, "")
+    assert [line for line in result.out.splitlines() if "rename" in line] == renames
+    names = sorted(p.stem for p in (project.root / "app1" / "migrations").glob("0*.py"))
+    assert names == ["0001_initial", "0002_a", "0003_x", "0004_x"]
+    assert project.django_conflicts() == {}

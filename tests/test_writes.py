@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from migrator.errors import EXIT_FOUND, WriteError
-from migrator.write.plan import NewFile, WritePlan, apply_plan
+from migrator.write.plan import NewFile, RenameFile, WritePlan, apply_plan, order_renames
 
 
 def tree(root: Path) -> dict[str, bytes | None]:
@@ -137,3 +137,33 @@ def test_a_file_that_cannot_be_removed_is_named(tmp_path):
 def test_an_empty_plan_writes_nothing(tmp_path):
     assert not WritePlan()
     assert apply_plan(WritePlan(), lambda: "never called") == []
+
+
+# -- rename order ----------------------------------------------------------------------------
+
+
+def test_renames_are_ordered_so_each_target_is_free(tmp_path):
+    """a -> b, b -> c in file-name order would find b taken: b moves first."""
+    for name in "ab":
+        (tmp_path / name).write_text(name)
+    plan = [RenameFile(tmp_path / "a", tmp_path / "b"), RenameFile(tmp_path / "b", tmp_path / "c")]
+    ordered = order_renames(plan)
+    assert [(r.source.name, r.path.name) for r in ordered] == [("b", "c"), ("a", "b")]
+    apply_plan(WritePlan(list(ordered)))
+    assert tree(tmp_path) == {"b": b"a", "c": b"b"}
+
+
+def test_a_cycle_of_renames_goes_through_a_temporary_name(tmp_path):
+    """a -> b, b -> a: a is parked beside itself first."""
+    for name in "ab":
+        (tmp_path / name).write_text(name)
+    ordered = order_renames(
+        [RenameFile(tmp_path / "a", tmp_path / "b"), RenameFile(tmp_path / "b", tmp_path / "a")]
+    )
+    assert [(r.source.name, r.path.name) for r in ordered] == [
+        ("a", ".a.migrator-swap"),
+        ("b", "a"),
+        (".a.migrator-swap", "b"),
+    ]
+    apply_plan(WritePlan(list(ordered)))
+    assert tree(tmp_path) == {"a": b"b", "b": b"a"}

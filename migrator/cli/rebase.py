@@ -16,6 +16,7 @@ from migrator.cli.app import (
     app,
     handle_errors,
     project_options,
+    recover_interrupted,
     write,
 )
 from migrator.errors import RefusedError
@@ -136,12 +137,14 @@ def rebase(
     from migrator import git
     from migrator.project import load_project, select_apps
     from migrator.rebase import choose_leaf, conflict_leaves, plan_rebase
+    from migrator.recover import journal_for
     from migrator.render.paths import display_path
     from migrator.write.plan import RenameFile, apply_plan
     from migrator.write.verify import single_leaf_verifier
 
     cwd = Path.cwd()
     with handle_errors(traceback):
+        recover_interrupted(cwd)
         options = project_options(settings, pythonpath, static)
         project = load_project(options, database=None if static else database)
         select_apps(project.graph, [app_label])
@@ -199,7 +202,7 @@ def rebase(
         verify = single_leaf_verifier(
             options, project.settings, [app_label], project.problems, {app_label: count}, scope
         )
-        apply_plan(plan.plan, verify)
+        apply_plan(plan.plan, verify, journal=journal_for(cwd), command=f"rebase {app_label}")
     write(
         f"Verified in a fresh process: {app_label!r} has one leaf ({plan.new_leaf}) and "
         f"{count} migrations.\n"
