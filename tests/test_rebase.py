@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.djproject import DjangoProject
@@ -365,3 +367,55 @@ def test_a_file_that_frees_a_name_moves_before_the_file_that_takes_it(project):
     names = sorted(p.stem for p in (project.root / "app1" / "migrations").glob("0*.py"))
     assert names == ["0001_initial", "0002_a", "0003_x", "0004_x"]
     assert project.django_conflicts() == {}
+
+
+def test_every_byte_outside_the_names_is_kept(diverged):
+    """CRLF line endings, a 0600 mode, a latin-1 file with its coding cookie (which
+    Django loads fine), a UTF-8 BOM and a symlinked migration all come out of a rebase
+    as they went in; only the name strings change. The symlink stays a link (same
+    target text) and its target is edited."""
+    folder = diverged.root / "orders" / "migrations"
+    crlf = folder / "0003_a.py"
+    crlf.write_bytes(crlf.read_bytes().replace(b"\n", b"\r\n"))
+    crlf.chmod(0o600)
+    latin1 = folder / "0004_b.py"
+    latin1.write_bytes(b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + latin1.read_bytes())
+    bom = diverged.migration_path("shipping", "0001_initial")
+    bom.write_bytes(b"\xef\xbb\xbf" + bom.read_bytes().replace(b"\n", b"\r\n"))
+    shared = diverged.root / "shared"
+    shared.mkdir()
+    (shared / "orders_c.py").write_bytes((folder / "0005_c.py").read_bytes())
+    (folder / "0005_c.py").unlink()
+    (folder / "0005_c.py").symlink_to("../../shared/orders_c.py")
+    audit = diverged.migration_path("audit", "0001_initial")
+    old = {
+        "a": crlf.read_bytes(),
+        "b": latin1.read_bytes(),
+        "c": (shared / "orders_c.py").read_bytes(),
+        "shipping": bom.read_bytes(),
+        "audit": audit.read_bytes(),
+    }
+
+    result = diverged.migrator("rebase", "orders", "--keep", "0003_x")
+
+    assert (result.code, result.err) == (0, ""), result.err
+    assert (folder / "0004_a.py").read_bytes() == old["a"].replace(b"'0002_base'", b"'0003_x'")
+    assert (folder / "0004_a.py").stat().st_mode & 0o777 == 0o600
+    assert (folder / "0005_b.py").read_bytes() == old["b"].replace(b"'0003_a'", b"'0004_a'")
+    assert (folder / "0006_c.py").is_symlink()
+    assert os.readlink(folder / "0006_c.py") == "../../shared/orders_c.py"
+    assert (shared / "orders_c.py").read_bytes() == old["c"].replace(b"'0004_b'", b"'0005_b'")
+    assert bom.read_bytes() == old["shipping"].replace(b"'0004_b'", b"'0005_b'")
+    assert audit.read_bytes() == old["audit"].replace(b"'0005_c'", b"'0006_c'")
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+    assert diverged.django_conflicts() == {}
+
+
+def test_max_migration_txt_keeps_crlf(diverged):
+    max_file = diverged.root / "orders" / "migrations" / "max_migration.txt"
+    max_file.write_bytes(b"0005_c\r\n")
+
+    result = diverged.migrator("rebase", "orders", "--keep", "0003_x")
+
+    assert result.code == 0, result.err
+    assert max_file.read_bytes() == b"0006_c\r\n"
