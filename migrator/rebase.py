@@ -145,7 +145,14 @@ def plan_rebase(
 def _read_source(path: Path) -> tuple[bytes, str, str]:
     """A file's bytes, text (line endings kept) and encoding; refused when Python could
     not read it either."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RefusedError(
+            f"cannot read {path.name}: {exc.strerror or exc}",
+            path=path,
+            hint="make it readable and run again",
+        ) from None
     try:
         text, encoding = decode_source(data)
     except (SyntaxError, UnicodeDecodeError) as exc:

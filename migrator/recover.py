@@ -9,13 +9,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from migrator.errors import WriteError
 from migrator.write.journal import Recovery, journal_folder, recover
 
 
 def recover_project(cwd: Path) -> Recovery | None:
     """Roll back the interrupted run of the project in ``cwd``; ``None`` when there was
     none. Raises :class:`~migrator.errors.WriteError` when it cannot."""
-    return recover(journal_folder(cwd))
+    folder = journal_folder(cwd)
+    try:
+        return recover(folder)
+    except OSError as exc:
+        raise WriteError(
+            f"cannot read the journal of an interrupted run: {exc.strerror or exc}",
+            path=exc.filename or folder,
+            hint="make it readable and run again (or run `migrator recover` as its owner)",
+        ) from exc
 
 
 def journal_for(cwd: Path) -> Path:

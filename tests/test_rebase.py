@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import resource
+import sys
 
 import pytest
 
-from tests.djproject import DjangoProject
+from tests.djproject import DjangoProject, Result, run, without_permission_override
 from tests.gitrepo import commit_all, git, init_repo
 
 ORDER = (
@@ -419,3 +421,85 @@ def test_max_migration_txt_keeps_crlf(diverged):
 
     assert result.code == 0, result.err
     assert max_file.read_bytes() == b"0006_c\r\n"
+
+
+# -- write errors: one message, the right exit code, nothing left changed ------------------
+
+
+def _unprivileged_rebase(project: DjangoProject, *args: str, preexec_fn=None) -> Result:
+    def prepare():
+        if preexec_fn is not None:
+            preexec_fn()
+        if os.geteuid() == 0:
+            without_permission_override()
+
+    return run(
+        [sys.executable, "-m", "migrator", "rebase", "orders", "--keep", "0003_x", *args],
+        project.root,
+        preexec_fn=prepare,
+    )
+
+
+ROLLED_BACK = "renamed 3 files back and restored the bytes of 4 edited files"
+
+
+def test_a_read_only_folder_rolls_the_whole_rebase_back(diverged):
+    """shipping's migrations folder is read-only (a real one: migrator runs without the
+    capabilities that let root ignore it). Its edit comes last, after three renames and
+    four edits: all of them are undone, and the message says so (not "removed")."""
+    folder = diverged.root / "shipping" / "migrations"
+    target = folder / "0001_initial.py"
+    before = diverged.snapshot()
+    folder.chmod(0o555)
+    try:
+        result = _unprivileged_rebase(diverged)
+    finally:
+        folder.chmod(0o755)
+
+    assert result.code == 1
+    assert result.out.startswith("orders: keeping 0003_x")
+    assert result.err == (
+        f"migrator: error: {target}: cannot edit {target}: Permission denied; {ROLLED_BACK}\n"
+        "  hint: make the folder writable (or free disk space) and run again\n"
+    )
+    assert diverged.snapshot() == before
+
+
+def test_a_full_disk_rolls_the_whole_rebase_back(diverged):
+    """A real write error: the process may not write files bigger than 8 kB
+    (``RLIMIT_FSIZE``, EFBIG); shipping's migration, edited last, is bigger."""
+    target = diverged.migration_path("shipping", "0001_initial")
+    target.write_bytes(target.read_bytes() + b"# " + b"x" * 20_000 + b"\n")
+    before = diverged.snapshot()
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8_000, resource.RLIM_INFINITY))
+
+    result = _unprivileged_rebase(diverged, preexec_fn=limit)
+
+    assert result.code == 1
+    assert result.err == (
+        f"migrator: error: {target}: cannot edit {target}: File too large; {ROLLED_BACK}\n"
+        "  hint: make the folder writable (or free disk space) and run again\n"
+    )
+    assert diverged.snapshot() == before
+
+
+def test_no_room_for_the_journal_is_refused_before_any_change(diverged):
+    """Outside git the journal goes beside the project; a read-only project folder means
+    no journal, so nothing is tried."""
+    before = diverged.snapshot()
+    diverged.root.chmod(0o555)
+    try:
+        result = _unprivileged_rebase(diverged)
+    finally:
+        diverged.root.chmod(0o755)
+
+    journal = diverged.root / ".migrator-journal"
+    assert result.code == 1
+    assert result.err == (
+        f"migrator: error: {journal}: cannot keep a journal of this run in {journal}: "
+        "Permission denied; nothing was written\n"
+        "  hint: make that folder writable (or free disk space) and run again\n"
+    )
+    assert diverged.snapshot() == before
