@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -56,7 +57,8 @@ def merge(
     from migrator.project import load_project, select_apps
     from migrator.recover import journal_for
     from migrator.render import merge as render
-    from migrator.write.plan import apply_plan
+    from migrator.render.paths import display_path
+    from migrator.write.plan import apply_plan, name_limit
     from migrator.write.verify import single_leaf_verifier
 
     with handle_errors(traceback):
@@ -87,6 +89,14 @@ def merge(
             dry_run=dry_run,
         )
         plan = report.plan()
+        for path in plan.paths:
+            limit = name_limit(path)
+            if limit is not None:
+                raise UsageError(
+                    f"--name {name!r} makes the file name {len(os.fsencode(path.name))} bytes "
+                    f"long; {display_path(str(path.parent), options.cwd)} allows {limit}",
+                    hint="choose a shorter --name",
+                )
         if plan and not dry_run:
             merged = [m.app_label for m in report.to_write]
             verify = single_leaf_verifier(options, project.settings, merged, project.problems)

@@ -105,6 +105,16 @@ class WritePlan:
         return bool(self.changes)
 
 
+def name_limit(path: Path) -> int | None:
+    """The file-name length (in bytes) ``path``'s folder allows when ``path``'s name is
+    longer than that, else ``None``."""
+    try:
+        limit = os.pathconf(path.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255  # the common limit, when the folder does not say (or is missing)
+    return limit if len(os.fsencode(path.name)) > limit else None
+
+
 class _Failed(Exception):
     """An expected failure inside :func:`apply_plan`, before its rollback."""
 
