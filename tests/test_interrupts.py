@@ -144,11 +144,14 @@ def test_sigkill_at_random_points_then_recover_leaves_before_or_after(states, tm
         assert state in (before, after), (attempt, delay, recovered.stdout)
         assert not (root / JOURNAL_OUTSIDE_GIT).exists()
         outcomes.append("before" if state == before else "after")
+        if "rolled back: renamed" in recovered.stdout:
+            outcomes.append("rolled back")
         if recovered.stdout != "Nothing to recover.\n":
             assert recovered.stdout.startswith("an interrupted run of rebase orders (pid "), (
                 recovered.stdout
             )
-    assert "before" in outcomes  # the points did land inside writes
+    # the points did land inside writes: some runs were rolled back, some had finished
+    assert set(outcomes) == {"before", "after", "rolled back"}, outcomes
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -238,6 +241,7 @@ def test_sigkill_during_merge_then_recover(tmp_path):
             project.add_migration(app, leaf, [(app, "0001_initial")])
     before = files(pristine)
     rng = random.Random(SEED)
+    reports = []
     for attempt in range(8):
         root = tmp_path / "p"
         shutil.rmtree(root, ignore_errors=True)
@@ -247,6 +251,7 @@ def test_sigkill_during_merge_then_recover(tmp_path):
         kill_group(proc)
         recovered = migrator(root, "recover")
         assert recovered.returncode == 0, recovered.stderr
+        reports.append(recovered.stdout)
         state = files(root)
         new = sorted(set(state) - set(before))
         assert {k: v for k, v in state.items() if k in before} == before, attempt
@@ -257,3 +262,4 @@ def test_sigkill_during_merge_then_recover(tmp_path):
                 "beta/migrations/0003_merge_0002_a_0002_b.py",
             ],
         ), (attempt, new)
+    assert any(" was found and rolled back: removed " in report for report in reports), reports
