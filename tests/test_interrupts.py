@@ -263,3 +263,26 @@ def test_sigkill_during_merge_then_recover(tmp_path):
             ],
         ), (attempt, new)
     assert any(" was found and rolled back: removed " in report for report in reports), reports
+
+
+def test_a_second_run_never_rolls_back_a_live_one(states, tmp_path):
+    """While a rebase writes (its journal locked), a second rebase stops with one line
+    and exit 1; the first one finishes."""
+    _, _, after, _ = states
+    root = fresh(states, tmp_path / "p")
+    journal = root / JOURNAL_OUTSIDE_GIT
+    first = start(root, REBASE, slow="0.3")
+    wait_for_plan(first)
+    while len(list(journal.glob("0*.json"))) < 2:
+        time.sleep(0.02)
+
+    second = migrator(root, *REBASE)
+
+    assert (second.returncode, second.stdout) == (1, "")
+    assert second.stderr.startswith(
+        f"migrator: error: {journal}: another migrator run (pid {first.pid}, rebase orders) "
+        "is writing in this project\n"
+    )
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err
+    assert files(root) == after
