@@ -129,8 +129,11 @@ def install_signal_handlers() -> None:
     """SIGTERM (``timeout``, CI cancellation, ``docker stop``) and SIGHUP (a closed
     terminal) stop migrator the way Ctrl-C does: roll back, then exit 128 + signal."""
     for signum in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(signum) == signal.SIG_DFL:
-            signal.signal(signum, _raise_interrupted)
+        if signal.getsignal(signum) == signal.SIG_DFL:  # SIG_IGN (nohup) stays ignored
+            try:
+                signal.signal(signum, _raise_interrupted)
+            except ValueError:
+                return  # not the main thread (embedded): leave signals to the host
 
 
 def interrupt_exit_code(interrupt: KeyboardInterrupt) -> int:
