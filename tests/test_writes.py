@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from migrator.errors import EXIT_FOUND, WriteError
-from migrator.write.journal import Journal, recover
+from migrator.write.journal import Journal, _undo_all, recover
 from migrator.write.plan import (
     EditFile,
     NewFile,
@@ -269,3 +269,25 @@ def test_a_live_run_is_never_recovered(tmp_path):
     finally:
         live.close()
     assert not (tmp_path / "journal").exists()
+
+
+@pytest.mark.parametrize("undone_before_the_kill", [1, 2, 3])
+def test_a_rollback_killed_halfway_is_finished_by_recover(tmp_path, undone_before_the_kill):
+    """A cycle a -> b, b -> a (through a temporary name) fully applied, then a rollback
+    killed after undoing the newest 1, 2 or all 3 steps: recover finishes it, and never
+    undoes a step twice (undoing ``.a.migrator-swap -> b`` again would move b away)."""
+    for name in "ab":
+        (tmp_path / name).write_text(name)
+    before = tree(tmp_path)
+    died = Journal(tmp_path / "journal", "rebase x")
+    died.open()
+    for rename in order_renames(
+        [RenameFile(tmp_path / "a", tmp_path / "b"), RenameFile(tmp_path / "b", tmp_path / "a")]
+    ):
+        rename.apply(died)
+    steps = died._step_files()
+    _undo_all(steps[len(steps) - undone_before_the_kill :], None)  # the rollback, cut short
+    died._unlock()
+
+    assert recover(tmp_path / "journal") is not None
+    assert tree(tmp_path) == before

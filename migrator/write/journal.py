@@ -278,13 +278,21 @@ class Journal:
     def rollback(self) -> Undone:
         """Undo every step, newest first. The journal is removed only when all were
         undone; else it stays for ``migrator recover`` after a fix by hand."""
-        undone = _undo_all(self.steps, self._index_backup)
+        undone = _undo_all(self._step_files(), self._index_backup)
         self.steps = []
         if undone.failed:
             self._unlock()
         else:
             self.close()
         return undone
+
+    def _step_files(self) -> list[tuple[Path | None, Step]]:
+        if self.folder is None:
+            return [(None, step) for step in self.steps]
+        return [
+            (self.folder / f"{number:04d}.json", step)
+            for number, step in enumerate(self.steps, start=1)
+        ]
 
     def close(self) -> None:
         if self.folder is not None and self._lock is not None:
@@ -306,9 +314,13 @@ def _now() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S %z")
 
 
-def _undo_all(steps: list[Step], index_backup: bytes | None) -> Undone:
+def _undo_all(steps: list[tuple[Path | None, Step]], index_backup: bytes | None) -> Undone:
+    """Undo ``steps`` newest first. The file of each step undone is removed at once: a
+    recovery after a rollback that was itself killed redoes only the steps not yet
+    undone (undoing one step twice is harmless; undoing an older step again, after a
+    newer one took its name back, would not be)."""
     undone = Undone()
-    for step in reversed(steps):
+    for record, step in reversed(steps):
         path = Path(step["path"])
         try:
             changed, failure = undo_step(step, index_backup)
@@ -316,7 +328,10 @@ def _undo_all(steps: list[Step], index_backup: bytes | None) -> Undone:
             changed, failure = False, exc.strerror or str(exc)
         if failure is not None:
             undone.failed.append(f"{path}: {failure}")
-        elif not changed:
+            continue
+        if record is not None:
+            record.unlink(missing_ok=True)
+        if not changed:
             continue
         elif step["kind"] == "create":
             undone.created.append(path)
@@ -328,8 +343,10 @@ def _undo_all(steps: list[Step], index_backup: bytes | None) -> Undone:
 
 
 def _remove_journal(folder: Path) -> None:
-    for path in sorted(folder.iterdir(), key=lambda p: p.name != RUN_FILE):
-        path.unlink(missing_ok=True)  # run.json last: it marks the journal as a run's
+    # the steps first, the done marker next to last, run.json last: a removal cut short
+    # leaves a journal that recovers right (see _undo_all)
+    for path in sorted(folder.iterdir(), key=lambda p: (p.name == RUN_FILE, p.name == DONE_FILE)):
+        path.unlink(missing_ok=True)
     folder.rmdir()
     fsync_folder(folder.parent)
 
@@ -379,7 +396,7 @@ def recover(folder: Path) -> Recovery | None:
         finished = (folder / DONE_FILE).exists()
         backup = folder / INDEX_BACKUP
         if finished:
-            for step in steps:
+            for _, step in steps:
                 with contextlib.suppress(OSError):
                     cleanup_step(step)
             undone = Undone()
@@ -414,12 +431,12 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _read_steps(folder: Path) -> list[Step]:
-    steps = []
+def _read_steps(folder: Path) -> list[tuple[Path | None, Step]]:
+    steps: list[tuple[Path | None, Step]] = []
     for path in sorted(folder.glob("[0-9]*.json")):
         step = _read_json(path)
         if isinstance(step, dict) and "kind" in step:
-            steps.append(step)
+            steps.append((path, step))
     return steps
 
 
