@@ -26,8 +26,8 @@ from migrator.analysis.leaves import app_subgraph, conflicts
 from migrator.errors import RefusedError, UsageError
 from migrator.graph import Key, database_info, key_str
 from migrator.project import select_apps
-from migrator.write.plan import EditFile, RenameFile, WritePlan
-from migrator.write.sourceedit import replace_keys
+from migrator.write.plan import EditFile, RenameFile, WritePlan, order_renames
+from migrator.write.sourceedit import decode_source, encode_source, replace_keys
 
 MAX_MIGRATION_FILE = "max_migration.txt"  # django-linear-migrations
 _NUMBERED = re.compile(r"^(\d+)(?:_(.*))?$")
@@ -184,7 +184,45 @@ def plan_rebase(
             _plan_file(rebase, graph, path, moved, reparented, use_git)
         if folder.name == "migrations" and (folder / MAX_MIGRATION_FILE).is_file():
             _plan_max_migration(rebase, graph, folder)
+    # Every rename first, each after the one that frees its name; then the edits, which
+    # name the files by their new names.
+    moves = [c for c in rebase.plan.changes if isinstance(c, RenameFile)]
+    others = [c for c in rebase.plan.changes if not isinstance(c, RenameFile)]
+    rebase.plan.changes = [*order_renames(moves), *others]
     return rebase
+
+
+def _read_source(path: Path) -> tuple[bytes, str, str]:
+    """A file's bytes, text (line endings kept) and encoding; refused when Python could
+    not read it either."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RefusedError(
+            f"cannot read {path.name}: {exc.strerror or exc}",
+            path=path,
+            hint="make it readable and run again",
+        ) from None
+    try:
+        text, encoding = decode_source(data)
+    except (SyntaxError, UnicodeDecodeError) as exc:
+        raise RefusedError(
+            f"cannot read {path.name}: {exc}",
+            path=path,
+            hint="fix its encoding (or coding cookie) first",
+        ) from None
+    return data, text, encoding
+
+
+def _encoded(path: Path, text: str, encoding: str) -> bytes:
+    try:
+        return encode_source(text, encoding)
+    except UnicodeEncodeError:
+        raise RefusedError(
+            f"cannot write the new names into {path.name}: its encoding is {encoding}",
+            path=path,
+            hint="save the file as UTF-8 first",
+        ) from None
 
 
 def _plan_file(rebase, graph, path: Path, moved, reparented, use_git: bool) -> None:
@@ -192,14 +230,16 @@ def _plan_file(rebase, graph, path: Path, moved, reparented, use_git: bool) -> N
     mapping = dict(moved)
     if key in reparented and key in graph and Path(graph.nodes[key]["path"]) == path:
         mapping.update(reparented[key])
-    old = path.read_text(encoding="utf-8")
+    data, old, encoding = _read_source(path)
     new = replace_keys(old, mapping)
     target = path
     if key in moved and key in graph and Path(graph.nodes[key]["path"]) == path:
         target = path.with_name(f"{moved[key][1]}.py")
         rebase.plan.add(RenameFile(path, target, use_git, f"rename {key_str(key)}"))
     if new != old:
-        rebase.plan.add(EditFile(target, old, new, "rewrite dependencies"))
+        rebase.plan.add(
+            EditFile(target, data, _encoded(path, new, encoding), "rewrite dependencies")
+        )
         rebase.edits.append(FileEdit(path, target, old, new))
 
 
@@ -212,10 +252,13 @@ def _plan_max_migration(rebase: Rebase, graph: nx.DiGraph, folder: Path) -> None
     }
     if owners != {rebase.app}:
         return
-    old = path.read_text(encoding="utf-8")
-    new = rebase.new_leaf + ("\n" if old.endswith("\n") else "")
+    data, old, encoding = _read_source(path)
+    ending = old[len(old.rstrip("\r\n")) :]  # keep "\n", "\r\n" or none
+    new = rebase.new_leaf + ending
     if new != old:
-        rebase.plan.add(EditFile(path, old, new, "update max_migration.txt"))
+        rebase.plan.add(
+            EditFile(path, data, _encoded(path, new, encoding), "update max_migration.txt")
+        )
         rebase.edits.append(FileEdit(path, path, old, new))
 
 

@@ -647,6 +647,22 @@ def test_name_must_be_an_identifier(tmp_path):
     assert files(project.root) == before
 
 
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_a_name_too_long_for_the_folder_is_a_usage_error(tmp_path, dry_run):
+    """The folder allows 255-byte file names (os.pathconf PC_NAME_MAX): a longer
+    ``NNNN_NAME.py`` is refused before anything is tried, as a usage error."""
+    project = branched(tmp_path / "p")
+    before = files(project.root)
+    name = "x" * 250
+    result = project.migrator("merge", "--name", name, *dry_run)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        f"migrator: error: --name {name!r} makes the file name 258 bytes long; "
+        "shop/migrations allows 255\n  hint: choose a shorter --name\n"
+    )
+    assert files(project.root) == before
+
+
 def test_an_app_with_a_broken_migration_is_not_merged(tmp_path):
     project = branched(tmp_path / "p")
     broken = project.add_migration("shop", "0003_broken", source="class Migration(:\n")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import resource
+import sys
+
 import pytest
 
-from tests.djproject import DjangoProject
+from tests.djproject import DjangoProject, Result, run, without_permission_override
 from tests.gitrepo import commit_all, git, init_repo
 
 ORDER = (
@@ -334,3 +338,168 @@ def test_unreachable_database_is_said_and_the_rebase_goes_on(diverged):
     assert result.err.startswith("note: database 'default' cannot be read (")
     assert result.err.endswith("not checked whether it has applied the migrations that move\n")
     assert "Dry run: nothing written." in result.out
+
+
+# -- field hardening (issue 15) -------------------------------------------------------------
+
+
+def test_a_file_that_frees_a_name_moves_before_the_file_that_takes_it(project):
+    """
+    app1: 0001 - 0002_a                (kept)
+              \\- 0002_x - 0003_x      (moves: 0002_x -> 0003_x, 0003_x -> 0004_x)
+
+    In file-name order 0002_x would be renamed onto 0003_x while 0003_x still holds that
+    name; the dry run and the real run both move 0003_x first.
+    """
+    project.chain("app1", ["0001_initial", "0002_a"])
+    project.chain("app1", ["0002_x", "0003_x"], start=("app1", "0001_initial"))
+    folder = "app1/migrations"
+
+    dry = project.migrator("rebase", "app1", "--move", "0003_x", "--dry-run")
+    result = project.migrator("rebase", "app1", "--move", "0003_x")
+
+    renames = [
+        f"  rename {folder}/0003_x.py -> {folder}/0004_x.py",
+        f"  rename {folder}/0002_x.py -> {folder}/0003_x.py",
+    ]
+    assert (dry.code, dry.err) == (0, "")
+    assert [line for line in dry.out.splitlines() if "rename" in line] == renames
+    assert (result.code, result.err) == (0, "")
+    assert [line for line in result.out.splitlines() if "rename" in line] == renames
+    names = sorted(p.stem for p in (project.root / "app1" / "migrations").glob("0*.py"))
+    assert names == ["0001_initial", "0002_a", "0003_x", "0004_x"]
+    assert project.django_conflicts() == {}
+
+
+def test_every_byte_outside_the_names_is_kept(diverged):
+    """CRLF line endings, a 0600 mode, a latin-1 file with its coding cookie (which
+    Django loads fine), a UTF-8 BOM and a symlinked migration all come out of a rebase
+    as they went in; only the name strings change. The symlink stays a link (same
+    target text) and its target is edited."""
+    folder = diverged.root / "orders" / "migrations"
+    crlf = folder / "0003_a.py"
+    crlf.write_bytes(crlf.read_bytes().replace(b"\n", b"\r\n"))
+    crlf.chmod(0o600)
+    latin1 = folder / "0004_b.py"
+    latin1.write_bytes(b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + latin1.read_bytes())
+    bom = diverged.migration_path("shipping", "0001_initial")
+    bom.write_bytes(b"\xef\xbb\xbf" + bom.read_bytes().replace(b"\n", b"\r\n"))
+    shared = diverged.root / "shared"
+    shared.mkdir()
+    (shared / "orders_c.py").write_bytes((folder / "0005_c.py").read_bytes())
+    (folder / "0005_c.py").unlink()
+    (folder / "0005_c.py").symlink_to("../../shared/orders_c.py")
+    audit = diverged.migration_path("audit", "0001_initial")
+    old = {
+        "a": crlf.read_bytes(),
+        "b": latin1.read_bytes(),
+        "c": (shared / "orders_c.py").read_bytes(),
+        "shipping": bom.read_bytes(),
+        "audit": audit.read_bytes(),
+    }
+
+    result = diverged.migrator("rebase", "orders", "--keep", "0003_x")
+
+    assert (result.code, result.err) == (0, ""), result.err
+    assert (folder / "0004_a.py").read_bytes() == old["a"].replace(b"'0002_base'", b"'0003_x'")
+    assert (folder / "0004_a.py").stat().st_mode & 0o777 == 0o600
+    assert (folder / "0005_b.py").read_bytes() == old["b"].replace(b"'0003_a'", b"'0004_a'")
+    assert (folder / "0006_c.py").is_symlink()
+    assert os.readlink(folder / "0006_c.py") == "../../shared/orders_c.py"
+    assert (shared / "orders_c.py").read_bytes() == old["c"].replace(b"'0004_b'", b"'0005_b'")
+    assert bom.read_bytes() == old["shipping"].replace(b"'0004_b'", b"'0005_b'")
+    assert audit.read_bytes() == old["audit"].replace(b"'0005_c'", b"'0006_c'")
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+    assert diverged.django_conflicts() == {}
+
+
+def test_max_migration_txt_keeps_crlf(diverged):
+    max_file = diverged.root / "orders" / "migrations" / "max_migration.txt"
+    max_file.write_bytes(b"0005_c\r\n")
+
+    result = diverged.migrator("rebase", "orders", "--keep", "0003_x")
+
+    assert result.code == 0, result.err
+    assert max_file.read_bytes() == b"0006_c\r\n"
+
+
+# -- write errors: one message, the right exit code, nothing left changed ------------------
+
+
+def _unprivileged_rebase(project: DjangoProject, *args: str, preexec_fn=None) -> Result:
+    def prepare():
+        if preexec_fn is not None:
+            preexec_fn()
+        if os.geteuid() == 0:
+            without_permission_override()
+
+    return run(
+        [sys.executable, "-m", "migrator", "rebase", "orders", "--keep", "0003_x", *args],
+        project.root,
+        preexec_fn=prepare,
+    )
+
+
+ROLLED_BACK = "renamed 3 files back and restored the bytes of 4 edited files"
+
+
+def test_a_read_only_folder_rolls_the_whole_rebase_back(diverged):
+    """shipping's migrations folder is read-only (a real one: migrator runs without the
+    capabilities that let root ignore it). Its edit comes last, after three renames and
+    four edits: all of them are undone, and the message says so (not "removed")."""
+    folder = diverged.root / "shipping" / "migrations"
+    target = folder / "0001_initial.py"
+    before = diverged.snapshot()
+    folder.chmod(0o555)
+    try:
+        result = _unprivileged_rebase(diverged)
+    finally:
+        folder.chmod(0o755)
+
+    assert result.code == 1
+    assert result.out.startswith("orders: keeping 0003_x")
+    assert result.err == (
+        f"migrator: error: {target}: cannot edit {target}: Permission denied; {ROLLED_BACK}\n"
+        "  hint: make the folder writable (or free disk space) and run again\n"
+    )
+    assert diverged.snapshot() == before
+
+
+def test_a_full_disk_rolls_the_whole_rebase_back(diverged):
+    """A real write error: the process may not write files bigger than 8 kB
+    (``RLIMIT_FSIZE``, EFBIG); shipping's migration, edited last, is bigger."""
+    target = diverged.migration_path("shipping", "0001_initial")
+    target.write_bytes(target.read_bytes() + b"# " + b"x" * 20_000 + b"\n")
+    before = diverged.snapshot()
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8_000, resource.RLIM_INFINITY))
+
+    result = _unprivileged_rebase(diverged, preexec_fn=limit)
+
+    assert result.code == 1
+    assert result.err == (
+        f"migrator: error: {target}: cannot edit {target}: File too large; {ROLLED_BACK}\n"
+        "  hint: make the folder writable (or free disk space) and run again\n"
+    )
+    assert diverged.snapshot() == before
+
+
+def test_no_room_for_the_journal_is_refused_before_any_change(diverged):
+    """Outside git the journal goes beside the project; a read-only project folder means
+    no journal, so nothing is tried."""
+    before = diverged.snapshot()
+    diverged.root.chmod(0o555)
+    try:
+        result = _unprivileged_rebase(diverged)
+    finally:
+        diverged.root.chmod(0o755)
+
+    journal = diverged.root / ".migrator-journal"
+    assert result.code == 1
+    assert result.err == (
+        f"migrator: error: {journal}: cannot keep a journal of this run in {journal}: "
+        "Permission denied; nothing was written\n"
+        "  hint: make that folder writable (or free disk space) and run again\n"
+    )
+    assert diverged.snapshot() == before

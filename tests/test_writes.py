@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 
 from migrator.errors import EXIT_FOUND, WriteError
-from migrator.write.plan import NewFile, WritePlan, apply_plan
+from migrator.write.journal import Journal, _undo_all, recover
+from migrator.write.plan import (
+    EditFile,
+    NewFile,
+    RenameFile,
+    WritePlan,
+    apply_plan,
+    order_renames,
+)
 
 
 def tree(root: Path) -> dict[str, bytes | None]:
@@ -137,3 +145,149 @@ def test_a_file_that_cannot_be_removed_is_named(tmp_path):
 def test_an_empty_plan_writes_nothing(tmp_path):
     assert not WritePlan()
     assert apply_plan(WritePlan(), lambda: "never called") == []
+
+
+# -- rename order ----------------------------------------------------------------------------
+
+
+def test_renames_are_ordered_so_each_target_is_free(tmp_path):
+    """a -> b, b -> c in file-name order would find b taken: b moves first."""
+    for name in "ab":
+        (tmp_path / name).write_text(name)
+    plan = [RenameFile(tmp_path / "a", tmp_path / "b"), RenameFile(tmp_path / "b", tmp_path / "c")]
+    ordered = order_renames(plan)
+    assert [(r.source.name, r.path.name) for r in ordered] == [("b", "c"), ("a", "b")]
+    apply_plan(WritePlan(list(ordered)))
+    assert tree(tmp_path) == {"b": b"a", "c": b"b"}
+
+
+def test_a_cycle_of_renames_goes_through_a_temporary_name(tmp_path):
+    """a -> b, b -> a: a is parked beside itself first."""
+    for name in "ab":
+        (tmp_path / name).write_text(name)
+    ordered = order_renames(
+        [RenameFile(tmp_path / "a", tmp_path / "b"), RenameFile(tmp_path / "b", tmp_path / "a")]
+    )
+    assert [(r.source.name, r.path.name) for r in ordered] == [
+        ("a", ".a.migrator-swap"),
+        ("b", "a"),
+        (".a.migrator-swap", "b"),
+    ]
+    apply_plan(WritePlan(list(ordered)))
+    assert tree(tmp_path) == {"a": b"b", "b": b"a"}
+
+
+# -- edits, the journal on disk, recovery ----------------------------------------------------
+
+
+def test_an_edit_keeps_the_mode_and_a_rollback_brings_back_the_very_old_file(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_bytes(b"old\r\n")
+    path.chmod(0o600)
+    inode = path.stat().st_ino
+    seen = []
+
+    def verify():
+        seen.append((path.read_bytes(), path.stat().st_mode & 0o777))
+        return "broken"
+
+    with pytest.raises(WriteError) as caught:
+        apply_plan(WritePlan([EditFile(path, b"old\r\n", b"new\r\n")]), verify)
+    assert seen == [(b"new\r\n", 0o600)]
+    assert (
+        caught.value.message == "verification failed: broken; restored the bytes of 1 edited file"
+    )
+    assert (path.read_bytes(), path.stat().st_ino) == (b"old\r\n", inode)
+    assert tree(tmp_path) == {"m.py": b"old\r\n"}  # no backup left beside it
+
+
+def test_an_edit_through_a_symlink_edits_its_target(tmp_path):
+    (tmp_path / "real.py").write_bytes(b"old")
+    (tmp_path / "link.py").symlink_to("real.py")
+    apply_plan(WritePlan([EditFile(tmp_path / "link.py", b"old", b"new")]))
+    assert (tmp_path / "link.py").is_symlink()
+    assert (tmp_path / "real.py").read_bytes() == b"new"
+
+
+def test_the_journal_is_on_disk_before_each_step_and_gone_after(tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "a.py").write_bytes(b"a")
+    journal = tmp_path / "journal"
+    seen = []
+
+    def verify():
+        seen.append(sorted(p.name for p in journal.iterdir()))
+        return None
+
+    plan = WritePlan([RenameFile(folder / "a.py", folder / "b.py"), NewFile(folder / "c.py", "c")])
+    apply_plan(plan, verify, journal=journal, command="test")
+    assert seen == [["0001.json", "0002.json", "run.json"]]
+    assert not journal.exists()
+    assert tree(folder) == {"b.py": b"a", "c.py": b"c"}
+
+
+def test_recover_undoes_a_run_that_died(tmp_path):
+    """A run that died after its steps (its lock is gone with it): recover puts back the
+    rename and the edit and removes the new file, then the journal."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "a.py").write_bytes(b"a\r\n")
+    before = tree(folder)
+    died = Journal(tmp_path / "journal", "rebase x")
+    died.open()
+    for change in (
+        RenameFile(folder / "a.py", folder / "b.py"),
+        EditFile(folder / "b.py", b"a\r\n", b"b\r\n"),
+        NewFile(folder / "c.py", "c"),
+    ):
+        change.apply(died)
+    died._unlock()  # what the kernel does when the process dies
+
+    found = recover(tmp_path / "journal")
+
+    assert found is not None
+    assert (found.command, found.finished) == ("rebase x", False)
+    assert (found.undone.created, found.undone.edited, found.undone.renamed) == (
+        [folder / "c.py"],
+        [folder / "b.py"],
+        [folder / "a.py"],
+    )
+    assert tree(folder) == before
+    assert not (tmp_path / "journal").exists()
+    assert recover(tmp_path / "journal") is None
+
+
+def test_a_live_run_is_never_recovered(tmp_path):
+    live = Journal(tmp_path / "journal", "merge")
+    live.open()
+    try:
+        with pytest.raises(WriteError) as caught:
+            recover(tmp_path / "journal")
+        assert caught.value.message.startswith("another migrator run (pid ")
+        assert (tmp_path / "journal" / "run.json").exists()
+    finally:
+        live.close()
+    assert not (tmp_path / "journal").exists()
+
+
+@pytest.mark.parametrize("undone_before_the_kill", [1, 2, 3])
+def test_a_rollback_killed_halfway_is_finished_by_recover(tmp_path, undone_before_the_kill):
+    """A cycle a -> b, b -> a (through a temporary name) fully applied, then a rollback
+    killed after undoing the newest 1, 2 or all 3 steps: recover finishes it, and never
+    undoes a step twice (undoing ``.a.migrator-swap -> b`` again would move b away)."""
+    for name in "ab":
+        (tmp_path / name).write_text(name)
+    before = tree(tmp_path)
+    died = Journal(tmp_path / "journal", "rebase x")
+    died.open()
+    for rename in order_renames(
+        [RenameFile(tmp_path / "a", tmp_path / "b"), RenameFile(tmp_path / "b", tmp_path / "a")]
+    ):
+        rename.apply(died)
+    steps = died._step_files()
+    _undo_all(steps[len(steps) - undone_before_the_kill :], None)  # the rollback, cut short
+    died._unlock()
+
+    assert recover(tmp_path / "journal") is not None
+    assert tree(tmp_path) == before

@@ -12,6 +12,7 @@ from migrator.cli import (
     graph,  # noqa: F401  (registers the command)
     merge,  # noqa: F401  (registers the command)
     rebase,  # noqa: F401  (registers the command)
+    recover,  # noqa: F401  (registers the command)
     show,  # noqa: F401  (registers the command)
     squash,  # noqa: F401  (registers the command)
 )

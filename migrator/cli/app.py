@@ -5,6 +5,7 @@ Errors become a message and an exit code here and nowhere else.
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from migrator import __version__
-from migrator.errors import EXIT_USAGE, MigratorError
+from migrator.errors import MigratorError
 from migrator.settings import ProjectOptions
 
 app = typer.Typer(
@@ -111,6 +112,35 @@ def print_error(error: MigratorError) -> None:
         sys.stderr.write(f"  hint: {error.hint}\n")
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is, like Ctrl-C's KeyboardInterrupt:
+    a write in progress is rolled back the same way."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM (``timeout``, CI cancellation, ``docker stop``) and SIGHUP (a closed
+    terminal) stop migrator the way Ctrl-C does: roll back, then exit 128 + signal."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) == signal.SIG_DFL:  # SIG_IGN (nohup) stays ignored
+            try:
+                signal.signal(signum, _raise_interrupted)
+            except ValueError:
+                return  # not the main thread (embedded): leave signals to the host
+
+
+def interrupt_exit_code(interrupt: KeyboardInterrupt) -> int:
+    """128 + the signal number, as shells report it: 130 for Ctrl-C, 143 for SIGTERM."""
+    return 128 + getattr(interrupt, "signum", signal.SIGINT)
+
+
 @contextmanager
 def handle_errors(traceback: bool) -> Iterator[None]:
     """Turn expected errors into one message and their exit code."""
@@ -124,9 +154,34 @@ def handle_errors(traceback: bool) -> Iterator[None]:
             tb.print_exc()
         print_error(error)
         raise typer.Exit(error.exit_code) from None
-    except KeyboardInterrupt:
-        sys.stderr.write("migrator: interrupted\n")
-        raise typer.Exit(EXIT_USAGE) from None
+    except KeyboardInterrupt as interrupt:
+        name = signal.Signals(getattr(interrupt, "signum", signal.SIGINT)).name
+        sys.stderr.write(f"migrator: interrupted ({name})\n")
+        for note in getattr(interrupt, "__notes__", ()):
+            sys.stderr.write(f"  {note}\n")
+        raise typer.Exit(interrupt_exit_code(interrupt)) from None
+
+
+def recover_interrupted(cwd: Path) -> None:
+    """Before a command writes: roll back a run that was killed while it wrote, and say
+    so (stderr). A run still going in the same project stops this one (exit 1)."""
+    from migrator.recover import recover_project
+
+    recovery = recover_project(cwd)
+    if recovery is not None:
+        sys.stderr.write(f"migrator: {recovery_words(recovery)}\n")
+
+
+def recovery_words(recovery) -> str:
+    """One line: which run was interrupted and what recovering it did."""
+    from migrator.write.plan import undone_words
+
+    run = f"{recovery.command or 'a write'} (pid {recovery.pid}, started {recovery.started})"
+    if recovery.finished:
+        return f"an interrupted run of {run} had finished writing; cleaned up after it"
+    return f"an interrupted run of {run} was found and rolled back: " + undone_words(
+        recovery.undone
+    )
 
 
 def write(text: str) -> None:
@@ -149,3 +204,4 @@ def _root(
     ] = False,
 ) -> None:
     """Find, explain and resolve Django migration conflicts; draw migration graphs."""
+    install_signal_handlers()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from migrator.cli.app import (
     format_option,
     handle_errors,
     project_options,
+    recover_interrupted,
     write,
 )
 from migrator.errors import EXIT_FOUND, EXIT_OK, RefusedError, UsageError
@@ -53,11 +55,14 @@ def merge(
     """
     from migrator.merge import global_problems, plan_merges
     from migrator.project import load_project, select_apps
+    from migrator.recover import journal_for
     from migrator.render import merge as render
-    from migrator.write.plan import apply_plan
+    from migrator.render.paths import display_path
+    from migrator.write.plan import apply_plan, name_limit
     from migrator.write.verify import single_leaf_verifier
 
     with handle_errors(traceback):
+        recover_interrupted(Path.cwd())
         if name is not None and not name.isidentifier():
             raise UsageError(
                 f"--name {name!r} is not a valid Python identifier",
@@ -84,10 +89,20 @@ def merge(
             dry_run=dry_run,
         )
         plan = report.plan()
+        for path in plan.paths:
+            limit = name_limit(path)
+            if limit is not None:
+                raise UsageError(
+                    f"--name {name!r} makes the file name {len(os.fsencode(path.name))} bytes "
+                    f"long; {display_path(str(path.parent), options.cwd)} allows {limit}",
+                    hint="choose a shorter --name",
+                )
         if plan and not dry_run:
             merged = [m.app_label for m in report.to_write]
             verify = single_leaf_verifier(options, project.settings, merged, project.problems)
-            report.written = apply_plan(plan, verify)
+            report.written = apply_plan(
+                plan, verify, journal=journal_for(options.cwd), command="merge"
+            )
     renderer = render.render_json if output_format == Format.json else render.render_text
     write(renderer(report, Path.cwd()))
     raise typer.Exit(EXIT_FOUND if report.refused else EXIT_OK)

@@ -16,6 +16,7 @@ from migrator.cli.app import (
     app,
     handle_errors,
     project_options,
+    recover_interrupted,
     write,
 )
 
@@ -70,12 +71,14 @@ def rebase(
     """
     from migrator.project import load_project, select_apps
     from migrator.rebase import rebase_app, refuse_applied
+    from migrator.recover import journal_for
     from migrator.render import rebase as render
     from migrator.write.plan import apply_plan
     from migrator.write.verify import single_leaf_verifier
 
     cwd = Path.cwd()
     with handle_errors(traceback):
+        recover_interrupted(cwd)
         options = project_options(settings, pythonpath, static)
         project = load_project(options, database=None if static else database)
         graph = project.graph
@@ -101,5 +104,5 @@ def rebase(
             {app_label: rebase.migration_count},
             scope,
         )
-        apply_plan(rebase.plan, verify)
+        apply_plan(rebase.plan, verify, journal=journal_for(cwd), command=f"rebase {app_label}")
     write(render.verified_text(rebase))

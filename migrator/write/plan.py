@@ -4,27 +4,35 @@ Every command that writes builds a :class:`WritePlan` (a list of changes), so
 ``--dry-run`` can print it and a real run can apply it as one unit:
 
 1. each change checks its precondition again right before it acts (the plan may be
-   stale), and never overwrites: a new file is created in exclusive mode;
-2. each change records how to undo itself in a :class:`Journal` *before* it touches
-   the disk, so a half-written file is removed too;
-3. on any failure (read-only folder, disk full, an interrupt) or when the caller's
+   stale), and never overwrites: a new file is linked in only where no file is, a
+   rename is ``os.link`` + ``os.unlink`` (or ``git mv``), both of which refuse a target;
+2. each change records how to undo itself in the :class:`~migrator.write.journal.Journal`
+   *before* it touches the disk; the CLI keeps that journal on disk, so a run killed
+   outright is rolled back by the next one (``migrator recover``);
+3. SIGINT, SIGTERM and SIGHUP are held while a step runs, so a step is whole or absent;
+4. on any failure (read-only folder, disk full, a signal) or when the caller's
    verification fails, the journal is undone in reverse order and a
-   :class:`~migrator.errors.WriteError` says why.
+   :class:`~migrator.errors.WriteError` says why and what was undone.
 
-Only :class:`NewFile` exists today; an edit (keep the old bytes, write the new ones
-through a temporary file and ``os.replace``) or a rename (``os.link`` then
-``os.unlink``, which refuses an existing target) fits the same two methods.
+Bytes are kept: an edit writes exactly the bytes planned (line endings and encoding are
+the planner's, see :mod:`migrator.write.sourceedit`), keeps the file's mode and owner,
+and edits a symlink's target, so the link stays a link.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import shutil
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Protocol
 
 from migrator.errors import WriteError
+from migrator.write.journal import Journal, Undone, digest, sibling, signals_held, slow_down
 
 
 class Change(Protocol):
@@ -65,7 +73,19 @@ class NewFile:
         return None
 
     def apply(self, journal: Journal) -> None:
-        journal.create(self.path, self.content)
+        data = self.content.encode("utf-8")  # Django's writer: UTF-8, "\\n"
+        journal.record({"kind": "create", "path": str(self.path), "sha256": digest(data)})
+        # Written whole beside its name, then linked in: the name never holds half a
+        # file, and the link refuses a file that appeared since the plan was made.
+        temporary = sibling(self.path, "new")
+        with open(temporary, "xb") as handle:  # a half-written one is the undo's to remove
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())  # a full disk shows up here, not after we verify
+        try:
+            os.link(temporary, self.path)
+        finally:
+            temporary.unlink()
 
 
 @dataclass
@@ -85,104 +105,153 @@ class WritePlan:
         return bool(self.changes)
 
 
-class Journal:
-    """What this run changed on disk, and how to undo it."""
-
-    def __init__(self) -> None:
-        self._undo: list[tuple[Path, Callable[[], None]]] = []
-
-    def create(self, path: Path, content: str) -> None:
-        # "x": exclusive creation, so an existing file (or one that appeared since the
-        # plan was made) is never overwritten. Text mode and UTF-8, as Django writes.
-        handle = open(path, "x", encoding="utf-8")  # noqa: SIM115 (undo registered first)
-        self._undo.append((path, lambda: path.unlink(missing_ok=True)))
-        with handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())  # a full disk shows up here, not after we verify
-
-    def record(self, path: Path, undo: Callable[[], None]) -> None:
-        """Remember how to undo a change to ``path`` (call it before changing the disk)."""
-        self._undo.append((path, undo))
-
-    @property
-    def written(self) -> list[Path]:
-        return [path for path, _ in self._undo]
-
-    def rollback(self) -> list[str]:
-        """Undo every change, newest first; the ones that could not be undone."""
-        failed = []
-        while self._undo:
-            path, undo = self._undo.pop()
-            try:
-                undo()
-            except OSError as exc:
-                failed.append(f"{path}: {exc.strerror or exc}")
-        return failed
+def name_limit(path: Path) -> int | None:
+    """The file-name length (in bytes) ``path``'s folder allows when ``path``'s name is
+    longer than that, else ``None``."""
+    try:
+        limit = os.pathconf(path.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255  # the common limit, when the folder does not say (or is missing)
+    return limit if len(os.fsencode(path.name)) > limit else None
 
 
-def _rollback_error(journal: Journal, message: str, *, path: Path | None, hint: str) -> WriteError:
-    count = len(journal.written)
-    failed = journal.rollback()
-    if failed:
-        message += "; could NOT remove: " + ", ".join(failed)
-        hint = "remove those files by hand; " + hint
-    elif count:
-        message += f"; removed the {count} file{'s' if count != 1 else ''} this run wrote"
+class _Failed(Exception):
+    """An expected failure inside :func:`apply_plan`, before its rollback."""
+
+    def __init__(self, message: str, path: Path | None, hint: str) -> None:
+        super().__init__(message)
+        self.message, self.path, self.hint = message, path, hint
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def undone_words(undone: Undone) -> str:
+    """What a rollback did, as the end of an error message."""
+    parts = []
+    if undone.created:
+        parts.append(f"removed the {_plural(len(undone.created), 'file')} this run wrote")
+    if undone.renamed:
+        parts.append(f"renamed {_plural(len(undone.renamed), 'file')} back")
+    if undone.edited:
+        parts.append(f"restored the bytes of {_plural(len(undone.edited), 'edited file')}")
+    return " and ".join(parts) if parts else "nothing was written"
+
+
+def _rollback_error(journal: Journal, failed: _Failed) -> WriteError:
+    only_new = all(step["kind"] == "create" for step in journal.steps)
+    undone = journal.rollback()
+    message, hint = failed.message, failed.hint
+    if undone.failed:
+        verb = "remove" if only_new else "undo"
+        message += f"; could NOT {verb}: " + ", ".join(undone.failed)
+        hint = ("remove those files" if only_new else "put those files back") + " by hand; " + hint
     else:
-        message += "; nothing was written"
-    return WriteError(message, path=path, hint=hint)
+        message += "; " + undone_words(undone)
+    return WriteError(message, path=failed.path, hint=hint)
 
 
-def apply_plan(plan: WritePlan, verify: Callable[[], str | None] | None = None) -> list[Path]:
+def apply_plan(
+    plan: WritePlan,
+    verify: Callable[[], str | None] | None = None,
+    *,
+    journal: Path | None = None,
+    command: str = "",
+) -> list[Path]:
     """Apply every change of ``plan``, then ``verify()`` (a reason when the result is
     wrong, ``None`` when it is right). All or nothing: on any failure every change is
-    undone and :class:`WriteError` is raised. The paths written, in order."""
-    journal = Journal()
-    for change in plan.changes:
-        reason = change.blocked()
-        if reason is not None:
-            raise _rollback_error(
-                journal,
-                f"cannot {change.verb} {change.path}: {reason}",
-                path=change.path,
-                hint="nothing is ever overwritten; move it away and run again",
-            )
-        try:
-            change.apply(journal)
-        except OSError as exc:
-            raise _rollback_error(
-                journal,
-                f"cannot {change.verb} {change.path}: {exc.strerror or exc}",
-                path=change.path,
-                hint="make the folder writable (or free disk space) and run again",
-            ) from exc
-        except BaseException:
-            journal.rollback()  # an interrupt: leave nothing half done
-            raise
-    if verify is not None and journal.written:
-        try:
+    undone and :class:`WriteError` is raised; a signal is re-raised after the undo.
+    ``journal``: the folder to keep the journal in while the run writes (see
+    :func:`migrator.write.journal.journal_folder`); ``None`` keeps it in memory only.
+    The paths written, in order."""
+    if not plan:
+        return []
+    record = Journal(journal, command)
+    try:
+        with signals_held():
+            record.open()
+    except OSError as exc:
+        raise WriteError(
+            f"cannot keep a journal of this run in {journal}: {exc.strerror or exc}; "
+            "nothing was written",
+            path=journal,
+            hint="make that folder writable (or free disk space) and run again",
+        ) from exc
+    except BaseException:
+        record.close()  # a signal while it opened: nothing was written
+        raise
+    try:
+        for change in plan.changes:
+            slow_down()  # tests: a signal may land between two steps
+            try:
+                reason = change.blocked()
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+            if reason is not None:
+                raise _Failed(
+                    f"cannot {change.verb} {change.path}: {reason}",
+                    change.path,
+                    "nothing is ever overwritten; move it away and run again",
+                )
+            try:
+                with signals_held():
+                    change.apply(record)
+            except OSError as exc:
+                raise _Failed(
+                    f"cannot {change.verb} {change.path}: {exc.strerror or exc}",
+                    change.path,
+                    "make the folder writable (or free disk space) and run again",
+                ) from exc
+        slow_down()
+        if verify is not None and record.steps:
             failure = verify()
-        except BaseException:
-            journal.rollback()
-            raise
-        if failure is not None:
-            raise _rollback_error(
-                journal,
-                f"verification failed: {failure}",
-                path=None,
-                hint="run `migrator check` to see the graph as it is",
-            )
-    return journal.written
+            if failure is not None:
+                raise _Failed(
+                    f"verification failed: {failure}",
+                    None,
+                    "run `migrator check` to see the graph as it is",
+                )
+    except _Failed as failed:
+        with signals_held():
+            error = _rollback_error(record, failed)
+        raise error from failed.__cause__
+    except BaseException as exc:  # a signal, or a bug: leave nothing half done
+        with signals_held():
+            undone = record.rollback()
+        if undone.failed:
+            exc.add_note("could NOT undo: " + ", ".join(undone.failed))
+        else:
+            exc.add_note("rolled back: " + undone_words(undone))
+        raise
+    # Kept. A signal that arrives from here on ends the run, but undoes nothing.
+    written = record.written
+    try:
+        with signals_held():
+            record.commit()
+    except OSError as exc:
+        raise WriteError(
+            f"the changes were verified and kept, but the journal in {journal} could not "
+            f"be finished: {exc.strerror or exc}",
+            path=journal,
+            hint="run `migrator recover` to clean up after it",
+        ) from exc
+    except KeyboardInterrupt as exc:
+        exc.add_note("the changes were already verified and kept")
+        raise
+    return written
 
 
 @dataclass(frozen=True)
 class EditFile:
-    """New content for an existing file whose bytes must still be ``old``."""
+    """New bytes for an existing file whose bytes must still be ``old``.
+
+    The file keeps its mode and owner (the new bytes replace it under the same name),
+    and a symlink stays a symlink: its target is edited."""
 
     path: Path
-    old: str
-    new: str
+    old: bytes
+    new: bytes
     reason: str = ""
 
     verb: ClassVar[str] = "edit"
@@ -190,30 +259,39 @@ class EditFile:
     def blocked(self) -> str | None:
         if not self.path.is_file():
             return "the file does not exist"
-        if self.path.read_text(encoding="utf-8") != self.old:
+        if self.path.read_bytes() != self.old:
             return "the file changed since the plan was made"
         return None
 
     def apply(self, journal: Journal) -> None:
-        old_bytes = self.path.read_bytes()
-        journal.record(self.path, lambda: _replace_bytes(self.path, old_bytes))
-        _replace_bytes(self.path, self.new.encode("utf-8"))
-
-
-def _replace_bytes(path: Path, data: bytes) -> None:
-    # Write beside the file and swap it in, so a failed write leaves the old bytes.
-    temporary = path.with_name(f".{path.name}.migrator-tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+        real = Path(os.path.realpath(self.path))
+        journal.record({"kind": "edit", "path": str(real), "sha256": digest(self.new)})
+        backup, temporary = sibling(real, "old"), sibling(real, "new")
+        # The old file itself is the backup (a second name, no new data): undoing the
+        # edit cannot fail on a full disk, and brings back its mode, owner and times.
+        try:
+            os.link(real, backup)
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+                raise
+            shutil.copy2(real, backup)  # a file system without hard links
+        status = os.stat(real)
+        with open(temporary, "xb") as handle:
+            os.fchmod(handle.fileno(), stat.S_IMODE(status.st_mode))
+            if (status.st_uid, status.st_gid) != (os.getuid(), os.getgid()):
+                # only root may give a file away; the bytes matter more
+                with contextlib.suppress(PermissionError):
+                    os.fchown(handle.fileno(), status.st_uid, status.st_gid)
+            handle.write(self.new)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, real)
 
 
 @dataclass(frozen=True)
 class RenameFile:
     """Move ``source`` to ``path``, which must not exist; ``git mv`` inside git so the
-    history follows the file."""
+    history follows the file. A symlink is moved as the link it is."""
 
     source: Path
     path: Path
@@ -223,23 +301,17 @@ class RenameFile:
     verb: ClassVar[str] = "rename"
 
     def blocked(self) -> str | None:
-        if not self.source.is_file():
+        if not os.path.lexists(self.source):
             return f"{self.source.name} does not exist"
         if os.path.lexists(self.path):
             return "a file already exists at this path"
         return None
 
     def apply(self, journal: Journal) -> None:
-        journal.record(self.path, self._undo)
+        if self.use_git:
+            journal.keep_git_index(self.source.parent)
+        journal.record({"kind": "rename", "source": str(self.source), "path": str(self.path)})
         _move(self.source, self.path, self.use_git)
-
-    def _undo(self) -> None:
-        if not self.path.exists():
-            return  # the move never happened
-        if self.source.exists():
-            self.path.unlink()  # linked but not yet unlinked: drop the new name
-        else:
-            _move(self.path, self.source, self.use_git)
 
 
 def _move(source: Path, target: Path, use_git: bool) -> None:
@@ -248,6 +320,29 @@ def _move(source: Path, target: Path, use_git: bool) -> None:
 
         if run_git(["mv", "--", str(source), str(target)], source.parent) is not None:
             return
-    # link + unlink refuses an existing target, unlike os.rename on POSIX
-    os.link(source, target)
+    # link + unlink refuses an existing target, unlike os.rename on POSIX, and moves a
+    # symlink itself rather than the file it points to
+    os.link(source, target, follow_symlinks=False)
     os.unlink(source)
+
+
+def order_renames(renames: list[RenameFile]) -> list[RenameFile]:
+    """``renames`` in an order that works: a file that frees a name moves before the
+    file that takes that name (else the second rename would find the name taken).
+    Among renames free to go, the given order is kept. A true cycle (a -> b, b -> a)
+    goes through a temporary name beside the first file of the cycle."""
+    pending = list(renames)
+    ordered: list[RenameFile] = []
+    while pending:
+        sources = {rename.source for rename in pending}
+        # free: its target is not a name another pending rename still has to vacate
+        free = next((r for r in pending if r.path not in sources), None)
+        if free is None:  # every target is still held: a cycle; break it
+            first = pending[0]
+            parked = sibling(first.source, "swap")
+            ordered.append(RenameFile(first.source, parked, first.use_git, first.reason))
+            pending[0] = RenameFile(parked, first.path, first.use_git, first.reason)
+            continue
+        ordered.append(free)
+        pending.remove(free)
+    return ordered

@@ -4,6 +4,10 @@ A migration key appears in source as a two-string tuple (or list), ``("orders",
 "0004_a")``, in ``dependencies``, ``run_before`` and ``replaces``. We find those with
 Python's tokenizer, so comments, formatting and quoting stay byte-for-byte, and replace
 only the name string.
+
+Files are read and written as bytes in their own encoding (a PEP 263 coding cookie, a
+UTF-8 BOM, else UTF-8, as Python reads them) with their own line endings, so a CRLF or
+latin-1 migration comes back CRLF or latin-1.
 """
 
 from __future__ import annotations
@@ -16,9 +20,28 @@ from collections.abc import Mapping
 from migrator.graph import Key
 
 
+def decode_source(data: bytes) -> tuple[str, str]:
+    """The text of a Python source file and its encoding, as Python reads it (cookie,
+    BOM, else UTF-8), line endings untouched. Raises ``SyntaxError`` for a bad cookie
+    and ``UnicodeDecodeError`` for bytes the encoding cannot read."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding), encoding
+
+
+def encode_source(text: str, encoding: str) -> bytes:
+    """``text`` back to bytes in the encoding it was read with (a BOM stays a BOM)."""
+    return text.encode(encoding)
+
+
+def _lines(source: str) -> list[str]:
+    # Lines as the tokenizer reads them: split on "\n" only ("\r\n" ends with "\n";
+    # str.splitlines would also split on form feeds and other separators).
+    return io.StringIO(source, newline="").readlines()
+
+
 def _offsets(source: str) -> list[int]:
     starts = [0]
-    for line in source.splitlines(keepends=True):
+    for line in _lines(source):
         starts.append(starts[-1] + len(line))
     return starts
 
@@ -45,7 +68,7 @@ def key_references(source: str) -> list[tuple[Key, tuple[int, int]]]:
     try:
         tokens = [
             t
-            for t in tokenize.generate_tokens(io.StringIO(source).readline)
+            for t in tokenize.generate_tokens(iter(_lines(source)).__next__)
             if t.type
             not in (
                 tokenize.NL,

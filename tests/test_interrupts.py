@@ -1,0 +1,288 @@
+"""All-or-nothing against signals: a real ``migrator rebase`` or ``merge`` in a child
+process, slowed down (``MIGRATOR_TEST_SLOW_WRITES`` sleeps between and inside the steps),
+is stopped by a real signal at a random point of its write, many times over. Whatever
+the point, once the run (SIGTERM, SIGINT) or the next one (SIGKILL, then ``migrator
+recover`` or the next ``rebase``) is over, the project is byte for byte as it was
+before, or as a run that finished leaves it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from migrator.write.journal import JOURNAL_OUTSIDE_GIT, SLOW_ENV
+from tests.djproject import DjangoProject, clean_env
+from tests.gitrepo import commit_all, git, init_repo
+from tests.test_rebase import base, kept_side, moving_side
+
+SLOW = "0.04"  # seconds per pause; a rebase of the project below has about 25 pauses
+REBASE = ["rebase", "orders", "--keep", "0003_x"]
+SEED = 15  # random, but the same points on every run of the suite
+
+
+def files(root: Path) -> dict[str, bytes | str]:
+    """Every file (bytes) and symlink (its target) under ``root``, the database aside."""
+    found: dict[str, bytes | str] = {}
+    for path in sorted(root.rglob("*")):
+        if "__pycache__" in path.parts or path.name == "db.sqlite3" or ".git" in path.parts:
+            continue
+        if path.is_symlink():
+            found[str(path.relative_to(root))] = os.readlink(path)
+        elif path.is_file():
+            found[str(path.relative_to(root))] = path.read_bytes()
+    return found
+
+
+def diverged(root: Path) -> DjangoProject:
+    project = DjangoProject(root)
+    base(project)
+    kept_side(project)
+    moving_side(project)
+    return project
+
+
+def start(root: Path, args: list[str], slow: str = SLOW) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "migrator", *args],
+        cwd=root,
+        env=clean_env(**{SLOW_ENV: slow}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a CI job or a container
+    )
+
+
+def wait_for_plan(proc: subprocess.Popen) -> str:
+    """Read stdout up to the line a rebase prints just before it writes."""
+    assert proc.stdout is not None
+    seen = ""
+    while True:
+        line = proc.stdout.readline()
+        assert line, f"exited before writing: {proc.wait()} {seen}"
+        seen += line
+        if line.startswith("orders: keeping"):
+            return seen
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the run and whatever it started (the verifying check, a ``git mv``), as
+    ``docker kill`` or a torn-down CI runner does; wait until all of it is gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for _ in range(500):
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
+
+
+def migrator(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "migrator", *args],
+        cwd=root,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def states(tmp_path_factory):
+    """The project before a rebase, after one, and how long its write takes."""
+    folder = tmp_path_factory.mktemp("states")
+    pristine = folder / "pristine"
+    diverged(pristine)
+    done = folder / "done"
+    shutil.copytree(pristine, done, symlinks=True)
+    proc = start(done, REBASE)
+    wait_for_plan(proc)
+    began = time.monotonic()
+    out, err = proc.communicate(timeout=600)
+    duration = time.monotonic() - began
+    assert proc.returncode == 0, err
+    return pristine, files(pristine), files(done), duration
+
+
+def fresh(states, root: Path) -> Path:
+    pristine = states[0]
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(pristine, root, symlinks=True)
+    return root
+
+
+def test_sigkill_at_random_points_then_recover_leaves_before_or_after(states, tmp_path):
+    """20 runs, each SIGKILLed (with everything it started) at a random point of its
+    write; ``migrator recover`` then leaves the project as before, or as done."""
+    _, before, after, duration = states
+    rng = random.Random(SEED)
+    outcomes = []
+    for attempt in range(20):
+        root = fresh(states, tmp_path / "p")
+        proc = start(root, REBASE)
+        wait_for_plan(proc)
+        delay = rng.uniform(0, duration)
+        time.sleep(delay)
+        kill_group(proc)
+        recovered = migrator(root, "recover")
+        assert recovered.returncode == 0, (attempt, delay, recovered.stderr)
+        assert recovered.stderr == ""
+        state = files(root)
+        assert state in (before, after), (attempt, delay, recovered.stdout)
+        assert not (root / JOURNAL_OUTSIDE_GIT).exists()
+        outcomes.append("before" if state == before else "after")
+        if "rolled back: renamed" in recovered.stdout:
+            outcomes.append("rolled back")
+        if recovered.stdout != "Nothing to recover.\n":
+            assert recovered.stdout.startswith("an interrupted run of rebase orders (pid "), (
+                recovered.stdout
+            )
+    # the points did land inside writes: some runs were rolled back, some had finished
+    assert set(outcomes) == {"before", "after", "rolled back"}, outcomes
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_sigint_roll_back_in_the_run_itself(states, tmp_path, signum):
+    """SIGTERM (``timeout``, CI cancellation, ``docker stop``) is handled like Ctrl-C:
+    the run undoes its own changes and exits 128 + the signal (143, 130); nothing is left
+    for ``recover``. 8 random points each."""
+    _, before, after, duration = states
+    rng = random.Random(SEED + signum)
+    name = signal.Signals(signum).name
+    for attempt in range(8):
+        root = fresh(states, tmp_path / "p")
+        proc = start(root, REBASE)
+        wait_for_plan(proc)
+        delay = rng.uniform(0, duration)
+        time.sleep(delay)
+        proc.send_signal(signum)  # to migrator alone, as `timeout` does
+        out, err = proc.communicate(timeout=600)
+        state = files(root)
+        if proc.returncode in (0, -signum) or "the changes were already verified and kept" in err:
+            # done; the signal came after the write was kept (-signum: while Python shut
+            # down, when the default handlers are back)
+            assert state == after, (attempt, delay, err)
+        else:
+            assert proc.returncode == 128 + signum, (attempt, delay, err)
+            assert state == before, (attempt, delay, err)
+            assert f"migrator: interrupted ({name})\n" in err
+            assert "Traceback" not in err
+        recovered = migrator(root, "recover")
+        assert (recovered.returncode, recovered.stdout) == (0, "Nothing to recover.\n")
+
+
+def test_the_next_rebase_rolls_back_an_interrupted_one_first(states, tmp_path):
+    """Killed after a few steps, the tree is half renamed; the next rebase says so, rolls
+    it back, then rebases."""
+    _, before, after, _ = states
+    root = fresh(states, tmp_path / "p")
+    journal = root / JOURNAL_OUTSIDE_GIT
+    proc = start(root, REBASE, slow="0.3")
+    wait_for_plan(proc)
+    while len(list(journal.glob("0*.json"))) < 4:  # two renames done, a third begun
+        time.sleep(0.02)
+    kill_group(proc)
+    assert files(root) not in (before, after)  # half done: what the next run finds
+
+    again = migrator(root, *REBASE)
+
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.startswith("migrator: an interrupted run of rebase orders (pid ")
+    assert "was found and rolled back: renamed " in again.stderr
+    assert files(root) == after
+    assert not journal.exists()
+
+
+def test_sigkill_inside_git_is_recovered_with_the_index(tmp_path):
+    """In a git work tree the journal lives in ``.git`` and renames are ``git mv``: after
+    SIGKILL and ``recover``, the files and ``git status`` are as before."""
+    root = tmp_path / "p"
+    diverged(root)
+    init_repo(root)
+    commit_all(root, "diverged")
+    before, status = files(root), git(root, "status", "--porcelain").stdout
+    journal = root / ".git" / "migrator-journal"
+    proc = start(root, REBASE, slow="0.3")
+    wait_for_plan(proc)
+    while len(list(journal.glob("0*.json"))) < 4:
+        time.sleep(0.02)
+    assert (journal / "index.before").is_file()
+    kill_group(proc)
+    assert git(root, "status", "--porcelain").stdout != status
+
+    recovered = migrator(root, "recover")
+
+    assert recovered.returncode == 0, recovered.stderr
+    assert files(root) == before
+    assert git(root, "status", "--porcelain").stdout == status
+    assert not journal.exists()
+
+
+def test_sigkill_during_merge_then_recover(tmp_path):
+    """merge keeps the same journal: 8 runs killed at random points of a two-app merge."""
+    pristine = tmp_path / "pristine"
+    project = DjangoProject(pristine, ["alpha", "beta"])
+    for app in ("alpha", "beta"):
+        project.add_migration(app, "0001_initial", [], initial=True)
+        for leaf in ("0002_a", "0002_b"):
+            project.add_migration(app, leaf, [(app, "0001_initial")])
+    before = files(pristine)
+    rng = random.Random(SEED)
+    reports = []
+    for attempt in range(8):
+        root = tmp_path / "p"
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.copytree(pristine, root)
+        proc = start(root, ["merge"], slow="0.2")
+        time.sleep(rng.uniform(1.0, 3.0))  # Django loads in about a second, then 2 files
+        kill_group(proc)
+        recovered = migrator(root, "recover")
+        assert recovered.returncode == 0, recovered.stderr
+        reports.append(recovered.stdout)
+        state = files(root)
+        new = sorted(set(state) - set(before))
+        assert {k: v for k, v in state.items() if k in before} == before, attempt
+        assert new in (
+            [],
+            [
+                "alpha/migrations/0003_merge_0002_a_0002_b.py",
+                "beta/migrations/0003_merge_0002_a_0002_b.py",
+            ],
+        ), (attempt, new)
+    assert any(" was found and rolled back: removed " in report for report in reports), reports
+
+
+def test_a_second_run_never_rolls_back_a_live_one(states, tmp_path):
+    """While a rebase writes (its journal locked), a second rebase stops with one line
+    and exit 1; the first one finishes."""
+    _, _, after, _ = states
+    root = fresh(states, tmp_path / "p")
+    journal = root / JOURNAL_OUTSIDE_GIT
+    first = start(root, REBASE, slow="0.3")
+    wait_for_plan(first)
+    while len(list(journal.glob("0*.json"))) < 2:
+        time.sleep(0.02)
+
+    second = migrator(root, *REBASE)
+
+    assert (second.returncode, second.stdout) == (1, "")
+    assert second.stderr.startswith(
+        f"migrator: error: {journal}: another migrator run (pid {first.pid}, rebase orders) "
+        "is writing in this project\n"
+    )
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err
+    assert files(root) == after
