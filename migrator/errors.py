@@ -14,6 +14,7 @@ from pathlib import Path
 EXIT_OK = 0
 EXIT_FOUND = 1  # the check found problems, or the command refused
 EXIT_USAGE = 2  # usage or configuration error
+EXIT_INTERRUPTED = 130  # Ctrl-C, SIGTERM or SIGHUP (a write in progress was rolled back)
 
 
 class MigratorError(Exception):

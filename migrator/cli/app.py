@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from migrator import __version__
-from migrator.errors import MigratorError
+from migrator.errors import EXIT_INTERRUPTED, MigratorError
 from migrator.settings import ProjectOptions
 
 app = typer.Typer(
@@ -127,7 +127,7 @@ def _raise_interrupted(signum: int, frame: object) -> None:
 
 def install_signal_handlers() -> None:
     """SIGTERM (``timeout``, CI cancellation, ``docker stop``) and SIGHUP (a closed
-    terminal) stop migrator the way Ctrl-C does: roll back, then exit 128 + signal."""
+    terminal) stop migrator the way Ctrl-C does: roll back, then exit 130."""
     for signum in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(signum) == signal.SIG_DFL:  # SIG_IGN (nohup) stays ignored
             try:
@@ -137,8 +137,9 @@ def install_signal_handlers() -> None:
 
 
 def interrupt_exit_code(interrupt: KeyboardInterrupt) -> int:
-    """128 + the signal number, as shells report it: 130 for Ctrl-C, 143 for SIGTERM."""
-    return 128 + getattr(interrupt, "signum", signal.SIGINT)
+    """130, migrator's one code for "interrupted", whichever signal stopped it (SIGINT,
+    SIGTERM, SIGHUP): scripts and CI test one number; stderr names the signal."""
+    return EXIT_INTERRUPTED
 
 
 @contextmanager
