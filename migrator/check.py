@@ -71,6 +71,7 @@ def incomplete_apps(graph: nx.DiGraph, problems: list[Problem]) -> set[str]:
     file may be the very merge migration). The problem itself is reported instead.
     """
     found = {p.app for p in problems if p.app and p.migration and p.kind in _NOT_LOADED}
+    found |= unsure_leaves(graph)
     # Known keys that are rightly not nodes: replaced by a squash, or a squash that a
     # partially applied database makes Django drop (references to it are repointed).
     replaced: set[Key] = {key for keys in graph.graph.get("replaced", {}).values() for key in keys}
@@ -85,6 +86,45 @@ def incomplete_apps(graph: nx.DiGraph, problems: list[Problem]) -> set[str]:
                 and ref not in replaced
             ):
                 found.add(key[0])
+    return found
+
+
+def unsure_leaves(graph: nx.DiGraph) -> set[str]:
+    """Apps whose conflict an unreadable value (``--static``: ``graph.graph["unreadable"]``)
+    could undo.
+
+    Such a value can only add edges: unreadable ``dependencies`` of a migration may make
+    any leaf of its app that does not run after it a parent, unreadable ``run_before``
+    may give the migration itself a child, unreadable ``replaces`` may remove anything.
+    A conflict is kept only while two leaves stay leaves whatever the values are.
+    """
+    unreadable: dict[Key, tuple[str, ...]] = graph.graph.get("unreadable") or {}
+    by_app: dict[str, list[Key]] = {}
+    for key in unreadable:
+        by_app.setdefault(key[0], []).append(key)
+    found = set()
+    for app, keys in by_app.items():
+        if any("replaces" in unreadable[key] for key in keys):
+            found.add(app)
+            continue
+        leaves = [
+            node
+            for node in graph.nodes
+            if node[0] == app and not any(child[0] == app for child in graph.successors(node))
+        ]
+        later = {
+            key: nx.descendants(graph, key) | {key}
+            for key in keys
+            if "dependencies" in unreadable[key] and key in graph
+        }
+        certain = [
+            leaf
+            for leaf in leaves
+            if "run_before" not in unreadable.get(leaf, ())
+            and all(leaf in after for after in later.values())
+        ]
+        if len(leaves) > 1 and len(certain) < 2:
+            found.add(app)
     return found
 
 
