@@ -733,7 +733,7 @@ class Scope:
     def taint_aliases(self, value: tuple, why: str) -> None:
         for scope in (self, *self.parents()):
             for name, bound in list(scope.names.items()):
-                if bound is not value and _is_value(bound) and _contains(bound, value):
+                if _is_value(bound) and _contains(bound, value):
                     scope.names[name] = unknown(name, why)
 
 

@@ -247,8 +247,9 @@ def _read_class(found: _Class) -> ParsedMigration:
             result["operations"] = tuple(tree[1])
         else:
             # one stand-in whose effect is unknown: explain says so, nothing else cares
-            result["operations"] = (tree if is_unknown(tree) else ("unknown", "", ""),)
-            unreadable.append(("operations", line, _reason(tree, "a list of operations")))
+            reason = _reason(tree, "a list of operations")
+            result["operations"] = (tree if is_unknown(tree) else ("unknown", _text(tree), reason),)
+            unreadable.append(("operations", line, reason))
     return ParsedMigration(unreadable=tuple(unreadable), **result)
 
 
@@ -263,6 +264,15 @@ def _reason(tree: tuple, wanted: str) -> str:
     if tree[0] == "call":
         return f"it is a call of {tree[1]!r}, not {wanted}"
     return f"it is a {tree[0]}, not {wanted}"
+
+
+def _text(tree: tuple) -> str:
+    """A short source-like text of a tree that is not a list."""
+    if tree[0] == "call":
+        return f"{tree[1]}(...)"
+    if tree[0] in ("ref", "unknown"):
+        return str(tree[1])
+    return repr(tree[1]) if tree[0] == "const" else tree[0]
 
 
 _PAIR = "(app_label, migration_name) pair"
