@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ _MAX_DEPTH = 20  # calls and sibling imports: deep enough for real files, never 
 _BUILTIN_CONTAINERS = {"list": "list", "tuple": "tuple", "set": "set", "frozenset": "frozenset"}
 _CONTAINERS = ("list", "tuple", "set", "frozenset")
 _MUTATORS = ("append", "extend", "insert")
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")  # as ast splits source
 
 
 class NeedsContext(Exception):
@@ -201,11 +203,26 @@ class Module:
         self.context = context
         self.depth = depth
         self.globals = Scope(None, {})
+        self._lines: list[str] | None = None
 
     # -- reading source -----------------------------------------------------------------
 
     def source(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.text, node) or ""
+        """``ast.get_source_segment``, without splitting the whole text on every call."""
+        first, last = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        start, end = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+        if None in (first, last, start, end):
+            return ""
+        if self._lines is None:
+            self._lines = _LINES.findall(self.text)
+        lines = self._lines[first - 1 : last]
+        if not lines:
+            return ""
+        if len(lines) == 1:
+            return lines[0].encode()[start:end].decode(errors="replace")
+        head = lines[0].encode()[start:].decode(errors="replace")
+        tail = lines[-1].encode()[:end].decode(errors="replace")
+        return head + "".join(lines[1:-1]) + tail
 
     def unknown(self, node: ast.AST, reason: str) -> tuple:
         return unknown(self.source(node), reason)
@@ -227,27 +244,26 @@ class Module:
     def taint(self, stmt: ast.stmt, scope: Scope, reason: str) -> None:
         """Every value a statement we do not follow may have bound or changed: the names
         it mentions (and those of the same-module functions it calls) and their aliases."""
-        touched: set[str] = set()
-        for node in ast.walk(stmt):
-            if isinstance(node, ast.Name):
-                touched.add(node.id)
-                bound = scope.get(node.id)
-                if isinstance(bound, _Function) and bound.module is self:
-                    touched |= {n.id for n in ast.walk(bound.node) if isinstance(n, ast.Name)}
+        touched, stored = _names(stmt)
+        functions = {
+            id(bound.node): bound.node
+            for bound in (scope.get(name) for name in touched)
+            if isinstance(bound, _Function) and bound.module is self
+        }
+        for function in functions.values():
+            touched = touched | _names(function)[0]
         why = f"{reason} at line {stmt.lineno} may change it"
         for name in touched:
-            for owner in (scope, *scope.parents()):
-                if name in owner.names and _is_value(owner.names[name]):
-                    owner.taint_aliases(owner.names[name], why)
-                    owner.names[name] = unknown(name, why)
-                    break
-            else:
-                # a name first bound by something we do not follow
-                if any(
-                    isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id == name
-                    for n in ast.walk(stmt)
-                ):
+            owner = scope.owner(name)
+            if owner is None:
+                if name in stored:  # first bound by something we do not follow
                     scope.names[name] = unknown(name, why)
+                continue
+            bound = owner.names[name]
+            if _is_value(bound) and not is_unknown(bound):
+                if bound[0] in (*_CONTAINERS, "dict"):
+                    owner.taint_aliases(bound, why)
+                owner.names[name] = unknown(name, why)
 
     def execute(self, stmt: ast.stmt, scope: Scope, *, top: bool = False, hook=None) -> None:
         if isinstance(stmt, ast.Assign):
@@ -735,6 +751,18 @@ class Scope:
             for name, bound in list(scope.names.items()):
                 if _is_value(bound) and _contains(bound, value):
                     scope.names[name] = unknown(name, why)
+
+
+def _names(node: ast.AST) -> tuple[set[str], set[str]]:
+    """The names a statement mentions, and those it binds."""
+    mentioned: set[str] = set()
+    stored: set[str] = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Name):
+            mentioned.add(inner.id)
+            if isinstance(inner.ctx, ast.Store):
+                stored.add(inner.id)
+    return mentioned, stored
 
 
 def _is_value(bound) -> bool:

@@ -49,6 +49,25 @@ class Placeholder:
         return hash(self.source)
 
 
+class Unreadable(Exception):
+    """Raised by :class:`UnreadableOperation` when asked for its effect."""
+
+
+class UnreadableOperation(Operation):
+    """Operations ``--static`` could not read (``A + build()``): their effect is unknown,
+    which is what explain's overlap reports; nothing else looks at operations."""
+
+    def __init__(self, source: str, reason: str = "") -> None:
+        self.source = source
+        self.reason = reason
+
+    def describe(self) -> str:
+        return f"operations --static cannot read: {self.source}"
+
+    def state_forwards(self, app_label, state):
+        raise Unreadable(self.reason or "not a value --static can read")
+
+
 @functools.cache
 def _custom_operation(name: str) -> type[Operation]:
     return type(name, (Operation,), {"__module__": "migrator.static.placeholders"})
@@ -96,6 +115,8 @@ class Evaluator:
                 except Exception:
                     pass  # arguments Django refuses: keep them on a stand-in
             return _custom_operation(tree[1].rsplit(".", 1)[-1])(*args, **kwargs)
+        if tree[0] == "unknown":
+            return UnreadableOperation(tree[1], tree[2] if len(tree) > 2 else "")
         return _custom_operation("UnreadableOperation")(self.value(tree))
 
     def operations(self, tree: tuple) -> list[Operation]:

@@ -108,9 +108,13 @@ def parse_migration(
     except NeedsContext:
         return ParsedMigration(needs_context=True)
     except RecursionError:  # absurdly nested source: say so, never crash
-        return ParsedMigration(
-            unreadable=tuple((name, 1, "nested too deeply") for name in GRAPH_ATTRIBUTES)
-        )
+        return _all_unreadable("nested too deeply")
+    except Exception as exc:  # noqa: BLE001 - a bug here must not hide the file: say so
+        return _all_unreadable(f"static mode failed to read it ({type(exc).__name__}: {exc})")
+
+
+def _all_unreadable(reason: str) -> ParsedMigration:
+    return ParsedMigration(unreadable=tuple((name, 1, reason) for name in GRAPH_ATTRIBUTES))
 
 
 @dataclass
