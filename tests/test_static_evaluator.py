@@ -241,3 +241,31 @@ def test_unreadable_operations_are_one_stand_in_not_a_graph_problem():
     reason = "it is a call of 'shop.ops.build', not a list of operations"
     assert parsed.operations == (("unknown", "shop.ops.build(...)", reason),)
     assert parsed.unreadable == (("operations", 5, reason),)
+
+
+def test_a_migration_class_under_a_condition():
+    body = "if settings.DEBUG:\n    class Migration(migrations.Migration):\n        dependencies = [('a', '1')]\n"
+    assert parse(body, settings(DEBUG=True)).dependencies == (("a", "1"),)
+    unknown = parse(body, Context(Settings({}, frozenset({"DEBUG"}), read=True)))
+    assert unknown.error is None
+    assert unknown.unreadable[0] == (
+        "dependencies",
+        3,
+        "Migration is defined under a statement static mode cannot follow (line 3)",
+    )
+    tried = parse(
+        "try:\n    class Migration(migrations.Migration):\n        pass\nexcept Exception:\n    pass\n"
+    )
+    assert tried.unreadable[0][2].startswith("Migration is defined under a statement")
+
+
+def test_a_function_of_a_sibling_module_called_through_the_module(tmp_path):
+    folder = tmp_path / "shop" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "_deps.py").write_text("def more(app):\n    return [(app, '0001')]\n")
+    source = HEAD + (
+        "from . import _deps\n"
+        "class Migration(migrations.Migration):\n    dependencies = _deps.more('other')\n"
+    )
+    parsed = parse_migration(source, str(folder / "0002_x.py"), settings())
+    assert parsed.dependencies == (("other", "0001"),)

@@ -493,6 +493,10 @@ class Module:
             return self.unknown(node, "a call with * or ** arguments")
         func = node.func
         bound = scope.get(func.id) if isinstance(func, ast.Name) else None
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            head = scope.get(func.value.id)
+            if isinstance(head, _Sibling) and head.name is None:  # helpers.more(...)
+                bound = _Sibling(head.module, func.attr, head.line)
         if isinstance(func, ast.Name) and bound is None and func.id in _BUILTIN_CONTAINERS:
             return self.container(node, _BUILTIN_CONTAINERS[func.id], scope)
         if isinstance(bound, _Sibling):

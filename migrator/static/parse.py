@@ -141,6 +141,15 @@ def _read_module(tree: ast.Module, text: str, filename: str, context) -> ParsedM
             return True
         if isinstance(stmt, (ast.Import, ast.ImportFrom)) and _binds(stmt, "Migration"):
             found.append(_Class({}, f"Migration is imported at line {stmt.lineno}", stmt.lineno))
+        elif not isinstance(stmt, ast.ClassDef) and any(
+            (isinstance(n, ast.ClassDef) and n.name == "Migration") or _binds(n, "Migration")
+            for n in ast.walk(stmt)
+            if isinstance(n, ast.stmt) and n is not stmt
+        ):
+            # Under an if (or a try): when the evaluator decides the branch, the class
+            # inside comes later and wins; when it cannot, this says why it is unknown.
+            why = "Migration is defined under a statement static mode cannot follow"
+            found.append(_Class({}, f"{why} (line {stmt.lineno})", stmt.lineno))
         return False
 
     module.run(tree.body, module.globals, hook)
