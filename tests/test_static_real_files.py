@@ -364,3 +364,12 @@ def test_cache_sees_an_edit_that_keeps_size_and_mtime(project, tmp_path, edit):
         )
     assert second.stat().st_mtime_ns == old * 10**9 and second.stat().st_size == len(text)
     assert project.migrator("check", "--static", env=env).code == 0
+
+
+def test_a_settings_module_that_does_not_exist_is_refused_in_both_modes(project):
+    project.chain("shop", ["0001_initial"])
+    by_django = project.migrator("check", "--settings", "project.nope")
+    statically = project.migrator("check", "--static", "--settings", "project.nope")
+    assert by_django.code == statically.code == 2
+    assert "cannot import settings module 'project.nope' (from --settings)" in by_django.err
+    assert "cannot import settings module 'project.nope' (from --settings)" in statically.err

@@ -99,6 +99,14 @@ def discover(options: ProjectOptions) -> StaticProject:
     values: dict[str, object] = {}
     unknown: set[str] = set()
     settings_file = find_module(choice.module, search_path) if choice is not None else None
+    if choice is not None and settings_file is None and choice.source == "--settings":
+        # Asked for by name: ignoring it would judge some other set of apps.
+        raise ConfigurationError(
+            f"cannot import settings module {choice.module!r} (from --settings): "
+            f"No module named {choice.module!r}",
+            hint="run from the project folder or pass --pythonpath with the folder that "
+            "contains the settings package",
+        )
     if settings_file is not None:
         values = read_settings(settings_file, search_path, unknown=unknown)
     swappable = dict(SWAPPABLE_DEFAULTS)
