@@ -61,6 +61,10 @@ Graph attributes (``G.graph``):
     Squashed migration key -> ``{"applied", "not_applied", "missing"}`` (tuples of keys)
     for each squash the database has partly applied: ``migrate`` cannot use it, so it is
     not in the graph and the migrations it replaces are. Empty without a database.
+``unreadable`` (dict, ``--static`` only)
+    Migration key -> the graph attributes (``"dependencies"``, ``"replaces"``,
+    ``"run_before"``) static mode could not read; the node holds none of those edges, so
+    :func:`migrator.check.certain_leaves` claims only the conflicts they cannot undo.
 """
 
 from __future__ import annotations
