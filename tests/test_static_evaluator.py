@@ -164,7 +164,12 @@ def test_migration_built_with_type():
     assert parsed.unreadable == ()
     assert (parsed.dependencies, parsed.initial) == ((("shop", "0001"),), True)
     opaque = parse("from shop.base import make\nMigration = make()\n")
-    assert [a for a, _, _ in opaque.unreadable] == ["dependencies", "replaces", "run_before"]
+    assert [a for a, _, _ in opaque.unreadable] == [
+        "dependencies",
+        "replaces",
+        "run_before",
+        "operations",  # unknown too: explain must not call the branches independent
+    ]
     assert opaque.unreadable[0][2] == "Migration is not a class statement (line 4)"
 
 
@@ -177,6 +182,7 @@ def test_inherited_attributes_of_a_project_base_class_are_unreadable():
     assert [(a, why) for a, _, why in parsed.unreadable] == [
         ("replaces", "not declared, so inherited from 'Base'"),
         ("run_before", "not declared, so inherited from 'Base'"),
+        ("operations", "not declared, so inherited from 'Base'"),
     ]
 
 
@@ -244,7 +250,10 @@ def test_unreadable_operations_are_one_stand_in_not_a_graph_problem():
 
 
 def test_a_migration_class_under_a_condition():
-    body = "if settings.DEBUG:\n    class Migration(migrations.Migration):\n        dependencies = [('a', '1')]\n"
+    body = (
+        "if settings.DEBUG:\n"
+        "    class Migration(migrations.Migration):\n        dependencies = [('a', '1')]\n"
+    )
     assert parse(body, settings(DEBUG=True)).dependencies == (("a", "1"),)
     unknown = parse(body, Context(Settings({}, frozenset({"DEBUG"}), read=True)))
     assert unknown.error is None
@@ -254,7 +263,8 @@ def test_a_migration_class_under_a_condition():
         "Migration is defined under a statement static mode cannot follow (line 3)",
     )
     tried = parse(
-        "try:\n    class Migration(migrations.Migration):\n        pass\nexcept Exception:\n    pass\n"
+        "try:\n    class Migration(migrations.Migration):\n        pass\n"
+        "except Exception:\n    pass\n"
     )
     assert tried.unreadable[0][2].startswith("Migration is defined under a statement")
 
@@ -269,3 +279,56 @@ def test_a_function_of_a_sibling_module_called_through_the_module(tmp_path):
     )
     parsed = parse_migration(source, str(folder / "0002_x.py"), settings())
     assert parsed.dependencies == (("other", "0001"),)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            "DEPS = [('a', '1')]\n"
+            "def add():\n    DEPS.append(('b', '2'))\n    return 1\nX = add()\n",
+            "may change it",
+        ),
+        (
+            "DEPS = [('a', '1')]\nfrom shop.tools import grow\nX = grow(DEPS)\n",
+            "the call at line 5 may change it",
+        ),
+        ("DEPS = [('a', '1')]\nX = DEPS.pop()\n", "the call at line 4 may change it"),
+        (
+            "DEPS = [('a', '1')]\ndef add(deps):\n    deps.append(('b', '2'))\n    return 1\n"
+            "X = add(DEPS)\n",
+            "may change it",
+        ),
+    ],
+)
+def test_a_call_that_cannot_be_followed_may_change_what_it_is_given(body, reason):
+    parsed = parse(body + "class Migration(migrations.Migration):\n    dependencies = DEPS\n")
+    assert parsed.dependencies == ()
+    assert reason in parsed.unreadable[0][2]
+
+
+def test_a_mutable_default_is_shared_between_calls_as_in_python():
+    parsed = parse(
+        "def deps(found=[]):\n    found.append(('a', '1'))\n    return found\n"
+        "deps()\n"
+        "class Migration(migrations.Migration):\n    dependencies = deps()\n"
+    )
+    assert parsed.dependencies == ()  # Python gives two entries: never one, a guess
+
+
+def test_a_migration_class_changed_after_its_definition_or_decorated():
+    changed = parse(
+        "class Migration(migrations.Migration):\n    dependencies = [('a', '1')]\n"
+        "Migration.dependencies = [('b', '2')]\n"
+    )
+    assert changed.dependencies == ()
+    assert changed.unreadable[0] == (
+        "dependencies",
+        5,
+        "Migration is changed after its definition (line 5)",
+    )
+    decorated = parse(
+        "from shop import tweak\n@tweak\nclass Migration(migrations.Migration):\n"
+        "    dependencies = [('a', '1')]\n"
+    )
+    assert decorated.unreadable[0][2] == "the Migration class is decorated (line 5)"

@@ -87,13 +87,15 @@ class Context:
 
 
 class _Function:
-    """A function defined in a module: called by interpreting its body."""
+    """A function defined in a module: called by interpreting its body. ``defaults``:
+    its parameters' default values, evaluated where it is defined (as Python does)."""
 
-    __slots__ = ("node", "module")
+    __slots__ = ("node", "module", "defaults")
 
-    def __init__(self, node: ast.FunctionDef, module: Module) -> None:
+    def __init__(self, node: ast.FunctionDef, module: Module, defaults: dict) -> None:
         self.node = node
         self.module = module
+        self.defaults = defaults
 
 
 class _Imported:
@@ -280,7 +282,14 @@ class Module:
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if not top:
                 raise _Unsupported(f"a nested function definition at line {stmt.lineno}")
-            scope.names[stmt.name] = _Function(stmt, self)
+            arguments = stmt.args
+            params = [a.arg for a in arguments.args]
+            firsts = len(params) - len(arguments.defaults)
+            defaults = {
+                param: self.value(default, scope)
+                for param, default in zip(params[firsts:], arguments.defaults, strict=True)
+            }
+            scope.names[stmt.name] = _Function(stmt, self, defaults)
         elif isinstance(stmt, ast.ClassDef) and top:
             scope.names[stmt.name] = ("ref", stmt.name)  # opaque, like a function reference
         elif isinstance(stmt, ast.Expr):
@@ -440,6 +449,10 @@ class Module:
             return self.add(self.value(node.left, scope), self.value(node.right, scope), node)
         if isinstance(node, ast.Call):
             return self.call(node, scope)
+        if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+            scope.names[node.target.id] = unknown(
+                node.target.id, "bound by an assignment expression"
+            )
         return self.unknown(node, _words(node))
 
     def add(self, left: tuple, right: tuple, node: ast.AST, *, extend: bool = False) -> tuple:
@@ -507,7 +520,10 @@ class Module:
             return self.call_function(bound, node, scope)
         dotted = self.dotted(func, scope)
         if dotted is None:
+            self.forget_arguments(node, scope, f"the call at line {node.lineno} may change it")
             return self.unknown(node, f"calls {self.source(func)!r}, which is not a function")
+        if not dotted.startswith("django."):  # project code could change what it is given
+            self.forget_arguments(node, scope, f"the call at line {node.lineno} may change it")
         args = tuple(self.value(a, scope) for a in node.args)
         kwargs = tuple((kw.arg, self.value(kw.value, scope)) for kw in node.keywords)
         return ("call", dotted, args, kwargs)
@@ -529,7 +545,39 @@ class Module:
         return self.unknown(node, f"{kind}() of {_kind(items)}")
 
     def call_function(self, function: _Function, node: ast.Call, scope: Scope) -> tuple:
-        """Interpret a same-module function whose body only builds a value."""
+        """Interpret a same-module function whose body only builds a value. When it
+        cannot be followed, what Python would have run may have changed the module-level
+        values it names and the lists handed to it: those become unknown too."""
+        result = self._call_function(function, node, scope)
+        if is_unknown(result):
+            why = f"the call at line {node.lineno} ({result[2]}) may change it"
+            names = _names(function.node)[0]
+            function.module.forget(names, function.module.globals, why)
+            self.forget_arguments(node, scope, why)
+        return result
+
+    def forget(self, names, scope: Scope, why: str) -> None:
+        """Names (and their aliases) whose value something we do not follow may change."""
+        for name in names:
+            owner = scope.owner(name)
+            if owner is None:
+                continue
+            bound = owner.names[name]
+            if _is_value(bound) and not is_unknown(bound) and bound[0] in (*_CONTAINERS, "dict"):
+                owner.taint_aliases(bound, why)
+                owner.names[name] = unknown(name, why)
+
+    def forget_arguments(self, node: ast.Call, scope: Scope, why: str) -> None:
+        """The names handed to a call we do not follow (it may change them)."""
+        heads = [node.func.value] if isinstance(node.func, ast.Attribute) else []
+        names = [
+            a.id
+            for a in (*heads, *node.args, *(kw.value for kw in node.keywords))
+            if isinstance(a, ast.Name)
+        ]
+        self.forget(names, scope, why)
+
+    def _call_function(self, function: _Function, node: ast.Call, scope: Scope) -> tuple:
         definition = function.node
         name = definition.name
         if self.depth >= _MAX_DEPTH:
@@ -544,8 +592,6 @@ class Module:
             return self.unknown(node, f"calls {name!r} with too many arguments")
         module = function.module
         local = Scope(module.globals, {})
-        firsts = len(params) - len(arguments.defaults)
-        defaults = dict(zip(params[firsts:], arguments.defaults, strict=True))
         values = {p: self.value(a, scope) for p, a in zip(params, node.args, strict=False)}
         for kw in node.keywords:
             if kw.arg not in params or kw.arg in values:
@@ -553,9 +599,12 @@ class Module:
             values[kw.arg] = self.value(kw.value, scope)
         for param in params:
             if param not in values:
-                if param not in defaults:
+                if param not in function.defaults:
                     return self.unknown(node, f"calls {name!r} without argument {param!r}")
-                values[param] = module.value(defaults[param], module.globals)
+                default = function.defaults[param]
+                if default[0] in ("list", "dict", "set"):  # one object shared by all calls
+                    return self.unknown(node, f"calls {name!r} with the mutable default {param!r}")
+                values[param] = default
         local.names.update(values)
         module.depth += 1
         try:

@@ -43,6 +43,7 @@ from migrator.static.evaluator import (
     Scope,
     decode_source,
     is_unknown,
+    unknown,
 )
 
 #: ``dependencies`` entries: a key, or ``("__swappable__", setting or model)`` for
@@ -139,9 +140,15 @@ def _read_module(tree: ast.Module, text: str, filename: str, context) -> ParsedM
             found.append(_class_value(module, stmt, scope))
             scope.names["Migration"] = ("ref", "Migration")
             return True
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return False  # defining a function or another class runs nothing
         if isinstance(stmt, (ast.Import, ast.ImportFrom)) and _binds(stmt, "Migration"):
             found.append(_Class({}, f"Migration is imported at line {stmt.lineno}", stmt.lineno))
-        elif not isinstance(stmt, ast.ClassDef) and any(
+        elif found and any(isinstance(n, ast.Name) and n.id == "Migration" for n in ast.walk(stmt)):
+            # Migration.dependencies += [...], setattr(Migration, ...): not followed
+            why = f"Migration is changed after its definition (line {stmt.lineno})"
+            found.append(_Class({}, why, stmt.lineno))
+        elif any(
             (isinstance(n, ast.ClassDef) and n.name == "Migration") or _binds(n, "Migration")
             for n in ast.walk(stmt)
             if isinstance(n, ast.stmt) and n is not stmt
@@ -187,6 +194,8 @@ def _class_statement(module: Module, node: ast.ClassDef, scope: Scope) -> _Class
         for name in _ATTRIBUTES
         if name in local.names and isinstance(local.names[name], tuple)
     }
+    if node.decorator_list:
+        return _Class({}, f"the Migration class is decorated (line {node.lineno})", node.lineno)
     reason = None
     for base in node.bases:
         dotted = module.dotted(base, scope)
@@ -254,6 +263,11 @@ def _read_class(found: _Class) -> ParsedMigration:
                 result[name] = tree[1]
             else:
                 unreadable.append((name, line, _reason(tree, "a constant")))
+    if "operations" not in values and found.missing_reason is not None:
+        values = {
+            **values,
+            "operations": (unknown("Migration.operations", found.missing_reason), found.line),
+        }
     if "operations" in values:
         tree, line = values["operations"]
         if tree[0] in ("list", "tuple"):
