@@ -144,7 +144,11 @@ def decode_source(source: bytes) -> str:
 
     Raises SyntaxError, as the import would, for bytes that do not decode."""
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        head = source[:400]
+        if b"coding" in head or source.startswith(b"\xef\xbb\xbf"):  # PEP 263, BOM
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        else:
+            encoding = "utf-8"
         text = source.decode(encoding)
     except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
         raise SyntaxError(f"cannot decode the file: {exc}") from exc

@@ -142,9 +142,12 @@ def _read_module(tree: ast.Module, text: str, filename: str, context) -> ParsedM
             return True
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             return False  # defining a function or another class runs nothing
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)) and _binds(stmt, "Migration"):
-            found.append(_Class({}, f"Migration is imported at line {stmt.lineno}", stmt.lineno))
-        elif found and any(isinstance(n, ast.Name) and n.id == "Migration" for n in ast.walk(stmt)):
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            if _binds(stmt, "Migration"):
+                why = f"Migration is imported at line {stmt.lineno}"
+                found.append(_Class({}, why, stmt.lineno))
+            return False
+        if found and any(isinstance(n, ast.Name) and n.id == "Migration" for n in ast.walk(stmt)):
             # Migration.dependencies += [...], setattr(Migration, ...): not followed
             why = f"Migration is changed after its definition (line {stmt.lineno})"
             found.append(_Class({}, why, stmt.lineno))
