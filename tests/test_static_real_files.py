@@ -373,3 +373,38 @@ def test_a_settings_module_that_does_not_exist_is_refused_in_both_modes(project)
     assert by_django.code == statically.code == 2
     assert "cannot import settings module 'project.nope' (from --settings)" in by_django.err
     assert "cannot import settings module 'project.nope' (from --settings)" in statically.err
+
+
+def test_a_setting_static_mode_cannot_read_leaves_the_value_unknown(tmp_path):
+    """The settings may import more settings that static mode cannot follow (a ``try``
+    around ``from .local import *``): a condition on a setting is then unknown, the
+    computed dependencies unreadable, and no conflict is claimed on the edge they hide.
+
+    shop.0001 - shop.0002_computed (really after 0001; unknown statically)
+    """
+    extra = "try:\n    from .local import *\nexcept ImportError:\n    pass\n"
+    project = DjangoProject(tmp_path / "proj", settings_extra=extra)
+    project.chain("shop", ["0001_initial"])
+    path = project.add_migration(
+        "shop",
+        "0002_computed",
+        source=migration(
+            "def dependencies():\n"
+            "    found = [('shop', '0001_initial')]\n"
+            "    if settings.DEBUG:\n"
+            "        found.append(('shop', '0001_initial'))\n"
+            "    return found\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            "    dependencies = dependencies()\n"
+            "    operations = []\n"
+        ),
+    )
+    by_django, statically = assert_same_verdict(project.root)
+    assert by_django["conflicts"] == {}
+    assert [p for p in statically["problems"] if p[0] == "unreadable"] == [
+        ["unreadable", "shop", "0002_computed", str(path), 12]
+    ]
+    result = project.migrator("check", "--static")
+    assert result.code == 1
+    assert "Found 0 conflicts and 1 problem" in result.out
+    assert "settings.DEBUG (not a literal in the settings static mode reads)" in result.out
