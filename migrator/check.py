@@ -47,12 +47,10 @@ def check_graph(graph: nx.DiGraph, problems: list[Problem], apps: list[str]) -> 
     """The conflicts and problems of the chosen apps, sorted."""
     chosen = set(apps)
     unsure = incomplete_apps(graph, problems)
-    certain = certain_leaves(graph)
     found = [
         Conflict(app, tuple(names), tuple(graph.nodes[(app, n)]["path"] for n in names))
-        for app, leaves in conflicts(graph).items()
+        for app, names in conflicts(graph).items()
         if app in chosen and app not in unsure
-        for names in [certain.get(app, leaves)]
     ]
     kept = [p for p in problems if p.app is None or p.app in chosen]
     counts = {app: 0 for app in sorted(chosen)}
@@ -73,7 +71,6 @@ def incomplete_apps(graph: nx.DiGraph, problems: list[Problem]) -> set[str]:
     file may be the very merge migration). The problem itself is reported instead.
     """
     found = {p.app for p in problems if p.app and p.migration and p.kind in _NOT_LOADED}
-    found |= {app for app, leaves in certain_leaves(graph).items() if len(leaves) < 2}
     # Known keys that are rightly not nodes: replaced by a squash, or a squash that a
     # partially applied database makes Django drop (references to it are repointed).
     replaced: set[Key] = {key for keys in graph.graph.get("replaced", {}).values() for key in keys}
@@ -88,40 +85,6 @@ def incomplete_apps(graph: nx.DiGraph, problems: list[Problem]) -> set[str]:
                 and ref not in replaced
             ):
                 found.add(key[0])
-    return found
-
-
-def certain_leaves(graph: nx.DiGraph) -> dict[str, list[str]]:
-    """For each app with a value ``--static`` could not read (``graph.graph
-    ["unreadable"]``): the leaves that stay leaves whatever the values are (sorted).
-
-    Such a value can only add edges: unreadable ``dependencies`` of a migration may make
-    any leaf of its app that does not run after it a parent, unreadable ``run_before``
-    may give the migration itself a child, unreadable ``replaces`` may remove anything.
-    A conflict is claimed only on two or more certain leaves.
-    """
-    unreadable: dict[Key, tuple[str, ...]] = graph.graph.get("unreadable") or {}
-    by_app: dict[str, list[Key]] = {}
-    for key in unreadable:
-        by_app.setdefault(key[0], []).append(key)
-    found: dict[str, list[str]] = {}
-    for app, keys in by_app.items():
-        if any("replaces" in unreadable[key] for key in keys):
-            found[app] = []
-            continue
-        later = [
-            nx.descendants(graph, key) | {key}
-            for key in keys
-            if "dependencies" in unreadable[key] and key in graph
-        ]
-        found[app] = sorted(
-            node[1]
-            for node in graph.nodes
-            if node[0] == app
-            and not any(child[0] == app for child in graph.successors(node))
-            and "run_before" not in unreadable.get(node, ())
-            and all(node in after for after in later)
-        )
     return found
 
 

@@ -64,7 +64,7 @@ Graph attributes (``G.graph``):
 ``unreadable`` (dict, ``--static`` only)
     Migration key -> the graph attributes (``"dependencies"``, ``"replaces"``,
     ``"run_before"``) static mode could not read; the node holds none of those edges, so
-    :func:`migrator.check.certain_leaves` claims only the conflicts they cannot undo.
+    :func:`migrator.analysis.leaves.conflicts` claims only the conflicts they cannot undo.
 """
 
 from __future__ import annotations

@@ -199,6 +199,9 @@ def test_unreadable_dependencies_are_no_false_conflict(project):
         "shop/migrations/0003_b.py:10: unreadable: dependencies of 'shop.0003_b' cannot be "
         "read statically: a for loop at line 5 may change it\n"
     ) in result.out
+    for args in (["explain"], ["merge", "--dry-run"]):  # no command claims the conflict
+        assert "No conflicts to" in project.migrator(*args, "--static").out
+    assert "conflict" not in project.migrator("show", "--static").out.replace("0 conflicts", "")
     assert project.migrator("check").code == 0
 
 
