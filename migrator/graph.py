@@ -65,6 +65,10 @@ built by hand (a test's literal graph) that lacks them:
     that are ``applied``, ``not_applied`` and ``missing`` (no file): ``migrate`` cannot
     use it, so it is not in the graph and the migrations it replaces are. Empty without
     a database.
+``unreadable`` (dict, ``--static`` only)
+    Migration key -> the graph attributes (``"dependencies"``, ``"replaces"``,
+    ``"run_before"``) static mode could not read; the node holds none of those edges, so
+    :func:`migrator.analysis.leaves.conflicts` claims only the conflicts they cannot undo.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ SYNTAX_ERROR = "syntax-error"
 CONFLICT_MARKERS = "conflict-markers"
 NO_MIGRATION_CLASS = "no-migration-class"
 IMPORT_ERROR = "import-error"
-UNREADABLE = "unreadable"  # --static: a value that is not a literal
+UNREADABLE = "unreadable"  # --static: a graph value it could not evaluate
 # Found only with --database: the applied history in django_migrations.
 INCONSISTENT_HISTORY = "inconsistent-history"
 GHOST_MIGRATION = "ghost-migration"
@@ -60,7 +60,8 @@ HINTS = {
     NO_MIGRATION_CLASS: "define `class Migration(migrations.Migration)` in this module, "
     "or move the module out of the migrations package",
     IMPORT_ERROR: "fix the import error; Django cannot load this migration",
-    UNREADABLE: "--static reads literal values only: write this attribute as a literal, "
+    UNREADABLE: "--static could not read this value without running code (the message says "
+    "why): build it from literals, module-level names or a function of this module, "
     "or run without --static",
     INCONSISTENT_HISTORY: "migrate refuses to run until the dependency is applied: if its "
     "changes are already in this database, record it with `manage.py migrate --fake APP NAME`; "

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from migrator.analysis.history import app_plan, full_plan
-from migrator.analysis.leaves import is_leaf
+from migrator.analysis.leaves import conflicts, is_leaf
 from migrator.check import CheckReport, check_graph
 from migrator.graph import (
     DatabaseInfo,
@@ -89,14 +89,16 @@ def build_report(
         if problem.kind == GHOST_MIGRATION and problem.app and problem.migration:
             ghosts.setdefault(problem.app, []).append(problem.migration)
     partial = partially_applied(graph)
+    conflicted = conflicts(graph)  # static: no conflict an unreadable value could undo
     shown = []
     for label in apps:
         migrations = [shown_migration(graph, key) for key in app_plan(graph, label)]
+        leaves = sorted(m.key[1] for m in migrations if m.is_leaf)
         shown.append(
             ShownApp(
                 label,
                 migrations,
-                sorted(m.key[1] for m in migrations if m.is_leaf),
+                conflicted.get(label, leaves[:1]),
                 sorted(ghosts.get(label, [])),
                 [squash for key, squash in sorted(partial.items()) if key[0] == label],
             )

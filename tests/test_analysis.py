@@ -211,3 +211,44 @@ def test_cycle_rotation_does_not_depend_on_insertion_order():
     assert {tuple(map(tuple, cycles(graph_of(lit)))) for lit in literals} == {
         (tuple(keys("c.1", "c.2", "c.3")),)
     }
+
+
+# -- static graphs with values that could not be read ---------------------------------------
+
+
+def unreadable(graph: nx.DiGraph, **attributes: tuple[str, ...]) -> nx.DiGraph:
+    """Mark migrations (``a_3="dependencies"`` for ``a.3``) as --static marks them."""
+    graph.graph["unreadable"] = {
+        parse_key(name.replace("_", ".", 1)): value for name, value in attributes.items()
+    }
+    return graph
+
+
+def test_unreadable_dependencies_cut_an_edge_no_false_conflict():
+    """a.1 -> a.2    a.3 (its dependencies unreadable: it may well follow a.2)"""
+    graph = unreadable(graph_of({"a.1": [], "a.2": ["a.1"], "a.3": []}), a_3=("dependencies",))
+    assert leaves(graph, "a") == keys("a.2", "a.3")  # the leaves as the graph stands
+    assert conflicts(graph) == {}
+
+
+def test_a_conflict_after_the_unreadable_migration_holds_whatever_it_depends_on():
+    """a.1    a.2 (unreadable dependencies) -> a.3a
+                                            \\ -> a.3b
+    a.1 may be a parent of a.2; a.3a and a.3b stay two leaves whatever a.2 depends on."""
+    graph = graph_of({"a.1": [], "a.2": [], "a.3a": ["a.2"], "a.3b": ["a.2"]})
+    unreadable(graph, a_2=("dependencies",))
+    assert conflicts(graph) == {"a": ["3a", "3b"]}
+
+
+def test_unreadable_run_before_may_give_its_migration_a_child():
+    """a.1 -> a.2a    a.1 -> a.2b (run_before unreadable: it may run before a.2a)"""
+    graph = graph_of({"a.1": [], "a.2a": ["a.1"], "a.2b": ["a.1"]})
+    assert conflicts(unreadable(graph, a_2b=("run_before",))) == {}
+
+
+def test_unreadable_replaces_leaves_nothing_certain_in_its_app_only():
+    """a.1 -> a.2a, a.2b (a.2b's replaces unreadable)    b.1 -> b.2a, b.2b"""
+    graph = graph_of(
+        {"a.1": [], "a.2a": ["a.1"], "a.2b": ["a.1"], "b.1": [], "b.2a": ["b.1"], "b.2b": ["b.1"]}
+    )
+    assert conflicts(unreadable(graph, a_2b=("replaces",))) == {"b": ["2a", "2b"]}

@@ -151,7 +151,7 @@ def test_parse_reads_literals_and_swappable_dependencies():
 def test_parse_reports_what_it_cannot_read():
     parsed = parse_migration(
         "from django.db import migrations\nDEPS = []\n"
-        "class Migration(migrations.Migration):\n    dependencies = DEPS + []\n",
+        "class Migration(migrations.Migration):\n    dependencies = [d for d in DEPS]\n",
         "f.py",
     )
-    assert parsed.unreadable == (("dependencies", 4),)
+    assert parsed.unreadable == (("dependencies", 4, "a list comprehension"),)

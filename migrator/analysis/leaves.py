@@ -56,11 +56,50 @@ def roots(graph: nx.DiGraph, app_label: str | None = None) -> list[Key]:
 
 def conflicts(graph: nx.DiGraph) -> dict[str, list[str]]:
     """Apps with more than one leaf and their leaf names: Django's ``detect_conflicts()``,
-    with apps and names sorted."""
+    with apps and names sorted.
+
+    In a ``--static`` graph with values it could not read, an app's leaves are only
+    those no such value can undo (:func:`certain_leaves`): never a false conflict."""
     by_app: dict[str, list[str]] = {}
     for app_label, name in leaves(graph):
         by_app.setdefault(app_label, []).append(name)
+    certain = certain_leaves(graph) if graph.graph.get("unreadable") else {}
+    by_app.update((app, names) for app, names in certain.items() if app in by_app)
     return {app: names for app, names in sorted(by_app.items()) if len(names) > 1}
+
+
+def certain_leaves(graph: nx.DiGraph) -> dict[str, list[str]]:
+    """For each app with a value ``--static`` could not read (``graph.graph
+    ["unreadable"]``): the leaves that stay leaves whatever the values are (sorted).
+
+    Such a value can only add edges: unreadable ``dependencies`` of a migration may make
+    any leaf of its app that does not run after it a parent, unreadable ``run_before``
+    may give the migration itself a child, unreadable ``replaces`` may remove anything.
+    A conflict is claimed only on two or more certain leaves.
+    """
+    unreadable: dict[Key, tuple[str, ...]] = graph.graph.get("unreadable") or {}
+    by_app: dict[str, list[Key]] = {}
+    for key in unreadable:
+        by_app.setdefault(key[0], []).append(key)
+    found: dict[str, list[str]] = {}
+    for app, keys in by_app.items():
+        if any("replaces" in unreadable[key] for key in keys):
+            found[app] = []
+            continue
+        later = [
+            nx.descendants(graph, key) | {key}
+            for key in keys
+            if "dependencies" in unreadable[key] and key in graph
+        ]
+        found[app] = sorted(
+            node[1]
+            for node in graph.nodes
+            if node[0] == app
+            and not any(child[0] == app for child in graph.successors(node))
+            and "run_before" not in unreadable.get(node, ())
+            and all(node in after for after in later)
+        )
+    return found
 
 
 def cycles(graph: nx.DiGraph) -> list[list[Key]]:

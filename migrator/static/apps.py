@@ -63,6 +63,7 @@ class StaticApp:
     path: str | None
     migrations: Path | None  # the migrations package folder, None when unmigrated
     local: bool
+    migrations_module: str | None = None  # its dotted name, when known
 
 
 @dataclass
@@ -76,6 +77,11 @@ class StaticProject:
     settings_source: str = "static"
     search_path: list[str] = field(default_factory=list)
     installed_known: bool = False  # INSTALLED_APPS was read from the settings
+    #: The settings module's literal values (Django's defaults not included), the names
+    #: it sets that static mode cannot read (``"*"``: any name), and whether it was read.
+    settings_values: dict[str, object] = field(default_factory=dict)
+    settings_unknown: set[str] = field(default_factory=set)
+    settings_read: bool = False
 
 
 def discover(options: ProjectOptions) -> StaticProject:
@@ -91,10 +97,18 @@ def discover(options: ProjectOptions) -> StaticProject:
     extra = [str(p) for p in choice.pythonpath] if choice else []
     search_path = [*extra, str(root), *(p for p in sys.path if p and Path(p).is_dir())]
     values: dict[str, object] = {}
-    if choice is not None:
-        settings_file = find_module(choice.module, search_path)
-        if settings_file is not None:
-            values = read_settings(settings_file, search_path)
+    unknown: set[str] = set()
+    settings_file = find_module(choice.module, search_path) if choice is not None else None
+    if choice is not None and settings_file is None and choice.source == "--settings":
+        # Asked for by name: ignoring it would judge some other set of apps.
+        raise ConfigurationError(
+            f"cannot import settings module {choice.module!r} (from --settings): "
+            f"No module named {choice.module!r}",
+            hint="run from the project folder or pass --pythonpath with the folder that "
+            "contains the settings package",
+        )
+    if settings_file is not None:
+        values = read_settings(settings_file, search_path, unknown=unknown)
     swappable = dict(SWAPPABLE_DEFAULTS)
     swappable.update({k: v for k, v in values.items() if isinstance(v, str) and _is_model(v)})
     configured = tool.get("swappable", {})
@@ -107,6 +121,9 @@ def discover(options: ProjectOptions) -> StaticProject:
         choice.module if choice else None,
         choice.source if choice else "static",
         search_path,
+        settings_values=values,
+        settings_unknown=unknown,
+        settings_read=settings_file is not None,
     )
     installed = values.get("INSTALLED_APPS")
     tool_apps = tool.get("apps")
@@ -117,9 +134,41 @@ def discover(options: ProjectOptions) -> StaticProject:
         modules = modules if isinstance(modules, dict) else {}
         project.apps = [_installed_app(entry, modules, search_path, root) for entry in installed]
         project.installed_known = True
+        _refuse_duplicate_labels(project.apps, choice.module, settings_file)
     else:
         project.apps = _scan(root)
     return project
+
+
+def _refuse_duplicate_labels(apps: list[StaticApp], module: str, settings_file) -> None:
+    """Django's app registry refuses INSTALLED_APPS with a label twice; so does static
+    mode, with Django's words, rather than read one app's migrations as the other's."""
+    labels = [app.label for app in apps]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise ConfigurationError(
+            f"cannot set up Django {module!r}: ImproperlyConfigured: Application labels "
+            f"aren't unique, duplicates: {', '.join(duplicates)}",
+            path=settings_file,
+            hint="give each app a label of its own (AppConfig.label in apps.py)",
+        )
+
+
+def migration_entries_not_files(app: StaticApp) -> list[str]:
+    """Names of ``*.py`` entries in the migrations folder that are not files (a broken
+    symlink, a folder): Django's loader lists them and fails to import them."""
+    if app.migrations is None:
+        return []
+    try:
+        with os.scandir(app.migrations) as entries:
+            names = [
+                entry.name[:-3]
+                for entry in entries
+                if entry.name.endswith(".py") and not entry.is_file()
+            ]
+    except OSError:
+        return []
+    return sorted(n for n in names if n and "." not in n and n[0] not in "_~")
 
 
 def _is_model(value: str) -> bool:
@@ -157,15 +206,26 @@ def find_module(dotted: str, search_path: list[str]) -> Path | None:
 # -- the settings module, read with ast ----------------------------------------------
 
 
-def read_settings(path: Path, search_path: list[str], _seen: set[Path] | None = None) -> dict:
-    """Top-level settings with literal values; star imports followed, in order."""
+def read_settings(
+    path: Path,
+    search_path: list[str],
+    _seen: set[Path] | None = None,
+    unknown: set[str] | None = None,
+) -> dict:
+    """Top-level settings with literal values; star imports followed, in order.
+
+    ``unknown`` (when given) collects the names whose value this cannot know (assigned
+    in an ``if``, a ``try``, a loop, by an import...), and ``"*"`` when a star import
+    could not be followed (then any name may differ)."""
     seen = _seen if _seen is not None else set()
+    unknown = unknown if unknown is not None else set()
     if path in seen:
         return {}
     seen.add(path)
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        tree = ast.parse(path.read_bytes(), filename=str(path))
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        unknown.add("*")
         return {}
     values: dict[str, object] = {}
     package = _package_of(path, search_path)
@@ -174,15 +234,23 @@ def read_settings(path: Path, search_path: list[str], _seen: set[Path] | None = 
             dotted = _absolute(node.module or "", node.level, package)
             target = find_module(dotted, search_path) if dotted else None
             if target is not None:
-                values.update(read_settings(target, search_path, seen))
+                found = read_settings(target, search_path, seen, unknown)
+                values.update(found)
+                unknown.difference_update(found)
+            else:
+                unknown.add("*")
         elif isinstance(node, ast.Assign):
             value = _literal(node.value, values)
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     if value is _UNKNOWN:
                         values.pop(target.id, None)
+                        unknown.add(target.id)
                     else:
                         values[target.id] = value
+                        unknown.discard(target.id)
+                else:
+                    unknown.update(_names_in(target))
         elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
             name = node.target.id
             added = _literal(node.value, values)
@@ -191,9 +259,27 @@ def read_settings(path: Path, search_path: list[str], _seen: set[Path] | None = 
                     values[name] = values[name] + type(values[name])(added)
                 except TypeError:
                     values.pop(name, None)
+                    unknown.add(name)
             else:
                 values.pop(name, None)
+                unknown.add(name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            unknown.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            unknown.add(node.name)
+        elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+            # an if, a try, a loop, a call: whatever it mentions may have changed
+            unknown.update(_names_in(node))
+            if any(
+                isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
+                for n in ast.walk(node)
+            ):
+                unknown.add("*")
     return values
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
 _UNKNOWN = object()
@@ -240,7 +326,7 @@ def _absolute(module: str, level: int, package: str) -> str:
 def _app_config(apps_py: Path, class_name: str | None = None) -> dict[str, object]:
     """``name``, ``label``, ``default`` of the app config class Django would choose."""
     try:
-        tree = ast.parse(apps_py.read_text(encoding="utf-8"), filename=str(apps_py))
+        tree = ast.parse(apps_py.read_bytes(), filename=str(apps_py))
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return {}
     classes: dict[str, dict[str, object]] = {}
@@ -279,7 +365,7 @@ def _installed_app(entry: str, modules: dict, search_path: list[str], root: Path
     path = str(folders[0]) if folders else None
     dotted = modules.get(label, f"{name}.migrations")  # None: Django's "not migrated"
     migrations = _migrations_package(dotted, search_path) if dotted else None
-    return StaticApp(label, name, path, migrations, is_local_app(path, root, name))
+    return StaticApp(label, name, path, migrations, is_local_app(path, root, name), dotted)
 
 
 def _migrations_package(dotted: str, search_path: list[str]) -> Path | None:
@@ -311,8 +397,13 @@ def _scan(root: Path) -> list[StaticApp]:
             app_dir = here.parent
             label = _label_of(app_dir)
             name = ".".join(app_dir.relative_to(root).parts) or app_dir.name
-            if label not in found:
-                found[label] = StaticApp(label, name, str(app_dir), here, True)
+            if label in found:
+                raise ConfigurationError(
+                    f"two apps have the label {label!r}: {found[label].path} and {app_dir}",
+                    hint="Django refuses two installed apps with one label: give one a "
+                    "label of its own in apps.py, or list the apps in [tool.migrator.apps]",
+                )
+            found[label] = StaticApp(label, name, str(app_dir), here, True, f"{name}.migrations")
             dirs[:] = []  # a migrations package holds no apps
     return [found[label] for label in sorted(found)]
 
@@ -337,7 +428,7 @@ def _configured_apps(table: dict, base: Path, root: Path) -> list[StaticApp]:
             if app_dir.is_relative_to(root)
             else (app_dir.name)
         )
-        apps.append(StaticApp(label, name, str(app_dir), migrations, True))
+        apps.append(StaticApp(label, name, str(app_dir), migrations, True, f"{name}.migrations"))
     return apps
 
 
@@ -347,8 +438,9 @@ def contrib_app(label: str, search_path: list[str]) -> StaticApp | None:
     folders = find_package(name, search_path)
     if not folders:
         return None
+    module = f"{name}.migrations"
     return StaticApp(
-        label, name, str(folders[0]), _migrations_package(f"{name}.migrations", search_path), False
+        label, name, str(folders[0]), _migrations_package(module, search_path), False, module
     )
 
 

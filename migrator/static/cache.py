@@ -2,10 +2,13 @@
 
 One file per project root in ``$MIGRATOR_CACHE_DIR`` (default
 ``$XDG_CACHE_HOME/migrator``, else ``~/.cache/migrator``), never inside the source tree.
-An entry is used only when the file's path, size and modification time (ns) are
-unchanged; a file modified less than two seconds before the cache was written is not
-stored, since a later change in the same clock tick could keep its size and mtime (git's
-"racy" rule). Deleting the folder is always safe. ``MIGRATOR_CACHE_DIR=off`` disables it.
+An entry is used only when the file's path, size, modification and status-change times
+(ns) and inode are unchanged: an edit that keeps size and mtime (``cp -p``, ``touch -r``,
+``rsync -a``) still changes the ctime or the inode. A file changed less than two seconds
+before it was read could change again within the same clock tick and keep all of these
+(git's "racy" rule): its entry also keeps a hash of the bytes, checked on use until the
+file is old enough. Deleting the folder is always safe. ``MIGRATOR_CACHE_DIR=off``
+disables it.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ from migrator.static.parse import ParsedMigration, ParseError
 CACHE_ENV = "MIGRATOR_CACHE_DIR"
 _RACY_NS = 2_000_000_000
 # Bump when ParsedMigration or the parser changes meaning.
-_FORMAT = f"parse-v2-{__version__}-{sys.version_info[0]}.{sys.version_info[1]}"
+_FORMAT = f"parse-v4-{__version__}-{sys.version_info[0]}.{sys.version_info[1]}"
 
-Stamp = tuple[int, int]  # (size, mtime_ns)
+Stamp = tuple[int, int, int, int]  # (size, mtime_ns, ctime_ns, inode)
 
 
 def cache_dir() -> Path | None:
@@ -42,7 +45,15 @@ def stamp(path: Path) -> Stamp | None:
         info = path.stat()
     except OSError:
         return None
-    return info.st_size, info.st_mtime_ns
+    return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino
+
+
+def digest(source: bytes) -> bytes:
+    return hashlib.blake2b(source, digest_size=16).digest()
+
+
+def _is_racy(current: Stamp) -> bool:
+    return max(current[1], current[2]) > time.time_ns() - _RACY_NS
 
 
 class ParseCache:
@@ -71,13 +82,24 @@ class ParseCache:
         entry = self.entries.get(path)
         if entry is None or current is None or tuple(entry[0]) != current:
             return None
+        if entry[2] is not None:  # stored while racy: trust the bytes only
+            try:
+                if digest(Path(path).read_bytes()) != entry[2]:
+                    return None
+            except OSError:
+                return None
+            if not _is_racy(current):
+                self.entries[path] = (entry[0], entry[1], None)
+                self.dirty = True
         return from_plain(entry[1])
 
-    def put(self, path: str, current: Stamp | None, parsed: object) -> None:
-        if current is None or current[1] > time.time_ns() - _RACY_NS:
+    def put(self, path: str, current: Stamp | None, parsed: object, hashed: bytes) -> None:
+        """Store ``parsed``, read from bytes whose hash is ``hashed`` and that had the
+        stamp ``current`` before they were read."""
+        if current is None:
             self.entries.pop(path, None)
             return
-        self.entries[path] = (current, to_plain(parsed))
+        self.entries[path] = (current, to_plain(parsed), hashed if _is_racy(current) else None)
         self.dirty = True
 
     def forget_except(self, paths: set[str]) -> None:
@@ -118,11 +140,12 @@ def to_plain(parsed: ParsedMigration) -> tuple:
         parsed.atomic,
         parsed.operations,
         parsed.unreadable,
+        parsed.needs_context,
     )
 
 
 def from_plain(plain: tuple) -> ParsedMigration:
-    error, deps, replaces, run_before, initial, atomic, operations, unreadable = plain
+    error, deps, replaces, run_before, initial, atomic, operations, unreadable, needs = plain
     return ParsedMigration(
         ParseError(*error) if error else None,
         deps,
@@ -132,4 +155,5 @@ def from_plain(plain: tuple) -> ParsedMigration:
         atomic,
         operations,
         unreadable,
+        needs,
     )

@@ -33,8 +33,8 @@ from migrator.static.apps import (
     discover,
     migration_files,
 )
-from migrator.static.cache import ParseCache, stamp
-from migrator.static.parse import SWAPPABLE, ParsedMigration, parse_migration
+from migrator.static.cache import ParseCache, digest, stamp
+from migrator.static.parse import GRAPH_ATTRIBUTES, SWAPPABLE, ParsedMigration, parse_migration
 
 _SIDE_FILES = ("max_migration.txt",)
 _PARALLEL_MIN = 400  # below this many new files, starting workers costs more than it saves
@@ -77,7 +77,7 @@ def _load(options: ProjectOptions, overlay: Overlay | None, replace_migrations: 
     if not overlay:  # an overlay run sees only part of the truth: keep the rest
         cache.forget_except({str(p) for p in parsed})
     cache.save()
-    return _assemble(project, files, parsed, replace_migrations)
+    return _assemble(project, files, parsed, replace_migrations, overlay)
 
 
 # -- files --------------------------------------------------------------------------
@@ -100,21 +100,78 @@ def _parse_all(
                 result[path] = cached
             else:
                 todo.append((path, current))
-    for (path, current), parsed in zip(todo, _parse_files([p for p, _ in todo]), strict=True):
+    for (path, current), (parsed, hashed) in zip(
+        todo, _parse_files([p for p, _ in todo]), strict=True
+    ):
         result[path] = parsed
-        cache.put(str(path), current, parsed)
+        if hashed is not None:
+            cache.put(str(path), current, parsed, hashed)
     return result
 
 
-def _parse_file(path: Path) -> ParsedMigration:
+def _read_with_context(project: StaticProject, files, parsed, overlay: Overlay) -> None:
+    """Files whose values depend on settings or sibling modules, read again with them
+    (each time: their result depends on other files, so it is never cached)."""
+    from migrator.static.evaluator import Context
+
+    settings = None
+    for app in project.apps:
+        context = None
+        for path in files.get(app.label, {}).values():
+            if not parsed[path].needs_context:
+                continue
+            if settings is None:
+                settings = _settings(project)
+            if context is None:
+                context = Context(settings, app.migrations_module, _reader(overlay))
+            try:
+                source = overlay[path] if path in overlay else path.read_bytes()
+            except OSError as exc:
+                source = f"raise OSError({str(exc)!r})"
+            parsed[path] = parse_migration(source, str(path), context)
+
+
+def _reader(overlay: Overlay):
+    def read(path: Path) -> bytes:
+        source = overlay.get(path, b"") if path in overlay else path.read_bytes()
+        if source is None:
+            raise OSError(f"{path} is deleted")
+        return source
+
+    return read
+
+
+def _settings(project: StaticProject):
+    """The settings values static mode knows, Django's defaults under the project's."""
+    from migrator.static.apps import find_module, read_settings
+    from migrator.static.evaluator import Settings
+
+    if not project.settings_read:
+        return Settings()
+
+    defaults_file = find_module("django.conf.global_settings", project.search_path)
+    defaults = read_settings(defaults_file, project.search_path) if defaults_file else {}
+    return Settings(
+        {**defaults, **project.settings_values},
+        frozenset(project.settings_unknown - {"*"}),
+        "*" in project.settings_unknown,
+        True,
+    )
+
+
+def _parse_file(path: Path) -> tuple[ParsedMigration, bytes | None]:
+    """The parsed file and the hash of the bytes it was parsed from (None: unreadable)."""
     try:
         source = path.read_bytes()
     except OSError as exc:
-        return parse_migration(f"raise OSError({str(exc)!r})", str(path))
-    return parse_migration(source, str(path))
+        from migrator.static.parse import ParseError
+
+        error = ParseError(kinds.IMPORT_ERROR, f"{type(exc).__name__}: {exc}", None)
+        return ParsedMigration(error), None
+    return parse_migration(source, str(path)), digest(source)
 
 
-def _parse_files(paths: list[Path]) -> list[ParsedMigration]:
+def _parse_files(paths: list[Path]) -> list[tuple[ParsedMigration, bytes | None]]:
     workers = min(os.cpu_count() or 1, 8)
     if len(paths) < _PARALLEL_MIN or workers < 2:
         return [_parse_file(p) for p in paths]
@@ -171,7 +228,10 @@ def _swapped(dep: tuple[str, str], settings: dict[str, str]) -> Key:
 # -- the graph ----------------------------------------------------------------------
 
 
-def _assemble(project: StaticProject, files, parsed, replace_migrations: bool) -> StaticLoad:
+def _assemble(
+    project: StaticProject, files, parsed, replace_migrations: bool, overlay: Overlay
+) -> StaticLoad:
+    _read_with_context(project, files, parsed, overlay)
     problems: list[Problem] = []
     declared: dict[Key, rules.Declared] = {}
     migrations: dict[Key, tuple[Path, ParsedMigration]] = {}
@@ -179,6 +239,7 @@ def _assemble(project: StaticProject, files, parsed, replace_migrations: bool) -
     for app in project.apps:
         if app.migrations is not None:
             problems += _side_file_problems(app)
+            problems += _not_files_problems(app)
         for name, path in files.get(app.label, {}).items():
             key = (app.label, name)
             result = parsed[path]
@@ -202,6 +263,7 @@ def _assemble(project: StaticProject, files, parsed, replace_migrations: bool) -
         replace_migrations=replace_migrations,
     )
     graph = _to_networkx(project, built, declared, migrations)
+    graph.graph["unreadable"] = _unreadable_attributes(migrations, project.settings)
     problems += _missing_problems(built, declared, migrations, failed, migrated)
     if built.cyclic_squash is not None:
         problems.append(
@@ -213,6 +275,22 @@ def _assemble(project: StaticProject, files, parsed, replace_migrations: bool) -
     if not _is_acyclic(built):
         problems += cycle_problems(graph)
     return StaticLoad(graph, sorted(set(problems), key=Problem.sort_key), project)
+
+
+def _unreadable_attributes(migrations, settings: dict[str, str]) -> dict[Key, tuple[str, ...]]:
+    """Migration key -> the graph attributes static mode could not read (a swappable
+    dependency on a setting it cannot read counts as unreadable dependencies)."""
+    found = {}
+    for key, (_, result) in migrations.items():
+        attributes = {a for a, _, _ in result.unreadable if a in GRAPH_ATTRIBUTES}
+        if any(
+            d[0] == SWAPPABLE and d[1].startswith("setting:") and d[1][8:] not in settings
+            for d in result.dependencies
+        ):
+            attributes.add("dependencies")
+        if attributes:
+            found[key] = tuple(sorted(attributes))
+    return found
 
 
 def _is_acyclic(built: rules.BuiltGraph) -> bool:
@@ -240,6 +318,8 @@ def _parse_problem(key: Key, path: Path, result: ParsedMigration) -> Problem:
     error = result.error
     if error.kind == kinds.CONFLICT_MARKERS:
         message = f"git conflict markers in {what}"
+    elif error.kind == kinds.IMPORT_ERROR:
+        message = f"cannot import {what}: {error.message}"
     elif error.kind == kinds.SYNTAX_ERROR:
         message = f"syntax error in {what}: {error.message}"
     else:
@@ -250,16 +330,19 @@ def _parse_problem(key: Key, path: Path, result: ParsedMigration) -> Problem:
 def _unreadable_problems(
     key: Key, path: Path, result: ParsedMigration, settings: dict[str, str]
 ) -> list[Problem]:
+    """Graph attributes that could not be read: the app's leaves are unsure. Other
+    attributes (operations, initial, atomic) never change the graph: no problem."""
     found = [
         Problem(
             kinds.UNREADABLE,
-            f"{attribute} of {key_str(key)!r} is not a literal; --static cannot read it",
+            f"{attribute} of {key_str(key)!r} cannot be read statically: {reason}",
             key[0],
             key[1],
             str(path),
             line,
         )
-        for attribute, line in result.unreadable
+        for attribute, line, reason in result.unreadable
+        if attribute in GRAPH_ATTRIBUTES
     ]
     for dep in result.dependencies:
         if (
@@ -279,6 +362,26 @@ def _unreadable_problems(
                 )
             )
     return found
+
+
+def _not_files_problems(app: StaticApp) -> list[Problem]:
+    """What Django's loader reports for a ``*.py`` entry it cannot import (its module
+    has no file, so no path)."""
+    from migrator.static.apps import migration_entries_not_files
+
+    module = app.migrations_module or f"{app.name}.migrations"
+    return [
+        Problem(
+            kinds.IMPORT_ERROR,
+            f"cannot import migration {name!r} in app {app.label!r}: ModuleNotFoundError: "
+            f"No module named {module + '.' + name!r}",
+            app.label,
+            name,
+            None,
+            None,
+        )
+        for name in migration_entries_not_files(app)
+    ]
 
 
 def _side_file_problems(app: StaticApp) -> list[Problem]:

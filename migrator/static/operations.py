@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from importlib import import_module
 
 from django.db import models
+from django.db.migrations.operations import SeparateDatabaseAndState
 from django.db.migrations.operations.base import Operation
 
-from migrator.static.parse import SETTINGS_PREFIX
+from migrator.static.evaluator import SETTINGS_PREFIX
 
 # Importing these runs only Django's code; other django.* modules are also allowed, but
 # one that needs the app registry fails and its value becomes a placeholder.
@@ -46,6 +47,25 @@ class Placeholder:
 
     def __hash__(self) -> int:
         return hash(self.source)
+
+
+class Unreadable(Exception):
+    """Raised by :class:`UnreadableOperation` when asked for its effect."""
+
+
+class UnreadableOperation(Operation):
+    """Operations ``--static`` could not read (``A + build()``): their effect is unknown,
+    which is what explain's overlap reports; nothing else looks at operations."""
+
+    def __init__(self, source: str, reason: str = "") -> None:
+        self.source = source
+        self.reason = reason
+
+    def describe(self) -> str:
+        return f"operations --static cannot read: {self.source}"
+
+    def state_forwards(self, app_label, state):
+        raise Unreadable(self.reason or "not a value --static can read")
 
 
 @functools.cache
@@ -82,15 +102,29 @@ class Evaluator:
     def operation(self, tree: tuple) -> Operation:
         if tree[0] == "call":
             target = _resolve(tree[1])
-            args = [self.value(a) for a in tree[2]]
-            kwargs = {name: self.value(v) for name, v in tree[3]}
+            if isinstance(target, type) and issubclass(target, SeparateDatabaseAndState):
+                # lists of operations: each one rebuilt, an unreadable list a stand-in
+                args = [self.operations(a) for a in tree[2]]
+                kwargs = {name: self.operations(v) for name, v in tree[3]}
+            else:
+                args = [self.value(a) for a in tree[2]]
+                kwargs = {name: self.value(v) for name, v in tree[3]}
             if isinstance(target, type) and issubclass(target, Operation):
                 try:
                     return target(*args, **kwargs)
                 except Exception:
                     pass  # arguments Django refuses: keep them on a stand-in
             return _custom_operation(tree[1].rsplit(".", 1)[-1])(*args, **kwargs)
+        if tree[0] == "unknown":
+            return UnreadableOperation(tree[1], tree[2] if len(tree) > 2 else "")
         return _custom_operation("UnreadableOperation")(self.value(tree))
+
+    def operations(self, tree: tuple) -> list[Operation]:
+        """A list of operations (``SeparateDatabaseAndState``'s); one that cannot be read
+        is a single stand-in, whose effect explain reports as unknown."""
+        if tree[0] in ("list", "tuple"):
+            return [self.operation(item) for item in tree[1]]
+        return [self.operation(tree)]
 
     def value(self, tree: tuple):
         kind = tree[0]
@@ -100,11 +134,12 @@ class Evaluator:
             return [self.value(item) for item in tree[1]]
         if kind == "tuple":
             return tuple(self.value(item) for item in tree[1])
-        if kind == "set":
+        if kind in ("set", "frozenset"):
             try:
-                return {self.value(item) for item in tree[1]}
+                items = {self.value(item) for item in tree[1]}
             except TypeError:
                 return Placeholder(repr(tree))
+            return items if kind == "set" else frozenset(items)
         if kind == "dict":
             try:
                 return {self.value(k): self.value(v) for k, v in tree[1]}

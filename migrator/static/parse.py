@@ -18,8 +18,14 @@ Expression trees (tuples, the first item says what they are):
 ``("ref", dotted)``
     A name or attribute, resolved the same way (``"django.db.models.CASCADE"``,
     ``"django.conf.settings.AUTH_USER_MODEL"``).
-``("unknown", source)``
-    Anything else (a lambda, arithmetic, a comprehension): kept as its source text.
+``("unknown", source, reason)``
+    Anything the evaluator (:mod:`migrator.static.evaluator`) cannot follow: kept as its
+    source text, with the reason in words.
+
+Module-level names, ``+`` of lists, same-module functions that build a value, settings
+conditions and sibling modules are followed by the evaluator; a value that depends on
+settings or another file is read only when a :class:`~migrator.static.evaluator.Context`
+is given (``needs_context`` says so, and such a result is never cached).
 """
 
 from __future__ import annotations
@@ -29,13 +35,25 @@ from dataclasses import dataclass, field
 
 from migrator import problems as kinds
 from migrator.sourcefiles import _CONFLICT_MARKER
+from migrator.static.evaluator import (
+    SETTINGS_PREFIX,
+    Context,
+    Module,
+    NeedsContext,
+    Scope,
+    decode_source,
+    is_unknown,
+    unknown,
+)
 
 #: ``dependencies`` entries: a key, or ``("__swappable__", setting or model)`` for
 #: ``swappable_dependency(...)``; ``kind`` says which.
 SWAPPABLE = "__swappable__"
-SETTINGS_PREFIX = "django.conf.settings."
 _SWAPPABLE_FUNCTION = "django.db.migrations.swappable_dependency"
 _ATTRIBUTES = ("dependencies", "replaces", "run_before", "initial", "atomic", "operations")
+#: Attributes that shape the graph: one that cannot be read makes the app's leaves unsure.
+GRAPH_ATTRIBUTES = ("dependencies", "replaces", "run_before")
+_MIGRATION_BASES = ("django.db.migrations.Migration", "django.db.migrations.migration.Migration")
 
 
 @dataclass(frozen=True)
@@ -60,110 +78,242 @@ class ParsedMigration:
     initial: bool | None = None
     atomic: bool = True
     operations: tuple = ()
-    #: Attributes whose value could not be read statically: ``(attribute, line)``.
-    unreadable: tuple[tuple[str, int], ...] = field(default=())
+    #: Attributes whose value could not be read statically: ``(attribute, line, reason)``.
+    unreadable: tuple[tuple[str, int, str], ...] = field(default=())
+    #: The values depend on settings or sibling modules: read again with a context
+    #: (and never cached).
+    needs_context: bool = False
 
 
-def parse_migration(source: bytes | str, filename: str) -> ParsedMigration:
-    """Parse a migration module's source as Django would import it."""
-    text = source.decode("utf-8", errors="replace") if isinstance(source, bytes) else source
+def parse_migration(
+    source: bytes | str, filename: str, context: Context | None = None
+) -> ParsedMigration:
+    """Parse a migration module's source as Django would import it.
+
+    Without ``context``, a file whose values depend on settings or sibling modules comes
+    back with ``needs_context`` set and nothing else."""
     try:
+        text = decode_source(source) if isinstance(source, bytes) else source
         tree = ast.parse(text, filename=filename)
     except (SyntaxError, ValueError) as exc:
-        marker = _CONFLICT_MARKER.search(text)
+        raw = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
+        marker = _CONFLICT_MARKER.search(raw)
         if marker is not None:
-            line = text.count("\n", 0, marker.start()) + 1
+            line = raw.count("\n", 0, marker.start()) + 1
             return ParsedMigration(ParseError(kinds.CONFLICT_MARKERS, "git conflict markers", line))
         message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
         line = exc.lineno if isinstance(exc, SyntaxError) else None
         return ParsedMigration(ParseError(kinds.SYNTAX_ERROR, message, line))
-    imports = _imports(tree)
-    body = _migration_class(tree)
-    if body is None:
-        return ParsedMigration(ParseError(kinds.NO_MIGRATION_CLASS, "no Migration class", 1))
-    return _read_class(body, imports, text)
+    try:
+        return _read_module(tree, text, filename, context)
+    except NeedsContext:
+        return ParsedMigration(needs_context=True)
+    except RecursionError:  # absurdly nested source: say so, never crash
+        return _all_unreadable("nested too deeply")
+    except Exception as exc:  # noqa: BLE001 - a bug here must not hide the file: say so
+        return _all_unreadable(f"static mode failed to read it ({type(exc).__name__}: {exc})")
 
 
-def _imports(tree: ast.Module) -> dict[str, str]:
-    """Local name -> dotted name it stands for, from the module's top-level imports."""
-    names: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    names[alias.asname] = alias.name
-                else:
-                    head = alias.name.split(".")[0]
-                    names[head] = head
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                if alias.name != "*":
-                    names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return names
+def _all_unreadable(reason: str) -> ParsedMigration:
+    return ParsedMigration(unreadable=tuple((name, 1, reason) for name in GRAPH_ATTRIBUTES))
 
 
-def _migration_class(tree: ast.Module) -> list[ast.stmt] | None:
-    """The body of the module-level ``Migration`` (the last binding wins, as at import)."""
-    found: list[ast.stmt] | None = None
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == "Migration":
-            found = node.body
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id == "Migration" for t in targets):
-                found = []  # bound to something we cannot read: Django's defaults
-        elif isinstance(node, (ast.Import, ast.ImportFrom)) and any(
-            (alias.asname or alias.name) == "Migration" for alias in node.names
+@dataclass
+class _Class:
+    """The module's ``Migration`` as found: attribute -> (tree, line), or why not."""
+
+    values: dict[str, tuple[tuple, int]]
+    missing_reason: str | None = None  # attributes not declared are not Django's defaults
+    line: int = 1
+
+
+def _read_module(tree: ast.Module, text: str, filename: str, context) -> ParsedMigration:
+    module = Module(tree, text, filename, context)
+    found: list[_Class] = []
+
+    def hook(stmt: ast.stmt, scope: Scope) -> bool:
+        if isinstance(stmt, ast.ClassDef) and stmt.name == "Migration":
+            found.append(_class_statement(module, stmt, scope))
+            scope.names["Migration"] = ("ref", "Migration")
+            return True
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and _binds(stmt, "Migration"):
+            found.append(_class_value(module, stmt, scope))
+            scope.names["Migration"] = ("ref", "Migration")
+            return True
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return False  # defining a function or another class runs nothing
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            if _binds(stmt, "Migration"):
+                why = f"Migration is imported at line {stmt.lineno}"
+                found.append(_Class({}, why, stmt.lineno))
+            return False
+        if found and any(isinstance(n, ast.Name) and n.id == "Migration" for n in ast.walk(stmt)):
+            # Migration.dependencies += [...], setattr(Migration, ...): not followed
+            why = f"Migration is changed after its definition (line {stmt.lineno})"
+            found.append(_Class({}, why, stmt.lineno))
+        elif any(
+            (isinstance(n, ast.ClassDef) and n.name == "Migration") or _binds(n, "Migration")
+            for n in ast.walk(stmt)
+            if isinstance(n, ast.stmt) and n is not stmt
         ):
-            found = []
-    return found
+            # Under an if (or a try): when the evaluator decides the branch, the class
+            # inside comes later and wins; when it cannot, this says why it is unknown.
+            why = "Migration is defined under a statement static mode cannot follow"
+            found.append(_Class({}, f"{why} (line {stmt.lineno})", stmt.lineno))
+        return False
+
+    module.run(tree.body, module.globals, hook)
+    if not found:
+        return ParsedMigration(ParseError(kinds.NO_MIGRATION_CLASS, "no Migration class", 1))
+    return _read_class(found[-1])  # the last binding wins, as at import
 
 
-def _read_class(body: list[ast.stmt], imports: dict[str, str], text: str) -> ParsedMigration:
-    values: dict[str, object] = {}
-    unreadable: list[tuple[str, int]] = []
-    for node in body:
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        else:
-            continue
-        for target in targets:
-            if isinstance(target, ast.Name) and target.id in _ATTRIBUTES:
-                tree = to_tree(value, imports, text)
-                values[target.id] = (tree, node.lineno)
+def _binds(stmt: ast.stmt, name: str) -> bool:
+    if isinstance(stmt, ast.Assign):
+        return any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
+    if isinstance(stmt, ast.AnnAssign):
+        return isinstance(stmt.target, ast.Name) and stmt.target.id == name
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return any((a.asname or a.name.split(".")[0]) == name for a in stmt.names)
+    return False
+
+
+def _class_statement(module: Module, node: ast.ClassDef, scope: Scope) -> _Class:
+    """``class Migration(...)``: its body run in a class scope."""
+    local = Scope(scope, {})
+    lines: dict[str, int] = {}
+
+    def hook(stmt: ast.stmt, _scope: Scope) -> bool:
+        for target in _targets(stmt):
+            lines[target] = stmt.lineno
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            local.names[stmt.name] = ("ref", stmt.name)  # a method: not an attribute we read
+            return True
+        return False
+
+    module.run(node.body, local, hook)
+    values = {
+        name: (local.names[name], lines.get(name, node.lineno))
+        for name in _ATTRIBUTES
+        if name in local.names and isinstance(local.names[name], tuple)
+    }
+    if node.decorator_list:
+        return _Class({}, f"the Migration class is decorated (line {node.lineno})", node.lineno)
+    reason = None
+    for base in node.bases:
+        dotted = module.dotted(base, scope)
+        if dotted not in _MIGRATION_BASES:
+            reason = f"not declared, so inherited from {module.source(base)!r}"
+    if node.keywords:
+        reason = "not declared, and the class has a metaclass or keywords"
+    return _Class(values, reason, node.lineno)
+
+
+def _targets(stmt: ast.stmt) -> list[str]:
+    targets = []
+    if isinstance(stmt, ast.Assign):
+        targets = stmt.targets
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        targets = [stmt.target]
+    return [t.id for t in targets if isinstance(t, ast.Name)]
+
+
+def _class_value(module: Module, stmt: ast.Assign | ast.AnnAssign, scope: Scope) -> _Class:
+    """``Migration = type("Migration", (migrations.Migration,), {...})``: the dict's
+    entries are the class attributes; any other value cannot be read."""
+    value = stmt.value
+    if (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and scope.get("type") is None
+        and value.func.id == "type"
+        and len(value.args) == 3
+        and not value.keywords
+        and isinstance(value.args[2], ast.Dict)
+    ):
+        bases = module.value(value.args[1], scope)
+        attributes = module.value(value.args[2], scope)
+        if bases[0] == "tuple" and all(
+            b[0] == "ref" and b[1] in _MIGRATION_BASES for b in bases[1]
+        ):
+            values = {}
+            for (key, item), key_node in zip(attributes[1], value.args[2].keys, strict=True):
+                if key[0] == "const" and key[1] in _ATTRIBUTES:
+                    values[key[1]] = (item, key_node.lineno)
+            return _Class(values, None, stmt.lineno)
+        return _Class({}, f"Migration is built by type() at line {stmt.lineno}", stmt.lineno)
+    return _Class({}, f"Migration is not a class statement (line {stmt.lineno})", stmt.lineno)
+
+
+def _read_class(found: _Class) -> ParsedMigration:
+    values = found.values
+    unreadable: list[tuple[str, int, str]] = []
     result: dict[str, object] = {}
-    for name in ("dependencies", "replaces", "run_before"):
+    for name in GRAPH_ATTRIBUTES:
         if name in values:
             tree, line = values[name]
             keys = _keys(tree, allow_swappable=name == "dependencies")
-            if keys is None:
-                unreadable.append((name, line))
+            if isinstance(keys, str):
+                unreadable.append((name, line, keys))
             else:
                 result[name] = keys
+        elif found.missing_reason is not None:
+            unreadable.append((name, found.line, found.missing_reason))
     for name in ("initial", "atomic"):
         if name in values:
             tree, line = values[name]
             if tree[0] == "const":
                 result[name] = tree[1]
             else:
-                unreadable.append((name, line))
+                unreadable.append((name, line, _reason(tree, "a constant")))
+    if "operations" not in values and found.missing_reason is not None:
+        values = {
+            **values,
+            "operations": (unknown("Migration.operations", found.missing_reason), found.line),
+        }
     if "operations" in values:
         tree, line = values["operations"]
         if tree[0] in ("list", "tuple"):
             result["operations"] = tuple(tree[1])
         else:
-            unreadable.append(("operations", line))
+            # one stand-in whose effect is unknown: explain says so, nothing else cares
+            reason = _reason(tree, "a list of operations")
+            result["operations"] = (tree if is_unknown(tree) else ("unknown", _text(tree), reason),)
+            unreadable.append(("operations", line, reason))
     return ParsedMigration(unreadable=tuple(unreadable), **result)
 
 
-def _keys(tree: tuple, *, allow_swappable: bool) -> tuple[tuple[str, str], ...] | None:
-    """A list of migration keys, or ``None`` when one entry is not a literal key."""
+def _reason(tree: tuple, wanted: str) -> str:
+    """Why ``tree`` is not ``wanted``, in words."""
+    if is_unknown(tree):
+        return tree[2]
+    if tree[0] == "const":
+        return f"it is a {type(tree[1]).__name__}, not {wanted}"
+    if tree[0] == "ref":
+        return f"it is {tree[1]!r}, not {wanted}"
+    if tree[0] == "call":
+        return f"it is a call of {tree[1]!r}, not {wanted}"
+    return f"it is a {tree[0]}, not {wanted}"
+
+
+def _text(tree: tuple) -> str:
+    """A short source-like text of a tree that is not a list."""
+    if tree[0] == "call":
+        return f"{tree[1]}(...)"
+    if tree[0] in ("ref", "unknown"):
+        return str(tree[1])
+    return repr(tree[1]) if tree[0] == "const" else tree[0]
+
+
+_PAIR = "(app_label, migration_name) pair"
+
+
+def _keys(tree: tuple, *, allow_swappable: bool) -> tuple[tuple[str, str], ...] | str:
+    """A list of migration keys, or why not (a reason in words)."""
     if tree[0] not in ("list", "tuple"):
-        return None
+        return _reason(tree, f"a list of {_PAIR}s")  # "a list of (app_label, ...) pairs"
     keys = []
-    for item in tree[1]:
+    for position, item in enumerate(tree[1], 1):
         if (
             item[0] in ("tuple", "list")
             and len(item[1]) == 2
@@ -182,61 +332,15 @@ def _keys(tree: tuple, *, allow_swappable: bool) -> tuple[tuple[str, str], ...] 
             elif argument[0] == "const" and isinstance(argument[1], str):
                 keys.append((SWAPPABLE, argument[1]))
             else:
-                return None
+                return f"entry {position}: swappable_dependency() of " + _reason(
+                    argument, "a setting or a literal 'app.Model'"
+                )
+        elif item[0] in ("tuple", "list"):
+            parts = item[1]
+            bad = next((p for p in parts if not (p[0] == "const" and isinstance(p[1], str))), None)
+            if bad is not None and len(parts) == 2:
+                return f"entry {position}: " + _reason(bad, "a str")
+            return f"entry {position} has {len(parts)} items, not an {_PAIR}"
         else:
-            return None
+            return f"entry {position}: " + _reason(item, f"an {_PAIR}")
     return tuple(keys)
-
-
-def to_tree(node: ast.expr, imports: dict[str, str], text: str) -> tuple:
-    """An expression as a picklable tree (see the module docstring)."""
-    if isinstance(node, ast.Constant):
-        return ("const", node.value)
-    if (
-        isinstance(node, ast.UnaryOp)
-        and isinstance(node.op, ast.USub)
-        and isinstance(node.operand, ast.Constant)
-        and isinstance(node.operand.value, (int, float))
-    ):
-        return ("const", -node.operand.value)
-    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-        kind = {ast.List: "list", ast.Tuple: "tuple", ast.Set: "set"}[type(node)]
-        if any(isinstance(item, ast.Starred) for item in node.elts):
-            return ("unknown", ast.get_source_segment(text, node) or "")
-        return (kind, tuple(to_tree(item, imports, text) for item in node.elts))
-    if isinstance(node, ast.Dict):
-        if any(key is None for key in node.keys):  # {**other}
-            return ("unknown", ast.get_source_segment(text, node) or "")
-        return (
-            "dict",
-            tuple(
-                (to_tree(k, imports, text), to_tree(v, imports, text))
-                for k, v in zip(node.keys, node.values, strict=True)
-            ),
-        )
-    dotted = _dotted(node, imports)
-    if dotted is not None:
-        return ("ref", dotted)
-    if isinstance(node, ast.Call):
-        func = _dotted(node.func, imports)
-        if (
-            func is not None
-            and not any(isinstance(a, ast.Starred) for a in node.args)
-            and all(kw.arg is not None for kw in node.keywords)
-        ):
-            args = tuple(to_tree(a, imports, text) for a in node.args)
-            kwargs = tuple((kw.arg, to_tree(kw.value, imports, text)) for kw in node.keywords)
-            return ("call", func, args, kwargs)
-    return ("unknown", ast.get_source_segment(text, node) or "")
-
-
-def _dotted(node: ast.expr, imports: dict[str, str]) -> str | None:
-    """``a.b.c`` with ``a`` resolved through the imports; ``None`` for other shapes."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    head = imports.get(node.id, node.id)
-    return ".".join([head, *reversed(parts)])
