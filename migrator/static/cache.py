@@ -96,9 +96,7 @@ class ParseCache:
                 self.dirty = True
         return from_plain(entry[1])
 
-    def put(
-        self, path: str, current: Stamp | None, parsed: ParsedMigration, hashed: bytes
-    ) -> None:
+    def put(self, path: str, current: Stamp | None, parsed: ParsedMigration, hashed: bytes) -> None:
         """Store ``parsed``, read from bytes whose hash is ``hashed`` and that had the
         stamp ``current`` before they were read."""
         if current is None:
