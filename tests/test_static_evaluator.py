@@ -173,6 +173,27 @@ def test_migration_built_with_type():
     assert opaque.unreadable[0][2] == "Migration is not a class statement (line 4)"
 
 
+def test_migration_built_with_type_from_a_dict_with_a_spread():
+    spread = parse(
+        "base = {'replaces': [('shop', '0002')]}\n"
+        "Migration = type('Migration', (migrations.Migration,), "
+        "{**base, 'dependencies': [('shop', '0001')]})\n"
+    )
+    assert spread.unreadable == ()
+    assert (spread.dependencies, spread.replaces) == ((("shop", "0001"),), (("shop", "0002"),))
+    opaque = parse(
+        "from shop.base import extra\n"
+        "Migration = type('Migration', (migrations.Migration,), "
+        "{**extra, 'dependencies': [('shop', '0001')]})\n"
+    )
+    assert opaque.dependencies == ()
+    assert opaque.unreadable[0] == (
+        "dependencies",
+        4,
+        "Migration's attributes at line 4: cannot unpack 'extra'",
+    )
+
+
 def test_inherited_attributes_of_a_project_base_class_are_unreadable():
     parsed = parse(
         "from shop.base import Base\n"

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from migrator.errors import ConfigurationError, MigratorError
 from migrator.graph import is_local_app
@@ -134,6 +135,7 @@ def discover(options: ProjectOptions) -> StaticProject:
         modules = modules if isinstance(modules, dict) else {}
         project.apps = [_installed_app(entry, modules, search_path, root) for entry in installed]
         project.installed_known = True
+        assert choice is not None  # values were read from the settings module it names
         _refuse_duplicate_labels(project.apps, choice.module, settings_file)
     else:
         project.apps = _scan(root)
@@ -232,9 +234,9 @@ def read_settings(
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
             dotted = _absolute(node.module or "", node.level, package)
-            target = find_module(dotted, search_path) if dotted else None
-            if target is not None:
-                found = read_settings(target, search_path, seen, unknown)
+            module_file = find_module(dotted, search_path) if dotted else None
+            if module_file is not None:
+                found = read_settings(module_file, search_path, seen, unknown)
                 values.update(found)
                 unknown.difference_update(found)
             else:
@@ -255,9 +257,10 @@ def read_settings(
             name = node.target.id
             added = _literal(node.value, values)
             if isinstance(node.op, ast.Add) and name in values and added is not _UNKNOWN:
+                current: Any = values[name]  # any literal: a + it refuses raises TypeError
                 try:
-                    values[name] = values[name] + type(values[name])(added)
-                except TypeError:
+                    values[name] = current + type(current)(added)
+                except (TypeError, ValueError):  # int("x"), dict(["abc"]): unreadable
                     values.pop(name, None)
                     unknown.add(name)
             else:
@@ -358,10 +361,12 @@ def _installed_app(entry: str, modules: dict, search_path: list[str], root: Path
         module, _, class_name = entry.rpartition(".")
         config_file = find_module(module, search_path) if module else None
         config = _app_config(config_file, class_name) if config_file else {}
-    name = config.get("name") if isinstance(config.get("name"), str) else entry
+    configured_name = config.get("name")
+    name = configured_name if isinstance(configured_name, str) else entry
     if not folders:
         folders = find_package(name, search_path)
-    label = config.get("label") if isinstance(config.get("label"), str) else name.rpartition(".")[2]
+    configured_label = config.get("label")
+    label = configured_label if isinstance(configured_label, str) else name.rpartition(".")[2]
     path = str(folders[0]) if folders else None
     dotted = modules.get(label, f"{name}.migrations")  # None: Django's "not migrated"
     migrations = _migrations_package(dotted, search_path) if dotted else None

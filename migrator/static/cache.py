@@ -30,6 +30,9 @@ _RACY_NS = 2_000_000_000
 _FORMAT = f"parse-v4-{__version__}-{sys.version_info[0]}.{sys.version_info[1]}"
 
 Stamp = tuple[int, int, int, int]  # (size, mtime_ns, ctime_ns, inode)
+#: A cache entry: the stamp, ``to_plain`` of the parsed file, and the bytes' digest when
+#: they were read while racy (else None). A plain tuple: marshal stores no NamedTuple.
+Entry = tuple[Stamp, tuple, bytes | None]
 
 
 def cache_dir() -> Path | None:
@@ -63,7 +66,7 @@ class ParseCache:
         folder = cache_dir()
         digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
         self.file = folder / f"{digest}.marshal" if folder else None
-        self.entries: dict[str, tuple[Stamp, object]] = {}
+        self.entries: dict[str, Entry] = {}
         self.dirty = False
         self._load()
 
@@ -78,7 +81,7 @@ class ParseCache:
         if isinstance(data, dict) and data.get("format") == _FORMAT:
             self.entries = data.get("entries", {})
 
-    def get(self, path: str, current: Stamp | None):
+    def get(self, path: str, current: Stamp | None) -> ParsedMigration | None:
         entry = self.entries.get(path)
         if entry is None or current is None or tuple(entry[0]) != current:
             return None
@@ -93,7 +96,7 @@ class ParseCache:
                 self.dirty = True
         return from_plain(entry[1])
 
-    def put(self, path: str, current: Stamp | None, parsed: object, hashed: bytes) -> None:
+    def put(self, path: str, current: Stamp | None, parsed: ParsedMigration, hashed: bytes) -> None:
         """Store ``parsed``, read from bytes whose hash is ``hashed`` and that had the
         stamp ``current`` before they were read."""
         if current is None:

@@ -34,6 +34,7 @@ import tokenize
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeGuard
 
 SETTINGS_PREFIX = "django.conf.settings."
 _MAX_DEPTH = 20  # calls and sibling imports: deep enough for real files, never a hang
@@ -92,7 +93,9 @@ class _Function:
 
     __slots__ = ("node", "module", "defaults")
 
-    def __init__(self, node: ast.FunctionDef, module: Module, defaults: dict) -> None:
+    def __init__(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, module: Module, defaults: dict
+    ) -> None:
         self.node = node
         self.module = module
         self.defaults = defaults
@@ -135,7 +138,7 @@ def unknown(source: str, reason: str) -> tuple:
     return ("unknown", source, reason)
 
 
-def is_unknown(tree) -> bool:
+def is_unknown(tree: object) -> TypeGuard[tuple]:
     return isinstance(tree, tuple) and tree[0] == "unknown"
 
 
@@ -217,7 +220,7 @@ class Module:
         """``ast.get_source_segment``, without splitting the whole text on every call."""
         first, last = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
         start, end = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
-        if None in (first, last, start, end):
+        if first is None or last is None or start is None or end is None:
             return ""
         if self._lines is None:
             self._lines = _LINES.findall(self.text)
@@ -667,10 +670,12 @@ class Module:
                 return False, right
             op = node.ops[0]
             try:
+                # right is any value read from the source: a non-container raises the
+                # TypeError caught below, which the type system cannot express
                 if isinstance(op, ast.In):
-                    return True, left in right
+                    return True, left in right  # type: ignore[operator]
                 if isinstance(op, ast.NotIn):
-                    return True, left not in right
+                    return True, left not in right  # type: ignore[operator]
                 if isinstance(op, ast.Eq):
                     return True, left == right
                 if isinstance(op, ast.NotEq):
@@ -746,7 +751,7 @@ class Module:
             raise NeedsContext
         return self.context.package or "\0"  # unknown package: matches nothing
 
-    def sibling(self, bound: _Sibling, node: ast.AST) -> object:
+    def sibling(self, bound: _Sibling, node: ast.AST) -> tuple | _Imported | _Function:
         """What a name imported from a sibling module is bound to there."""
         if self.context is None:
             raise NeedsContext

@@ -33,8 +33,14 @@ from migrator.static.apps import (
     discover,
     migration_files,
 )
-from migrator.static.cache import ParseCache, digest, stamp
-from migrator.static.parse import GRAPH_ATTRIBUTES, SWAPPABLE, ParsedMigration, parse_migration
+from migrator.static.cache import ParseCache, Stamp, digest, stamp
+from migrator.static.parse import (
+    GRAPH_ATTRIBUTES,
+    SWAPPABLE,
+    ParsedMigration,
+    ParseError,
+    parse_migration,
+)
 
 _SIDE_FILES = ("max_migration.txt",)
 _PARALLEL_MIN = 400  # below this many new files, starting workers costs more than it saves
@@ -88,11 +94,12 @@ def _parse_all(
 ) -> dict[Path, ParsedMigration]:
     """Every file parsed, from the cache where its size and mtime are unchanged."""
     result: dict[Path, ParsedMigration] = {}
-    todo: list[tuple[Path, object]] = []
+    todo: list[tuple[Path, Stamp | None]] = []
     for names in files.values():
         for path in names.values():
-            if path in overlay:
-                result[path] = parse_migration(overlay[path], str(path))
+            source = overlay.get(path)
+            if source is not None:  # deleted in the overlay (None): not listed
+                result[path] = parse_migration(source, str(path))
                 continue
             current = stamp(path)
             cached = cache.get(str(path), current)
@@ -125,7 +132,8 @@ def _read_with_context(project: StaticProject, files, parsed, overlay: Overlay) 
             if context is None:
                 context = Context(settings, app.migrations_module, _reader(overlay))
             try:
-                source = overlay[path] if path in overlay else path.read_bytes()
+                overlaid = overlay.get(path)  # deleted in the overlay (None): not listed
+                source: bytes | str = path.read_bytes() if overlaid is None else overlaid
             except OSError as exc:
                 source = f"raise OSError({str(exc)!r})"
             parsed[path] = parse_migration(source, str(path), context)
@@ -164,8 +172,6 @@ def _parse_file(path: Path) -> tuple[ParsedMigration, bytes | None]:
     try:
         source = path.read_bytes()
     except OSError as exc:
-        from migrator.static.parse import ParseError
-
         error = ParseError(kinds.IMPORT_ERROR, f"{type(exc).__name__}: {exc}", None)
         return ParsedMigration(error), None
     return parse_migration(source, str(path)), digest(source)
@@ -245,7 +251,7 @@ def _assemble(
             result = parsed[path]
             if result.error is not None:
                 failed.add(key)
-                problems.append(_parse_problem(key, path, result))
+                problems.append(_parse_problem(key, path, result.error))
                 continue
             problems += _unreadable_problems(key, path, result, project.settings)
             deps = tuple(
@@ -312,10 +318,9 @@ def _is_acyclic(built: rules.BuiltGraph) -> bool:
     return seen == len(indegree)
 
 
-def _parse_problem(key: Key, path: Path, result: ParsedMigration) -> Problem:
+def _parse_problem(key: Key, path: Path, error: ParseError) -> Problem:
     label, name = key
     what = f"migration {name!r} in app {label!r}"
-    error = result.error
     if error.kind == kinds.CONFLICT_MARKERS:
         message = f"git conflict markers in {what}"
     elif error.kind == kinds.IMPORT_ERROR:
@@ -385,7 +390,9 @@ def _not_files_problems(app: StaticApp) -> list[Problem]:
 
 
 def _side_file_problems(app: StaticApp) -> list[Problem]:
-    found = []
+    found: list[Problem] = []
+    if app.migrations is None:  # unmigrated: no folder, no side files
+        return found
     for side in _SIDE_FILES:
         path = app.migrations / side
         if path.is_file():
@@ -445,12 +452,15 @@ def _node_attributes(
 
 
 def _to_networkx(
-    project: StaticProject, built: rules.BuiltGraph, declared, migrations
+    project: StaticProject,
+    built: rules.BuiltGraph,
+    declared: dict[Key, rules.Declared],
+    migrations: dict[Key, tuple[Path, ParsedMigration]],
 ) -> nx.DiGraph:
     from migrator.static.operations import Evaluator  # imports Django
 
     evaluator = Evaluator(project.settings)
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[Key] = nx.DiGraph()
     graph.graph["apps"] = {
         app.label: AppInfo(app.label, app.name, app.path, app.local, app.migrations is not None)
         for app in sorted(project.apps, key=lambda a: a.label)

@@ -207,7 +207,8 @@ class LazyOperations(Sequence):
             other = other._operations()
         return isinstance(other, tuple) and self._operations() == other
 
-    __hash__ = None
+    # unhashable, as it defines __eq__: mypy cannot express removing object.__hash__
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return repr(self._operations())

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import Any
 
 from migrator import problems as kinds
 from migrator.sourcefiles import _CONFLICT_MARKER
@@ -99,8 +100,10 @@ def parse_migration(
         raw = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
         marker = _CONFLICT_MARKER.search(raw)
         if marker is not None:
-            line = raw.count("\n", 0, marker.start()) + 1
-            return ParsedMigration(ParseError(kinds.CONFLICT_MARKERS, "git conflict markers", line))
+            marker_line = raw.count("\n", 0, marker.start()) + 1
+            return ParsedMigration(
+                ParseError(kinds.CONFLICT_MARKERS, "git conflict markers", marker_line)
+            )
         message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
         line = exc.lineno if isinstance(exc, SyntaxError) else None
         return ParsedMigration(ParseError(kinds.SYNTAX_ERROR, message, line))
@@ -231,15 +234,25 @@ def _class_value(module: Module, stmt: ast.Assign | ast.AnnAssign, scope: Scope)
         and not value.keywords
         and isinstance(value.args[2], ast.Dict)
     ):
+        entries = value.args[2]
         bases = module.value(value.args[1], scope)
-        attributes = module.value(value.args[2], scope)
+        attributes = module.value(entries, scope)
         if bases[0] == "tuple" and all(
             b[0] == "ref" and b[1] in _MIGRATION_BASES for b in bases[1]
         ):
+            if is_unknown(attributes):  # a ** of a value static mode cannot read
+                reason = f"Migration's attributes at line {stmt.lineno}: {attributes[2]}"
+                return _Class({}, reason, stmt.lineno)
+            # an entry's line is its key's; entries a ** spread brings have the dict's
+            keys = [key for key in entries.keys if key is not None]
+            if len(keys) == len(entries.keys):
+                lines = [key.lineno for key in keys]
+            else:
+                lines = [entries.lineno] * len(attributes[1])
             values = {}
-            for (key, item), key_node in zip(attributes[1], value.args[2].keys, strict=True):
+            for (key, item), line in zip(attributes[1], lines, strict=True):
                 if key[0] == "const" and key[1] in _ATTRIBUTES:
-                    values[key[1]] = (item, key_node.lineno)
+                    values[key[1]] = (item, line)
             return _Class(values, None, stmt.lineno)
         return _Class({}, f"Migration is built by type() at line {stmt.lineno}", stmt.lineno)
     return _Class({}, f"Migration is not a class statement (line {stmt.lineno})", stmt.lineno)
@@ -248,7 +261,9 @@ def _class_value(module: Module, stmt: ast.Assign | ast.AnnAssign, scope: Scope)
 def _read_class(found: _Class) -> ParsedMigration:
     values = found.values
     unreadable: list[tuple[str, int, str]] = []
-    result: dict[str, object] = {}
+    graph: dict[str, tuple[tuple[str, str], ...]] = {}  # GRAPH_ATTRIBUTES read
+    constants: dict[str, Any] = {}  # initial and atomic: any constant, as written
+    operations: tuple = ()
     for name in GRAPH_ATTRIBUTES:
         if name in values:
             tree, line = values[name]
@@ -256,14 +271,14 @@ def _read_class(found: _Class) -> ParsedMigration:
             if isinstance(keys, str):
                 unreadable.append((name, line, keys))
             else:
-                result[name] = keys
+                graph[name] = keys
         elif found.missing_reason is not None:
             unreadable.append((name, found.line, found.missing_reason))
     for name in ("initial", "atomic"):
         if name in values:
             tree, line = values[name]
             if tree[0] == "const":
-                result[name] = tree[1]
+                constants[name] = tree[1]
             else:
                 unreadable.append((name, line, _reason(tree, "a constant")))
     if "operations" not in values and found.missing_reason is not None:
@@ -274,13 +289,21 @@ def _read_class(found: _Class) -> ParsedMigration:
     if "operations" in values:
         tree, line = values["operations"]
         if tree[0] in ("list", "tuple"):
-            result["operations"] = tuple(tree[1])
+            operations = tuple(tree[1])
         else:
             # one stand-in whose effect is unknown: explain says so, nothing else cares
             reason = _reason(tree, "a list of operations")
-            result["operations"] = (tree if is_unknown(tree) else ("unknown", _text(tree), reason),)
+            operations = (tree if is_unknown(tree) else ("unknown", _text(tree), reason),)
             unreadable.append(("operations", line, reason))
-    return ParsedMigration(unreadable=tuple(unreadable), **result)
+    return ParsedMigration(
+        dependencies=graph.get("dependencies", ()),
+        replaces=graph.get("replaces", ()),
+        run_before=graph.get("run_before", ()),
+        initial=constants.get("initial"),
+        atomic=constants.get("atomic", True),
+        operations=operations,
+        unreadable=tuple(unreadable),
+    )
 
 
 def _reason(tree: tuple, wanted: str) -> str:
