@@ -19,6 +19,7 @@ _NOT_LOADED = {
     kinds.CONFLICT_MARKERS,
     kinds.NO_MIGRATION_CLASS,
     kinds.IMPORT_ERROR,
+    kinds.INVALID_MIGRATION,
 }
 
 

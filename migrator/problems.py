@@ -29,6 +29,7 @@ SYNTAX_ERROR = "syntax-error"
 CONFLICT_MARKERS = "conflict-markers"
 NO_MIGRATION_CLASS = "no-migration-class"
 IMPORT_ERROR = "import-error"
+INVALID_MIGRATION = "invalid-migration"  # imports, but Django cannot build its Migration
 UNREADABLE = "unreadable"  # --static: a value that is not a literal
 # Found only with --database: the applied history in django_migrations.
 INCONSISTENT_HISTORY = "inconsistent-history"
@@ -42,6 +43,7 @@ KINDS = (
     CONFLICT_MARKERS,
     NO_MIGRATION_CLASS,
     IMPORT_ERROR,
+    INVALID_MIGRATION,
     UNREADABLE,
     INCONSISTENT_HISTORY,
     GHOST_MIGRATION,
@@ -60,6 +62,9 @@ HINTS = {
     NO_MIGRATION_CLASS: "define `class Migration(migrations.Migration)` in this module, "
     "or move the module out of the migrations package",
     IMPORT_ERROR: "fix the import error; Django cannot load this migration",
+    INVALID_MIGRATION: "fix the Migration class: Django needs lists for operations, "
+    "dependencies, replaces and run_before, each key an (app_label, migration_name) pair, "
+    "and an __init__ that runs",
     UNREADABLE: "--static reads literal values only: write this attribute as a literal, "
     "or run without --static",
     INCONSISTENT_HISTORY: "migrate refuses to run until the dependency is applied: if its "
