@@ -6,10 +6,19 @@ Real throwaway projects, the real CLI in a subprocess (see :mod:`tests.djproject
 
 from __future__ import annotations
 
+import os
+import resource
+import shlex
+import subprocess
+import sys
+import textwrap
+
 import pytest
 
 from migrator.problems import HINTS
-from tests.djproject import DjangoProject
+from tests.djproject import DjangoProject, Result, clean_env, run, run_unprivileged
+
+WRITE_HINT = "free some space or choose a folder you can write to; nothing was written"
 
 BAD_CLASS = """\
 from django.db import migrations
@@ -73,3 +82,123 @@ def test_every_command_survives_a_migration_django_cannot_build(project, command
     result = project.migrator(*command)
     assert "Traceback" not in result.err
     assert result.code in (0, 1), result.err
+
+
+# -- standard output that cannot be written, interrupts before any command runs ----------
+
+
+def run_shell(project: DjangoProject, command: str) -> Result:
+    """``command`` in a shell, in the project folder, ``migrator`` being this checkout."""
+    migrator = f"{shlex.quote(sys.executable)} -m migrator"
+    proc = subprocess.run(
+        ["bash", "-c", command.replace("migrator", migrator, 1)],
+        cwd=project.root,
+        env=clean_env(PYTHONPATH=os.pathsep.join(sys.path)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.mark.parametrize(
+    ("redirect", "reason"),
+    [
+        ("> /dev/full", "No space left on device"),
+        (">&-", "it is closed"),
+        ("| (exec 0<&-; sleep 1)", "Broken pipe"),  # the reader is gone before the write
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "check --format json", "explain"])
+def test_standard_output_that_cannot_be_written_is_one_line(project, command, redirect, reason):
+    """A clean project: only the output itself can fail."""
+    project.chain("alpha", ["0001_initial"])
+    result = run_shell(project, f"migrator {command} {redirect}; echo ${{PIPESTATUS[0]}} >&2")
+    code = result.err.splitlines()[-1]
+    assert result.err == f"migrator: error: cannot write to standard output: {reason}\n1\n", code
+
+
+# -- graph -o: a file that cannot be written -------------------------------------------
+
+
+def test_graph_output_that_is_a_folder_is_a_usage_error(project):
+    project.chain("alpha", ["0001_initial"])
+    (project.root / "out.svg").mkdir()
+    result = project.migrator("graph", "-o", "out.svg")
+    assert result == Result(
+        2,
+        "",
+        "migrator: error: cannot write 'out.svg': it is a folder\n"
+        "  hint: name a file, e.g. 'out.svg/migrations.svg'\n",
+    )
+
+
+def test_graph_on_a_full_disk_writes_nothing(project):
+    """A real write error: files may not grow past 100 bytes (``RLIMIT_FSIZE``, EFBIG)."""
+    project.chain("alpha", ["0001_initial"])
+    before = project.snapshot()
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100, resource.RLIM_INFINITY))
+
+    result = run(
+        [sys.executable, "-m", "migrator", "graph", "-o", "graph.dot"],
+        project.root,
+        preexec_fn=limit,
+    )
+    assert result == Result(
+        1,
+        "",
+        f"migrator: error: cannot write 'graph.dot': File too large\n  hint: {WRITE_HINT}\n",
+    )
+    assert project.snapshot() == before
+
+
+def test_graph_into_a_read_only_folder_writes_nothing(project):
+    project.chain("alpha", ["0001_initial"])
+    (project.root / "docs").mkdir()
+    (project.root / "docs").chmod(0o555)
+    result = run_unprivileged(
+        [sys.executable, "-m", "migrator", "graph", "-o", "docs/graph.dot"], project.root
+    )
+    assert result == Result(
+        1,
+        "",
+        "migrator: error: cannot write 'docs/graph.dot': Permission denied\n"
+        f"  hint: {WRITE_HINT}\n",
+    )
+    assert list((project.root / "docs").iterdir()) == []
+
+
+# -- Ctrl-C before any command runs ----------------------------------------------------
+
+# A real SIGINT, sent by the process to itself at a point before any command's
+# handle_errors: while typer is imported, or while typer parses the command line.
+EARLY_SIGINT = {
+    "importing typer": """
+        import builtins
+        real_import = builtins.__import__
+        def hook(name, *args, **kwargs):
+            if name == "typer":
+                os.kill(os.getpid(), signal.SIGINT)
+            return real_import(name, *args, **kwargs)
+        builtins.__import__ = hook
+    """,
+    "parsing the command line": """
+        import migrator.cli.app
+        migrator.cli.app.install_signal_handlers = lambda: os.kill(os.getpid(), signal.SIGINT)
+    """,
+}
+
+
+@pytest.mark.parametrize("moment", sorted(EARLY_SIGINT))
+def test_a_very_early_ctrl_c_says_interrupted(project, moment):
+    project.chain("alpha", ["0001_initial"])
+    script = (
+        "import os, signal, sys\n"
+        + textwrap.dedent(EARLY_SIGINT[moment])
+        + "sys.argv = ['migrator', 'check']\n"
+        + "from migrator.cli import main\nmain()\n"
+    )
+    result = run([sys.executable, "-c", script], project.root)
+    assert result == Result(130, "", "migrator: interrupted (SIGINT)\n")

@@ -173,6 +173,8 @@ def graph(
     from migrator.render.viewmodel import build_view
 
     with handle_errors(traceback):
+        if output is not None:
+            graph_files.check_target(output)
         fmt = graph_files.format_for(output) if output else "dot"
         if squash and squashed is Squashed.all:
             raise UsageError(
