@@ -202,3 +202,88 @@ def test_a_very_early_ctrl_c_says_interrupted(project, moment):
     )
     result = run([sys.executable, "-c", script], project.root)
     assert result == Result(130, "", "migrator: interrupted (SIGINT)\n")
+
+
+# -- settings that print or exit -----------------------------------------------------
+
+
+def forked(project: DjangoProject) -> None:
+    """alpha: 0001_initial -> 0002_a, 0001_initial -> 0002_b (a real conflict)."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+
+
+CONFLICT_JSON = {
+    "ok": False,
+    "conflicts": [
+        {
+            "app": "alpha",
+            "leaves": ["0002_a", "0002_b"],
+            "paths": ["alpha/migrations/0002_a.py", "alpha/migrations/0002_b.py"],
+        }
+    ],
+    "problems": [],
+    "migrations": {"alpha": 3},
+}
+
+
+def test_what_settings_print_goes_to_stderr(tmp_path):
+    project = DjangoProject(
+        tmp_path / "proj",
+        settings_extra='print("settings loaded")\nimport os\nos.write(1, b"raw fd\\n")\n',
+    )
+    forked(project)
+    result = project.migrator("check", "--format", "json")
+    assert (result.code, result.json()) == (1, CONFLICT_JSON)
+    assert result.err == "settings loaded\nraw fd\n"
+
+
+def test_a_merge_verifies_although_settings_print(tmp_path):
+    project = DjangoProject(tmp_path / "proj", settings_extra='print("settings loaded")\n')
+    forked(project)
+    result = project.migrator("merge", "alpha", "--name", "merge")
+    assert result.code == 0, result.err
+    assert project.migration_path("alpha", "0003_merge").exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "exit"),
+    [
+        ("raise SystemExit(0)", "SystemExit(0)"),
+        ('import sys\nsys.exit("msg")', "SystemExit('msg')"),
+        ("import os\nos._exit(0)", "os._exit(0)"),
+    ],
+)
+def test_settings_that_exit_are_a_configuration_error(tmp_path, code, exit):
+    """Not a silent exit 0 over a real conflict."""
+    project = DjangoProject(tmp_path / "proj", settings_extra=code + "\n")
+    forked(project)
+    line = 12 + code.count("\n")
+    result = project.migrator("check")
+    settings = project.root / "project" / "settings.py"
+    assert result == Result(
+        2,
+        "",
+        f"migrator: error: {settings}:{line}: the project's code exited the interpreter, "
+        f"{exit}, while migrator loaded it with settings 'project.settings'\n"
+        "  hint: settings, AppConfig.ready() and migration modules must not exit when "
+        'imported; guard that code (`if __name__ == "__main__":`)\n',
+    )
+
+
+def test_migration_modules_naming_a_missing_package_is_an_error(tmp_path):
+    """makemigrations takes alpha for an app without migrations; migrate crashes."""
+    project = DjangoProject(
+        tmp_path / "proj", settings_extra='MIGRATION_MODULES = {"alpha": "alpha.migrashuns"}\n'
+    )
+    forked(project)
+    result = project.migrator("check")
+    settings = project.root / "project" / "settings.py"
+    assert result == Result(
+        2,
+        "",
+        f"migrator: error: {settings}:12: MIGRATION_MODULES names 'alpha.migrashuns' for "
+        "app 'alpha', which cannot be imported: No module named 'alpha.migrashuns'\n"
+        "  hint: fix the module path in MIGRATION_MODULES, or map the app to None if it "
+        "has no migrations\n",
+    )

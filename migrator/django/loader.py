@@ -114,6 +114,8 @@ class _TolerantLoader(MigrationLoader):
                 if was_loaded:
                     module = reload(module)
             except ModuleNotFoundError as exc:
+                if explicit and _is_module_or_parent(exc.name, module_name):
+                    raise _unimportable_setting(label, module_name, exc) from exc
                 if (explicit and self.ignore_no_migrations) or (
                     not explicit and MIGRATIONS_MODULE_NAME in (exc.name or "").split(".")
                 ):
@@ -316,6 +318,26 @@ def _references(migration) -> list[tuple[Key, str]]:
     refs = [(tuple(dep), "dependencies") for dep in migration.dependencies]
     refs += [(tuple(child), "run_before") for child in migration.run_before]
     return refs
+
+
+def _is_module_or_parent(missing: str | None, module_name: str) -> bool:
+    return bool(missing) and (module_name + ".").startswith(f"{missing}.")
+
+
+def _unimportable_setting(label: str, module_name: str, exc: ModuleNotFoundError):
+    """MIGRATION_MODULES names a package that does not exist: ``makemigrations`` takes
+    the app for one without migrations, but ``migrate`` stops on it."""
+    from django.conf import settings
+
+    path = getattr(sys.modules.get(settings.SETTINGS_MODULE or ""), "__file__", None)
+    return ConfigurationError(
+        f"MIGRATION_MODULES names {module_name!r} for app {label!r}, which cannot be "
+        f"imported: {exc.msg}",
+        path=path,
+        line=reference_line(path, module_name) if path else None,
+        hint="fix the module path in MIGRATION_MODULES, or map the app to None if it "
+        "has no migrations",
+    )
 
 
 _KEY_LISTS = ("dependencies", "replaces", "run_before")
