@@ -124,7 +124,9 @@ def missing_dependency(
     if target[0] not in migrated_apps:
         message += f" (no installed app {target[0]!r} has migrations)"
     else:
-        close = difflib.get_close_matches(target[1], list(names), n=1, cutoff=0.6)
+        # never the asking migration itself: depending on oneself is no fix
+        others = [name for name in names if (target[0], name) != key]
+        close = difflib.get_close_matches(target[1], others, n=1, cutoff=0.6)
         if close:
             message += f"; did you mean {close[0]!r}?"
     return Problem(

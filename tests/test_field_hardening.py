@@ -287,3 +287,33 @@ def test_migration_modules_naming_a_missing_package_is_an_error(tmp_path):
         "  hint: fix the module path in MIGRATION_MODULES, or map the app to None if it "
         "has no migrations\n",
     )
+
+
+# -- conflicts beside a missing dependency ---------------------------------------------
+
+
+def test_a_conflict_beside_a_typo_is_reported(project):
+    """alpha: 0001_initial -> 0002_a, 0001_initial -> 0002_b; 0003_c depends on the
+    misspelt 0002_tpyo. The conflict holds however the typo is fixed."""
+    forked(project)
+    project.add_migration("alpha", "0003_c", [("alpha", "0002_tpyo")])
+    result = project.migrator("check", "--format", "json")
+    assert result.code == 1
+    report = result.json()
+    assert [c["leaves"] for c in report["conflicts"]] == [["0002_a", "0002_b", "0003_c"]]
+    assert [p["kind"] for p in report["problems"]] == ["missing-dependency"]
+
+
+def test_a_migration_cut_off_by_a_typo_is_no_conflict(project):
+    """alpha: 0001_initial -> 0002_a; 0003_c depends on the misspelt 0003_cc (did you
+    mean... never 0003_c itself, it is the one asking)."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    project.add_migration("alpha", "0003_c", [("alpha", "0003_cc")])
+    result = project.migrator("check")
+    assert (result.code, result.err) == (1, "")
+    assert result.out == (
+        "alpha/migrations/0003_c.py:6: missing-dependency: 'alpha.0003_c' depends on "
+        "('alpha', '0003_cc'), which does not exist; did you mean '0002_a'?\n"
+        f"  hint: {HINTS['missing-dependency']}\n"
+        "Found 0 conflicts and 1 problem in 1 app (3 migrations).\n"
+    )
