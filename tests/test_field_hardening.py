@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import resource
 import shlex
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -317,3 +318,30 @@ def test_a_migration_cut_off_by_a_typo_is_no_conflict(project):
         f"  hint: {HINTS['missing-dependency']}\n"
         "Found 0 conflicts and 1 problem in 1 app (3 migrations).\n"
     )
+
+
+# -- small ones -------------------------------------------------------------------------
+
+
+def test_a_symlinked_migrations_folder_gives_relative_paths(tmp_path):
+    """alpha/migrations is a link to a folder outside the project: the files are still
+    named as the project has them."""
+    shared = DjangoProject(tmp_path / "shared")
+    forked(shared)
+    project = DjangoProject(tmp_path / "proj")
+    project.add_app("alpha", migrations=False)
+    (project.root / "alpha" / "migrations").symlink_to(shared.root / "alpha" / "migrations")
+    result = project.migrator("check", "--format", "json")
+    assert (result.code, result.json()) == (1, CONFLICT_JSON)
+
+
+def test_the_html_title_without_settings_names_the_folder(tmp_path):
+    """--static, no manage.py nor settings: the page is titled after the folder."""
+    project = DjangoProject(tmp_path / "shop")
+    project.chain("alpha", ["0001_initial"])
+    (project.root / "manage.py").unlink()
+    shutil.rmtree(project.root / "project")
+    result = project.migrator("graph", "--static", "-o", "graph.html")
+    assert result.code == 0, result.err
+    page = (project.root / "graph.html").read_text()
+    assert "<title>Migrations in shop/</title>" in page

@@ -213,7 +213,7 @@ def graph(
             rankdir=rankdir.value,
             legend=legend,
             base=Path.cwd(),
-            title=f"Migrations of {project.settings.module}",
+            title=_title(project.settings.module, project.settings.root),
             layout_choice=layout.value,
         )
         if output is None:
@@ -227,6 +227,14 @@ def graph(
     write(f"wrote {output}: {shown} migrations in {len(view.graph['apps'])} apps{collapsed}\n")
     if note:
         write(f"note: {note}\n")
+
+
+def _title(settings_module: str, root: Path | None) -> str:
+    """The page's title: the settings it was drawn with, else (``--static`` without
+    settings) the project's folder."""
+    if settings_module:
+        return f"Migrations of {settings_module}"
+    return f"Migrations in {(root or Path.cwd()).resolve().name}/"
 
 
 def _warn_unread_database(info: DatabaseInfo | None) -> None:
