@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -345,3 +346,21 @@ def test_the_html_title_without_settings_names_the_folder(tmp_path):
     assert result.code == 0, result.err
     page = (project.root / "graph.html").read_text()
     assert "<title>Migrations in shop/</title>" in page
+
+
+# -- pathological sizes ----------------------------------------------------------------
+
+
+def test_mermaid_too_big_is_refused_before_the_work(project):
+    """alpha: 0001_initial and 500 leaves after it. The branches' verdicts replay every
+    pair of them (tens of seconds); the refusal comes first."""
+    project.chain("alpha", ["0001_initial"])
+    for index in range(500):
+        project.add_migration("alpha", f"0002_b{index:03d}", [("alpha", "0001_initial")])
+    started = time.monotonic()
+    result = project.migrator("graph", "-o", "graph.mmd")
+    elapsed = time.monotonic() - started
+    assert result.code == 1
+    assert result.err.startswith("migrator: error: the Mermaid diagram would have 500 edges")
+    assert elapsed < 5, f"refused after {elapsed:.1f} s"
+    assert not (project.root / "graph.mmd").exists()
