@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from migrator import problems as kinds
-from migrator.analysis.leaves import conflicts
+from migrator.analysis.broken import DanglingReference, conflicts_despite_broken_links
 from migrator.errors import ConfigurationError
 from migrator.graph import Key, database_info, partially_applied
 from migrator.problems import Problem
@@ -19,6 +19,7 @@ _NOT_LOADED = {
     kinds.CONFLICT_MARKERS,
     kinds.NO_MIGRATION_CLASS,
     kinds.IMPORT_ERROR,
+    kinds.INVALID_MIGRATION,
 }
 
 
@@ -48,11 +49,13 @@ class CheckReport:
 def check_graph(graph: nx.DiGraph, problems: list[Problem], apps: list[str]) -> CheckReport:
     """The conflicts and problems of the chosen apps, sorted."""
     chosen = set(apps)
-    unsure = incomplete_apps(graph, problems)
+    unsure = unloaded_apps(problems)
+    judged = sorted(chosen - unsure)
     found = [
         _conflict(graph, app, names)
-        for app, names in conflicts(graph).items()
-        if app in chosen and app not in unsure
+        for app, names in conflicts_despite_broken_links(
+            graph, dangling_references(graph), judged
+        ).items()
     ]
     kept = [p for p in problems if p.app is None or p.app in chosen]
     counts = {app: 0 for app in sorted(chosen)}
@@ -69,29 +72,33 @@ def _conflict(graph: nx.DiGraph, app: str, names: list[str]) -> Conflict:
     return Conflict(app, tuple(names), paths, tuple(map(migration_class_line, paths)))
 
 
-def incomplete_apps(graph: nx.DiGraph, problems: list[Problem]) -> set[str]:
-    """Apps whose leaves cannot be judged: one of their migrations did not load, or one
-    refers to a migration of its own app that is not in the graph.
+def unloaded_apps(problems: list[Problem]) -> set[str]:
+    """Apps whose leaves cannot be judged: one of their migrations did not load, so its
+    edges are unknown (the broken file may be the very merge migration). Django stops
+    at such a problem; the problem itself is reported instead of a conflict."""
+    return {p.app for p in problems if p.app and p.migration and p.kind in _NOT_LOADED}
 
-    Django stops at such a problem; counting leaves anyway would report a conflict that
-    is an artefact (a migration cut off from its parent becomes a second leaf, the broken
-    file may be the very merge migration). The problem itself is reported instead.
-    """
-    found = {p.app for p in problems if p.app and p.migration and p.kind in _NOT_LOADED}
+
+def dangling_references(graph: nx.DiGraph) -> list[DanglingReference]:
+    """References of a migration to one of its own app that is not in the graph (a
+    typo, a rename not followed): the leaves they may change are judged by
+    :func:`conflicts_despite_broken_links`."""
     # Known keys that are rightly not nodes: replaced by a squash, or a squash that a
     # partially applied database makes Django drop (references to it are repointed).
     replaced: set[Key] = {key for keys in graph.graph.get("replaced", {}).values() for key in keys}
     replaced |= set(partially_applied(graph))
-    for key, data in graph.nodes(data=True):
-        for ref in (*data.get("dependencies", ()), *data.get("run_before", ())):
-            ref = tuple(ref)
-            if (
-                ref[0] == key[0]
-                and ref[1] not in ("__first__", "__latest__")
-                and ref not in graph
-                and ref not in replaced
-            ):
-                found.add(key[0])
+    found = []
+    for key, data in sorted(graph.nodes(data=True)):
+        for relation in ("dependencies", "run_before"):
+            for ref in data.get(relation, ()):
+                ref = tuple(ref)
+                if (
+                    ref[0] == key[0]
+                    and ref[1] not in ("__first__", "__latest__")
+                    and ref not in graph
+                    and ref not in replaced
+                ):
+                    found.append((key, ref, relation))
     return found
 
 

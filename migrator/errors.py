@@ -62,3 +62,9 @@ class WriteError(MigratorError):
     (exit 1)."""
 
     exit_code = EXIT_FOUND
+
+
+class OutputError(MigratorError):
+    """Standard output cannot be written (a closed pipe, a full disk): exit 1."""
+
+    exit_code = EXIT_FOUND

@@ -29,6 +29,7 @@ SYNTAX_ERROR = "syntax-error"
 CONFLICT_MARKERS = "conflict-markers"
 NO_MIGRATION_CLASS = "no-migration-class"
 IMPORT_ERROR = "import-error"
+INVALID_MIGRATION = "invalid-migration"  # imports, but Django cannot build its Migration
 UNREADABLE = "unreadable"  # --static: a graph value it could not evaluate
 # Found only with --database: the applied history in django_migrations.
 INCONSISTENT_HISTORY = "inconsistent-history"
@@ -42,6 +43,7 @@ KINDS = (
     CONFLICT_MARKERS,
     NO_MIGRATION_CLASS,
     IMPORT_ERROR,
+    INVALID_MIGRATION,
     UNREADABLE,
     INCONSISTENT_HISTORY,
     GHOST_MIGRATION,
@@ -60,6 +62,9 @@ HINTS = {
     NO_MIGRATION_CLASS: "define `class Migration(migrations.Migration)` in this module, "
     "or move the module out of the migrations package",
     IMPORT_ERROR: "fix the import error; Django cannot load this migration",
+    INVALID_MIGRATION: "fix the Migration class: Django needs lists for operations, "
+    "dependencies, replaces and run_before, each key an (app_label, migration_name) pair, "
+    "and an __init__ that runs",
     UNREADABLE: "--static could not read this value without running code (the message says "
     "why): build it from literals, module-level names or a function of this module, "
     "or run without --static",
@@ -120,7 +125,9 @@ def missing_dependency(
     if target[0] not in migrated_apps:
         message += f" (no installed app {target[0]!r} has migrations)"
     else:
-        close = difflib.get_close_matches(target[1], list(names), n=1, cutoff=0.6)
+        # never the asking migration itself: depending on oneself is no fix
+        others = [name for name in names if (target[0], name) != key]
+        close = difflib.get_close_matches(target[1], others, n=1, cutoff=0.6)
         if close:
             message += f"; did you mean {close[0]!r}?"
     return Problem(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from migrator.django.setup import setup_django, setup_static
+from migrator.django.setup import project_code, setup_django, setup_static
 from migrator.errors import UsageError
 from migrator.graph import installed_apps
 from migrator.settings import ProjectOptions, SettingsChoice
@@ -64,12 +64,13 @@ def load_project(
         settings = setup_django(options)
         from migrator.django.loader import load_graph  # imports Django: only after setup
 
-        loaded = load_graph(
-            root=settings.root,
-            replace_migrations=replace_migrations,
-            database=database,
-            overlay=overlay,
-        )
+        with project_code(settings):  # migration modules are the project's code too
+            loaded = load_graph(
+                root=settings.root,
+                replace_migrations=replace_migrations,
+                database=database,
+                overlay=overlay,
+            )
     return Project(options, settings, loaded.graph, loaded.problems)
 
 

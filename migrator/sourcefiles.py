@@ -47,3 +47,15 @@ def reference_line(path: str | Path | None, name: str) -> int | None:
     if match:
         return _line_of(text, match.start())
     return migration_class_line(path)
+
+
+def attribute_line(path: str | Path | None, attribute: str) -> int | None:
+    """The line of the last ``attribute = ...`` in a class body (the one Python keeps),
+    else the line of ``class Migration``."""
+    if path is None:
+        return None
+    text = read_text(path)
+    found = list(re.finditer(rf"^[ \t]+{re.escape(attribute)}\s*[:=]", text, re.MULTILINE))
+    if found:
+        return _line_of(text, found[-1].start())
+    return migration_class_line(path)

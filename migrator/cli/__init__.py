@@ -2,22 +2,20 @@
 
 Command modules import their cores inside the command, so that ``--help`` and the
 start of every command stay fast (the core imports networkx and Django's ORM).
+Nothing is imported here at module level: a Ctrl-C while typer and the commands are
+still being imported is caught by :func:`main` too.
 """
 
 from __future__ import annotations
 
-from migrator.cli import (
-    check,  # noqa: F401  (registers the command)
-    explain,  # noqa: F401  (registers the command)
-    graph,  # noqa: F401  (registers the command)
-    merge,  # noqa: F401  (registers the command)
-    rebase,  # noqa: F401  (registers the command)
-    recover,  # noqa: F401  (registers the command)
-    show,  # noqa: F401  (registers the command)
-    squash,  # noqa: F401  (registers the command)
-)
-from migrator.cli.app import app
+import sys
 
 
 def main() -> None:
-    app()
+    try:
+        from migrator.cli.commands import run  # typer and every command
+
+        run()
+    except KeyboardInterrupt:
+        sys.stderr.write("migrator: interrupted (SIGINT)\n")
+        raise SystemExit(130) from None

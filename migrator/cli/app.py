@@ -5,6 +5,7 @@ Errors become a message and an exit code here and nowhere else.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from migrator import __version__
-from migrator.errors import EXIT_INTERRUPTED, MigratorError
+from migrator.errors import EXIT_INTERRUPTED, MigratorError, OutputError
 from migrator.settings import ProjectOptions
 
 app = typer.Typer(
@@ -156,11 +157,66 @@ def handle_errors(traceback: bool) -> Iterator[None]:
         print_error(error)
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt as interrupt:
-        name = signal.Signals(getattr(interrupt, "signum", signal.SIGINT)).name
-        sys.stderr.write(f"migrator: interrupted ({name})\n")
-        for note in getattr(interrupt, "__notes__", ()):
-            sys.stderr.write(f"  {note}\n")
+        report_interrupt(interrupt)
         raise typer.Exit(interrupt_exit_code(interrupt)) from None
+
+
+_interrupt_reported = False
+
+
+def interrupt_reported() -> bool:
+    """Whether a command already said it was interrupted."""
+    return _interrupt_reported
+
+
+def report_interrupt(interrupt: KeyboardInterrupt) -> None:
+    """One line on stderr naming the signal (and what was rolled back, as notes)."""
+    global _interrupt_reported
+    _interrupt_reported = True
+    name = signal.Signals(getattr(interrupt, "signum", signal.SIGINT)).name
+    sys.stderr.write(f"migrator: interrupted ({name})\n")
+    for note in getattr(interrupt, "__notes__", ()):
+        sys.stderr.write(f"  {note}\n")
+
+
+class GuardedStdout:
+    """``sys.stdout`` for a run: failing to write it (a pipe closed by ``head``, a full
+    disk, ``>&-``) is an :class:`OutputError`, said once on stderr, not a traceback.
+
+    Once it failed, file descriptor 1 points at ``/dev/null``, so the interpreter's last
+    flush of what is still buffered does not fail again (and turn the exit code to 120).
+    """
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except (OSError, ValueError, AttributeError) as exc:
+            raise self._broken(exc) from None
+
+    def flush(self) -> None:
+        try:
+            if self._stream is not None:
+                self._stream.flush()
+        except (OSError, ValueError) as exc:
+            raise self._broken(exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def _broken(self, exc: BaseException) -> OutputError:
+        stream, self._stream = self._stream, open(os.devnull, "w")  # noqa: SIM115
+        if stream is not None:
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+            except (OSError, ValueError):
+                pass
+        reason = "it is closed" if stream is None else (getattr(exc, "strerror", None) or exc)
+        return OutputError(f"cannot write to standard output: {reason}")
 
 
 def recover_interrupted(cwd: Path) -> None:

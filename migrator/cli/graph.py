@@ -173,6 +173,8 @@ def graph(
     from migrator.render.viewmodel import build_view
 
     with handle_errors(traceback):
+        if output is not None:
+            graph_files.check_target(output)
         fmt = graph_files.format_for(output) if output else "dot"
         if squash and squashed is Squashed.all:
             raise UsageError(
@@ -191,6 +193,22 @@ def graph(
                 "the migrations; `migrator check` lists them"
             )
         windows = drawing.squash_windows(project.graph, min_length) if squash else ()
+        if fmt == "mermaid" and explain:
+            # Refuse a diagram too big for GitHub before the verdicts, the costly part
+            # (every pair of branches is replayed): the same view without them is as big.
+            plain = build_view(
+                project.graph,
+                include=include or (),
+                exclude=exclude or (),
+                all_apps=all_apps,
+                focus=focus or (),
+                depth=depth,
+                collapse_runs=collapse,
+                windows=windows,
+            )
+            graph_files.render(
+                plain, fmt, rankdir=rankdir.value, legend=legend, base=Path.cwd(), title=""
+            )
         verdicts = (
             drawing.verdicts(project.graph) if explain and squashed is Squashed.used else None
         )
@@ -211,7 +229,7 @@ def graph(
             rankdir=rankdir.value,
             legend=legend,
             base=Path.cwd(),
-            title=f"Migrations of {project.settings.module}",
+            title=_title(project.settings.module, project.settings.root),
             layout_choice=layout.value,
         )
         if output is None:
@@ -225,6 +243,14 @@ def graph(
     write(f"wrote {output}: {shown} migrations in {len(view.graph['apps'])} apps{collapsed}\n")
     if note:
         write(f"note: {note}\n")
+
+
+def _title(settings_module: str, root: Path | None) -> str:
+    """The page's title: the settings it was drawn with, else (``--static`` without
+    settings) the project's folder."""
+    if settings_module:
+        return f"Migrations of {settings_module}"
+    return f"Migrations in {(root or Path.cwd()).resolve().name}/"
 
 
 def _warn_unread_database(info: DatabaseInfo | None) -> None:

@@ -58,7 +58,12 @@ from migrator.graph import (
     partially_applied,
 )
 from migrator.problems import Problem, cycle_problems, missing_dependency, unknown_app_dependency
-from migrator.sourcefiles import conflict_marker_line, reference_line
+from migrator.sourcefiles import (
+    attribute_line,
+    conflict_marker_line,
+    migration_class_line,
+    reference_line,
+)
 
 # Files next to the migrations that tools keep (django-linear-migrations).
 _SIDE_FILES = ("max_migration.txt",)
@@ -109,6 +114,8 @@ class _TolerantLoader(MigrationLoader):
                 if was_loaded:
                     module = reload(module)
             except ModuleNotFoundError as exc:
+                if explicit and _is_module_or_parent(exc.name, module_name):
+                    raise _unimportable_setting(label, module_name, exc) from exc
                 if (explicit and self.ignore_no_migrations) or (
                     not explicit and MIGRATIONS_MODULE_NAME in (exc.name or "").split(".")
                 ):
@@ -155,7 +162,37 @@ class _TolerantLoader(MigrationLoader):
                 )
             )
             return
-        self.disk_migrations[label, name] = migration_module.Migration(name, label)
+        path = getattr(migration_module, "__file__", None)
+        cls = migration_module.Migration
+        fault = _malformed_attribute(cls)
+        if fault is not None:
+            attribute, what = fault
+            self._record_invalid(label, name, path, what, attribute_line(path, attribute))
+            return
+        try:
+            migration = cls(name, label)
+        except Exception as exc:  # an __init__ of the project's that raises
+            line = _line_in(exc, path) or migration_class_line(path)
+            self._record_invalid(label, name, path, f"{type(exc).__name__}: {exc}", line)
+            return
+        self.disk_migrations[label, name] = migration
+
+    def _record_invalid(
+        self, label: str, name: str, path: str | None, what: str, line: int | None
+    ) -> None:
+        """A Migration class that imports, but that Django cannot build or load (it would
+        stop with a traceback): reported, and left out of the graph like a broken file."""
+        self.failed.add((label, name))
+        self.problems.append(
+            Problem(
+                kinds.INVALID_MIGRATION,
+                f"Django cannot build migration {name!r} in app {label!r}: {what}",
+                label,
+                name,
+                path,
+                line,
+            )
+        )
 
     def _record_broken(
         self, label: str, name: str | None, path: str | None, exc: BaseException
@@ -281,6 +318,58 @@ def _references(migration) -> list[tuple[Key, str]]:
     refs = [(tuple(dep), "dependencies") for dep in migration.dependencies]
     refs += [(tuple(child), "run_before") for child in migration.run_before]
     return refs
+
+
+def _is_module_or_parent(missing: str | None, module_name: str) -> bool:
+    return bool(missing) and (module_name + ".").startswith(f"{missing}.")
+
+
+def _unimportable_setting(label: str, module_name: str, exc: ModuleNotFoundError):
+    """MIGRATION_MODULES names a package that does not exist: ``makemigrations`` takes
+    the app for one without migrations, but ``migrate`` stops on it."""
+    from django.conf import settings
+
+    path = getattr(sys.modules.get(settings.SETTINGS_MODULE or ""), "__file__", None)
+    return ConfigurationError(
+        f"MIGRATION_MODULES names {module_name!r} for app {label!r}, which cannot be "
+        f"imported: {exc.msg}",
+        path=path,
+        line=reference_line(path, module_name) if path else None,
+        hint="fix the module path in MIGRATION_MODULES, or map the app to None if it "
+        "has no migrations",
+    )
+
+
+_KEY_LISTS = ("dependencies", "replaces", "run_before")
+
+
+def _malformed_attribute(cls) -> tuple[str, str] | None:
+    """The first attribute of a ``Migration`` class that Django would fail on while
+    building it or its graph, and what is wrong with it; ``None`` when all are fine."""
+    for attribute in ("operations", *_KEY_LISTS):
+        value = getattr(cls, attribute, [])
+        if isinstance(value, (str, bytes)) or not _is_iterable(value):
+            return attribute, f"{attribute} = {value!r} is not a list"
+        if attribute in _KEY_LISTS:
+            for key in value:
+                if not (
+                    isinstance(key, (tuple, list))
+                    and len(key) == 2
+                    and all(isinstance(part, str) for part in key)
+                ):
+                    return attribute, (
+                        f"{attribute} holds {key!r}, which is not an (app_label, "
+                        "migration_name) pair"
+                    )
+    return None
+
+
+def _is_iterable(value: object) -> bool:
+    try:
+        iter(value)  # type: ignore[call-overload]
+    except TypeError:
+        return False
+    return True
 
 
 def _module_origin(dotted: str) -> str | None:

@@ -12,9 +12,10 @@ import os
 import sys
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout, suppress
 from importlib import import_module
 from pathlib import Path
+from typing import NoReturn
 
 from migrator.errors import ConfigurationError
 from migrator.settings import SETTINGS_ENV, ProjectOptions, SettingsChoice, choose_settings
@@ -63,6 +64,80 @@ def setup_django(options: ProjectOptions) -> SettingsChoice:
     choice = choose_settings(options)
     _prepare_sys_path(choice)
     os.environ[SETTINGS_ENV] = choice.module
+    with project_code(choice):
+        _import_settings(choice)
+        _setup(choice)
+    _booted = (options, choice)
+    return choice
+
+
+class _InterpreterExit(BaseException):
+    """``os._exit`` called by the project's code while migrator boots it."""
+
+    def __init__(self, code: object) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _refuse_os_exit(code: int) -> NoReturn:
+    raise _InterpreterExit(code)
+
+
+@contextmanager
+def project_code(choice: SettingsChoice) -> Iterator[None]:
+    """Around the project's own code (settings, ``AppConfig.ready()``, migration
+    modules): what it prints goes to stderr, never into migrator's machine output on
+    stdout (``check --format json``, the verification of a write); and leaving the
+    interpreter (``sys.exit``, ``os._exit``) is a configuration error, exit 2, not a
+    silent exit that would pass for "no conflicts"."""
+    with _stdout_to_stderr():
+        real_exit = os._exit
+        os._exit = _refuse_os_exit  # type: ignore[assignment]
+        try:
+            yield
+        except (SystemExit, _InterpreterExit) as exc:
+            raise _exit_error(exc, choice) from None
+        finally:
+            os._exit = real_exit
+
+
+@contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """``sys.stdout`` and file descriptor 1 both point at stderr within the block."""
+    with suppress(OSError, ValueError, AttributeError):  # a closed stdout: nothing to flush
+        sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # stdout is closed: only Python's own stream can be redirected
+        saved = None
+    try:
+        if saved is not None:
+            os.dup2(2, 1)
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _exit_error(exc: SystemExit | _InterpreterExit, choice: SettingsChoice) -> ConfigurationError:
+    how = "os._exit" if isinstance(exc, _InterpreterExit) else "SystemExit"
+    path, line = _exception_location(exc, (choice.root, *choice.pythonpath))
+    if path is None:
+        path = getattr(sys.modules.get(choice.module), "__file__", None)
+    return ConfigurationError(
+        f"the project's code exited the interpreter, {how}({exc.code!r}), while "
+        f"migrator loaded it with settings {choice.module!r}",
+        path=path,
+        line=line,
+        hint="settings, AppConfig.ready() and migration modules must not exit when "
+        'imported; guard that code (`if __name__ == "__main__":`)',
+    )
+
+
+def _import_settings(choice: SettingsChoice) -> None:
     try:
         import_module(choice.module)
     except ModuleNotFoundError as exc:
@@ -77,14 +152,14 @@ def setup_django(options: ProjectOptions) -> SettingsChoice:
     except Exception as exc:
         raise _setup_error(exc, choice, "cannot import settings module") from exc
 
+
+def _setup(choice: SettingsChoice) -> None:
     import django
 
     try:
         django.setup()
     except Exception as exc:
         raise _setup_error(exc, choice, "cannot set up Django") from exc
-    _booted = (options, choice)
-    return choice
 
 
 def setup_static() -> None:

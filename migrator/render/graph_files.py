@@ -9,7 +9,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from migrator.errors import UsageError
+from migrator.errors import UsageError, WriteError
 from migrator.render import dot, graph_json, html, lanes, mermaid
 
 FORMATS = {
@@ -94,7 +94,11 @@ def write_atomically(path: Path, content: bytes) -> None:
             f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist",
             hint="create the folder first",
         )
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    check_target(path)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _cannot_write(path, exc) from exc
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(content)
@@ -103,6 +107,24 @@ def write_atomically(path: Path, content: bytes) -> None:
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _cannot_write(path, exc) from exc
         raise
+
+
+def check_target(path: Path) -> None:
+    """Refuse an output path that names a folder, before any work is done."""
+    if path.is_dir():
+        raise UsageError(
+            f"cannot write {str(path)!r}: it is a folder",
+            hint="name a file, e.g. " + repr(str(path / "migrations.svg")),
+        )
+
+
+def _cannot_write(path: Path, exc: OSError) -> WriteError:
+    return WriteError(
+        f"cannot write {str(path)!r}: {exc.strerror or exc}",
+        hint="free some space or choose a folder you can write to; nothing was written",
+    )

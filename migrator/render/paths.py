@@ -17,6 +17,10 @@ def display_path(path: str | None, base: Path) -> str | None:
 
 
 def _inside(path: str, base: Path) -> bool:
+    """Inside as written (a symlinked ``migrations/`` folder of the project points
+    elsewhere, its files are still the project's), or once links are resolved."""
+    if Path(os.path.abspath(path)).is_relative_to(os.path.abspath(base)):
+        return True
     try:
         return Path(path).resolve().is_relative_to(base.resolve())
     except OSError:

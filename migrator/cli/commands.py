@@ -1,0 +1,41 @@
+"""The program: every command registered on the typer app, run with what none of them
+can catch."""
+
+from __future__ import annotations
+
+import sys
+
+from migrator.cli import app as app_module
+from migrator.cli import (
+    check,  # noqa: F401  (registers the command)
+    explain,  # noqa: F401  (registers the command)
+    graph,  # noqa: F401  (registers the command)
+    merge,  # noqa: F401  (registers the command)
+    rebase,  # noqa: F401  (registers the command)
+    recover,  # noqa: F401  (registers the command)
+    show,  # noqa: F401  (registers the command)
+    squash,  # noqa: F401  (registers the command)
+)
+from migrator.cli.app import GuardedStdout, app, print_error, report_interrupt
+from migrator.errors import EXIT_INTERRUPTED, MigratorError
+
+
+def run() -> None:
+    """The whole program: the commands, and what none of them can catch (an interrupt
+    before a command starts, a standard output that cannot be written)."""
+    sys.stdout = GuardedStdout(sys.stdout)
+    code: int | str | None
+    try:
+        try:
+            app()
+        finally:
+            sys.stdout.flush()
+    except SystemExit as exit:
+        code = exit.code
+    except MigratorError as error:
+        print_error(error)
+        code = error.exit_code
+    if code == EXIT_INTERRUPTED and not app_module.interrupt_reported():
+        # typer turns a Ctrl-C outside every command's handle_errors into 130, silently
+        report_interrupt(KeyboardInterrupt())
+    raise SystemExit(code)

@@ -1,0 +1,366 @@
+"""Hostile and unlucky inputs from issue 15: every command answers them with a problem or
+one line on stderr and the right exit code, never a traceback or a wrong answer.
+
+Real throwaway projects, the real CLI in a subprocess (see :mod:`tests.djproject`).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shlex
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from migrator.problems import HINTS
+from tests.djproject import DjangoProject, Result, clean_env, run, run_unprivileged
+
+WRITE_HINT = "free some space or choose a folder you can write to; nothing was written"
+
+BAD_CLASS = """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("alpha", "0001_initial")]
+{body}"""
+
+# name -> (class body, line of the problem, what is wrong)
+UNBUILDABLE = {
+    "operations_none": ("    operations = None\n", 6, "operations = None is not a list"),
+    "replaces_int": ("    operations = []\n    replaces = 7\n", 7, "replaces = 7 is not a list"),
+    "dependency_not_a_pair": (
+        '    operations = []\n    dependencies = [("a",)]\n',
+        7,
+        "dependencies holds ('a',), which is not an (app_label, migration_name) pair",
+    ),
+    "init_raises": (
+        "    operations = []\n\n    def __init__(self, *args):\n"
+        '        raise RuntimeError("boom")\n',
+        9,
+        "RuntimeError: boom",
+    ),
+}
+
+
+def unbuildable(project: DjangoProject, case: str) -> None:
+    project.chain("alpha", ["0001_initial"])
+    project.add_migration("alpha", "0002_bad", source=BAD_CLASS.format(body=UNBUILDABLE[case][0]))
+
+
+@pytest.mark.parametrize("case", sorted(UNBUILDABLE))
+def test_a_migration_django_cannot_build_is_a_problem(project, case):
+    """alpha: 0001_initial <- 0002_bad, whose Migration class fails when Django builds it."""
+    unbuildable(project, case)
+    _, line, what = UNBUILDABLE[case]
+    result = project.migrator("check")
+    assert (result.code, result.err) == (1, "")
+    assert result.out == (
+        f"alpha/migrations/0002_bad.py:{line}: invalid-migration: Django cannot build "
+        f"migration '0002_bad' in app 'alpha': {what}\n"
+        f"  hint: {HINTS['invalid-migration']}\n"
+        "Found 0 conflicts and 1 problem in 1 app (1 migration).\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["explain"],
+        ["show"],
+        ["graph", "-o", "graph.dot"],
+        ["merge", "alpha", "--dry-run"],
+        ["rebase", "alpha", "--dry-run"],
+        ["squash", "alpha"],
+    ],
+)
+def test_every_command_survives_a_migration_django_cannot_build(project, command):
+    unbuildable(project, "dependency_not_a_pair")
+    result = project.migrator(*command)
+    assert "Traceback" not in result.err
+    assert result.code in (0, 1), result.err
+
+
+# -- standard output that cannot be written, interrupts before any command runs ----------
+
+
+def run_shell(project: DjangoProject, command: str) -> Result:
+    """``command`` in a shell, in the project folder, ``migrator`` being this checkout."""
+    migrator = f"{shlex.quote(sys.executable)} -m migrator"
+    proc = subprocess.run(
+        ["bash", "-c", command.replace("migrator", migrator, 1)],
+        cwd=project.root,
+        env=clean_env(PYTHONPATH=os.pathsep.join(sys.path)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.mark.parametrize(
+    ("redirect", "reason"),
+    [
+        ("> /dev/full", "No space left on device"),
+        (">&-", "it is closed"),
+        ("| (exec 0<&-; sleep 1)", "Broken pipe"),  # the reader is gone before the write
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "check --format json", "explain"])
+def test_standard_output_that_cannot_be_written_is_one_line(project, command, redirect, reason):
+    """A clean project: only the output itself can fail."""
+    project.chain("alpha", ["0001_initial"])
+    result = run_shell(project, f"migrator {command} {redirect}; echo ${{PIPESTATUS[0]}} >&2")
+    code = result.err.splitlines()[-1]
+    assert result.err == f"migrator: error: cannot write to standard output: {reason}\n1\n", code
+
+
+# -- graph -o: a file that cannot be written -------------------------------------------
+
+
+def test_graph_output_that_is_a_folder_is_a_usage_error(project):
+    project.chain("alpha", ["0001_initial"])
+    (project.root / "out.svg").mkdir()
+    result = project.migrator("graph", "-o", "out.svg")
+    assert result == Result(
+        2,
+        "",
+        "migrator: error: cannot write 'out.svg': it is a folder\n"
+        "  hint: name a file, e.g. 'out.svg/migrations.svg'\n",
+    )
+
+
+def test_graph_on_a_full_disk_writes_nothing(project):
+    """A real write error: files may not grow past 100 bytes (``RLIMIT_FSIZE``, EFBIG)."""
+    project.chain("alpha", ["0001_initial"])
+    before = project.snapshot()
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100, resource.RLIM_INFINITY))
+
+    result = run(
+        [sys.executable, "-m", "migrator", "graph", "-o", "graph.dot"],
+        project.root,
+        preexec_fn=limit,
+    )
+    assert result == Result(
+        1,
+        "",
+        f"migrator: error: cannot write 'graph.dot': File too large\n  hint: {WRITE_HINT}\n",
+    )
+    assert project.snapshot() == before
+
+
+def test_graph_into_a_read_only_folder_writes_nothing(project):
+    project.chain("alpha", ["0001_initial"])
+    (project.root / "docs").mkdir()
+    (project.root / "docs").chmod(0o555)
+    result = run_unprivileged(
+        [sys.executable, "-m", "migrator", "graph", "-o", "docs/graph.dot"], project.root
+    )
+    assert result == Result(
+        1,
+        "",
+        "migrator: error: cannot write 'docs/graph.dot': Permission denied\n"
+        f"  hint: {WRITE_HINT}\n",
+    )
+    assert list((project.root / "docs").iterdir()) == []
+
+
+# -- Ctrl-C before any command runs ----------------------------------------------------
+
+# A real SIGINT, sent by the process to itself at a point before any command's
+# handle_errors: while typer is imported, or while typer parses the command line.
+EARLY_SIGINT = {
+    "importing typer": """
+        import builtins
+        real_import = builtins.__import__
+        def hook(name, *args, **kwargs):
+            if name == "typer":
+                os.kill(os.getpid(), signal.SIGINT)
+            return real_import(name, *args, **kwargs)
+        builtins.__import__ = hook
+    """,
+    "parsing the command line": """
+        import migrator.cli.app
+        migrator.cli.app.install_signal_handlers = lambda: os.kill(os.getpid(), signal.SIGINT)
+    """,
+}
+
+
+@pytest.mark.parametrize("moment", sorted(EARLY_SIGINT))
+def test_a_very_early_ctrl_c_says_interrupted(project, moment):
+    project.chain("alpha", ["0001_initial"])
+    script = (
+        "import os, signal, sys\n"
+        + textwrap.dedent(EARLY_SIGINT[moment])
+        + "sys.argv = ['migrator', 'check']\n"
+        + "from migrator.cli import main\nmain()\n"
+    )
+    result = run([sys.executable, "-c", script], project.root)
+    assert result == Result(130, "", "migrator: interrupted (SIGINT)\n")
+
+
+# -- settings that print or exit -----------------------------------------------------
+
+
+def forked(project: DjangoProject) -> None:
+    """alpha: 0001_initial -> 0002_a, 0001_initial -> 0002_b (a real conflict)."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+
+
+CONFLICT_JSON = {
+    "ok": False,
+    "conflicts": [
+        {
+            "app": "alpha",
+            "leaves": ["0002_a", "0002_b"],
+            "paths": ["alpha/migrations/0002_a.py", "alpha/migrations/0002_b.py"],
+        }
+    ],
+    "problems": [],
+    "migrations": {"alpha": 3},
+}
+
+
+def test_what_settings_print_goes_to_stderr(tmp_path):
+    project = DjangoProject(
+        tmp_path / "proj",
+        settings_extra='print("settings loaded")\nimport os\nos.write(1, b"raw fd\\n")\n',
+    )
+    forked(project)
+    result = project.migrator("check", "--format", "json")
+    assert (result.code, result.json()) == (1, CONFLICT_JSON)
+    assert result.err == "settings loaded\nraw fd\n"
+
+
+def test_a_merge_verifies_although_settings_print(tmp_path):
+    project = DjangoProject(tmp_path / "proj", settings_extra='print("settings loaded")\n')
+    forked(project)
+    result = project.migrator("merge", "alpha", "--name", "merge")
+    assert result.code == 0, result.err
+    assert project.migration_path("alpha", "0003_merge").exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "exit"),
+    [
+        ("raise SystemExit(0)", "SystemExit(0)"),
+        ('import sys\nsys.exit("msg")', "SystemExit('msg')"),
+        ("import os\nos._exit(0)", "os._exit(0)"),
+    ],
+)
+def test_settings_that_exit_are_a_configuration_error(tmp_path, code, exit):
+    """Not a silent exit 0 over a real conflict."""
+    project = DjangoProject(tmp_path / "proj", settings_extra=code + "\n")
+    forked(project)
+    line = 12 + code.count("\n")
+    result = project.migrator("check")
+    settings = project.root / "project" / "settings.py"
+    assert result == Result(
+        2,
+        "",
+        f"migrator: error: {settings}:{line}: the project's code exited the interpreter, "
+        f"{exit}, while migrator loaded it with settings 'project.settings'\n"
+        "  hint: settings, AppConfig.ready() and migration modules must not exit when "
+        'imported; guard that code (`if __name__ == "__main__":`)\n',
+    )
+
+
+def test_migration_modules_naming_a_missing_package_is_an_error(tmp_path):
+    """makemigrations takes alpha for an app without migrations; migrate crashes."""
+    project = DjangoProject(
+        tmp_path / "proj", settings_extra='MIGRATION_MODULES = {"alpha": "alpha.migrashuns"}\n'
+    )
+    forked(project)
+    result = project.migrator("check")
+    settings = project.root / "project" / "settings.py"
+    assert result == Result(
+        2,
+        "",
+        f"migrator: error: {settings}:12: MIGRATION_MODULES names 'alpha.migrashuns' for "
+        "app 'alpha', which cannot be imported: No module named 'alpha.migrashuns'\n"
+        "  hint: fix the module path in MIGRATION_MODULES, or map the app to None if it "
+        "has no migrations\n",
+    )
+
+
+# -- conflicts beside a missing dependency ---------------------------------------------
+
+
+def test_a_conflict_beside_a_typo_is_reported(project):
+    """alpha: 0001_initial -> 0002_a, 0001_initial -> 0002_b; 0003_c depends on the
+    misspelt 0002_tpyo. The conflict holds however the typo is fixed."""
+    forked(project)
+    project.add_migration("alpha", "0003_c", [("alpha", "0002_tpyo")])
+    result = project.migrator("check", "--format", "json")
+    assert result.code == 1
+    report = result.json()
+    assert [c["leaves"] for c in report["conflicts"]] == [["0002_a", "0002_b", "0003_c"]]
+    assert [p["kind"] for p in report["problems"]] == ["missing-dependency"]
+
+
+def test_a_migration_cut_off_by_a_typo_is_no_conflict(project):
+    """alpha: 0001_initial -> 0002_a; 0003_c depends on the misspelt 0003_cc (did you
+    mean... never 0003_c itself, it is the one asking)."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    project.add_migration("alpha", "0003_c", [("alpha", "0003_cc")])
+    result = project.migrator("check")
+    assert (result.code, result.err) == (1, "")
+    assert result.out == (
+        "alpha/migrations/0003_c.py:6: missing-dependency: 'alpha.0003_c' depends on "
+        "('alpha', '0003_cc'), which does not exist; did you mean '0002_a'?\n"
+        f"  hint: {HINTS['missing-dependency']}\n"
+        "Found 0 conflicts and 1 problem in 1 app (3 migrations).\n"
+    )
+
+
+# -- small ones -------------------------------------------------------------------------
+
+
+def test_a_symlinked_migrations_folder_gives_relative_paths(tmp_path):
+    """alpha/migrations is a link to a folder outside the project: the files are still
+    named as the project has them."""
+    shared = DjangoProject(tmp_path / "shared")
+    forked(shared)
+    project = DjangoProject(tmp_path / "proj")
+    project.add_app("alpha", migrations=False)
+    (project.root / "alpha" / "migrations").symlink_to(shared.root / "alpha" / "migrations")
+    result = project.migrator("check", "--format", "json")
+    assert (result.code, result.json()) == (1, CONFLICT_JSON)
+
+
+def test_the_html_title_without_settings_names_the_folder(tmp_path):
+    """--static, no manage.py nor settings: the page is titled after the folder."""
+    project = DjangoProject(tmp_path / "shop")
+    project.chain("alpha", ["0001_initial"])
+    (project.root / "manage.py").unlink()
+    shutil.rmtree(project.root / "project")
+    result = project.migrator("graph", "--static", "-o", "graph.html")
+    assert result.code == 0, result.err
+    page = (project.root / "graph.html").read_text()
+    assert "<title>Migrations in shop/</title>" in page
+
+
+# -- pathological sizes ----------------------------------------------------------------
+
+
+def test_mermaid_too_big_is_refused_before_the_work(project):
+    """alpha: 0001_initial and 500 leaves after it. The branches' verdicts replay every
+    pair of them (tens of seconds); the refusal comes first."""
+    project.chain("alpha", ["0001_initial"])
+    for index in range(500):
+        project.add_migration("alpha", f"0002_b{index:03d}", [("alpha", "0001_initial")])
+    started = time.monotonic()
+    result = project.migrator("graph", "-o", "graph.mmd")
+    elapsed = time.monotonic() - started
+    assert result.code == 1
+    assert result.err.startswith("migrator: error: the Mermaid diagram would have 500 edges")
+    assert elapsed < 5, f"refused after {elapsed:.1f} s"
+    assert not (project.root / "graph.mmd").exists()
