@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 import networkx as nx
 
-from migrator.analysis.leaves import app_subgraph, leaves
+from migrator.analysis.leaves import app_subgraph, conflicts, leaves
 from migrator.graph import Key
 
 #: (the migration that asks, the missing migration it names, "dependencies" or "run_before")
@@ -40,8 +40,10 @@ def conflicts_despite_broken_links(
         if asking[0] == target[0]:
             by_app.setdefault(asking[0], []).append(reference)
     found = {}
+    # Django's conflicts, less any a value --static could not read may undo
+    conflicted = conflicts(graph)
     for app in sorted(set(apps)):
-        names = [name for _, name in leaves(graph, app)]
+        names = conflicted.get(app, [])
         if len(names) < 2:
             continue
         references = by_app.get(app, [])
