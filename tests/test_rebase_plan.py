@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import networkx as nx
 import pytest
 
 from migrator.rebase import branch_moves, leading_number, renumbered
-
-
-def graph_of(deps: dict[str, list[str]]) -> nx.DiGraph:
-    """Build a graph from ``{"app.name": ["app.parent", ...]}``."""
-    graph = nx.DiGraph()
-    for child, parents in deps.items():
-        child_key = tuple(child.split("."))
-        graph.add_node(child_key)
-        for parent in parents:
-            graph.add_edge(tuple(parent.split(".")), child_key)
-    return graph
+from tests.graphs import graph_of
 
 
 @pytest.mark.parametrize(
