@@ -150,6 +150,7 @@ def apps_of(view: nx.DiGraph) -> list[str]:
 
 
 def test_contrib_apps_hidden_unless_all():
+    """three_apps(): auth (not local) is hidden unless all_apps."""
     graph = three_apps()
     assert apps_of(viewmodel.build_view(graph)) == ["shipping", "shop", "shopify"]
     assert apps_of(viewmodel.build_view(graph, all_apps=True)) == [
@@ -162,6 +163,7 @@ def test_contrib_apps_hidden_unless_all():
 
 
 def test_include_and_exclude_with_wildcards():
+    """three_apps(): shop*, sh* minus *ify, and the hidden auth named outright."""
     graph = three_apps()
     assert apps_of(viewmodel.build_view(graph, include=["shop*"])) == ["shop", "shopify"]
     assert apps_of(viewmodel.build_view(graph, include=["sh*"], exclude=["*ify"])) == [
@@ -193,6 +195,7 @@ def test_focus_on_a_migration_shows_ancestors_and_descendants():
 
 
 def test_focus_depth_limits_the_distance():
+    """Focus shop2 at depth 1: shop1 before it; shop3, shipping1 after it."""
     view = viewmodel.build_view(three_apps(), focus=["shop.0002"], depth=1)
     assert sorted(view.nodes) == [
         ("shipping", "0001"),
@@ -203,6 +206,7 @@ def test_focus_depth_limits_the_distance():
 
 
 def test_focus_on_an_app_takes_its_direct_neighbours():
+    """Focus shipping: shipping1 -> shipping2 and shop2, its only neighbour."""
     view = viewmodel.build_view(three_apps(), focus=["shipping"])
     assert sorted(view.nodes) == [("shipping", "0001"), ("shipping", "0002"), ("shop", "0002")]
 

@@ -97,6 +97,7 @@ def test_three_leaves_shared_branch_migration_moves_once():
 
 
 def test_non_numeric_names_keep_their_name_and_only_get_a_new_parent():
+    """o.first - o.keep_me (keep);  o.first - o.move_me (move): no number to renumber"""
     graph = graph_of({"o.first": [], "o.keep_me": ["o.first"], "o.move_me": ["o.first"]})
     renames, reparented = branch_moves(graph, "o", "keep_me", ["move_me"])
     assert renames == {("o", "move_me"): ("o", "move_me")}

@@ -166,6 +166,7 @@ def test_dependents_outside_the_window():
 
 
 def test_min_length_filters():
+    """a.0001 -> ... -> a.0009: one window of 9, reported from min_length 9 down only"""
     graph = graph_of(chain("a", 9))
     assert find_windows(graph) == []
     assert len(find_windows(graph, min_length=9)) == 1
