@@ -19,6 +19,9 @@ SCRATCH := scratch
 REALWORLD_VENV := $(SCRATCH)/realworld-venv
 REALWORLD_REQUIREMENTS := benchmarks/realworld/requirements.txt
 PYTEST_ARGS ?=
+# pytest-xdist workers per suite. `make test` runs the two suites side by side, so on a
+# 2-core machine 2 each keep both cores busy while a worker waits on a subprocess.
+PYTEST_WORKERS ?= 2
 
 .PHONY: help install system-deps venvs demo test test-a test-b lint typecheck format bench realworld clean
 
@@ -91,11 +94,13 @@ test: install lint typecheck
 
 test-a:
 	@echo "== Django 5.2 on Python 3.11 =="
-	$(VENV_A)/bin/python -m pytest --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-a" $(PYTEST_ARGS)
+	$(VENV_A)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal \
+	  --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-a" $(PYTEST_ARGS)
 
 test-b:
 	@echo "== Django 6.1 on Python 3.13 =="
-	$(VENV_B)/bin/python -m pytest --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-b" $(PYTEST_ARGS)
+	$(VENV_B)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal \
+	  --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-b" $(PYTEST_ARGS)
 
 lint: venvs
 	$(VENV_A)/bin/ruff check migrator tests benchmarks scripts

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import uuid
 
 import pytest
@@ -34,6 +35,16 @@ def require_pg() -> dict[str, str]:
     except ImportError:
         pytest.skip("PostgreSQL: psycopg is not installed in this virtualenv")
     return dsn
+
+
+def database_name() -> str:
+    """A database name no other test takes, e.g. ``migrator_py311_gw0_3f9a...``: the
+    Python version and the pytest-xdist worker (``main`` without xdist) tell apart the
+    two suites ``make test`` runs at once on one cluster and their workers; a random
+    part, the tests of one worker."""
+    python = f"py{sys.version_info[0]}{sys.version_info[1]}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"migrator_{python}_{worker}_{uuid.uuid4().hex[:12]}"
 
 
 def _admin(dsn: dict[str, str], sql: str) -> None:
@@ -78,7 +89,7 @@ def db_project(request, tmp_path) -> DjangoProject:
     if request.param == "sqlite":
         return DjangoProject(tmp_path / "proj")
     dsn = require_pg()
-    name = f"migrator_{uuid.uuid4().hex[:12]}"
+    name = database_name()
     _admin(dsn, f'CREATE DATABASE "{name}"')
     request.addfinalizer(lambda: _admin(dsn, f'DROP DATABASE "{name}" WITH (FORCE)'))
     return DjangoProject(tmp_path / "proj", settings_extra=postgres_settings(dsn, name))

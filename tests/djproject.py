@@ -6,9 +6,12 @@ subprocess with the project folder as the current directory.
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -16,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PR_CAPBSET_DROP = 24  # <linux/prctl.h>
+SAMPLE_APPS = Path(__file__).resolve().parent.parent / "sample_apps"
+NOT_COPIED = shutil.ignore_patterns("__pycache__", "db.sqlite3")
 
 SETTINGS = """\
 from pathlib import Path
@@ -121,6 +126,34 @@ class DjangoProject:
         for label in apps or []:
             self.add_app(label)
         self.write_settings()
+
+    @classmethod
+    def open(cls, root: Path, settings_module: str | None = None) -> DjangoProject:
+        """A project already on disk (a copy of ``sample_apps/``, a generated one), its
+        settings module read from its ``manage.py`` unless given. Its settings are its own:
+        don't add apps to it."""
+        project = cls.__new__(cls)
+        if settings_module is None:
+            manage_py = (root / "manage.py").read_text()
+            found = re.search(r"""["']DJANGO_SETTINGS_MODULE["'], ["']([^"']+)""", manage_py)
+            assert found, f"no settings module in {root / 'manage.py'}"
+            settings_module = found.group(1)
+        project.root = root
+        project.settings_module = settings_module
+        project.contrib = False
+        project.settings_extra = ""
+        project.apps = []
+        return project
+
+    def twin(self, root: Path) -> DjangoProject:
+        """The same project, byte for byte, in ``root`` (without its SQLite database and
+        caches): run migrator on this one and Django's own command on the twin, then
+        compare what each wrote or says."""
+        shutil.copytree(self.root, root, ignore=NOT_COPIED)
+        twin = copy.copy(self)
+        twin.root = root
+        twin.apps = list(self.apps)
+        return twin
 
     def write_settings(self) -> None:
         installed = (
@@ -232,6 +265,12 @@ class DjangoProject:
             for p in sorted(self.root.rglob("*"))
             if p.is_file() and "__pycache__" not in p.parts
         }
+
+
+def sample_project(root: Path) -> DjangoProject:
+    """A copy of ``sample_apps/`` (the demo shop, three apps in conflict) in ``root``."""
+    shutil.copytree(SAMPLE_APPS, root, ignore=NOT_COPIED)
+    return DjangoProject.open(root)
 
 
 def without_permission_override() -> None:

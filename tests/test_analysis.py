@@ -11,21 +11,7 @@ import networkx as nx
 
 from migrator.analysis.leaves import conflicts, cycles, fork_points, is_leaf, is_root, leaves, roots
 from migrator.graph import parse_key
-
-
-def graph_of(deps: dict[str, list[str]]) -> nx.DiGraph:
-    """A migration graph from a dependencies-shaped literal (keys ``app.name``)."""
-    graph = nx.DiGraph()
-    for child, parents in deps.items():
-        graph.add_node(parse_key(child))
-        for parent in parents:
-            p, c = parse_key(parent), parse_key(child)
-            graph.add_edge(p, c, same_app=p[0] == c[0], kind="dependency")
-    return graph
-
-
-def keys(*texts: str) -> list[tuple[str, str]]:
-    return [parse_key(text) for text in texts]
+from tests.graphs import graph_of, keys
 
 
 def test_linear():

@@ -7,7 +7,7 @@ the graph has no edge for it.
 from __future__ import annotations
 
 from migrator.analysis.broken import conflicts_despite_broken_links
-from tests.test_analysis import graph_of
+from tests.graphs import graph_of
 
 
 def test_fork_beside_a_typo():

@@ -18,21 +18,7 @@ from django.db.migrations.graph import MigrationGraph
 
 from migrator.analysis.leaves import common_ancestors, fork_points, leaves
 from migrator.analysis.plans import apply_order, branches, forwards_plan, migrate_plan
-from migrator.graph import parse_key
-
-
-def graph_of(deps: dict[str, list[str]]) -> nx.DiGraph:
-    graph = nx.DiGraph()
-    for child, parents in deps.items():
-        graph.add_node(parse_key(child))
-        for parent in parents:
-            p, c = parse_key(parent), parse_key(child)
-            graph.add_edge(p, c, same_app=p[0] == c[0], kind="dependency")
-    return graph
-
-
-def keys(*texts: str) -> list[tuple[str, str]]:
-    return [parse_key(text) for text in texts]
+from tests.graphs import graph_of, keys
 
 
 def django_graph(graph: nx.DiGraph) -> MigrationGraph:
@@ -188,15 +174,11 @@ def test_apply_order_follows_an_earlier_app_that_needs_one_branch():
 def random_graph(rng: random.Random) -> nx.DiGraph:
     """A random migration graph: 1 to 3 apps, each node depends on up to 3 earlier ones."""
     apps = ["a", "b", "c"][: rng.randint(1, 3)]
-    nodes: list[tuple[str, str]] = []
-    graph = nx.DiGraph()
+    deps: dict[str, list[str]] = {}
     for i in range(rng.randint(2, 14)):
-        node = (rng.choice(apps), f"{i:04d}_{rng.choice('xyz')}")
-        graph.add_node(node)
-        for parent in rng.sample(nodes, k=min(len(nodes), rng.randint(0, 3))):
-            graph.add_edge(parent, node, same_app=parent[0] == node[0], kind="dependency")
-        nodes.append(node)
-    return graph
+        node = f"{rng.choice(apps)}.{i:04d}_{rng.choice('xyz')}"
+        deps[node] = rng.sample(list(deps), k=min(len(deps), rng.randint(0, 3)))
+    return graph_of(deps)
 
 
 @pytest.mark.parametrize("seed", range(300))

@@ -8,9 +8,11 @@ tests run it for real.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,16 @@ def leftovers(project: DjangoProject) -> list[Path]:
 @pytest.fixture
 def may_write_bytecode(monkeypatch):
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
+
+
+def in_a_fresh_process(body, *args) -> None:
+    """Run ``body(*args)`` (its asserts included) in a new interpreter that may write
+    bytecode. The helper is forked from the command's single-threaded process; a
+    pytest-xdist worker has a thread talking to the controller, and a fork there is
+    not the fork the CLI makes (Python 3.12+ warns that the child may deadlock)."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        pool.submit(body, *args).result()
 
 
 def test_files_are_the_local_migration_modules_django_imports(tmp_path):
@@ -128,7 +140,12 @@ def test_stale_bytecode_is_not_taken_for_compiled(tmp_path):
     assert not bytecode.is_compiled(source)
 
 
-def test_helper_compiles_the_project_while_the_body_runs(tmp_path, may_write_bytecode):
+def test_helper_compiles_the_project_while_the_body_runs(tmp_path):
+    in_a_fresh_process(_helper_compiles_the_project_while_the_body_runs, tmp_path)
+
+
+def _helper_compiles_the_project_while_the_body_runs(tmp_path):
+    sys.dont_write_bytecode = False
     project = long_chain(tmp_path, 60, apps=("shop", "stock"))
     files = bytecode.local_migration_files(ProjectOptions(cwd=project.root))
     assert len(files) == 122
@@ -145,9 +162,14 @@ def test_helper_compiles_the_project_while_the_body_runs(tmp_path, may_write_byt
     assert leftovers(project) == []
 
 
-def test_helper_is_stopped_when_the_body_ends(tmp_path, may_write_bytecode):
+def test_helper_is_stopped_when_the_body_ends(tmp_path):
     """Stopped between two files: whatever it wrote is whole, and no temporary file of a
     half-done write is left."""
+    in_a_fresh_process(_helper_is_stopped_when_the_body_ends, tmp_path)
+
+
+def _helper_is_stopped_when_the_body_ends(tmp_path):
+    sys.dont_write_bytecode = False
     project = long_chain(tmp_path, 800)
     files = bytecode.local_migration_files(ProjectOptions(cwd=project.root))
 

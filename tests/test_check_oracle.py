@@ -12,18 +12,15 @@ problem and go on.
 from __future__ import annotations
 
 import random
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 
 import networkx as nx
 import pytest
 
 from migrator.analysis.leaves import conflicts
-from tests.djproject import DjangoProject
+from tests.djproject import DjangoProject, sample_project
 
 SEEDS = range(12)
-SAMPLE_APPS = Path(__file__).resolve().parent.parent / "sample_apps"
 
 VERDICT = """
 from django.db.migrations.loader import MigrationLoader
@@ -426,12 +423,7 @@ def test_scenario_agrees_with_django(name, project):
 
 
 def test_sample_apps(tmp_path):
-    root = tmp_path / "shop"
-    shutil.copytree(SAMPLE_APPS, root, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
-    project = DjangoProject.__new__(DjangoProject)
-    project.root = root
-    project.settings_module = "shop.settings"
-    found = assert_agrees_with_django(project)
+    found = assert_agrees_with_django(sample_project(tmp_path / "shop"))
     assert sorted(found) == ["customers", "inventory", "orders"]
 
 

@@ -10,14 +10,11 @@ migrations (``MigrationExecutor.migration_plan``).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.djproject import DjangoProject, run
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.djproject import DjangoProject, run, sample_project
 
 ITEM = """migrations.CreateModel(name="Item", fields=[
     ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False)),
@@ -314,9 +311,7 @@ def test_recommendations_follow_the_level(scenarios):
 def test_branch_order_and_apply_order_match_django_after_merge(scenarios, tmp_path):
     """Copy the project, let Django write the merge migrations, and compare."""
     project, by_app = scenarios
-    copy = DjangoProject.__new__(DjangoProject)
-    copy.__dict__.update(project.__dict__, root=tmp_path / "copy")
-    shutil.copytree(project.root, copy.root)
+    copy = project.twin(tmp_path / "copy")
     apps = sorted(by_app)
     merged = copy.manage("makemigrations", "--merge", "--noinput", *apps)
     assert merged.code == 0, merged.err
@@ -638,13 +633,7 @@ def test_problems_are_warned_about(project):
 
 @pytest.fixture
 def shop(tmp_path) -> DjangoProject:
-    root = tmp_path / "shop"
-    shutil.copytree(
-        ROOT / "sample_apps", root, ignore=shutil.ignore_patterns("__pycache__", "db.sqlite3")
-    )
-    project = DjangoProject.__new__(DjangoProject)
-    project.root, project.settings_module = root, "shop.settings"
-    return project
+    return sample_project(tmp_path / "shop")
 
 
 def test_sample_apps(shop):

@@ -9,15 +9,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.djproject import DjangoProject, clean_env, run
+from tests.djproject import DjangoProject, clean_env, run, sample_project
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-SAMPLE_APPS = Path(__file__).resolve().parent.parent / "sample_apps"
 UPDATE = os.environ.get("MIGRATOR_UPDATE_SNAPSHOTS") == "1"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' not installed")
@@ -378,9 +376,7 @@ def test_html_page_loads_offline_and_search_finds_a_migration(small, tmp_path, l
 
 
 def test_sample_apps_snapshot(tmp_path):
-    shop = tmp_path / "shop"
-    shutil.copytree(SAMPLE_APPS, shop)
-    result = run([sys.executable, "-m", "migrator", "graph"], shop)
+    result = sample_project(tmp_path / "shop").migrator("graph")
     assert result.code == 0, result.err
     assert_snapshot("sample_apps.dot", result.out)
 
@@ -442,16 +438,15 @@ def test_lane_layout_is_drawn_by_graphviz_from_its_positions(small):
 
 
 def test_conflicting_apps_carry_the_verdict_of_migrator_explain(tmp_path):
-    shop = tmp_path / "shop"
-    shutil.copytree(SAMPLE_APPS, shop)
-    drawn = run([sys.executable, "-m", "migrator", "graph", "-o", "g.json"], shop)
+    shop = sample_project(tmp_path / "shop")
+    drawn = shop.migrator("graph", "-o", "g.json")
     assert drawn.code == 0, drawn.err
-    apps = json.loads((shop / "g.json").read_text())["apps"]
+    apps = json.loads((shop.root / "g.json").read_text())["apps"]
     verdicts = {a["label"]: a["conflict"] for a in apps if a["conflict"]}
-    explained = run([sys.executable, "-m", "migrator", "explain", "-f", "json"], shop).json()
+    explained = shop.migrator("explain", "-f", "json").json()
     assert verdicts == {c["app"]: c["overlap"]["level"] for c in explained["conflicts"]}
     assert verdicts == {"customers": "model", "inventory": "field", "orders": "none"}
-    dot = run([sys.executable, "-m", "migrator", "graph"], shop).out
+    dot = shop.migrator("graph").out
     assert 'label="inventory (conflict on the same field or model: unsafe)"' in dot
-    plain = run([sys.executable, "-m", "migrator", "graph", "--no-explain"], shop).out
+    plain = shop.migrator("graph", "--no-explain").out
     assert "label=inventory labeljust=l style=" in plain and "(conflict" not in plain

@@ -6,8 +6,6 @@ depends on a.0001. The orders are checked against Django itself in test_show.py.
 
 from __future__ import annotations
 
-import networkx as nx
-
 from migrator.analysis.history import (
     app_plan,
     forwards_plan,
@@ -15,25 +13,8 @@ from migrator.analysis.history import (
     inconsistent_history,
     pending_plan,
 )
-from migrator.graph import key_str, parse_key
-
-
-def graph_of(
-    deps: dict[str, list[str]],
-    applied: set[str] | None = None,
-    replaces: dict[str, list[str]] | None = None,
-) -> nx.DiGraph:
-    graph = nx.DiGraph()
-    for child, parents in deps.items():
-        graph.add_node(parse_key(child))
-        for parent in parents:
-            graph.add_edge(parse_key(parent), parse_key(child))
-    for node in graph.nodes:
-        graph.nodes[node]["replaces"] = tuple(
-            parse_key(r) for r in (replaces or {}).get(key_str(node), [])
-        )
-        graph.nodes[node]["applied"] = None if applied is None else key_str(node) in applied
-    return graph
+from migrator.graph import key_str
+from tests.graphs import graph_of
 
 
 def names(keys) -> list[str]:
@@ -108,7 +89,7 @@ def test_squashed_dependency_counts_as_applied_when_all_it_replaces_is():
     """
     a.s (replaces a.1, a.2) -> a.3;  rows for a.1, a.2, a.3 but not a.s
     """
-    graph = graph_of({"a.s": [], "a.3": ["a.s"]}, replaces={"a.s": ["a.1", "a.2"]})
+    graph = graph_of({"a.s": [], "a.3": ["a.s"]}, nodes={"a.s": {"replaces": ["a.1", "a.2"]}})
     assert inconsistent_history(graph, {("a", "1"), ("a", "2"), ("a", "3")}) == []
     assert inconsistent_history(graph, {("a", "1"), ("a", "3")}) == [(("a", "3"), ("a", "s"))]
 

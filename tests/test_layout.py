@@ -1,4 +1,5 @@
-"""The pure view of ``migrator graph`` (render.viewmodel, render.lanes), on literal graphs."""
+"""The pure view of ``migrator graph`` (migrator.render.viewmodel, render.lanes), on
+literal graphs (tests/graphs.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import networkx as nx
 import pytest
 
 from migrator.errors import UsageError
-from migrator.graph import AppInfo
 from migrator.render import lanes, palette, viewmodel
+from tests.graphs import chain, graph_of
 
 
 class RunPython:
@@ -23,42 +24,6 @@ class RunSQL(RunPython):
 
 class AddField:
     pass
-
-
-def graph_of(spec: dict[str, list[str]], *, local=None, **node_data) -> nx.DiGraph:
-    """A graph shaped like ``dependencies``: ``{"a.0002": ["a.0001"]}``.
-
-    ``node_data`` maps "app.name" to extra node attributes."""
-    graph = nx.DiGraph()
-    for text in spec:
-        app, name = text.split(".", 1)
-        data = {"operations": (), "replaces": (), "path": None}
-        data.update(node_data.get(text.replace(".", "__"), {}))
-        graph.add_node((app, name), app_label=app, name=name, **data)
-    for child, parents in spec.items():
-        for parent in parents:
-            p, c = tuple(parent.split(".", 1)), tuple(child.split(".", 1))
-            graph.add_edge(p, c, same_app=p[0] == c[0], kind="dependency")
-    for node in graph.nodes:
-        own = [p for p in graph.predecessors(node) if p[0] == node[0]]
-        graph.nodes[node]["is_merge"] = len(own) >= 2
-    apps = sorted({node[0] for node in graph.nodes})
-    local = local or {}
-    graph.graph["apps"] = {
-        app: AppInfo(app, app, None, local=local.get(app, True), migrated=True) for app in apps
-    }
-    graph.graph["replaced"] = {}
-    return graph
-
-
-def chain(app: str, count: int, start: str | None = None) -> dict[str, list[str]]:
-    spec = {}
-    previous = start
-    for index in range(1, count + 1):
-        name = f"{app}.{index:04d}"
-        spec[name] = [previous] if previous else []
-        previous = name
-    return spec
 
 
 def labels(view: nx.DiGraph) -> list[str]:
@@ -82,7 +47,7 @@ def test_cross_app_edge_splits_a_run():
 
 def test_data_migration_splits_a_run():
     """a1 -> ... -> a7, a4 runs RunPython: a2-a3 and a5-a6 collapse, a4 stays."""
-    graph = graph_of(chain("a", 7), a__0004={"operations": (AddField(), RunPython())})
+    graph = graph_of(chain("a", 7), nodes={"a.0004": {"operations": (AddField(), RunPython())}})
     view = viewmodel.build_view(graph, collapse_runs=True)
     assert labels(view) == ["0001", "0002 ... 0003 (2)", "0004", "0005 ... 0006 (2)", "0007"]
     assert view.nodes["a", "0004"]["marks"] == (viewmodel.DATA,)
@@ -93,8 +58,10 @@ def test_elidable_and_non_elidable_data_migrations_differ():
     """a1 (elidable RunSQL), a2 (elidable RunPython + non-elidable RunSQL)."""
     graph = graph_of(
         {"a.0001": [], "a.0002": ["a.0001"]},
-        a__0001={"operations": (RunSQL(elidable=True),)},
-        a__0002={"operations": (RunPython(elidable=True), RunSQL())},
+        nodes={
+            "a.0001": {"operations": (RunSQL(elidable=True),)},
+            "a.0002": {"operations": (RunPython(elidable=True), RunSQL())},
+        },
     )
     view = viewmodel.build_view(graph)
     assert view.nodes["a", "0001"]["marks"] == (viewmodel.ELIDABLE,)
@@ -130,16 +97,15 @@ def test_diamond_merge_is_marked_and_not_collapsed():
 
 def test_applied_boundary_splits_a_run():
     """a1..a8 where a1-a4 are applied and a5-a8 not: the runs stop at the boundary."""
-    extra = {f"a__{i:04d}": {"applied": i <= 4} for i in range(1, 9)}
-    view = viewmodel.build_view(graph_of(chain("a", 8), **extra), collapse_runs=True)
+    applied = [f"a.{i:04d}" for i in range(1, 5)]
+    view = viewmodel.build_view(graph_of(chain("a", 8), applied=applied), collapse_runs=True)
     assert labels(view) == ["0001", "0002 ... 0004 (3)", "0005 ... 0007 (3)", "0008"]
     assert view.nodes["a", "0005"]["marks"] == (viewmodel.COLLAPSED, viewmodel.UNAPPLIED)
 
 
 def test_no_database_means_no_applied_marks():
     """a1 -> a2 with applied=None, as the loader gives without a database."""
-    extra = {"a__0001": {"applied": None}, "a__0002": {"applied": None}}
-    view = viewmodel.build_view(graph_of(chain("a", 2), **extra))
+    view = viewmodel.build_view(graph_of(chain("a", 2), applied=None))
     assert all(view.nodes[n]["marks"] == () for n in view.nodes)
 
 
@@ -184,6 +150,7 @@ def apps_of(view: nx.DiGraph) -> list[str]:
 
 
 def test_contrib_apps_hidden_unless_all():
+    """three_apps(): auth (not local) is hidden unless all_apps."""
     graph = three_apps()
     assert apps_of(viewmodel.build_view(graph)) == ["shipping", "shop", "shopify"]
     assert apps_of(viewmodel.build_view(graph, all_apps=True)) == [
@@ -196,6 +163,7 @@ def test_contrib_apps_hidden_unless_all():
 
 
 def test_include_and_exclude_with_wildcards():
+    """three_apps(): shop*, sh* minus *ify, and the hidden auth named outright."""
     graph = three_apps()
     assert apps_of(viewmodel.build_view(graph, include=["shop*"])) == ["shop", "shopify"]
     assert apps_of(viewmodel.build_view(graph, include=["sh*"], exclude=["*ify"])) == [
@@ -227,6 +195,7 @@ def test_focus_on_a_migration_shows_ancestors_and_descendants():
 
 
 def test_focus_depth_limits_the_distance():
+    """Focus shop2 at depth 1: shop1 before it; shop3, shipping1 after it."""
     view = viewmodel.build_view(three_apps(), focus=["shop.0002"], depth=1)
     assert sorted(view.nodes) == [
         ("shipping", "0001"),
@@ -237,6 +206,7 @@ def test_focus_depth_limits_the_distance():
 
 
 def test_focus_on_an_app_takes_its_direct_neighbours():
+    """Focus shipping: shipping1 -> shipping2 and shop2, its only neighbour."""
     view = viewmodel.build_view(three_apps(), focus=["shipping"])
     assert sorted(view.nodes) == [("shipping", "0001"), ("shipping", "0002"), ("shop", "0002")]
 
@@ -260,8 +230,8 @@ def test_squashed_all_marks_replaced_and_judges_conflicts_without_the_squash():
     """a1 -> a2 -> a3 -> a4, and a1_squashed_a3 (replaces a1-a3) standing alone: the
     squashed node is a second leaf in this graph, but Django never uses both."""
     spec = {**chain("a", 4), "a.0001_squashed_0003": []}
-    replaces = {"replaces": (("a", "0001"), ("a", "0002"), ("a", "0003"))}
-    view = viewmodel.build_view(graph_of(spec, a__0001_squashed_0003=replaces))
+    replaces = {"replaces": ["a.0001", "a.0002", "a.0003"]}
+    view = viewmodel.build_view(graph_of(spec, nodes={"a.0001_squashed_0003": replaces}))
     assert view.nodes["a", "0002"]["replaced_by"] == ("a", "0001_squashed_0003")
     assert view.nodes["a", "0002"]["marks"] == (viewmodel.REPLACED,)
     assert view.nodes["a", "0001_squashed_0003"]["marks"] == (viewmodel.SQUASHED,)
@@ -334,7 +304,7 @@ def test_dot_cost_counts_ranks_long_edges_cross():
 
 def test_lane_layout_puts_each_app_in_its_band_left_to_right():
     """a1 -> a2 -> a3 and b1 -> b2: every a-node inside a's band, in order."""
-    spec = {**chain("a", 3), **chain("b", 2, "a.0001")}
+    spec = {**chain("a", 3), **chain("b", 2, start="a.0001")}
     view = viewmodel.build_view(graph_of(spec))
     texts = {node: [view.nodes[node]["label"]] for node in view.nodes}
     placed = lanes.lane_layout(view, texts)

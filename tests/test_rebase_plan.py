@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import networkx as nx
 import pytest
 
 from migrator.rebase import branch_moves, leading_number, renumbered
-
-
-def graph_of(deps: dict[str, list[str]]) -> nx.DiGraph:
-    """Build a graph from ``{"app.name": ["app.parent", ...]}``."""
-    graph = nx.DiGraph()
-    for child, parents in deps.items():
-        child_key = tuple(child.split("."))
-        graph.add_node(child_key)
-        for parent in parents:
-            graph.add_edge(tuple(parent.split(".")), child_key)
-    return graph
+from tests.graphs import graph_of
 
 
 @pytest.mark.parametrize(
@@ -108,6 +97,7 @@ def test_three_leaves_shared_branch_migration_moves_once():
 
 
 def test_non_numeric_names_keep_their_name_and_only_get_a_new_parent():
+    """o.first - o.keep_me (keep);  o.first - o.move_me (move): no number to renumber"""
     graph = graph_of({"o.first": [], "o.keep_me": ["o.first"], "o.move_me": ["o.first"]})
     renames, reparented = branch_moves(graph, "o", "keep_me", ["move_me"])
     assert renames == {("o", "move_me"): ("o", "move_me")}

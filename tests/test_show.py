@@ -5,22 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from pathlib import Path
 
 from tests.databases import vendor
-from tests.djproject import DjangoProject
+from tests.djproject import DjangoProject, sample_project
 from tests.test_database import CREATE_ITEM, linear_app
-
-SAMPLE_APPS = Path(__file__).resolve().parent.parent / "sample_apps"
-
-
-class SampleApps(DjangoProject):
-    """A copy of sample_apps/, run like the projects the tests build."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.settings_module = "shop.settings"
 
 
 def shop(project: DjangoProject) -> None:
@@ -163,8 +151,7 @@ def test_unknown_app_label(project):
 
 def test_sample_apps_partly_migrated(tmp_path):
     """The demo's database: the squash in payments is partly applied."""
-    shutil.copytree(SAMPLE_APPS, tmp_path / "shop")
-    project = SampleApps(tmp_path / "shop")
+    project = sample_project(tmp_path / "shop")
     # migrate refuses while apps conflict; the executor applies chosen targets as
     # `migrate APP NAME` would.
     applied = project.django(

@@ -11,14 +11,13 @@ import importlib.util
 import json
 import random
 import shlex
-import shutil
 import sys
 from pathlib import Path
 
 import django
 import pytest
 
-from tests.djproject import DjangoProject, Result, clean_env, run
+from tests.djproject import DjangoProject, Result, clean_env
 
 ID = "('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False))"
 
@@ -83,38 +82,23 @@ def squash_json(project: DjangoProject, *args: str) -> dict:
     return result.json()
 
 
-def copy_of(project: DjangoProject, folder: Path) -> Path:
-    shutil.copytree(
-        project.root, folder, ignore=shutil.ignore_patterns("db.sqlite3", "__pycache__")
-    )
-    return folder
-
-
-def manage(root: Path, *args: str) -> Result:
-    return run([sys.executable, "manage.py", *args], root)
-
-
-def squash_with_django(root: Path, command: str) -> Result:
+def squash_with_django(project: DjangoProject, command: str) -> Result:
     args = shlex.split(command)
     assert args[:3] == ["python", "manage.py", "squashmigrations"]
-    return manage(root, *args[2:], "--noinput")
+    return project.manage(*args[2:], "--noinput")
 
 
-def squashed_migration(root: Path, app: str, name: str) -> dict:
+def squashed_migration(project: DjangoProject, app: str, name: str) -> dict:
     """What Django wrote: the squashed migration's operation count and ``replaces``."""
-    script = (
-        "import django, json, sys\n"
-        f"sys.path.insert(0, {str(root)!r})\n"
-        "django.setup()\n"
-        "from django.db.migrations.loader import MigrationLoader\n"
-        "loader = MigrationLoader(None, ignore_no_migrations=True, load=False)\n"
-        "loader.load_disk()\n"
-        f"migration = loader.disk_migrations[{app!r}, {name!r}]\n"
-        "print(json.dumps({'operations': len(migration.operations),\n"
-        "                  'replaces': ['.'.join(r) for r in migration.replaces]}))\n"
-    )
-    result = run(
-        [sys.executable, "-c", script], root, clean_env(DJANGO_SETTINGS_MODULE="project.settings")
+    result = project.django(
+        f"""
+        from django.db.migrations.loader import MigrationLoader
+        loader = MigrationLoader(None, ignore_no_migrations=True, load=False)
+        loader.load_disk()
+        migration = loader.disk_migrations[{app!r}, {name!r}]
+        print(json.dumps({{"operations": len(migration.operations),
+                          "replaces": [".".join(r) for r in migration.replaces]}}))
+        """
     )
     assert result.code == 0, result.err
     return json.loads(result.out)
@@ -135,23 +119,23 @@ def test_suggested_windows_squash_load_and_migrate(project, tmp_path, seed):
     report = squash_json(project, "--min-length", "3")
     assert report["windows"], "the scenario must offer windows"
     for index, window in enumerate(report["windows"]):
-        root = copy_of(project, tmp_path / f"window{index}")
-        squashed = squash_with_django(root, window["command"])
+        twin = project.twin(tmp_path / f"window{index}")
+        squashed = squash_with_django(twin, window["command"])
         assert squashed.code == 0, squashed.err
         assert "Manual porting required" not in squashed.out
-        migrated = manage(root, "migrate", "--noinput")
+        migrated = twin.manage("migrate", "--noinput")
         assert migrated.code == 0, (window, migrated.err)
         assert "CircularDependencyError" not in migrated.err
         name = squashed_name(window)
-        written = squashed_migration(root, window["app"], name)
+        written = squashed_migration(twin, window["app"], name)
         assert written == {"operations": window["operations_after"], "replaces": window["nodes"]}
         assert window["operations_before"] == window["length"]  # one operation each here
         # Later, the replaced files go (``replaces`` stays): still loads and migrates.
         for key in window["nodes"]:
             app, migration = key.split(".")
-            (root / app / "migrations" / f"{migration}.py").unlink()
-        (root / "db.sqlite3").unlink()
-        migrated = manage(root, "migrate", "--noinput")
+            (twin.root / app / "migrations" / f"{migration}.py").unlink()
+        (twin.root / "db.sqlite3").unlink()
+        migrated = twin.manage("migrate", "--noinput")
         assert migrated.code == 0, (window, migrated.err)
 
 
@@ -161,12 +145,12 @@ def test_blocked_ranges_make_django_fail_with_the_cycle(project, tmp_path, seed)
     report = squash_json(project, "--min-length", "3")
     assert report["blocked"], "the scenario must have blocked ranges"
     for index, blocked in enumerate(report["blocked"]):
-        root = copy_of(project, tmp_path / f"blocked{index}")
+        twin = project.twin(tmp_path / f"blocked{index}")
         app, start, end = blocked["app"], blocked["start"], blocked["end"]
-        squashed = manage(root, "squashmigrations", app, start, end, "--noinput")
+        squashed = twin.manage("squashmigrations", app, start, end, "--noinput")
         assert squashed.code == 0, squashed.err  # Django writes it without a word
         # The replaced files are still there: the cycle appears on the next load.
-        migrated = manage(root, "migrate", "--noinput")
+        migrated = twin.manage("migrate", "--noinput")
         assert migrated.code != 0
         assert "CircularDependencyError" in migrated.err
         for other in blocked["cycle"][1:-1]:
@@ -185,12 +169,12 @@ def test_one_past_a_window_is_blocked_in_django(project, tmp_path):
         after = order.index(window["end"]) + 1
         if after == len(order):
             continue
-        root = copy_of(project, tmp_path / f"grown{index}")
-        squashed = manage(
-            root, "squashmigrations", window["app"], window["start"], order[after], "--noinput"
+        twin = project.twin(tmp_path / f"grown{index}")
+        squashed = twin.manage(
+            "squashmigrations", window["app"], window["start"], order[after], "--noinput"
         )
         assert squashed.code == 0, squashed.err
-        migrated = manage(root, "migrate", "--noinput")
+        migrated = twin.manage("migrate", "--noinput")
         assert "CircularDependencyError" in migrated.err
         grown += 1
     assert grown
@@ -252,12 +236,12 @@ def test_branched_app_order_and_commands_match_django(project, tmp_path):
     runnable = [w for w in windows if w["command"]]
     assert runnable
     for index, window in enumerate(runnable):
-        root = copy_of(project, tmp_path / f"branched{index}")
-        squashed = squash_with_django(root, window["command"])
+        twin = project.twin(tmp_path / f"branched{index}")
+        squashed = squash_with_django(twin, window["command"])
         assert squashed.code == 0, squashed.err
-        written = squashed_migration(root, "shop", squashed_name(window))
+        written = squashed_migration(twin, "shop", squashed_name(window))
         assert sorted(written["replaces"]) == sorted(window["nodes"])
-        migrated = manage(root, "migrate", "--noinput")
+        migrated = twin.manage("migrate", "--noinput")
         assert migrated.code == 0, (window, migrated.err)
     for window in windows:
         if not window["command"]:
@@ -283,10 +267,10 @@ def test_not_expressible_window_is_what_django_would_get_wrong(project, tmp_path
     assert first["nodes"] == ["shop.0001_initial", "shop.0002_a", "shop.0002_b"]
     assert first["command"] is None
     assert [f["kind"] for f in first["flags"]] == ["not-expressible"]
-    root = copy_of(project, tmp_path / "attempt")
-    attempt = manage(root, "squashmigrations", "shop", "0002_b", "--noinput")
+    twin = project.twin(tmp_path / "attempt")
+    attempt = twin.manage("squashmigrations", "shop", "0002_b", "--noinput")
     assert attempt.code == 0, attempt.err
-    written = squashed_migration(root, "shop", "0001_squashed_0002_b")
+    written = squashed_migration(twin, "shop", "0001_squashed_0002_b")
     assert written["replaces"] != first["nodes"]
 
 
@@ -342,11 +326,11 @@ def test_cost_and_flags_match_what_django_writes(project, tmp_path):
     assert window["operations_before"] == 8
     assert (window["manual_porting"], window["kept_code"], window["elidable_dropped"]) == (1, 1, 2)
 
-    root = copy_of(project, tmp_path / "squashed")
-    squashed = squash_with_django(root, window["command"])
+    twin = project.twin(tmp_path / "squashed")
+    squashed = squash_with_django(twin, window["command"])
     assert squashed.code == 0, squashed.err
     assert "Manual porting required" in squashed.out
-    text = (root / "shop" / "migrations" / "0001_squashed_0005_c.py").read_text()
+    text = (twin.root / "shop" / "migrations" / "0001_squashed_0005_c.py").read_text()
     assert "run_before" not in text and "atomic" not in text
     assert "elidable=True" not in text
     assert text.count("migrations.RunPython(") == 1 and text.count("migrations.RunSQL(") == 1
@@ -359,8 +343,8 @@ def test_already_squashed_splits_windows_before_django_6(project, tmp_path):
     _with_squash(project)
     report = squash_json(project, "shop", "--min-length", "2")
     assert [(w["start"], w["end"]) for w in report["windows"]] == [("0004_d", "0006_f")]
-    root = copy_of(project, tmp_path / "refused")
-    refused = manage(root, "squashmigrations", "shop", "0006_f", "--noinput")
+    twin = project.twin(tmp_path / "refused")
+    refused = twin.manage("squashmigrations", "shop", "0006_f", "--noinput")
     assert refused.code != 0 and "cannot squash squashed migrations" in refused.err
 
 
@@ -371,10 +355,10 @@ def test_already_squashed_is_flagged_from_django_6(project, tmp_path):
     (window,) = report["windows"]
     assert (window["start"], window["end"]) == ("0001_squashed_0003_c", "0006_f")
     assert [f["kind"] for f in window["flags"]] == ["squashed"]
-    root = copy_of(project, tmp_path / "again")
-    squashed = squash_with_django(root, window["command"])
+    twin = project.twin(tmp_path / "again")
+    squashed = squash_with_django(twin, window["command"])
     assert squashed.code == 0, squashed.err
-    assert manage(root, "migrate", "--noinput").code == 0
+    assert twin.manage("migrate", "--noinput").code == 0
 
 
 def _with_squash(project: DjangoProject) -> None:
@@ -593,23 +577,18 @@ def _generator():
 
 
 def test_generated_project_windows_squash_and_migrate(tmp_path):
-    root = tmp_path / "gen"
-    _generator().generate_project(root, 3, 24, seed=5)
-    env = clean_env(DJANGO_SETTINGS_MODULE="benchproject.settings")
-    result = run([sys.executable, "-m", "migrator", "squash", "--format", "json"], root, env)
+    _generator().generate_project(tmp_path / "gen", 3, 24, seed=5)
+    project = DjangoProject.open(tmp_path / "gen")
+    env = clean_env(DJANGO_SETTINGS_MODULE=project.settings_module)
+    result = project.migrator("squash", "--format", "json", env=env)
     assert result.code == 0, result.err
     windows = result.json()["windows"]
     assert len(windows) == 3 and all(w["length"] == 24 for w in windows)
     for index, window in enumerate(windows):
-        copy = tmp_path / f"copy{index}"
-        shutil.copytree(root, copy)
-        squashed = run(
-            [sys.executable, "manage.py", *shlex.split(window["command"])[2:], "--noinput"],
-            copy,
-            env,
-        )
+        twin = project.twin(tmp_path / f"copy{index}")
+        squashed = squash_with_django(twin, window["command"])
         assert squashed.code == 0, squashed.err
-        migrated = run([sys.executable, "manage.py", "migrate", "--noinput"], copy, env)
+        migrated = twin.manage("migrate", "--noinput")
         assert migrated.code == 0, migrated.err
 
 

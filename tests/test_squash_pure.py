@@ -20,29 +20,7 @@ from migrator.analysis.squash import (
     find_windows,
 )
 from migrator.squash import cleanup
-
-
-def graph_of(deps: dict[str, list[str]], **attrs: dict) -> nx.DiGraph:
-    """A graph from ``{"a.0002": ["a.0001", "b.0001"]}``, like ``dependencies``;
-    ``attrs`` sets node attributes: ``{"a.0002": {"atomic": False}}``."""
-    graph = nx.DiGraph()
-    for text in deps:
-        key = tuple(text.split("."))
-        graph.add_node(key, dependencies=tuple(tuple(d.split(".")) for d in deps[text]))
-    for text, parents in deps.items():
-        for parent in parents:
-            graph.add_edge(tuple(parent.split(".")), tuple(text.split(".")), kind="dependency")
-    for text, values in attrs.get("nodes", {}).items():
-        graph.nodes[tuple(text.split("."))].update(values)
-    return graph
-
-
-def chain(app: str, count: int, extra: dict[int, list[str]] | None = None) -> dict:
-    deps = {}
-    for number in range(1, count + 1):
-        own = [f"{app}.{number - 1:04d}"] if number > 1 else []
-        deps[f"{app}.{number:04d}"] = own + (extra or {}).get(number, [])
-    return deps
+from tests.graphs import chain, graph_of
 
 
 def spans(graph, app=None, min_length=2, **kw):
@@ -68,7 +46,7 @@ def test_round_trip_through_other_app_splits_windows():
 
     a.0004 depends on b.0002, which depends on a.0002: squashing a.0002..a.0004 would
     make a cycle a -> b -> a."""
-    deps = {**chain("a", 5, {4: ["b.0002"]}), **chain("b", 2, {1: ["a.0002"]})}
+    deps = {**chain("a", 5, extra={4: ["b.0002"]}), **chain("b", 2, extra={1: ["a.0002"]})}
     graph = graph_of(deps)
     assert spans(graph, "a") == [("a", "0001", "0003"), ("a", "0003", "0005")]
     (blocked,) = analyse(graph, ["a"], 2).blocked
@@ -81,14 +59,14 @@ def test_round_trip_through_other_app_splits_windows():
 def test_one_way_dependency_never_blocks():
     """b.0001 -> a.0003 and a.0002 -> b.0002: both edges go the same way in time but
     no path leaves a and comes back... b.0002 -> a.0004 would; here b.0002 is a leaf."""
-    deps = {**chain("a", 4, {3: ["b.0001"]}), **chain("b", 2, {2: ["a.0002"]})}
+    deps = {**chain("a", 4, extra={3: ["b.0001"]}), **chain("b", 2, extra={2: ["a.0002"]})}
     graph = graph_of(deps)
     assert spans(graph) == [("a", "0001", "0004"), ("b", "0001", "0002")]
 
 
 def test_adjacent_block():
     """a.0001 -> b.0001 -> a.0002: the two migrations of a can never be squashed."""
-    graph = graph_of({**chain("a", 2, {2: ["b.0001"]}), "b.0001": ["a.0001"]})
+    graph = graph_of({**chain("a", 2, extra={2: ["b.0001"]}), "b.0001": ["a.0001"]})
     assert spans(graph, "a") == []
     (blocked,) = analyse(graph, ["a"], 2).blocked
     assert blocked.cycle == (("a", "0001"), ("b", "0001"), ("a", "0002"))
@@ -98,7 +76,7 @@ def test_nested_blocks_report_only_the_innermost():
     """a.0001 -> b.0001 -> a.0006 and a.0003 -> c.0001 -> a.0004: the second range
     lies inside the first, so only a.0003..a.0004 is reported blocked."""
     deps = {
-        **chain("a", 6, {6: ["b.0001"], 4: ["c.0001"]}),
+        **chain("a", 6, extra={6: ["b.0001"], 4: ["c.0001"]}),
         "b.0001": ["a.0001"],
         "c.0001": ["a.0003"],
     }
@@ -189,6 +167,7 @@ def test_dependents_outside_the_window():
 
 
 def test_min_length_filters():
+    """a.0001 -> ... -> a.0009: one window of 9, reported from min_length 9 down only"""
     graph = graph_of(chain("a", 9))
     assert find_windows(graph) == []
     assert len(find_windows(graph, min_length=9)) == 1
@@ -196,7 +175,7 @@ def test_min_length_filters():
 
 def test_cleanup_lists_replaced_files_dependents_and_database():
     """a.0001s replaces a.0001, a.0002 (both still nodes: loaded without replacing);
-    a.0003 and b.0001 depend on a.0002."""
+    a.0003 and b.0001 depend on a.0002; the database has applied a.0001 only."""
     graph = graph_of(
         {
             "a.0001": [],
@@ -205,11 +184,8 @@ def test_cleanup_lists_replaced_files_dependents_and_database():
             "a.0003": ["a.0002"],
             "b.0001": ["a.0002"],
         },
-        nodes={
-            "a.0001s": {"replaces": (("a", "0001"), ("a", "0002"), ("a", "gone"))},
-            "a.0001": {"applied": True},
-            "a.0002": {"applied": False},
-        },
+        nodes={"a.0001s": {"replaces": ["a.0001", "a.0002", "a.gone"]}},
+        applied={"a.0001"},
     )
     (item,) = cleanup(graph, database="default")
     assert item.replaced == (("a", "0001"), ("a", "0002"))

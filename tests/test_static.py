@@ -18,11 +18,10 @@ from pathlib import Path
 import django
 import pytest
 
-from tests.djproject import DjangoProject, clean_env, run
+from tests.djproject import DjangoProject, clean_env, run, sample_project
 from tests.test_check_oracle import SCENARIOS, generate
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLE_APPS = REPO / "sample_apps"
 
 
 def graph_dump(root: Path, *, static: bool, env: dict[str, str] | None = None) -> dict:
@@ -41,8 +40,7 @@ def assert_same_graph(root: Path) -> dict:
 
 
 def test_sample_apps_same_graph(tmp_path):
-    shutil.copytree(SAMPLE_APPS, tmp_path / "shop")
-    found = assert_same_graph(tmp_path / "shop")
+    found = assert_same_graph(sample_project(tmp_path / "shop").root)
     assert sorted(found["conflicts"]) == ["customers", "inventory", "orders"]
     assert found["replaced"] == {
         "payments.0001_squashed_0003_refund": [

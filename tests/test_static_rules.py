@@ -5,22 +5,16 @@ rules are in ``test_static.py``."""
 from __future__ import annotations
 
 from migrator.static.parse import parse_migration
-from migrator.static.rules import Declared, build
+from migrator.static.rules import build
+from tests.graphs import declared_of
 
 
-def graph(migrations: dict, *, migrated=None, unmigrated=frozenset(), replace=True):
-    declared = {
-        tuple(key.split(".")): Declared(
-            tuple(tuple(d.split(".")) for d in spec.get("deps", ())),
-            tuple(tuple(r.split(".")) for r in spec.get("replaces", ())),
-            tuple(tuple(r.split(".")) for r in spec.get("run_before", ())),
-        )
-        for key, spec in migrations.items()
-    }
-    apps = migrated if migrated is not None else {key.split(".")[0] for key in migrations}
+def graph(deps: dict, *, replaces=None, run_before=None, unmigrated=frozenset(), replace=True):
+    """Django's rules applied to a dependencies-shaped literal; every app in it is migrated."""
+    declared = declared_of(deps, replaces=replaces, run_before=run_before)
     return build(
         declared,
-        migrated_apps=set(apps),
+        migrated_apps={app for app, _ in declared},
         unmigrated_apps=set(unmigrated),
         replace_migrations=replace,
     )
@@ -36,13 +30,8 @@ def test_squash_takes_over_the_edges_of_what_it_replaces():
     a.1_sq_2 - a.3        and  a.1_sq_2 -> b.1
     """
     built = graph(
-        {
-            "a.1": {},
-            "a.2": {"deps": ["a.1"]},
-            "a.3": {"deps": ["a.2"]},
-            "a.1_sq_2": {"replaces": ["a.1", "a.2"]},
-            "b.1": {"deps": ["a.2"]},
-        }
+        {"a.1": [], "a.2": ["a.1"], "a.3": ["a.2"], "a.1_sq_2": [], "b.1": ["a.2"]},
+        replaces={"a.1_sq_2": ["a.1", "a.2"]},
     )
     assert edges(built) == ["a.1_sq_2 -> a.3", "a.1_sq_2 -> b.1"]
     assert built.missing == set()
@@ -51,7 +40,8 @@ def test_squash_takes_over_the_edges_of_what_it_replaces():
 def test_without_replacement_the_squash_is_a_second_root():
     """replace_migrations=False (Django's option): everything stays; a has two roots."""
     built = graph(
-        {"a.1": {}, "a.2": {"deps": ["a.1"]}, "a.1_sq_2": {"replaces": ["a.1", "a.2"]}},
+        {"a.1": [], "a.2": ["a.1"], "a.1_sq_2": []},
+        replaces={"a.1_sq_2": ["a.1", "a.2"]},
         replace=False,
     )
     assert sorted(built.nodes) == [("a", "1"), ("a", "1_sq_2"), ("a", "2")]
@@ -64,14 +54,8 @@ def test_nested_squash_inner_first():
     s2 - 4
     """
     built = graph(
-        {
-            "a.1": {},
-            "a.2": {"deps": ["a.1"]},
-            "a.3": {"deps": ["a.2"]},
-            "a.4": {"deps": ["a.3"]},
-            "a.s2": {"replaces": ["a.s1", "a.3"]},
-            "a.s1": {"replaces": ["a.1", "a.2"]},
-        }
+        {"a.1": [], "a.2": ["a.1"], "a.3": ["a.2"], "a.4": ["a.3"], "a.s2": [], "a.s1": []},
+        replaces={"a.s2": ["a.s1", "a.3"], "a.s1": ["a.1", "a.2"]},
     )
     assert sorted(built.nodes) == [("a", "4"), ("a", "s2")]
     assert edges(built) == ["a.s2 -> a.4"]
@@ -79,7 +63,7 @@ def test_nested_squash_inner_first():
 
 def test_squash_cycle_is_reported():
     """s1 replaces s2 and s2 replaces s1: Django 6 stops with "Cyclical squash"."""
-    built = graph({"a.s1": {"replaces": ["a.s2"]}, "a.s2": {"replaces": ["a.s1"]}})
+    built = graph({"a.s1": [], "a.s2": []}, replaces={"a.s1": ["a.s2"], "a.s2": ["a.s1"]})
     assert built.cyclic_squash == ("a", "s1")
 
 
@@ -87,11 +71,11 @@ def test_first_and_latest_of_another_app():
     """b.1 depends on a.__first__, b.2 on a.__latest__; a.1 - a.2 - a.3."""
     built = graph(
         {
-            "a.1": {},
-            "a.2": {"deps": ["a.1"]},
-            "a.3": {"deps": ["a.2"]},
-            "b.1": {"deps": ["a.__first__"]},
-            "b.2": {"deps": ["b.1", "a.__latest__"]},
+            "a.1": [],
+            "a.2": ["a.1"],
+            "a.3": ["a.2"],
+            "b.1": ["a.__first__"],
+            "b.2": ["b.1", "a.__latest__"],
         }
     )
     assert "a.1 -> b.1" in edges(built)
@@ -100,21 +84,21 @@ def test_first_and_latest_of_another_app():
 
 def test_first_of_own_app_and_of_unmigrated_apps_is_ignored():
     """a.2 depends on a.__first__ and on u.__first__ (u has no migrations): a.2 is a root."""
-    built = graph({"a.2": {"deps": ["a.__first__", "u.__first__"]}}, unmigrated={"u"})
+    built = graph({"a.2": ["a.__first__", "u.__first__"]}, unmigrated={"u"})
     assert edges(built) == []
     assert built.missing == set() and built.unknown_app_refs == []
 
 
 def test_unknown_app_and_missing_node():
     """a.1 depends on x.__first__ (no app x) and on a.0 (no such migration)."""
-    built = graph({"a.1": {"deps": ["x.__first__", "a.0"]}})
+    built = graph({"a.1": ["x.__first__", "a.0"]})
     assert built.unknown_app_refs == [(("a", "1"), ("x", "__first__"))]
     assert built.missing == {("a", "0")}
 
 
 def test_run_before_points_the_other_way():
     """a.1 run_before b.1: the edge is a.1 -> b.1."""
-    built = graph({"a.1": {"run_before": ["b.1"]}, "b.1": {}})
+    built = graph({"a.1": [], "b.1": []}, run_before={"a.1": ["b.1"]})
     assert edges(built) == ["a.1 -> b.1"]
 
 
