@@ -196,8 +196,11 @@ EARLY_SIGINT = {
 @pytest.mark.parametrize("moment", sorted(EARLY_SIGINT))
 def test_a_very_early_ctrl_c_says_interrupted(project, moment):
     project.chain("alpha", ["0001_initial"])
+    # A shell starts background jobs (make test runs one suite so) with SIGINT ignored,
+    # and Python then keeps it ignored; a terminal's Ctrl-C reaches a foreground process.
     script = (
         "import os, signal, sys\n"
+        + "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         + textwrap.dedent(EARLY_SIGINT[moment])
         + "sys.argv = ['migrator', 'check']\n"
         + "from migrator.cli import main\nmain()\n"
