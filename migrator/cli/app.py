@@ -137,12 +137,6 @@ def install_signal_handlers() -> None:
                 return  # not the main thread (embedded): leave signals to the host
 
 
-def interrupt_exit_code(interrupt: KeyboardInterrupt) -> int:
-    """130, migrator's one code for "interrupted", whichever signal stopped it (SIGINT,
-    SIGTERM, SIGHUP): scripts and CI test one number; stderr names the signal."""
-    return EXIT_INTERRUPTED
-
-
 @contextmanager
 def handle_errors(traceback: bool) -> Iterator[None]:
     """Turn expected errors into one message and their exit code."""
@@ -158,7 +152,8 @@ def handle_errors(traceback: bool) -> Iterator[None]:
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt as interrupt:
         report_interrupt(interrupt)
-        raise typer.Exit(interrupt_exit_code(interrupt)) from None
+        # One code whichever signal stopped it: scripts and CI test one number.
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 _interrupt_reported = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -193,26 +194,8 @@ def graph(
                 "the migrations; `migrator check` lists them"
             )
         windows = drawing.squash_windows(project.graph, min_length) if squash else ()
-        if fmt == "mermaid" and explain:
-            # Refuse a diagram too big for GitHub before the verdicts, the costly part
-            # (every pair of branches is replayed): the same view without them is as big.
-            plain = build_view(
-                project.graph,
-                include=include or (),
-                exclude=exclude or (),
-                all_apps=all_apps,
-                focus=focus or (),
-                depth=depth,
-                collapse_runs=collapse,
-                windows=windows,
-            )
-            graph_files.render(
-                plain, fmt, rankdir=rankdir.value, legend=legend, base=Path.cwd(), title=""
-            )
-        verdicts = (
-            drawing.verdicts(project.graph) if explain and squashed is Squashed.used else None
-        )
-        view = build_view(
+        view_of = functools.partial(
+            build_view,
             project.graph,
             include=include or (),
             exclude=exclude or (),
@@ -221,8 +204,18 @@ def graph(
             depth=depth,
             collapse_runs=collapse,
             windows=windows,
-            verdicts=verdicts,
         )
+        if fmt == "mermaid" and explain:
+            # Refuse a diagram too big for GitHub before the verdicts, the costly part
+            # (every pair of branches is replayed): the same view without them is as big.
+            plain = view_of()
+            graph_files.render(
+                plain, fmt, rankdir=rankdir.value, legend=legend, base=Path.cwd(), title=""
+            )
+        verdicts = (
+            drawing.verdicts(project.graph) if explain and squashed is Squashed.used else None
+        )
+        view = view_of(verdicts=verdicts)
         content, note = graph_files.render(
             view,
             fmt,

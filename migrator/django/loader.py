@@ -372,11 +372,17 @@ def _is_iterable(value: object) -> bool:
     return True
 
 
-def _module_origin(dotted: str) -> str | None:
+def _find_spec(dotted: str) -> importlib.machinery.ModuleSpec | None:
+    """The module's spec without importing it, ``None`` when it cannot be found (its
+    parent package may fail to import: that is reported elsewhere)."""
     try:
-        spec = importlib.util.find_spec(dotted)
+        return importlib.util.find_spec(dotted)
     except Exception:
         return None
+
+
+def _module_origin(dotted: str) -> str | None:
+    spec = _find_spec(dotted)
     return spec.origin if spec and spec.origin not in (None, "namespace") else None
 
 
@@ -445,10 +451,7 @@ def migration_folders() -> dict[str, Path]:
 
 
 def _package_folder(module: str) -> Path | None:
-    try:
-        spec = importlib.util.find_spec(module)
-    except Exception:
-        return None
+    spec = _find_spec(module)
     if spec is None or not spec.submodule_search_locations or spec.origin in (None, "namespace"):
         return None
     return Path(list(spec.submodule_search_locations)[0])
