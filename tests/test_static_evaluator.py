@@ -194,6 +194,9 @@ def test_migration_built_with_type_from_a_dict_with_a_spread():
     )
 
 
+OUTSIDE = "a class defined outside the migrations package"
+
+
 def test_inherited_attributes_of_a_project_base_class_are_unreadable():
     parsed = parse(
         "from shop.base import Base\n"
@@ -201,9 +204,9 @@ def test_inherited_attributes_of_a_project_base_class_are_unreadable():
     )
     assert parsed.dependencies == (("shop", "0001"),)
     assert [(a, why) for a, _, why in parsed.unreadable] == [
-        ("replaces", "not declared, so inherited from 'Base'"),
-        ("run_before", "not declared, so inherited from 'Base'"),
-        ("operations", "not declared, so inherited from 'Base'"),
+        ("replaces", f"not declared, so inherited from 'Base' ({OUTSIDE})"),
+        ("run_before", f"not declared, so inherited from 'Base' ({OUTSIDE})"),
+        ("operations", f"not declared, so inherited from 'Base' ({OUTSIDE})"),
     ]
 
 

@@ -110,6 +110,18 @@ class _Imported:
         self.dotted = dotted
 
 
+class ClassDefinition:
+    """A class defined at a module's top level (or in a class body): opaque as a value,
+    its body read only when a ``Migration`` inherits from it (:mod:`migrator.static.parse`)."""
+
+    __slots__ = ("node", "module", "scope")
+
+    def __init__(self, node: ast.ClassDef, module: Module, scope: Scope) -> None:
+        self.node = node
+        self.module = module
+        self.scope = scope
+
+
 class _Sibling:
     """A name imported from a sibling module of the migrations package."""
 
@@ -269,7 +281,9 @@ class Module:
                     scope.names[name] = unknown(name, why)
                 continue
             bound = owner.names[name]
-            if _is_value(bound) and not is_unknown(bound):
+            if isinstance(bound, ClassDefinition) and name in stored:
+                owner.names[name] = unknown(name, why)  # rebound: which class is unknown
+            elif _is_value(bound) and not is_unknown(bound):
                 if bound[0] in (*_CONTAINERS, "dict"):
                     owner.taint_aliases(bound, why)
                 owner.names[name] = unknown(name, why)
@@ -298,7 +312,7 @@ class Module:
             }
             scope.names[stmt.name] = _Function(stmt, self, defaults)
         elif isinstance(stmt, ast.ClassDef) and top:
-            scope.names[stmt.name] = ("ref", stmt.name)  # opaque, like a function reference
+            scope.names[stmt.name] = ClassDefinition(stmt, self, scope)
         elif isinstance(stmt, ast.Expr):
             if isinstance(stmt.value, ast.Constant):
                 return  # a docstring
@@ -485,8 +499,8 @@ class Module:
             return ("ref", bound.dotted)
         if isinstance(bound, _Sibling):
             return self.sibling_value(bound, node)
-        if isinstance(bound, _Function):
-            return ("ref", node.id)  # a function (RunPython's code): a reference
+        if isinstance(bound, (_Function, ClassDefinition)):
+            return ("ref", node.id)  # a function (RunPython's code) or a class: a reference
         return bound
 
     def dotted(self, node: ast.expr, scope: Scope) -> str | None:
@@ -751,10 +765,40 @@ class Module:
             raise NeedsContext
         return self.context.package or "\0"  # unknown package: matches nothing
 
-    def sibling(self, bound: _Sibling, node: ast.AST) -> tuple | _Imported | _Function:
+    def class_definition(self, node: ast.expr, scope: Scope) -> ClassDefinition | str:
+        """The class a base-class expression names, in this module or a sibling, or why
+        static mode cannot read it."""
+        bound = None
+        if isinstance(node, ast.Name):
+            bound = scope.get(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            head = scope.get(node.value.id)
+            if isinstance(head, _Sibling) and head.name is None:  # helpers.Base
+                bound = _Sibling(head.module, node.attr, head.line)
+        if isinstance(bound, _Sibling):
+            bound = self.sibling(bound, node)
+        if isinstance(bound, ClassDefinition):
+            return bound
+        if is_unknown(bound):
+            return str(bound[2])
+        return "a class defined outside the migrations package"
+
+    def sibling(
+        self, bound: _Sibling, node: ast.AST
+    ) -> tuple | _Imported | _Function | ClassDefinition:
         """What a name imported from a sibling module is bound to there."""
         if self.context is None:
             raise NeedsContext
+        if bound.name is None and "." not in bound.module:
+            # ``from . import X``: Python takes the package's own X first, a submodule
+            # only when the package's __init__ binds no such name
+            package = load_sibling(self, "__init__")
+            if isinstance(package, Module) and package is not self:
+                value = package.globals.get(bound.module)
+                if isinstance(value, _Sibling):
+                    return package.sibling(value, node)
+                if value is not None:
+                    return value
         module = load_sibling(self, bound.module)
         if isinstance(module, str):
             return self.unknown(node, module)
@@ -773,6 +817,8 @@ class Module:
             return ("ref", value.dotted)
         if isinstance(value, _Function):
             return self.unknown(node, f"{bound.name!r} is a function of {bound.module}")
+        if isinstance(value, ClassDefinition):
+            return ("ref", value.node.name)
         return value
 
 

@@ -128,6 +128,16 @@ class _Class:
     values: dict[str, tuple[tuple, int]]
     missing_reason: str | None = None  # attributes not declared are not Django's defaults
     line: int = 1
+    #: Attributes not declared here whose inherited value cannot be known, and why
+    #: (read before ``missing_reason``).
+    missing: dict[str, str] = field(default_factory=dict)
+    #: Attributes a constructor of the class or a base may set on the instance, over
+    #: any class attribute, and why.
+    constructed: dict[str, str] = field(default_factory=dict)
+
+    def reason_for(self, name: str) -> str | None:
+        """Why ``name``, not declared, is not Django's default (None: it is)."""
+        return self.missing.get(name, self.missing_reason)
 
 
 def _read_module(tree: ast.Module, text: str, filename: str, context) -> ParsedMigration:
@@ -181,16 +191,28 @@ def _binds(stmt: ast.stmt, name: str) -> bool:
     return False
 
 
-def _class_statement(module: Module, node: ast.ClassDef, scope: Scope) -> _Class:
-    """``class Migration(...)``: its body run in a class scope."""
+#: Methods that may set the attributes Django reads on the instance or its subclasses.
+_CONSTRUCTORS = ("__init__", "__new__", "__init_subclass__", "__getattribute__")
+_ROOTS = ("object", "builtins.object")
+
+
+def _class_statement(
+    module: Module, node: ast.ClassDef, scope: Scope, seen: frozenset[int] = frozenset()
+) -> _Class:
+    """``class Migration(...)``: its body run in a class scope; what it does not declare
+    is inherited from its bases, read the same way when they are classes of the
+    migrations package (the package's ``__init__`` or a sibling module), Django's
+    defaults for ``migrations.Migration``."""
     local = Scope(scope, {})
     lines: dict[str, int] = {}
+    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
 
     def hook(stmt: ast.stmt, _scope: Scope) -> bool:
         for target in _targets(stmt):
             lines[target] = stmt.lineno
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             local.names[stmt.name] = ("ref", stmt.name)  # a method: not an attribute we read
+            methods[stmt.name] = stmt
             return True
         return False
 
@@ -201,15 +223,93 @@ def _class_statement(module: Module, node: ast.ClassDef, scope: Scope) -> _Class
         if name in local.names and isinstance(local.names[name], tuple)
     }
     if node.decorator_list:
-        return _Class({}, f"the Migration class is decorated (line {node.lineno})", node.lineno)
-    reason = None
+        return _Class({}, f"the {node.name} class is decorated (line {node.lineno})", node.lineno)
+    if node.keywords:
+        return _Class(
+            values, "not declared, and the class has a metaclass or keywords", node.lineno
+        )
+    found = _Class(values, None, node.lineno, {}, _set_by_methods(module, methods))
     for base in node.bases:
         dotted = module.dotted(base, scope)
-        if dotted not in _MIGRATION_BASES:
-            reason = f"not declared, so inherited from {module.source(base)!r}"
-    if node.keywords:
-        reason = "not declared, and the class has a metaclass or keywords"
-    return _Class(values, reason, node.lineno)
+        if dotted in _MIGRATION_BASES or dotted in _ROOTS:
+            continue  # Django's defaults (object: nothing)
+        definition = module.class_definition(base, scope)
+        named = module.source(base)
+        if isinstance(definition, str):
+            inherited = _Class({}, f"not declared, so inherited from {named!r} ({definition})")
+        elif id(definition.node) in seen or len(seen) > 20:
+            inherited = _Class({}, f"not declared, and {named!r} inherits from itself")
+        else:
+            inherited = _class_statement(
+                definition.module, definition.node, definition.scope, seen | {id(node)}
+            )
+        # bases in order, each with its own bases first: Python's order for the single
+        # and mixin inheritance migrations use (Django's Migration, last, declares none)
+        for name, why in inherited.constructed.items():
+            found.constructed.setdefault(name, why)
+        for name in _ATTRIBUTES:
+            if name in found.values or name in found.missing:
+                continue
+            if name in inherited.values:
+                # reported (when unreadable) at the inheriting class's line, in its file
+                found.values[name] = (inherited.values[name][0], node.lineno)
+            else:
+                reason = inherited.reason_for(name)
+                if reason is not None:
+                    found.missing[name] = reason
+    for name, why in found.constructed.items():  # what the instance gets instead
+        found.values.pop(name, None)
+        found.missing[name] = why
+    return found
+
+
+def _set_by_methods(module: Module, methods: dict) -> dict[str, str]:
+    """Attributes a constructor (``__init__``...) of the class may set on the instance,
+    which static mode does not run: each with why."""
+    missing: dict[str, str] = {}
+    for method_name in _CONSTRUCTORS:
+        method = methods.get(method_name)
+        if method is None:
+            continue
+        why = f"set in {method_name}() (line {method.lineno}), which static mode does not run"
+        arguments = method.args.posonlyargs + method.args.args
+        if method_name != "__init__" or not arguments:
+            return dict.fromkeys(_ATTRIBUTES, why)
+        touched = _instance_attributes(method, arguments[0].arg)
+        if touched is None:  # self handed on or set by name: any attribute
+            return dict.fromkeys(_ATTRIBUTES, why)
+        missing.update(dict.fromkeys(sorted(touched & set(_ATTRIBUTES)), why))
+    return missing
+
+
+def _instance_attributes(method: ast.AST, self_name: str) -> set[str] | None:
+    """The attributes of ``self`` a method mentions, or None when it may change any (it
+    passes ``self`` on, calls ``setattr``, or calls a method of ``self``)."""
+    parents: dict[int, ast.AST] = {}
+    for node in ast.walk(method):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+    touched: set[str] = set()
+    for inner in ast.walk(method):
+        if isinstance(inner, ast.Name) and inner.id in ("setattr", "vars"):
+            return None
+        if not (isinstance(inner, ast.Name) and inner.id == self_name):
+            continue
+        parent = parents.get(id(inner))
+        if not isinstance(parent, ast.Attribute):
+            return None  # self itself handed to something
+        if parent.attr in _ATTRIBUTES:
+            touched.add(parent.attr)
+            continue
+        above = parents.get(id(parent))
+        if (
+            isinstance(parent.ctx, ast.Load)
+            and not (isinstance(above, ast.Call) and above.func is parent)
+            and not isinstance(above, ast.Attribute)
+        ):
+            continue  # reading self.name: changes nothing
+        return None
+    return touched
 
 
 def _targets(stmt: ast.stmt) -> list[str]:
@@ -272,8 +372,8 @@ def _read_class(found: _Class) -> ParsedMigration:
                 unreadable.append((name, line, keys))
             else:
                 graph[name] = keys
-        elif found.missing_reason is not None:
-            unreadable.append((name, found.line, found.missing_reason))
+        elif found.reason_for(name) is not None:
+            unreadable.append((name, found.line, str(found.reason_for(name))))
     for name in ("initial", "atomic"):
         if name in values:
             tree, line = values[name]
@@ -281,10 +381,11 @@ def _read_class(found: _Class) -> ParsedMigration:
                 constants[name] = tree[1]
             else:
                 unreadable.append((name, line, _reason(tree, "a constant")))
-    if "operations" not in values and found.missing_reason is not None:
+    operations_reason = found.reason_for("operations")
+    if "operations" not in values and operations_reason is not None:
         values = {
             **values,
-            "operations": (unknown("Migration.operations", found.missing_reason), found.line),
+            "operations": (unknown("Migration.operations", operations_reason), found.line),
         }
     if "operations" in values:
         tree, line = values["operations"]

@@ -1,0 +1,245 @@
+"""Static mode on idioms found in real pip-installed packages (``make realworld``).
+
+Each test rebuilds, in a throwaway project, the shape a real package's migrations use
+(django-cms's base class in ``migrations/__init__.py``, simplejwt's ``__init__`` that
+sets ``dependencies``, oscar's inherited ``AppConfig`` labels, ...) and compares
+``--static`` with Django mode and Django's own ``MigrationLoader`` on the same files:
+the very graph where static mode can read everything; otherwise a clear ``unreadable``
+problem and never a conflict Django does not have.
+"""
+
+from __future__ import annotations
+
+from tests.test_static import assert_same_graph
+from tests.test_static_real_files import assert_same_verdict, migration
+
+IRREVERSIBLE_BASE = """\
+from django.db import migrations
+
+try:
+    IrreversibleError = migrations.Migration.IrreversibleError
+except AttributeError:
+    from django.db.migrations.exceptions import IrreversibleError
+
+
+class IrreversibleMigration(migrations.Migration):
+
+    def unapply(self, project_state, schema_editor, collect_sql=False):
+        raise IrreversibleError('Migration %s is not reversible' % self.name)
+"""
+
+
+def test_base_class_in_the_migrations_package_init(project):
+    """django-cms: ``class Migration(IrreversibleMigration)`` with the base defined in
+    ``migrations/__init__.py`` (``from . import IrreversibleMigration``); another one
+    inherits ``run_before`` and ``dependencies`` from a base in a sibling module.
+
+    shop.0001 - shop.0002_tree - shop.0003_c - shop.0004_d
+    other.0001 -> (run_before) shop.0003_c
+    """
+    project.chain("shop", ["0001_initial"])
+    project.chain("other", ["0001_initial"])
+    (project.root / "shop" / "migrations" / "__init__.py").write_text(IRREVERSIBLE_BASE)
+    (project.root / "shop" / "migrations" / "_bases.py").write_text(
+        "from django.db import migrations\n\n"
+        "from . import IrreversibleMigration\n\n\n"
+        "class Ordered(IrreversibleMigration):\n"
+        "    dependencies = [('shop', '0002_tree')]\n\n\n"
+        "class Late(Ordered):\n"
+        "    pass\n"
+    )
+    project.add_migration(
+        "shop",
+        "0002_tree",
+        source=migration(
+            "from . import IrreversibleMigration\n\n\n"
+            "class Migration(IrreversibleMigration):\n"
+            "    dependencies = [('shop', '0001_initial')]\n"
+            "    operations = [migrations.RunSQL('SELECT 1')]\n"
+        ),
+    )
+    project.add_migration(
+        "shop",
+        "0003_c",
+        source=migration(
+            "from shop.migrations._bases import Late\n\n\n"
+            "class Migration(Late):\n"
+            "    operations = []\n"
+        ),
+    )
+    project.add_migration(
+        "other",
+        "0002_before",
+        source=migration(
+            "from ._bases import Before\n\n\n"
+            "class Migration(Before):\n"
+            "    dependencies = [('other', '0001_initial')]\n"
+        ),
+    )
+    (project.root / "other" / "migrations" / "_bases.py").write_text(
+        "from django.db import migrations\n\n\n"
+        "class Mixin:\n"
+        "    run_before = [('shop', '0003_c')]\n\n\n"
+        "class Before(Mixin, migrations.Migration):\n"
+        "    operations = []\n"
+    )
+    project.chain("shop", ["0004_d"], start=("shop", "0003_c"))
+    found = assert_same_graph(project.root)
+    assert found["conflicts"] == {}
+    assert found["nodes"]["shop.0003_c"]["dependencies"] == [["shop", "0002_tree"]]
+    assert found["nodes"]["other.0002_before"]["run_before"] == [["shop", "0003_c"]]
+    assert project.django_conflicts() == {}
+    result = project.migrator("check", "--static")
+    assert (result.code, result.err) == (0, ""), result.out
+
+
+def test_a_base_class_static_mode_cannot_read_is_unreadable(project):
+    """A base class from outside the migrations package: what it may declare is
+    unknown, said at the class line, and no conflict is claimed."""
+    project.chain("shop", ["0001_initial", "0002_a"])
+    (project.root / "shop" / "base.py").write_text(
+        "from django.db import migrations\n\n\n"
+        "class Base(migrations.Migration):\n"
+        "    dependencies = [('shop', '0002_a')]\n"
+    )
+    path = project.add_migration(
+        "shop",
+        "0003_b",
+        source=migration("from shop.base import Base\n\n\nclass Migration(Base):\n    pass\n"),
+    )
+    by_django, statically = assert_same_verdict(project.root)
+    assert by_django["conflicts"] == statically["conflicts"] == {}
+    # dependencies, replaces and run_before: each unknown
+    assert [p for p in statically["problems"] if p[0] == "unreadable"] == [
+        ["unreadable", "shop", "0003_b", str(path), 7]
+    ] * 3
+    result = project.migrator("check", "--static")
+    assert result.code == 1
+    assert (
+        "unreadable: dependencies of 'shop.0003_b' cannot be read statically: not declared, "
+        "so inherited from 'Base' (a class defined outside the migrations package)"
+    ) in result.out
+    assert "conflict" not in result.out.replace("0 conflicts", "")
+
+
+INIT_DEPENDENCIES = """\
+import fnmatch
+import os
+from pathlib import Path
+
+from django.db import migrations
+
+parent_dir = Path(__file__).resolve(strict=True).parent
+
+
+class Migration(migrations.Migration):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dependencies = [("shop", "0002_a")]
+        found = sorted(fnmatch.filter(os.listdir(parent_dir), "000*.py"))
+        if len(found) == 9:
+            self.dependencies.insert(0, ("shop", os.path.splitext(found[8])[0]))
+
+    operations = []
+"""
+
+
+def test_dependencies_set_in_init_are_unreadable_never_a_false_conflict(project):
+    """simplejwt's token_blacklist: ``self.dependencies`` set in ``__init__``, from a
+    listing of the folder. The class attribute (none) is not what Django uses: static
+    mode says so at the class line and claims no conflict (0002_a is no second leaf).
+
+    0001 - 0002_a - 0003_b (its dependency set in __init__) - 0004_c
+    """
+    project.chain("shop", ["0001_initial", "0002_a"])
+    path = project.add_migration("shop", "0003_b", source=INIT_DEPENDENCIES)
+    project.chain("shop", ["0004_c"], start=("shop", "0003_b"))
+    by_django, statically = assert_same_verdict(project.root)
+    assert by_django["conflicts"] == statically["conflicts"] == {}
+    assert project.django_conflicts() == {}
+    assert [p for p in statically["problems"] if p[0] == "unreadable"] == [
+        ["unreadable", "shop", "0003_b", str(path), 10]
+    ]
+    result = project.migrator("check", "--static")
+    assert result.code == 1
+    assert (
+        "shop/migrations/0003_b.py:10: unreadable: dependencies of 'shop.0003_b' cannot be "
+        "read statically: set in __init__() (line 11), which static mode does not run\n"
+    ) in result.out
+    assert "conflict" not in result.out.replace("0 conflicts", "")
+    assert project.migrator("check").code == 0
+
+
+def test_an_init_that_hands_self_on_makes_every_graph_attribute_unreadable(project):
+    """``__init__`` that calls a method of ``self``: any attribute may change."""
+    project.chain("shop", ["0001_initial"])
+    project.add_migration(
+        "shop",
+        "0002_b",
+        source=migration(
+            "class Migration(migrations.Migration):\n"
+            "    dependencies = [('shop', '0001_initial')]\n\n"
+            "    def __init__(self, *args, **kwargs):\n"
+            "        super().__init__(*args, **kwargs)\n"
+            "        self.setup()\n\n"
+            "    def setup(self):\n"
+            "        pass\n"
+        ),
+    )
+    _, statically = assert_same_verdict(project.root)
+    unreadable = [p for p in statically["problems"] if p[0] == "unreadable"]
+    assert len(unreadable) == 3  # dependencies, replaces, run_before
+    assert statically["conflicts"] == {}
+
+
+def test_app_config_label_inherited_from_base_classes(project):
+    """django-oscar: ``CatalogueConfig(CatalogueOnlyConfig, ReviewsOnlyConfig)`` declares
+    no label: it inherits it from a base of the same ``apps.py``; another app's config
+    inherits ``name`` and ``label`` from a base imported from another module.
+
+    products.0001 (app ``store.catalogue``) <- cart.0001 (app ``store.basket``)
+    """
+    store = project.root / "store"
+    for package in ("store", "store/catalogue", "store/basket", "store/catalogue/migrations"):
+        (project.root / package).mkdir(exist_ok=True)
+        (project.root / package / "__init__.py").write_text("")
+    (store / "basket" / "migrations").mkdir()
+    (store / "basket" / "migrations" / "__init__.py").write_text("")
+    (store / "core.py").write_text(
+        "from django.apps import AppConfig\n\n\n"
+        "class StoreConfig(AppConfig):\n"
+        "    default_auto_field = 'django.db.models.AutoField'\n\n\n"
+        "class BasketBase(StoreConfig):\n"
+        "    label = 'cart'\n"
+        "    name = 'store.basket'\n"
+    )
+    (store / "catalogue" / "apps.py").write_text(
+        "from store.core import StoreConfig\n\n\n"
+        "class CatalogueOnlyConfig(StoreConfig):\n"
+        "    label = 'products'\n"
+        "    name = 'store.catalogue'\n\n\n"
+        "class ReviewsOnlyConfig(StoreConfig):\n"
+        "    label = 'reviews'\n"
+        "    name = 'store.catalogue'\n\n\n"
+        "class CatalogueConfig(CatalogueOnlyConfig, ReviewsOnlyConfig):\n"
+        "    verbose_name = 'Catalogue'\n"
+    )
+    (store / "basket" / "apps.py").write_text(
+        "from store import core\n\n\nclass BasketConfig(core.BasketBase):\n    pass\n"
+    )
+    project.apps = ["store.catalogue.apps.CatalogueConfig", "store.basket.apps.BasketConfig"]
+    project.write_settings()
+    (store / "catalogue" / "migrations" / "0001_initial.py").write_text(
+        migration("class Migration(migrations.Migration):\n    dependencies = []\n")
+    )
+    (store / "basket" / "migrations" / "0001_initial.py").write_text(
+        migration(
+            "class Migration(migrations.Migration):\n"
+            "    dependencies = [('products', '0001_initial')]\n"
+        )
+    )
+    found = assert_same_graph(project.root)
+    assert sorted(found["nodes"]) == ["cart.0001_initial", "products.0001_initial"]
+    assert project.django_conflicts() == {}
+    result = project.migrator("check", "--static")
+    assert (result.code, result.err) == (0, ""), result.out
