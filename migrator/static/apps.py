@@ -326,41 +326,108 @@ def _absolute(module: str, level: int, package: str) -> str:
 # -- apps ---------------------------------------------------------------------------------
 
 
-def _app_config(apps_py: Path, class_name: str | None = None) -> dict[str, object]:
-    """``name``, ``label``, ``default`` of the app config class Django would choose."""
-    try:
-        tree = ast.parse(apps_py.read_bytes(), filename=str(apps_py))
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-        return {}
-    classes: dict[str, dict[str, object]] = {}
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.bases:
-            attrs: dict[str, object] = {}
-            for stmt in node.body:
-                if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant):
-                    for target in stmt.targets:
-                        if isinstance(target, ast.Name):
-                            attrs[target.id] = stmt.value.value
-            classes[node.name] = attrs
+_ConfigClasses = dict[str, tuple[list[ast.expr], dict[str, object]]]
+
+
+def _app_config(
+    apps_py: Path, class_name: str | None = None, search_path: list[str] | None = None
+) -> dict[str, object]:
+    """``name``, ``label``, ``default`` of the app config class Django would choose, with
+    what it inherits from base classes of the same module or of modules it imports from
+    (found on ``search_path``)."""
+    reader = _ConfigReader(search_path or [])
+    classes = reader.classes(apps_py)
     if class_name is not None:
-        return classes.get(class_name, {})
+        return reader.attributes(apps_py, class_name) if class_name in classes else {}
     # Django: the only AppConfig subclass not marked default = False, else the one
     # marked default = True.
-    candidates = [a for a in classes.values() if a.get("default", True)]
+    resolved = [reader.attributes(apps_py, name) for name in classes]
+    candidates = [a for a in resolved if a.get("default", True)]
     if len(candidates) == 1:
         return candidates[0]
-    marked = [a for a in classes.values() if a.get("default", False) is True]
+    marked = [a for a in resolved if a.get("default", False) is True]
     return marked[0] if len(marked) == 1 else {}
+
+
+class _ConfigReader:
+    """App config classes read with ast, bases followed through imports."""
+
+    def __init__(self, search_path: list[str]) -> None:
+        self.search_path = search_path
+        self._modules: dict[Path, tuple[_ConfigClasses, dict[str, str]]] = {}
+
+    def _read(self, path: Path) -> tuple[_ConfigClasses, dict[str, str]]:
+        if path in self._modules:
+            return self._modules[path]
+        self._modules[path] = ({}, {})  # an import cycle reads as nothing
+        try:
+            tree = ast.parse(path.read_bytes(), filename=str(path))
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            return self._modules[path]
+        classes: _ConfigClasses = {}
+        imports: dict[str, str] = {}  # local name -> dotted name it stands for
+        package = _package_of(path, self.search_path)  # the package a module is in
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.bases:
+                attrs: dict[str, object] = {}
+                for stmt in node.body:
+                    if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant):
+                        for target in stmt.targets:
+                            if isinstance(target, ast.Name):
+                                attrs[target.id] = stmt.value.value
+                classes[node.name] = (list(node.bases), attrs)
+            elif isinstance(node, ast.ImportFrom):
+                module = _absolute(node.module or "", node.level, package)
+                for alias in node.names:
+                    imports[alias.asname or alias.name] = f"{module}.{alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        imports[alias.asname] = alias.name
+        self._modules[path] = (classes, imports)
+        return classes, imports
+
+    def classes(self, path: Path) -> _ConfigClasses:
+        return self._read(path)[0]
+
+    def attributes(self, path: Path, name: str, depth: int = 0) -> dict[str, object]:
+        """The class's own attributes over its bases' (left base first, as Python's
+        attribute lookup for the single and mixin inheritance app configs use)."""
+        classes, imports = self._read(path)
+        if name not in classes or depth > 20:
+            return {}
+        bases, own = classes[name]
+        merged: dict[str, object] = {}
+        for base in reversed(bases):
+            merged.update(self._base(path, base, classes, imports, depth))
+        merged.update(own)
+        return merged
+
+    def _base(self, path, base: ast.expr, classes, imports, depth: int) -> dict[str, object]:
+        dotted = None
+        if isinstance(base, ast.Name):
+            if base.id in classes:
+                return self.attributes(path, base.id, depth + 1)
+            dotted = imports.get(base.id)
+        elif isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name):
+            module = imports.get(base.value.id)
+            dotted = f"{module}.{base.attr}" if module else None
+        if not dotted or dotted.startswith("django."):
+            return {}  # AppConfig itself, or a class static mode cannot find
+        module, _, class_name = dotted.rpartition(".")
+        found = find_module(module, self.search_path) if module else None
+        return self.attributes(found, class_name, depth + 1) if found else {}
 
 
 def _installed_app(entry: str, modules: dict, search_path: list[str], root: Path) -> StaticApp:
     folders = find_package(entry, search_path)
     if folders:
-        config = _app_config(folders[0] / "apps.py") if (folders[0] / "apps.py").is_file() else {}
+        apps_py = folders[0] / "apps.py"
+        config = _app_config(apps_py, None, search_path) if apps_py.is_file() else {}
     else:  # "shop.apps.ShopConfig": the config class in a module
         module, _, class_name = entry.rpartition(".")
         config_file = find_module(module, search_path) if module else None
-        config = _app_config(config_file, class_name) if config_file else {}
+        config = _app_config(config_file, class_name, search_path) if config_file else {}
     configured_name = config.get("name")
     name = configured_name if isinstance(configured_name, str) else entry
     if not folders:
