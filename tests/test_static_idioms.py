@@ -10,6 +10,7 @@ problem and never a conflict Django does not have.
 
 from __future__ import annotations
 
+from tests.djproject import DjangoProject
 from tests.test_static import assert_same_graph
 from tests.test_static_real_files import assert_same_verdict, migration
 
@@ -243,3 +244,128 @@ def test_app_config_label_inherited_from_base_classes(project):
     assert project.django_conflicts() == {}
     result = project.migrator("check", "--static")
     assert (result.code, result.err) == (0, ""), result.out
+
+
+def test_swappable_dependency_of_a_setting_read_with_getattr(tmp_path):
+    """dj-stripe: ``MODEL = getattr(settings, "X_MODEL", settings.AUTH_USER_MODEL)``, a
+    module-level ``if MODEL != settings.AUTH_USER_MODEL``, then
+    ``swappable_dependency(MODEL)``: the setting is not set, so it is the default.
+
+    auth.0001 -> billing.0001
+    """
+    project = DjangoProject(tmp_path / "proj", contrib=True)
+    project.add_migration(
+        "billing",
+        "0001_initial",
+        source=migration(
+            "MODEL = getattr(settings, 'BILLING_SUBSCRIBER_MODEL', settings.AUTH_USER_MODEL)\n"
+            "DEPENDENCY = migrations.swappable_dependency(MODEL)\n"
+            "if MODEL != settings.AUTH_USER_MODEL:\n"
+            "    DEPENDENCY = (MODEL.split('.', 1)[0], '__first__')\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            "    initial = True\n"
+            "    dependencies = [DEPENDENCY]\n"
+        ),
+    )
+    found = assert_same_graph(project.root)
+    assert found["nodes"]["billing.0001_initial"]["dependencies"] == [["auth", "__first__"]]
+    result = project.migrator("check", "--static")
+    assert (result.code, result.err) == (0, ""), result.out
+
+
+TOKENS_SETTINGS = """\
+from django.conf import settings
+
+
+class TokenSettings:
+    def __init__(self, defaults):
+        self.defaults = defaults
+
+    def __getattr__(self, name):
+        return getattr(settings, "TOKENS_" + name, self.defaults[name])
+
+
+tokens_settings = TokenSettings({"TOKEN_MODEL": "tokens.Token"})
+"""
+
+
+def test_swappable_dependency_of_a_package_settings_object(project):
+    """django-rest-knox, django-oauth-toolkit: ``swappable_dependency(knox_settings.
+    TOKEN_MODEL)``, an object of the package's own code. Static mode cannot know the
+    model: an ``unreadable`` problem at the dependencies line that names the setting to
+    give in ``[tool.migrator.swappable]``, no made-up dependency, and the app's real
+    conflict still reported (a swappable dependency names another app's first
+    migration, so it can change no app's leaves).
+
+    tokens.0001 - tokens.0002_a
+                \\ tokens.0002_b
+    """
+    project.add_app("tokens")
+    (project.root / "tokens" / "settings.py").write_text(TOKENS_SETTINGS)
+    path = project.add_migration(
+        "tokens",
+        "0001_initial",
+        source=migration(
+            "from tokens.settings import tokens_settings\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            "    initial = True\n"
+            "    dependencies = [\n"
+            "        migrations.swappable_dependency(tokens_settings.TOKEN_MODEL),\n"
+            "    ]\n"
+        ),
+    )
+    project.add_migration("tokens", "0002_a", [("tokens", "0001_initial")])
+    project.add_migration("tokens", "0002_b", [("tokens", "0001_initial")])
+    by_django, statically = assert_same_verdict(project.root)
+    assert by_django["conflicts"] == statically["conflicts"] == {"tokens": ["0002_a", "0002_b"]}
+    assert project.django_conflicts() == {"tokens": ["0002_a", "0002_b"]}
+    assert [p for p in statically["problems"] if p[0] == "unreadable"] == [
+        ["unreadable", "tokens", "0001_initial", str(path), 9]
+    ]
+    result = project.migrator("check", "--static")
+    assert result.code == 1
+    assert (
+        "tokens/migrations/0001_initial.py:9: unreadable: 'tokens.0001_initial' depends on "
+        "swappable_dependency(tokens.settings.tokens_settings.TOKEN_MODEL), which --static "
+        "cannot read (say which model it is in [tool.migrator.swappable] "
+        "'tokens.settings.tokens_settings.TOKEN_MODEL')\n"
+    ) in result.out
+    assert "tokens: conflict: 2 leaf migrations: 0002_a, 0002_b\n" in result.out
+    assert "missing-dependency" not in result.out
+
+    # told in pyproject.toml, static mode reads the very graph Django builds
+    (project.root / "pyproject.toml").write_text(
+        "[tool.migrator.swappable]\n"
+        '"tokens.settings.tokens_settings.TOKEN_MODEL" = "tokens.Token"\n'
+    )
+    assert_same_graph(project.root)
+
+
+def test_swappable_setting_static_mode_cannot_read_makes_no_dependency(project):
+    """wagtail: ``swappable_dependency(settings.WAGTAIL_PAGE_MODEL)``, a setting a package
+    sets at run time (swapper): unreadable, and no ``('', '__first__')`` dependency."""
+    project.chain("pages", ["0001_initial"])
+    project.add_migration(
+        "pages",
+        "0002_b",
+        source=migration(
+            "class Migration(migrations.Migration):\n"
+            "    dependencies = [\n"
+            "        ('pages', '0001_initial'),\n"
+            "        migrations.swappable_dependency(settings.PAGES_PAGE_MODEL),\n"
+            "    ]\n"
+        ),
+    )
+    # Django needs the setting; a package would set it on settings at run time
+    project.settings_extra = "PAGES_PAGE_MODEL = 'pages.Page'\n"
+    project.write_settings()
+    settings_file = project.root / "project" / "settings.py"
+    text = settings_file.read_text()
+    settings_file.write_text(
+        text.replace("PAGES_PAGE_MODEL = 'pages.Page'\n", "")
+        + ("globals()['PAGES_PAGE_MODEL'] = 'pages.Page'\n")
+    )
+    by_django, statically = assert_same_verdict(project.root)
+    assert statically["nodes"]["pages.0002_b"]["dependencies"] == [["pages", "0001_initial"]]
+    assert [p[0] for p in statically["problems"]] == ["unreadable"]
+

@@ -73,6 +73,12 @@ class Settings:
             return True, self.values[name]
         return False, f"settings.{name} (not set in the settings static mode reads)"
 
+    def is_set(self, name: str) -> bool | None:
+        """Whether the settings define ``name`` (None: static mode cannot know)."""
+        if not self.read or name in self.unknown or self.open:
+            return None
+        return name in self.values
+
 
 @dataclass
 class Context:
@@ -533,6 +539,10 @@ class Module:
                 bound = _Sibling(head.module, func.attr, head.line)
         if isinstance(func, ast.Name) and bound is None and func.id in _BUILTIN_CONTAINERS:
             return self.container(node, _BUILTIN_CONTAINERS[func.id], scope)
+        if isinstance(func, ast.Name) and bound is None and func.id == "getattr":
+            setting = self.setting_getattr(node, scope)
+            if setting is not None:
+                return setting
         if isinstance(bound, _Sibling):
             bound = self.sibling(bound, node)
             if is_unknown(bound):
@@ -548,6 +558,30 @@ class Module:
         args = tuple(self.value(a, scope) for a in node.args)
         kwargs = tuple((kw.arg, self.value(kw.value, scope)) for kw in node.keywords)
         return ("call", dotted, args, kwargs)
+
+    def setting_getattr(self, node: ast.Call, scope: Scope) -> tuple | None:
+        """``getattr(settings, "NAME", default)``: the setting when the settings define
+        it, else the default; None when the call is not of that shape."""
+        args = node.args
+        if not (
+            2 <= len(args) <= 3
+            and not node.keywords
+            and self.dotted(args[0], scope) == SETTINGS_PREFIX[:-1]
+            and isinstance(args[1], ast.Constant)
+            and isinstance(args[1].value, str)
+        ):
+            return None
+        if self.context is None:
+            raise NeedsContext
+        name = args[1].value
+        is_set = self.context.settings.is_set(name)
+        if is_set:
+            return ("ref", SETTINGS_PREFIX + name)
+        if is_set is None:
+            return self.unknown(node, f"settings.{name} may or may not be set")
+        if len(args) == 3:
+            return self.value(args[2], scope)
+        return self.unknown(node, f"settings.{name} is not set")
 
     def container(self, node: ast.Call, kind: str, scope: Scope) -> tuple:
         if node.keywords or len(node.args) > 1:
@@ -708,6 +742,10 @@ class Module:
                     raise NeedsContext
                 return self.context.settings.lookup(dotted[len(SETTINGS_PREFIX) :])
         tree = self.value(node, scope)
+        if tree[0] == "ref" and tree[1].startswith(SETTINGS_PREFIX):  # NAME = settings.X
+            if self.context is None:
+                raise NeedsContext
+            return self.context.settings.lookup(tree[1][len(SETTINGS_PREFIX) :])
         return _to_python(tree, self.source(node))
 
     # -- imports ------------------------------------------------------------------------

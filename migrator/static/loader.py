@@ -23,7 +23,7 @@ from migrator import problems as kinds
 from migrator.graph import AppInfo, Key, add_derived_attributes, key_str
 from migrator.problems import Problem, cycle_problems, missing_dependency, unknown_app_dependency
 from migrator.settings import ProjectOptions
-from migrator.sourcefiles import conflict_marker_line, reference_line
+from migrator.sourcefiles import attribute_line, conflict_marker_line
 from migrator.static import rules
 from migrator.static.apps import (
     Overlay,
@@ -206,9 +206,9 @@ def _add_referenced_contrib_apps(
         for app in project.apps:
             for path in files[app.label].values():
                 for dep in (*parsed[path].dependencies, *parsed[path].run_before):
-                    label = _swapped(dep, project.settings)[0] if dep[0] == SWAPPABLE else dep[0]
-                    if label not in known:
-                        wanted.add(label)
+                    key = _swapped(dep, project.settings) if dep[0] == SWAPPABLE else dep
+                    if key is not None and key[0] not in known:
+                        wanted.add(key[0])
         added = [
             a
             for a in (contrib_app(label, project.search_path) for label in sorted(wanted))
@@ -223,12 +223,26 @@ def _add_referenced_contrib_apps(
         parsed.update(_parse_all(cache, {a.label: files[a.label] for a in added}, overlay))
 
 
-def _swapped(dep: tuple[str, str], settings: dict[str, str]) -> Key:
-    """``swappable_dependency(value)``: ``(app_label, "__first__")``, as Django makes it."""
-    value = dep[1]
-    if value.startswith("setting:"):
-        value = settings.get(value[len("setting:") :], "")
+def _swapped(dep: tuple[str, str], settings: dict[str, str]) -> Key | None:
+    """``swappable_dependency(value)``: ``(app_label, "__first__")``, as Django makes it;
+    None for a setting static mode cannot read (an ``unreadable`` problem says so).
+
+    Such a dependency names another app's first migration (Django ignores one on its own
+    app), so leaving it out changes no app's leaves: only cross-app order."""
+    value: str | None = dep[1]
+    if dep[1].startswith("setting:"):
+        value = settings.get(dep[1][len("setting:") :])
+    if value is None:
+        return None
     return value.split(".", 1)[0], "__first__"
+
+
+def _unknown_swappable(dep: tuple[str, str], settings: dict[str, str]) -> str | None:
+    """The setting (or dotted name) of a swappable dependency static mode cannot read."""
+    if dep[0] == SWAPPABLE and dep[1].startswith("setting:"):
+        name = dep[1][len("setting:") :]
+        return None if name in settings else name
+    return None
 
 
 # -- the graph ----------------------------------------------------------------------
@@ -255,8 +269,12 @@ def _assemble(
                 continue
             problems += _unreadable_problems(key, path, result, project.settings)
             deps = tuple(
-                _swapped(d, project.settings) if d[0] == SWAPPABLE else d
-                for d in result.dependencies
+                key
+                for key in (
+                    _swapped(d, project.settings) if d[0] == SWAPPABLE else d
+                    for d in result.dependencies
+                )
+                if key is not None
             )
             declared[key] = rules.Declared(deps, result.replaces, result.run_before)
             migrations[key] = (path, result)
@@ -284,16 +302,12 @@ def _assemble(
 
 
 def _unreadable_attributes(migrations, settings: dict[str, str]) -> dict[Key, tuple[str, ...]]:
-    """Migration key -> the graph attributes static mode could not read (a swappable
-    dependency on a setting it cannot read counts as unreadable dependencies)."""
+    """Migration key -> the graph attributes static mode could not read. A swappable
+    dependency on a setting it cannot read does not count: it names another app's first
+    migration, so it changes no app's leaves (its own problem says it is unknown)."""
     found = {}
     for key, (_, result) in migrations.items():
         attributes = {a for a, _, _ in result.unreadable if a in GRAPH_ATTRIBUTES}
-        if any(
-            d[0] == SWAPPABLE and d[1].startswith("setting:") and d[1][8:] not in settings
-            for d in result.dependencies
-        ):
-            attributes.add("dependencies")
         if attributes:
             found[key] = tuple(sorted(attributes))
     return found
@@ -350,20 +364,19 @@ def _unreadable_problems(
         if attribute in GRAPH_ATTRIBUTES
     ]
     for dep in result.dependencies:
-        if (
-            dep[0] == SWAPPABLE
-            and dep[1].startswith("setting:")
-            and (dep[1][len("setting:") :] not in settings)
-        ):
-            setting = dep[1][len("setting:") :]
+        name = _unknown_swappable(dep, settings)
+        if name is not None:
+            what = name if "." in name else f"settings.{name}"
             found.append(
                 Problem(
                     kinds.UNREADABLE,
-                    f"{key_str(key)!r} depends on settings.{setting}, which --static cannot read",
+                    f"{key_str(key)!r} depends on swappable_dependency({what}), which "
+                    f"--static cannot read (say which model it is in "
+                    f"[tool.migrator.swappable] {name!r})",
                     key[0],
                     key[1],
                     str(path),
-                    reference_line(path, setting) or None,
+                    attribute_line(path, "dependencies") or None,
                 )
             )
     return found

@@ -453,6 +453,10 @@ def _keys(tree: tuple, *, allow_swappable: bool) -> tuple[tuple[str, str], ...] 
             argument = item[2][0]
             if argument[0] == "ref" and argument[1].startswith(SETTINGS_PREFIX):
                 keys.append((SWAPPABLE, "setting:" + argument[1][len(SETTINGS_PREFIX) :]))
+            elif argument[0] == "ref" and "." in argument[1]:
+                # a package's own settings object (knox_settings.TOKEN_MODEL): only
+                # [tool.migrator.swappable] can say what it holds
+                keys.append((SWAPPABLE, "setting:" + argument[1]))
             elif argument[0] == "const" and isinstance(argument[1], str):
                 keys.append((SWAPPABLE, argument[1]))
             else:
