@@ -10,6 +10,8 @@ problem and never a conflict Django does not have.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.djproject import DjangoProject
 from tests.test_static import assert_same_graph
 from tests.test_static_real_files import assert_same_verdict, migration
@@ -368,4 +370,25 @@ def test_swappable_setting_static_mode_cannot_read_makes_no_dependency(project):
     by_django, statically = assert_same_verdict(project.root)
     assert statically["nodes"]["pages.0002_b"]["dependencies"] == [["pages", "0001_initial"]]
     assert [p[0] for p in statically["problems"]] == ["unreadable"]
+
+
+@pytest.mark.parametrize("module", ["alpha.migrashuns", "nowhere.migrations"])
+def test_migration_modules_naming_a_missing_module_is_the_same_error(tmp_path, module):
+    """MIGRATION_MODULES naming a module that cannot be found: Django mode's configuration
+    error (exit 2, the setting's file and line), word for word, in static mode too; not
+    "no migrations" (``migrate`` stops on it)."""
+    project = DjangoProject(
+        tmp_path / "proj", settings_extra=f"MIGRATION_MODULES = {{'alpha': {module!r}}}\n"
+    )
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+    by_django = project.migrator("check")
+    statically = project.migrator("check", "--static")
+    assert by_django.code == 2
+    assert "MIGRATION_MODULES names" in by_django.err
+    assert (statically.code, statically.out, statically.err) == (
+        by_django.code,
+        by_django.out,
+        by_django.err,
+    )
 

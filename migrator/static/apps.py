@@ -29,6 +29,7 @@ from typing import Any
 from migrator.errors import ConfigurationError, MigratorError
 from migrator.graph import is_local_app
 from migrator.settings import ProjectOptions, choose_settings, find_pyproject, read_tool_config
+from migrator.sourcefiles import reference_line
 
 # Folders never scanned for apps: VCS, caches, virtualenvs, build output, node.
 _SKIP_DIRS = {
@@ -137,6 +138,7 @@ def discover(options: ProjectOptions) -> StaticProject:
         project.installed_known = True
         assert choice is not None  # values were read from the settings module it names
         _refuse_duplicate_labels(project.apps, choice.module, settings_file)
+        _refuse_missing_migration_modules(project.apps, modules, search_path, settings_file)
     else:
         project.apps = _scan(root)
     return project
@@ -154,6 +156,38 @@ def _refuse_duplicate_labels(apps: list[StaticApp], module: str, settings_file) 
             path=settings_file,
             hint="give each app a label of its own (AppConfig.label in apps.py)",
         )
+
+
+def _refuse_missing_migration_modules(
+    apps: list[StaticApp], modules: dict, search_path: list[str], settings_file
+) -> None:
+    """MIGRATION_MODULES naming a module that does not exist: Django mode's error (the
+    import fails, and ``migrate`` stops on it), with the same words."""
+    for app in apps:
+        module_name = modules.get(app.label)
+        if not isinstance(module_name, str) or app.migrations is not None:
+            continue
+        missing = _first_missing(module_name, search_path)
+        if missing is not None:
+            raise ConfigurationError(
+                f"MIGRATION_MODULES names {module_name!r} for app {app.label!r}, which "
+                f"cannot be imported: No module named {missing!r}",
+                path=settings_file,
+                line=reference_line(settings_file, module_name),
+                hint="fix the module path in MIGRATION_MODULES, or map the app to None if "
+                "it has no migrations",
+            )
+
+
+def _first_missing(dotted: str, search_path: list[str]) -> str | None:
+    """The first of ``dotted`` and its parents that no file or folder provides (the name
+    an import's ModuleNotFoundError gives), or None when it can be found."""
+    parts = dotted.split(".")
+    for end in range(1, len(parts) + 1):
+        prefix = ".".join(parts[:end])
+        if not find_package(prefix, search_path) and find_module(prefix, search_path) is None:
+            return prefix
+    return None
 
 
 def migration_entries_not_files(app: StaticApp) -> list[str]:
