@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from migrator.analysis.leaves import conflicts
-from migrator.analysis.overlap import FIELD, Overlap
+from migrator.analysis.overlap import FIELD, Overlap, only_unreadable_unknowns
 from migrator.problems import Problem
 from migrator.write.plan import NewFile, WritePlan
 
@@ -61,6 +61,8 @@ class AppMerge:
     unwritable: str | None = None  # why the file cannot be created (UNWRITABLE)
     overlap: Overlap | None = None  # explain's verdict on the branches
     forced: bool = False  # written although both branches change the same field
+    #: written although --static could not read some operations (their effect unknown)
+    unreadable_operations: bool = False
     recommendation: str = ""  # explain's, when refused
 
 
@@ -128,7 +130,10 @@ def plan_app(
         return merge
     explanation = _explain(graph, app_label, cwd)
     merge.overlap = explanation.overlap
-    if merge.overlap.level == FIELD:
+    if merge.overlap.level == FIELD and only_unreadable_unknowns(merge.overlap):
+        # Django mode replays what --static cannot read: warn, never refuse for it
+        merge.unreadable_operations = True
+    elif merge.overlap.level == FIELD:
         if not force:
             merge.outcome, merge.recommendation = REFUSED, explanation.recommendation
             return merge

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from migrator.django.setup import project_code, setup_django, setup_static
+from migrator.django.setup import project_code, setup_django, setup_static, static_time_zone
 from migrator.errors import UsageError
 from migrator.graph import installed_apps
 from migrator.settings import ProjectOptions, SettingsChoice
@@ -56,6 +56,7 @@ def load_project(
         setup_static()
         static = load_static_graph(options, overlay=overlay, replace_migrations=replace_migrations)
         found = static.project
+        static_time_zone(found.settings_values, found.settings_unknown, found.settings_read)
         settings = SettingsChoice(found.settings_module or "", found.settings_source, found.root)
         return Project(options, settings, static.graph, static.problems)
     from migrator.static.bytecode import compiling_ahead

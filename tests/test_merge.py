@@ -426,6 +426,7 @@ def test_json_output(tmp_path):
                 "path": path,
                 "reason": None,
                 "forced": False,
+                "unreadable_operations": False,
                 "warnings": [],
                 "collisions": [],
                 "source": source,

@@ -10,6 +10,8 @@ problem and never a conflict Django does not have.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.djproject import DjangoProject
@@ -392,3 +394,79 @@ def test_migration_modules_naming_a_missing_module_is_the_same_error(tmp_path, m
         by_django.err,
     )
 
+
+def merge_dry_run(project, *extra: str) -> tuple[int, dict]:
+    result = project.migrator("merge", "--dry-run", "--format", "json", *extra)
+    assert "Traceback" not in result.err, result.err
+    return result.code, json.loads(result.out)
+
+
+def test_merge_static_warns_where_only_operations_are_unreadable(project):
+    """One branch's operations come from a project function --static cannot read; the
+    other adds a field. Django mode replays both and merges; --static merges too (the
+    same file), with a warning that their effect is unknown, rather than refusing.
+
+    0001 - 0002_a (operations = build())
+         \\ 0002_b (AddField)
+    """
+    project.add_app("shop")
+    (project.root / "shop" / "ops.py").write_text(
+        "from django.db import migrations\n\n\n"
+        "def build():\n    return [migrations.RunSQL('SELECT 1')]\n"
+    )
+    project.add_migration(
+        "shop",
+        "0001_initial",
+        operations=[
+            "migrations.CreateModel(name='Box', fields=[('id', models.AutoField("
+            "primary_key=True))])"
+        ],
+    )
+    project.add_migration(
+        "shop",
+        "0002_a",
+        source=migration(
+            "from shop.ops import build\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            "    dependencies = [('shop', '0001_initial')]\n"
+            "    operations = build()\n"
+        ),
+    )
+    project.add_migration(
+        "shop",
+        "0002_b",
+        [("shop", "0001_initial")],
+        operations=["migrations.AddField('box', 'size', models.IntegerField(default=0))"],
+    )
+    code_d, by_django = merge_dry_run(project)
+    code_s, statically = merge_dry_run(project, "--static")
+    assert (code_s, code_d) == (0, 0)
+    [merge_d], [merge_s] = by_django["merges"], statically["merges"]
+    assert merge_s["outcome"] == merge_d["outcome"] == "would-write"
+    assert merge_s["name"] == merge_d["name"] == "0003_merge_0002_a_0002_b"
+    assert merge_s["source"] == merge_d["source"]
+    assert (merge_d["unreadable_operations"], merge_s["unreadable_operations"]) == (False, True)
+    assert merge_s["warnings"][0].startswith("--static could not read some operations")
+    text = project.migrator("merge", "--dry-run", "--static")
+    assert text.code == 0
+    assert "  warning: --static could not read some operations" in text.out
+
+
+def test_merge_name_timestamp_is_the_same_in_both_modes(tmp_path):
+    """Leaves whose joined names are too long: ``makemigrations --merge`` names the merge
+    with a timestamp of now in the settings' TIME_ZONE (Django sets the process zone
+    from it). A zone far from the machine's shows a clock read in the wrong zone."""
+    project = DjangoProject(tmp_path / "proj", settings_extra="TIME_ZONE = 'Pacific/Kiritimati'\n")
+    long_a, long_b = "0002_" + "a" * 30, "0002_" + "b" * 30
+    project.chain("shop", ["0001_initial"])
+    project.add_migration("shop", long_a, [("shop", "0001_initial")])
+    project.add_migration("shop", long_b, [("shop", "0001_initial")])
+    for _ in range(3):  # the minute may turn between the two runs: then once more
+        _, by_django = merge_dry_run(project)
+        _, statically = merge_dry_run(project, "--static")
+        name_d, name_s = by_django["merges"][0]["name"], statically["merges"][0]["name"]
+        if name_d == name_s:
+            break
+    assert name_s == name_d
+    assert name_d.startswith("0003_merge_")
+    assert name_d != f"0003_merge_{long_a}_{long_b}"  # the timestamp form

@@ -27,6 +27,8 @@ SAME_MODEL_NAME = "same-model-name"  # both create (or rename to) a model of the
 SAME_MODEL = "same-model"  # both change one model, different fields
 UNKNOWN = "unknown-effect"  # an operation could not be replayed: never called safe
 ORDER_DEPENDENT = "order-dependent"  # the merged state depends on which side runs last
+#: How a replay note names an operation ``--static`` could not read (its only unknown).
+UNREADABLE_NOTE = "(Unreadable: "
 
 KIND_LEVELS = {
     SAME_FIELD: FIELD,
@@ -84,3 +86,16 @@ class Overlap:
     data_operations: tuple[Side, ...] = ()
     #: Operations whose state could not be replayed (their effect is unknown).
     notes: tuple[str, ...] = ()
+
+
+def only_unreadable_unknowns(overlap: Overlap) -> bool:
+    """The verdict is unsafe only because ``--static`` could not read some operations
+    (every field-level collision an unknown effect, every replay note about an operation
+    it could not read): Django mode, which replays them, may find the merge safe."""
+    unsafe = [c for c in overlap.collisions if c.level == FIELD]
+    return (
+        bool(unsafe)
+        and all(c.kind == UNKNOWN for c in unsafe)
+        and bool(overlap.notes)
+        and all(UNREADABLE_NOTE in note for note in overlap.notes)
+    )

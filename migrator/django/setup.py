@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout, suppress
@@ -174,6 +175,26 @@ def setup_static() -> None:
         settings.configure()
     if not apps.ready:
         apps.populate([])
+
+
+def static_time_zone(values: dict, unknown: set[str], read: bool) -> None:
+    """The process time zone Django's settings would set (``TIME_ZONE``, Django's default
+    under the project's), so names built from the clock (a merge migration's
+    timestamp) are the ones Django mode gives. ``values``/``unknown``/``read``: the
+    settings as static mode read them; a zone it cannot know leaves the clock alone."""
+    from django.conf import global_settings
+
+    if not read or "*" in unknown or "TIME_ZONE" in unknown:
+        return
+    zone = values.get("TIME_ZONE", global_settings.TIME_ZONE)
+    if not isinstance(zone, str) or not zone or not hasattr(time, "tzset"):
+        return
+    # as django.conf.Settings does (a zone it does not know is its error, not ours)
+    root = Path("/usr/share/zoneinfo")
+    if root.exists() and not root.joinpath(*zone.split("/")).exists():
+        return
+    os.environ["TZ"] = zone
+    time.tzset()
 
 
 @contextmanager

@@ -75,6 +75,14 @@ def warnings(merge: AppMerge) -> list[str]:
     """What to review although the app is merged (or blocked for another reason)."""
     if merge.overlap is None or merge.outcome == REFUSED:
         return []
+    if merge.unreadable_operations:
+        found = safety(merge.overlap, force=True)[1][1:]  # data migrations, if any
+        return [
+            "--static could not read some operations of these branches, so whether both "
+            "change the same field is unknown: review them, or run `migrator merge` "
+            "without --static, which replays them",
+            *found,
+        ]
     return safety(merge.overlap, force=merge.forced)[1]
 
 
@@ -180,6 +188,7 @@ def report_dict(report: MergeReport, base: Path) -> dict:
                 "path": display_path(str(m.migration.path), base) if m.migration else None,
                 "reason": reason(m, base) or None,
                 "forced": m.forced,
+                "unreadable_operations": m.unreadable_operations,
                 "warnings": warnings(m),
                 "collisions": collisions(m).splitlines(),
                 "source": m.migration.source if m.migration and m.outcome == WRITE else None,
