@@ -470,3 +470,76 @@ def test_merge_name_timestamp_is_the_same_in_both_modes(tmp_path):
     assert name_s == name_d
     assert name_d.startswith("0003_merge_")
     assert name_d != f"0003_merge_{long_a}_{long_b}"  # the timestamp form
+
+
+def test_conditions_on_settings_and_the_database_vendor(tmp_path):
+    """allauth: ``dependencies = ([...] if <setting> else []) + [...]``; modelsearch,
+    wagtailsearch: ``if connection.vendor == "postgresql": operations = ...`` in the
+    class body. Both read from the settings (a literal DATABASES' ENGINE gives the
+    vendor): the very graph and operations Django builds.
+
+    other.0001 -> shop.0001 - shop.0002_vendor
+    """
+    databases = "DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': 'x'}}"
+    project = DjangoProject(
+        tmp_path / "proj", settings_extra=f"SITES_ENABLED = True\n{databases}\n"
+    )
+    project.chain("other", ["0001_initial"])
+    project.add_migration(
+        "shop",
+        "0001_initial",
+        source=migration(
+            "class Migration(migrations.Migration):\n"
+            "    dependencies = (\n"
+            "        [('other', '0001_initial')] if settings.SITES_ENABLED else []\n"
+            "    ) + ([('missing', '0001_initial')] if not settings.SITES_ENABLED else [])\n"
+        ),
+    )
+    project.add_migration(
+        "shop",
+        "0002_vendor",
+        source=migration(
+            "from django.db import connection\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            "    dependencies = [('shop', '0001_initial')]\n\n"
+            "    if connection.vendor == 'postgresql':\n"
+            "        operations = [migrations.RunSQL('CREATE EXTENSION x')]\n"
+            "    elif connection.vendor == 'sqlite':\n"
+            "        operations = [migrations.RunPython(migrations.RunPython.noop)]\n"
+            "    else:\n"
+            "        operations = []\n"
+        ),
+    )
+    found = assert_same_graph(project.root)
+    assert found["nodes"]["shop.0001_initial"]["dependencies"] == [["other", "0001_initial"]]
+    assert [op[0] for op in found["nodes"]["shop.0002_vendor"]["operations"]] == ["RunPython"]
+    result = project.migrator("check", "--static")
+    assert (result.code, result.err) == (0, ""), result.out
+
+
+def test_operations_under_a_condition_static_mode_cannot_know(project):
+    """wagtail 0056: ``if swapper.is_swapped(...)`` in the class body chooses the
+    operations: they are unknown (explain says so), never a crash, and check agrees with
+    Django mode."""
+    project.add_app("shop")
+    (project.root / "shop" / "flags.py").write_text("def swapped():\n    return False\n")
+    project.chain("shop", ["0001_initial"])
+    project.add_migration(
+        "shop",
+        "0002_b",
+        source=migration(
+            "from shop.flags import swapped\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            "    dependencies = [('shop', '0001_initial')]\n\n"
+            "    if swapped():\n"
+            "        operations = []\n"
+            "    else:\n"
+            "        operations = [migrations.RunSQL('SELECT 1')]\n"
+        ),
+    )
+    by_django, statically = assert_same_verdict(project.root)
+    assert statically["problems"] == by_django["problems"] == []
+    for args in (["check"], ["graph", "--no-explain"], ["explain", "shop"], ["show"]):
+        result = project.migrator(*args, "--static")
+        assert "Traceback" not in result.err, (args, result.err)
+        assert result.code == 0, (args, result.out, result.err)

@@ -44,6 +44,19 @@ _MUTATORS = ("append", "extend", "insert")
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")  # as ast splits source
 
 
+#: ``connection.vendor`` of Django's own database backends.
+_VENDORS = {
+    "django.db.backends.sqlite3": "sqlite",
+    "django.db.backends.postgresql": "postgresql",
+    "django.db.backends.mysql": "mysql",
+    "django.db.backends.oracle": "oracle",
+    "django.contrib.gis.db.backends.spatialite": "sqlite",
+    "django.contrib.gis.db.backends.postgis": "postgresql",
+    "django.contrib.gis.db.backends.mysql": "mysql",
+    "django.contrib.gis.db.backends.oracle": "oracle",
+}
+
+
 class NeedsContext(Exception):
     """The value depends on settings or on another file: evaluate again with a
     :class:`Context`."""
@@ -72,6 +85,18 @@ class Settings:
         if name in self.values:
             return True, self.values[name]
         return False, f"settings.{name} (not set in the settings static mode reads)"
+
+    def vendor(self) -> tuple[bool, object]:
+        """``django.db.connection.vendor``: the default database's, from its ENGINE when
+        it is one of Django's own backends."""
+        found, databases = self.lookup("DATABASES")
+        if not found:
+            return False, databases
+        default = databases.get("default") if isinstance(databases, dict) else None
+        engine = default.get("ENGINE") if isinstance(default, dict) else None
+        if isinstance(engine, str) and engine in _VENDORS:
+            return True, _VENDORS[engine]
+        return False, f"the vendor of the database backend {engine!r}"
 
     def is_set(self, name: str) -> bool | None:
         """Whether the settings define ``name`` (None: static mode cannot know)."""
@@ -200,7 +225,6 @@ _EXPRESSION_WORDS = {
     ast.Lambda: "a lambda",
     ast.Subscript: "a subscript",
     ast.JoinedStr: "an f-string",
-    ast.IfExp: "a conditional expression",
     ast.Await: "an await",
     ast.NamedExpr: "an assignment expression",
 }
@@ -476,6 +500,15 @@ class Module:
             return self.add(self.value(node.left, scope), self.value(node.right, scope), node)
         if isinstance(node, ast.Call):
             return self.call(node, scope)
+        if isinstance(node, ast.IfExp):  # a if settings.X else b: the branch taken
+            verdict = self.condition(node.test, scope)
+            if verdict is None:
+                return self.unknown(
+                    node,
+                    f"the condition {self.source(node.test)!r}, which needs "
+                    + self._condition_reason(node.test, scope),
+                )
+            return self.value(node.body if verdict else node.orelse, scope)
         if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
             scope.names[node.target.id] = unknown(
                 node.target.id, "bound by an assignment expression"
@@ -741,6 +774,10 @@ class Module:
                 if self.context is None:
                     raise NeedsContext
                 return self.context.settings.lookup(dotted[len(SETTINGS_PREFIX) :])
+            if dotted == "django.db.connection.vendor":
+                if self.context is None:
+                    raise NeedsContext
+                return self.context.settings.vendor()
         tree = self.value(node, scope)
         if tree[0] == "ref" and tree[1].startswith(SETTINGS_PREFIX):  # NAME = settings.X
             if self.context is None:
