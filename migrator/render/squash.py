@@ -6,6 +6,7 @@ import json
 
 from migrator.analysis.squash import Cleanup, SquashReport, SquashWindow, WindowCost
 from migrator.graph import key_str
+from migrator.render.escape import terminal
 from migrator.render.words import plural
 
 
@@ -109,7 +110,8 @@ def render_text(report: SquashReport, costs: list[WindowCost]) -> str:
         f"{plural(len(report.cleanup), 'squashed migration')} to clean up "
         f"in {plural(len(report.apps), 'app')}."
     )
-    return "\n".join(lines) + "\n"
+    # One line each, whatever the names in them hold (see migrator.render.escape).
+    return "\n".join(map(terminal, lines)) + "\n"
 
 
 def window_dict(window: SquashWindow, cost: WindowCost) -> dict:
