@@ -130,14 +130,15 @@ def github_property(text: object) -> str:
 # -- Graphviz DOT ---------------------------------------------------------------------------
 
 #: A name that DOT can take as a quoted ID as it is.
-_DOT_PLAIN = re.compile(r'[^"\\<>]*')
+_DOT_PLAIN = re.compile(r'[^"\\<>:]*')
 
 
 def dot_id(text: str, fallback: str) -> str:
     """A DOT node or subgraph name: ``text`` when it is printable and holds no quote,
-    backslash or angle bracket (DOT's quoted IDs have no unambiguous escape for a
-    backslash before a quote, and ``<...>`` is an HTML string), else ``fallback``, a
-    generated id the caller keeps unique; the label shows the real name."""
+    backslash, angle bracket or colon (DOT's quoted IDs have no unambiguous escape for
+    a backslash before a quote, ``<...>`` is an HTML string, and the graphviz package
+    reads ``a:b`` in an edge as node ``a``, port ``b``), else ``fallback``, a generated
+    id the caller keeps unique; the label shows the real name."""
     if text and text.isprintable() and _DOT_PLAIN.fullmatch(text):
         return text
     return fallback
@@ -146,9 +147,10 @@ def dot_id(text: str, fallback: str) -> str:
 def dot_text(text: object) -> graphviz.nohtml:
     """A DOT label, tooltip or other string attribute, shown as it is: what is not
     printable made visible, backslashes doubled (DOT's escString reads ``\\n``, ``\\N``,
-    ``\\G``...), never an HTML label even when it looks like ``<...>``; the graphviz
+    ``\\G``...), ``&`` as ``&amp;`` (Graphviz decodes entities such as ``&lt;`` in
+    every string), never an HTML label even when it looks like ``<...>``; the graphviz
     package escapes the quotes."""
-    return graphviz.nohtml(terminal(text).replace("\\", "\\\\"))
+    return graphviz.nohtml(terminal(text).replace("\\", "\\\\").replace("&", "&amp;"))
 
 
 def dot_lines(lines: list[str]) -> graphviz.nohtml:
