@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -448,3 +449,19 @@ def test_verification_still_fails_when_the_result_is_wrong(forked, tmp_path):
     assert "verification failed" in result.err and "no merges here" in result.err
     assert forked.snapshot() == before
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("mode", [["--static"], []], ids=["static", "django"])
+def test_suggested_squash_command_quotes_names_for_the_shell(project, mode):
+    """A name with ``$(...)``, quotes and a space, pasted from the suggestion, is one
+    argument to ``squashmigrations``, never a command of its own."""
+    weird = "0003_$(touch pwned) 'q'"
+    project.chain("shop", ["0001_initial", "0002_b", weird])
+    data = cli(project, "squash", "--min-length", "2", "--format", "json", *mode).json()
+    (window,) = data["windows"]
+    assert shlex.split(window["command"])[2:] == ["squashmigrations", "shop", weird]
+    text = cli(project, "squash", "--min-length", "2", *mode)
+    assert text.code == 0, text.err
+    assert f"  {shlex.join(['python', 'manage.py', 'squashmigrations', 'shop', weird])}" in (
+        printable_lines(text.out)
+    )

@@ -224,7 +224,7 @@ def recover_interrupted(cwd: Path) -> None:
 
     recovery = recover_project(cwd)
     if recovery is not None:
-        sys.stderr.write(f"migrator: {recovery_words(recovery)}\n")
+        sys.stderr.write(f"migrator: {terminal(recovery_words(recovery))}\n")
 
 
 def recovery_words(recovery) -> str:

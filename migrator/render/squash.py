@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 from migrator.analysis.squash import Cleanup, SquashReport, SquashWindow, WindowCost
 from migrator.graph import key_str
@@ -24,6 +25,11 @@ def _cost_line(cost: WindowCost) -> str:
     return text
 
 
+def migrate_command(app: str, database: str) -> str:
+    """``migrate APP --database ALIAS``, quoted for a shell."""
+    return shlex.join(["python", "manage.py", "migrate", app, "--database", database])
+
+
 def conditions(item: Cleanup) -> list[str]:
     """What must hold before the replaced files can be deleted, in plain words."""
     count = len(item.replaced)
@@ -42,7 +48,7 @@ def conditions(item: Cleanup) -> list[str]:
     else:
         found.append(
             f"database {item.database!r} has applied {len(item.applied)} of the {count}: "
-            f"run `python manage.py migrate {item.squashed[0]} --database {item.database}` "
+            f"run `{migrate_command(item.squashed[0], str(item.database))}` "
             "first"
         )
     for function, module in item.functions:
