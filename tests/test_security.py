@@ -26,6 +26,7 @@ from migrator.render import escape, graph_json, html, mermaid
 from migrator.render.dot import render_dot
 from migrator.render.viewmodel import build_view
 from tests.djproject import DjangoProject, Result, run
+from tests.gitrepo import commit_all, git, init_repo
 from tests.graphs import graph_of
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' not installed")
@@ -465,3 +466,40 @@ def test_suggested_squash_command_quotes_names_for_the_shell(project, mode):
     assert f"  {shlex.join(['python', 'manage.py', 'squashmigrations', 'shop', weird])}" in (
         printable_lines(text.out)
     )
+
+
+@pytest.mark.parametrize("mode", [["--static"], []], ids=["static", "django"])
+def test_against_and_explain_with_hostile_names_and_commit_subjects(project, mode):
+    """check --against and explain's git lines (a commit subject may hold anything)."""
+    evil = "0002_b\x1b[31mred\n::error::x"
+    subject = "feature \x1b]8;;http://evil\x07link\x1b]8;;\x07 \u202egnp.exe"
+    project.add_migration("shop", "0001_initial", [], initial=True)
+    (project.root / ".gitignore").write_text("db.sqlite3\n__pycache__/\n")
+    init_repo(project.root)
+    commit_all(project.root, "initial")
+    git(project.root, "checkout", "-q", "-b", "feat")
+    project.add_migration("shop", evil, [("shop", "0001_initial")])
+    commit_all(project.root, subject)
+    git(project.root, "checkout", "-q", "main")
+    project.add_migration("shop", "0002_a", [("shop", "0001_initial")])
+    commit_all(project.root, "main side")
+
+    text = cli(project, "check", "--against", "feat", *mode)
+    assert text.code == 1, text.err
+    lines = printable_lines(text.out.rstrip("\n"))
+    assert not any(line.startswith("::") for line in lines)
+    assert f"  {escape.terminal(evil)}  from feat: shop/migrations/{escape.terminal(evil)}.py" in (
+        lines
+    )
+    github = cli(project, "check", "--against", "feat", "--format", "github", *mode)
+    annotations = printable_lines(github.out.rstrip("\n"))
+    assert [parse_workflow_command(line)[0] for line in annotations] == ["error", "error"]
+    report = cli(project, "check", "--against", "feat", "--format", "json", *mode).json()
+    assert report["conflicts"][0]["leaves"] == sorted(["0002_a", evil])
+
+    git(project.root, "merge", "--no-edit", "-q", "feat")
+    explain = cli(project, "explain", *mode)
+    assert explain.code == 1, explain.err
+    lines = printable_lines(explain.out)
+    assert not any(line.startswith("::") for line in lines)
+    assert any(line.endswith(escape.terminal(subject)) for line in lines), explain.out

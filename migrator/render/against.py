@@ -33,7 +33,7 @@ def render_text(report: CheckReport, prediction: Prediction, base: Path) -> str:
         )
         width = max(len(name) for name in leaves)
         for name, path in zip(leaves, conflict.paths, strict=True):
-            side = prediction.side_of(path) or "?"
+            side = terminal(prediction.side_of(path) or "?")
             shown = terminal(display_path(path, base))
             lines.append(f"  {name.ljust(width)}  from {side}: {shown}")
         lines.append(f"  hint: merge, then {plain.conflict_hint(conflict)}")
