@@ -305,6 +305,34 @@ def test_a_label_that_is_no_identifier_is_refused_in_both_modes(evil_label, args
     assert "is not a valid Python identifier" in django_says.err
 
 
+def test_a_label_that_is_no_identifier_is_refused_without_settings(evil_label):
+    """Static mode with no settings finds apps by scanning the tree: the label still
+    has to be one Django could take."""
+    (evil_label.root / "manage.py").unlink()
+    shutil.rmtree(evil_label.root / "project")
+    result = cli(evil_label, "check", "--static")
+    assert (result.code, result.out) == (2, ""), result.err
+    first, hint = printable_lines(result.err.rstrip("\n"))
+    assert first == (
+        f"migrator: error: {evil_label.root / 'shop' / 'apps.py'}: the app label "
+        f"'{escape.terminal(EVIL_LABEL)}' is not a valid Python identifier"
+    )
+    assert hint.startswith("  hint: Django refuses such a label")
+
+
+def test_a_configured_label_that_is_no_identifier_is_refused(evil_label):
+    (evil_label.root / "pyproject.toml").write_text(
+        f'[tool.migrator.apps]\n{json.dumps(EVIL_LABEL)} = "shop/migrations"\n'
+    )
+    result = cli(evil_label, "check", "--static")
+    assert (result.code, result.out) == (2, ""), result.err
+    first, _ = printable_lines(result.err.rstrip("\n"))
+    assert first == (
+        f"migrator: error: [tool.migrator.apps] '{escape.terminal(EVIL_LABEL)}' is not a "
+        "valid app label"
+    )
+
+
 # -- migration file names that hold escapes, newlines and markup, both modes -----------
 
 
