@@ -19,6 +19,7 @@ strongly connected component in the graph of apps).
 from __future__ import annotations
 
 import math
+import shlex
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -93,10 +94,10 @@ class SquashWindow:
         """The ``manage.py`` command that squashes exactly this window."""
         if not self.expressible:
             return None
-        # Without START Django names it 0001_squashed_END and marks it initial.
-        if self.whole_history:
-            return f"python manage.py squashmigrations {self.app} {self.end}"
-        return f"python manage.py squashmigrations {self.app} {self.start} {self.end}"
+        # Without START Django names it 0001_squashed_END and marks it initial. Names
+        # are shell-quoted: a file name may hold a space, a quote or "$(...)".
+        names = [self.end] if self.whole_history else [self.start, self.end]
+        return shlex.join(["python", "manage.py", "squashmigrations", self.app, *names])
 
 
 @dataclass(frozen=True)

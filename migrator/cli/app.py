@@ -18,6 +18,7 @@ import typer
 
 from migrator import __version__
 from migrator.errors import EXIT_INTERRUPTED, MigratorError, OutputError
+from migrator.render.escape import terminal, terminal_block
 from migrator.settings import ProjectOptions
 
 app = typer.Typer(
@@ -102,15 +103,17 @@ def project_options(
 
 def warn(message: str) -> None:
     """A warning for people: the command goes on. One line on stderr, beside the errors."""
-    sys.stderr.write(f"migrator: warning: {message}\n")
+    sys.stderr.write(f"migrator: warning: {terminal(message)}\n")
 
 
 def print_error(error: MigratorError) -> None:
+    """The error on stderr: one line (names in it may hold a newline or ``ESC``: they
+    show as escapes), and its hint on a second."""
     location = error.location()
     prefix = f"{location}: " if location else ""
-    sys.stderr.write(f"migrator: error: {prefix}{error.message}\n")
+    sys.stderr.write(f"migrator: error: {terminal(prefix + error.message)}\n")
     if error.hint:
-        sys.stderr.write(f"  hint: {error.hint}\n")
+        sys.stderr.write(f"  hint: {terminal(error.hint)}\n")
 
 
 class Interrupted(KeyboardInterrupt):
@@ -221,7 +224,7 @@ def recover_interrupted(cwd: Path) -> None:
 
     recovery = recover_project(cwd)
     if recovery is not None:
-        sys.stderr.write(f"migrator: {recovery_words(recovery)}\n")
+        sys.stderr.write(f"migrator: {terminal(recovery_words(recovery))}\n")
 
 
 def recovery_words(recovery) -> str:
@@ -237,8 +240,10 @@ def recovery_words(recovery) -> str:
 
 
 def write(text: str) -> None:
-    """Machine and human output alike go out as plain text (no Rich markup)."""
-    sys.stdout.write(text)
+    """Machine and human output alike go out as plain text (no Rich markup); the
+    renderers escaped every name, and nothing that is not printable (but line breaks
+    and tabs) gets through here either, whatever forgot to."""
+    sys.stdout.write(terminal_block(text))
     sys.stdout.flush()
 
 

@@ -171,6 +171,7 @@ def graph(
     from migrator.graph import database_info
     from migrator.project import load_project
     from migrator.render import graph_files
+    from migrator.render.escape import terminal
     from migrator.render.viewmodel import build_view
 
     with handle_errors(traceback):
@@ -233,7 +234,8 @@ def graph(
     collapsed = (
         f", {view.number_of_nodes()} nodes after collapsing" if (view.graph["collapsed"]) else ""
     )
-    write(f"wrote {output}: {shown} migrations in {len(view.graph['apps'])} apps{collapsed}\n")
+    apps = len(view.graph["apps"])
+    write(f"wrote {terminal(output)}: {shown} migrations in {apps} apps{collapsed}\n")
     if note:
         write(f"note: {note}\n")
 

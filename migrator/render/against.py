@@ -10,6 +10,7 @@ from pathlib import Path
 from migrator.against import Prediction
 from migrator.check import CheckReport
 from migrator.render import check as plain
+from migrator.render.escape import terminal
 from migrator.render.paths import display_path
 from migrator.render.words import plural
 
@@ -17,7 +18,7 @@ from migrator.render.words import plural
 def _header(prediction: Prediction) -> str:
     base = prediction.base_sha[:10] if prediction.base_sha else "none"
     return (
-        f"Predicted merge of {prediction.ref} ({prediction.ref_sha[:10]}) into the "
+        f"Predicted merge of {terminal(prediction.ref)} ({prediction.ref_sha[:10]}) into the "
         f"working tree (merge base {base}):"
     )
 
@@ -25,14 +26,16 @@ def _header(prediction: Prediction) -> str:
 def render_text(report: CheckReport, prediction: Prediction, base: Path) -> str:
     lines = [_header(prediction)]
     for conflict in report.conflicts:
+        leaves = [terminal(name) for name in conflict.leaves]
         lines.append(
-            f"{conflict.app}: the merge would conflict: {len(conflict.leaves)} leaf "
-            f"migrations: " + ", ".join(conflict.leaves)
+            f"{terminal(conflict.app)}: the merge would conflict: {len(leaves)} leaf "
+            f"migrations: " + ", ".join(leaves)
         )
-        width = max(len(name) for name in conflict.leaves)
-        for name, path in zip(conflict.leaves, conflict.paths, strict=True):
-            side = prediction.side_of(path) or "?"
-            lines.append(f"  {name.ljust(width)}  from {side}: {display_path(path, base)}")
+        width = max(len(name) for name in leaves)
+        for name, path in zip(leaves, conflict.paths, strict=True):
+            side = terminal(prediction.side_of(path) or "?")
+            shown = terminal(display_path(path, base))
+            lines.append(f"  {name.ljust(width)}  from {side}: {shown}")
         lines.append(f"  hint: merge, then {plain.conflict_hint(conflict)}")
     # Problems and the summary line read as in a plain check.
     rest = plain.render_text(replace(report, conflicts=[]), base)
@@ -44,7 +47,7 @@ def render_text(report: CheckReport, prediction: Prediction, base: Path) -> str:
             f"{plural(len(report.apps), 'app')}."
         )
     elif report.ok:
-        summary[-1] = f"No conflicts or problems after merging {prediction.ref}."
+        summary[-1] = f"No conflicts or problems after merging {terminal(prediction.ref)}."
     lines += summary
     return "\n".join(lines) + "\n"
 

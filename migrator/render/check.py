@@ -7,21 +7,21 @@ from pathlib import Path
 
 from migrator.check import CheckReport, Conflict
 from migrator.problems import Problem
+from migrator.render.escape import github_data, github_property, terminal
 from migrator.render.paths import display_path
 from migrator.render.words import plural
 
 
 def conflict_hint(conflict: Conflict) -> str:
-    return (
-        f"run `migrator explain {conflict.app}` to see what each branch does, then "
-        f"`migrator merge {conflict.app}`"
-    )
+    app = terminal(conflict.app)
+    return f"run `migrator explain {app}` to see what each branch does, then `migrator merge {app}`"
 
 
 def _location(problem: Problem, base: Path) -> str:
     path = display_path(problem.path, base)
     if path is None:
         return ""
+    path = terminal(path)
     return f"{path}:{problem.line}: " if problem.line else f"{path}: "
 
 
@@ -29,16 +29,16 @@ def render_text(report: CheckReport, base: Path) -> str:
     lines: list[str] = []
     for conflict in report.conflicts:
         lines.append(
-            f"{conflict.app}: conflict: {len(conflict.leaves)} leaf migrations: "
-            + ", ".join(conflict.leaves)
+            f"{terminal(conflict.app)}: conflict: {len(conflict.leaves)} leaf migrations: "
+            + ", ".join(map(terminal, conflict.leaves))
         )
         for name, path in zip(conflict.leaves, conflict.paths, strict=True):
-            lines.append(f"  {display_path(path, base) or name}")
+            lines.append(f"  {terminal(display_path(path, base) or name)}")
         lines.append(f"  hint: {conflict_hint(conflict)}")
     for problem in report.problems:
-        lines.append(f"{_location(problem, base)}{problem.kind}: {problem.message}")
+        lines.append(f"{_location(problem, base)}{problem.kind}: {terminal(problem.message)}")
         if problem.hint:
-            lines.append(f"  hint: {problem.hint}")
+            lines.append(f"  hint: {terminal(problem.hint)}")
     scope = f"{plural(len(report.apps), 'app')} ({plural(report.migration_count, 'migration')})"
     if report.ok:
         lines.append(f"No conflicts or problems in {scope}.")
@@ -73,23 +73,16 @@ def render_json(report: CheckReport, base: Path) -> str:
     return json.dumps(report_dict(report, base), indent=2, sort_keys=True) + "\n"
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def annotation(message: str, *, title: str, path: str | None, line: int | None) -> str:
-    """One GitHub Actions ``::error`` workflow command."""
+    """One GitHub Actions ``::error`` workflow command, on one line whatever the names
+    in it hold."""
     props = []
     if path:
-        props.append(f"file={_escape_property(path)}")
+        props.append(f"file={github_property(path)}")
         if line:
             props.append(f"line={line}")
-    props.append(f"title={_escape_property(title)}")
-    return f"::error {','.join(props)}::{_escape_data(message)}"
+    props.append(f"title={github_property(title)}")
+    return f"::error {','.join(props)}::{github_data(message)}"
 
 
 def render_github(report: CheckReport, base: Path) -> str:

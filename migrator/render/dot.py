@@ -3,10 +3,14 @@ rendered from it by Graphviz's ``dot``.
 
 One cluster per app, chains left to right (``rankdir=LR``); same-app edges weigh more
 so chains stay straight, cross-app edges are lighter. Every name goes through
-:func:`_text`, so odd characters in migration names never break the DOT.
+:mod:`migrator.render.escape` (``dot_text`` for labels and tooltips, ``dot_id`` for node
+and cluster names), so odd characters in app labels or migration names never break the
+DOT or turn into an HTML label.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import graphviz
 import networkx as nx
@@ -14,6 +18,7 @@ import networkx as nx
 from migrator.errors import UsageError
 from migrator.graph import Key, key_str
 from migrator.render import viewmodel
+from migrator.render.escape import dot_id, dot_lines, dot_text
 from migrator.render.lanes import Lanes
 from migrator.render.palette import CROSS_APP_EDGE, GREY, ORANGE, RED, RED_FILL, SAME_APP_EDGE
 
@@ -37,17 +42,6 @@ LEGEND = {
 
 class DotMissingError(UsageError):
     """Graphviz's ``dot`` is not on the PATH."""
-
-
-def _text(text: str) -> str:
-    """A literal for a DOT string: backslashes doubled (``dot`` reads ``\\n``, ``\\N``...
-    as escapes); the graphviz package escapes the quotes."""
-    return text.replace("\\", "\\\\")
-
-
-def _label(lines: list[str]) -> graphviz.nohtml:
-    # nohtml: a label that starts with "<" is still a plain string, never HTML.
-    return graphviz.nohtml("\\n".join(_text(line) for line in lines))
 
 
 def node_lines(data: dict) -> list[str]:
@@ -96,11 +90,13 @@ def node_attributes(data: dict, colours: dict[str, str]) -> dict[str, str]:
     return attributes
 
 
-def _tooltip(node: Key, data: dict) -> str:
+def _tooltip(node: Key, data: dict) -> graphviz.nohtml:
     members = data["members"]
     if len(members) > 1:
-        return _text(f"{len(members)} migrations: {key_str(members[0])} ... {key_str(members[-1])}")
-    return _text(key_str(node))
+        return dot_text(
+            f"{len(members)} migrations: {key_str(members[0])} ... {key_str(members[-1])}"
+        )
+    return dot_text(key_str(node))
 
 
 def node_ids(view: nx.DiGraph) -> dict[Key, str]:
@@ -146,17 +142,18 @@ def build_dot(
         dot.attr(
             bb=f"0,0,{lanes.width:.0f},{height:.0f}", splines="false", outputorder="edgesfirst"
         )
+    clusters = cluster_names(apps)
     for app, info in apps.items():
-        with dot.subgraph(name=f"cluster_{app}") as cluster:
+        with dot.subgraph(name=clusters[app]) as cluster:
             title = viewmodel.app_title(app, info)
             cluster.attr(
-                label=_text(title),
+                label=dot_text(title),
                 labeljust="l",  # at the start of the chain, where reading starts
                 style="rounded,filled",
                 fillcolor=info["background"],
                 color=info["border"],
                 fontcolor=RED if info.get("conflict") else info["border"],
-                tooltip=_text(title),
+                tooltip=dot_text(title),
             )
             if lanes is not None:
                 x, y, w, h = lanes.bands[app]
@@ -164,7 +161,9 @@ def build_dot(
                     bb=f"{x:.0f},{height - y - h:.0f},{x + w:.0f},{height - y:.0f}",
                     lp=f"{x + 8 + 3.3 * len(title):.0f},{height - y - 10:.0f}",
                 )
-            _add_nodes(cluster, view, by_app[app], ids, windows, apps[app], lanes, height)
+            _add_nodes(
+                cluster, view, by_app[app], ids, windows, apps[app], lanes, height, clusters[app]
+            )
     for index, (parent, child, data) in enumerate(sorted(view.edges(data=True))):
         dot.edge(
             view_name(parent, ids),
@@ -181,12 +180,21 @@ _LEGEND_ROW = 60.0  # points under the lanes for the legend
 
 
 def view_name(node: Key, ids: dict[Key, str]) -> str:
-    """The DOT node name: ``app.name``, unless the name holds a quote or a backslash.
+    """The DOT node name: ``app.name``, unless :func:`~migrator.render.escape.dot_id`
+    finds it unsafe (a quote, a backslash, ``<...>``, a control character): then its
+    short id (which holds no dot, so never equals an ``app.name``); its label says its
+    name."""
+    return dot_id(viewmodel.view_id(node), ids[node])
 
-    Node names are not escape strings in DOT: ``\\"`` cannot be told from an escaped
-    quote, so such a migration is named by its short id; its label says its name."""
-    text = viewmodel.view_id(node)
-    return ids[node] if '"' in text or "\\" in text else text
+
+def cluster_names(apps: Iterable[str]) -> dict[str, str]:
+    """Each app's cluster: ``cluster_LABEL``, or ``clusterN`` for a label DOT cannot
+    hold as it is (the cluster's label shows it) and for an app called ``legend``, whose
+    cluster would be the legend's."""
+    return {
+        app: f"cluster{index}" if app == "legend" else dot_id(f"cluster_{app}", f"cluster{index}")
+        for index, app in enumerate(sorted(apps))
+    }
 
 
 def _add_nodes(
@@ -198,18 +206,18 @@ def _add_nodes(
     colours: dict[str, str],
     lanes: Lanes | None,
     height: float,
+    cluster_name: str,
 ) -> None:
     # Squash windows and migrations replaced by one squash are nested clusters.
     groups: dict[tuple, list[Key]] = {}
-    app = app_nodes[0][0]
     for node in app_nodes:
         data = view.nodes[node]
-        group: tuple[str, ...]
+        group: tuple
         if data["replaced_by"] is not None:
             group = ("replaced", data["replaced_by"][1])
         elif node in windows:
             window = windows[node]
-            group = ("window", f"{window.start}|{window.end}|{len(window.nodes)}")
+            group = ("window", (window.start, window.end, len(window.nodes)))
         else:
             group = ()
         groups.setdefault(group, []).append(node)
@@ -219,19 +227,19 @@ def _add_nodes(
                 _add_node(cluster, view, node, ids, colours, lanes, height)
             continue
         kind, what = group
-        with cluster.subgraph(name=f"cluster_{app}_{kind}_{number}") as inner:
+        with cluster.subgraph(name=f"{cluster_name}_{kind}_{number}") as inner:
             if kind == "replaced":
                 inner.attr(
-                    label=_text(f"replaced by {what}"),
+                    label=dot_text(f"replaced by {what}"),
                     style="dashed,rounded",
                     color=GREY,
                     fontcolor=GREY,
                     fontsize="10",
                 )
             else:
-                start, end, count = what.split("|")
+                start, end, count = what
                 inner.attr(
-                    label=_text(f"squash window: {start} ... {end} ({count})"),
+                    label=dot_text(f"squash window: {start} ... {end} ({count})"),
                     style="dashed,rounded,bold",
                     color=ORANGE,
                     fontcolor=ORANGE,
@@ -263,7 +271,7 @@ def _add_node(
         }
     graph.node(
         view_name(node, ids),
-        label=_label(node_lines(data)),
+        label=dot_lines(node_lines(data)),
         id=ids[node],
         tooltip=_tooltip(node, data),
         **node_attributes(data, colours),

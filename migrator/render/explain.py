@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from migrator.analysis import overlap as kinds
 from migrator.analysis.overlap import Overlap
 from migrator.explain import AppExplanation, Branch, Step
+from migrator.render.escape import terminal
 from migrator.render.paths import display_path
 from migrator.render.words import plural
 
@@ -44,7 +45,7 @@ def render_collisions(overlap: Overlap) -> str:
         for side in collision.sides:
             for migration, operation in side.changes:
                 lines.append(f"  branch {side.leaf}: {migration}: {operation}")
-    return "".join(line + "\n" for line in lines)
+    return "".join(terminal(line) + "\n" for line in lines)
 
 
 def _fork_line(x: AppExplanation) -> str:
@@ -119,7 +120,7 @@ def _overlap_lines(overlap: Overlap) -> list[str]:
 def explanation_text(x: AppExplanation, base: Path) -> str:
     if not x.is_conflict:
         leaf = x.leaves[0] if x.leaves else "no migrations"
-        return f"{x.app}: no conflict (leaf: {leaf})\n"
+        return terminal(f"{x.app}: no conflict (leaf: {leaf})") + "\n"
     lines = [
         f"{x.app}: conflict: {len(x.leaves)} leaf migrations: {', '.join(x.leaves)}",
         f"  {_fork_line(x)}",
@@ -133,7 +134,9 @@ def explanation_text(x: AppExplanation, base: Path) -> str:
     lines += _overlap_lines(x.overlap)
     lines.append(f"  apply order after a merge: {', '.join(x.apply_order)}")
     lines.append(f"  recommendation: {x.recommendation}")
-    return "".join(line + "\n" for line in lines)
+    # Each line once more through terminal(): a name with a newline, ESC or a bidi
+    # control in it stays on its line and shows as an escape.
+    return "".join(terminal(line) + "\n" for line in lines)
 
 
 def render_text(explanations: Sequence[AppExplanation], base: Path) -> str:

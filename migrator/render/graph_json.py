@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import networkx as nx
 
 from migrator.graph import key_str
 from migrator.render.dot import node_ids
+from migrator.render.escape import json_dumps
 from migrator.render.paths import display_path
 from migrator.render.viewmodel import view_id
 
@@ -67,4 +67,4 @@ def graph_data(view: nx.DiGraph, base: Path) -> dict:
 
 
 def render_json(view: nx.DiGraph, base: Path) -> str:
-    return json.dumps(graph_data(view, base), indent=2, ensure_ascii=False) + "\n"
+    return json_dumps(graph_data(view, base)) + "\n"

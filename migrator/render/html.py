@@ -9,13 +9,12 @@ headless browser.
 
 from __future__ import annotations
 
-import html
-import json
 import re
 from pathlib import Path
 
 import networkx as nx
 
+from migrator.render.escape import html_text, script_json
 from migrator.render.graph_json import graph_data
 
 _PROLOG = re.compile(r"^.*?(?=<svg\b)", re.DOTALL)
@@ -179,13 +178,6 @@ SCRIPT = """\
 """
 
 
-def _script_json(value: object) -> str:
-    """JSON safe inside ``<script>``: ``<``, ``>`` and ``&`` as escapes, so a name can
-    never close the element."""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
 def render_html(
     view: nx.DiGraph, svg: str, base: Path, *, title: str, notice: str | None = None
 ) -> str:
@@ -196,17 +188,17 @@ def render_html(
     for index, edge in enumerate(data["edges"]):
         edge["svg_id"] = f"e{index}"
     svg = _PROLOG.sub("", svg, count=1)
-    notice_html = f'<span id="notice">{html.escape(notice)}</span>' if notice else ""
+    notice_html = f'<span id="notice">{html_text(notice)}</span>' if notice else ""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n"
+        f"<title>{html_text(title)}</title>\n"
         f"<style>\n{STYLE}</style>\n</head>\n<body>\n"
-        f"<header><h1>{html.escape(title)}</h1>"
+        f"<header><h1>{html_text(title)}</h1>"
         '<input id="search" type="search" placeholder="search migrations (Enter: next)" '
         'autocomplete="off">'
         f'<span id="status"></span>{notice_html}</header>\n'
         f'<div id="view">\n{svg}\n</div>\n'
-        f'<script type="application/json" id="graph-data">{_script_json(data)}</script>\n'
+        f'<script type="application/json" id="graph-data">{script_json(data)}</script>\n'
         f"<script>\n{SCRIPT}</script>\n</body>\n</html>\n"
     )

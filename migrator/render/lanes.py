@@ -11,12 +11,12 @@ and without Graphviz the HTML page gets the SVG written by :func:`render_svg`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 
 import networkx as nx
 
 from migrator.graph import Key, key_str
 from migrator.render import viewmodel
+from migrator.render.escape import html_text as escape
 from migrator.render.palette import CROSS_APP_EDGE, ORANGE, RED, RED_FILL, SAME_APP_EDGE
 
 #: Most nodes plus virtual nodes (one per rank an edge crosses) ``dot`` gets. Measured:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from migrator.analysis.overlap import FIELD, MODEL, Overlap
 from migrator.merge import INSTALLED, REFUSED, UNCERTAIN, UNWRITABLE, WRITE, AppMerge, MergeReport
+from migrator.render.escape import terminal
 from migrator.render.explain import render_collisions
 from migrator.render.paths import display_path
 from migrator.render.words import plural
@@ -172,7 +173,8 @@ def render_text(report: MergeReport, base: Path) -> str:
     for merge in report.merges:
         lines += _app_lines(merge, report, base)
     lines.append(_summary(report))
-    return "\n".join(lines) + "\n"
+    # One line each, whatever the names in them hold (see migrator.render.escape).
+    return "\n".join(map(terminal, lines)) + "\n"
 
 
 def report_dict(report: MergeReport, base: Path) -> dict:

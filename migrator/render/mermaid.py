@@ -7,12 +7,15 @@ diagram that shows up as an error.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import networkx as nx
 
 from migrator.errors import RefusedError
 from migrator.graph import Key
 from migrator.render import viewmodel
 from migrator.render.dot import node_ids, node_lines
+from migrator.render.escape import mermaid_id, mermaid_text
 
 MAX_EDGES = 450
 MAX_CHARS = 45_000
@@ -28,15 +31,11 @@ CLASSES = {
 }
 
 
-def text(value: str) -> str:
-    """A Mermaid label: anything but letters, digits, space and ``_-.()`` becomes an
-    entity code (``#35;``), so quotes, brackets, ``<``, ``#`` or ``;`` never end the
-    label or turn into markup."""
-    safe = set("_-.() ")
-    return "".join(
-        char if (char.isascii() and char.isalnum()) or char in safe else f"#{ord(char)};"
-        for char in value
-    )
+def app_ids(apps: Iterable[str]) -> dict[str, str]:
+    """The subgraph id of each app: ``app_LABEL`` when the label is plain ASCII (an app
+    may be called ``end`` or ``style``, Mermaid keywords, hence the prefix), else
+    ``appN``, which no ``app_`` id can be; the title shows the real label."""
+    return {app: mermaid_id(f"app_{app}", f"app{index}") for index, app in enumerate(sorted(apps))}
 
 
 def _shape(marks: set[str], label: str) -> str:
@@ -54,15 +53,15 @@ def render_mermaid(view: nx.DiGraph, *, rankdir: str = "LR") -> str:
     if edges > MAX_EDGES:
         raise _too_big(f"{edges} edges (GitHub renders about {MAX_EDGES})")
     ids = node_ids(view)
+    apps = app_ids(view.graph["apps"])
     lines = [f"flowchart {rankdir}"]
     by_app = viewmodel.nodes_by_app(view)
     for app in view.graph["apps"]:
-        # "app_" prefix: an app may be called "end" or "style", Mermaid keywords.
         title = viewmodel.app_title(app, view.graph["apps"][app])
-        lines.append(f'    subgraph app_{app}["{text(title)}"]')
+        lines.append(f'    subgraph {apps[app]}["{mermaid_text(title)}"]')
         for node in by_app[app]:
             data = view.nodes[node]
-            label = "<br/>".join(text(line) for line in node_lines(data))
+            label = "<br/>".join(mermaid_text(line) for line in node_lines(data))
             lines.append(f"        {ids[node]}{_shape(set(data['marks']), label)}")
         lines.append("    end")
     for parent, child, data in sorted(view.edges(data=True)):
@@ -70,7 +69,7 @@ def render_mermaid(view: nx.DiGraph, *, rankdir: str = "LR") -> str:
         lines.append(f"    {ids[parent]} {arrow} {ids[child]}")
     lines += _classes(view, ids)
     lines += [
-        f"    style app_{app} fill:{info['background']},stroke:{info['border']}"
+        f"    style {apps[app]} fill:{info['background']},stroke:{info['border']}"
         for app, info in view.graph["apps"].items()
     ]
     source = "\n".join(lines) + "\n"

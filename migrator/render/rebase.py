@@ -16,11 +16,12 @@ from migrator.rebase import (
     FileEdit,
     Rebase,
 )
+from migrator.render.escape import terminal, terminal_block
 from migrator.render.paths import display_path
 
 
 def nothing_to_rebase(app: str) -> str:
-    return f"{app}: nothing to rebase: one leaf.\n"
+    return f"{terminal(app)}: nothing to rebase: one leaf.\n"
 
 
 def database_note(rebase: Rebase, alias: str) -> str:
@@ -33,7 +34,7 @@ def database_note(rebase: Rebase, alias: str) -> str:
             "applied the migrations that move\n"
         )
     return (
-        f"note: database {alias!r} cannot be read ({rebase.database_error}): not checked "
+        f"note: database {alias!r} cannot be read ({terminal(rebase.database_error)}): not checked "
         "whether it has applied the migrations that move\n"
     )
 
@@ -57,7 +58,7 @@ def plan_text(rebase: Rebase, base: Path) -> str:
     for verb, source, path in rebase.changes:
         renamed = f"{display_path(str(source), base)} -> " if source is not None else ""
         lines.append(f"  {verb:<6} {renamed}{display_path(str(path), base)}")
-    return "".join(line + "\n" for line in lines)
+    return "".join(terminal(line) + "\n" for line in lines)
 
 
 def _diff(edit: FileEdit, base: Path) -> str:
@@ -65,22 +66,23 @@ def _diff(edit: FileEdit, base: Path) -> str:
         difflib.unified_diff(
             edit.old.splitlines(keepends=True),
             edit.new.splitlines(keepends=True),
-            fromfile=f"a/{display_path(str(edit.old_path), base)}",
-            tofile=f"b/{display_path(str(edit.new_path), base)}",
+            fromfile=terminal(f"a/{display_path(str(edit.old_path), base)}"),
+            tofile=terminal(f"b/{display_path(str(edit.new_path), base)}"),
         )
     )
 
 
 def dry_run_text(rebase: Rebase, base: Path) -> str:
     """A unified diff of each edit; nothing was written."""
-    diffs = [_diff(edit, base) for edit in rebase.edits]
+    diffs = [terminal_block(_diff(edit, base)) for edit in rebase.edits]
     return (
         "".join(d if d.endswith("\n") else d + "\n" for d in diffs) + "Dry run: nothing written.\n"
     )
 
 
 def verified_text(rebase: Rebase) -> str:
+    leaf = terminal(rebase.new_leaf)
     return (
-        f"Verified in a fresh process: {rebase.app!r} has one leaf ({rebase.new_leaf}) and "
+        f"Verified in a fresh process: {rebase.app!r} has one leaf ({leaf}) and "
         f"{rebase.migration_count} migrations.\n"
     )

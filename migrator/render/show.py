@@ -16,6 +16,7 @@ from rich.text import Text
 from migrator.graph import DatabaseInfo, DatabaseState, key_str
 from migrator.render.check import render_text as render_check
 from migrator.render.check import report_dict
+from migrator.render.escape import terminal
 from migrator.render.paths import display_path
 from migrator.show import ShownApp, ShownMigration, ShowReport
 
@@ -40,7 +41,7 @@ def _markers(migration: ShownMigration) -> list[Text]:
 
 
 def _migration_line(migration: ShownMigration, database: DatabaseInfo | None, name: str) -> Text:
-    line = Text("  ") + _box(migration.applied, database) + Text(name)
+    line = Text("  ") + _box(migration.applied, database) + Text(terminal(name))
     for marker in _markers(migration):
         line += Text("  ") + marker
     return line
@@ -48,11 +49,14 @@ def _migration_line(migration: ShownMigration, database: DatabaseInfo | None, na
 
 def _deps_lines(migration: ShownMigration, database: DatabaseInfo | None) -> list[Text]:
     indent = "  " + ("    " if database is not None else "") + "  "
-    return [Text(f"{indent}depends on {key_str(dep)}", style="dim") for dep in migration.cross_app]
+    return [
+        Text(f"{indent}depends on {terminal(key_str(dep))}", style="dim")
+        for dep in migration.cross_app
+    ]
 
 
 def _app_lines(app: ShownApp, database: DatabaseInfo | None, deps: bool) -> list[Text]:
-    header = Text(app.app, style="bold")
+    header = Text(terminal(app.app), style="bold")
     if app.is_conflict:
         header += Text(f"  conflict: {len(app.leaves)} leaves", style="bold red")
     lines = [header]
@@ -64,13 +68,13 @@ def _app_lines(app: ShownApp, database: DatabaseInfo | None, deps: bool) -> list
         lines.append(
             Text("  ")
             + _box(True, database)
-            + Text(name)
+            + Text(terminal(name))
             + Text("  ghost: applied, no file", style="bold red")
         )
     for squash in app.unusable_squashes:
         total = len(squash.applied) + len(squash.not_applied)
         note = (
-            f"  {squash.key[1]}: squashed, not used on this database "
+            f"  {terminal(squash.key[1])}: squashed, not used on this database "
             f"({len(squash.applied)} of {total} replaced migrations applied); "
         )
         if squash.missing:
@@ -98,7 +102,8 @@ def _plan_lines(report: ShowReport, deps: bool) -> list[Text]:
     for migration in report.plan or []:
         line = _migration_line(migration, report.database, key_str(migration.key))
         if deps and migration.dependencies:
-            line += Text(" <- " + ", ".join(map(key_str, migration.dependencies)), style="dim")
+            deps_text = ", ".join(terminal(key_str(dep)) for dep in migration.dependencies)
+            line += Text(" <- " + deps_text, style="dim")
         lines.append(line)
     return lines
 
@@ -120,7 +125,10 @@ def render_text(report: ShowReport, base: Path, file: TextIO, *, deps: bool = Fa
     other = report.database.other_apps if report.database is not None else ()
     if other:
         console.print(
-            Text("Applied rows of apps that are not installed: " + ", ".join(other), style="dim")
+            Text(
+                "Applied rows of apps that are not installed: " + ", ".join(map(terminal, other)),
+                style="dim",
+            )
         )
     # The conflicts and problems, exactly as `migrator check` prints them.
     console.print()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shlex
 
 from migrator.analysis.squash import Cleanup, SquashReport, SquashWindow, WindowCost
 from migrator.graph import key_str
+from migrator.render.escape import terminal
 from migrator.render.words import plural
 
 
@@ -21,6 +23,11 @@ def _cost_line(cost: WindowCost) -> str:
     if cost.elidable_dropped:
         text += f"; {cost.elidable_dropped} elidable dropped"
     return text
+
+
+def migrate_command(app: str, database: str) -> str:
+    """``migrate APP --database ALIAS``, quoted for a shell."""
+    return shlex.join(["python", "manage.py", "migrate", app, "--database", database])
 
 
 def conditions(item: Cleanup) -> list[str]:
@@ -41,7 +48,7 @@ def conditions(item: Cleanup) -> list[str]:
     else:
         found.append(
             f"database {item.database!r} has applied {len(item.applied)} of the {count}: "
-            f"run `python manage.py migrate {item.squashed[0]} --database {item.database}` "
+            f"run `{migrate_command(item.squashed[0], str(item.database))}` "
             "first"
         )
     for function, module in item.functions:
@@ -109,7 +116,8 @@ def render_text(report: SquashReport, costs: list[WindowCost]) -> str:
         f"{plural(len(report.cleanup), 'squashed migration')} to clean up "
         f"in {plural(len(report.apps), 'app')}."
     )
-    return "\n".join(lines) + "\n"
+    # One line each, whatever the names in them hold (see migrator.render.escape).
+    return "\n".join(map(terminal, lines)) + "\n"
 
 
 def window_dict(window: SquashWindow, cost: WindowCost) -> dict:

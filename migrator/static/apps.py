@@ -137,11 +137,27 @@ def discover(options: ProjectOptions) -> StaticProject:
         project.apps = [_installed_app(entry, modules, search_path, root) for entry in installed]
         project.installed_known = True
         assert choice is not None  # values were read from the settings module it names
+        _refuse_invalid_labels(project.apps, choice.module, settings_file)
         _refuse_duplicate_labels(project.apps, choice.module, settings_file)
         _refuse_missing_migration_modules(project.apps, modules, search_path, settings_file)
     else:
         project.apps = _scan(root)
     return project
+
+
+def _refuse_invalid_labels(apps: list[StaticApp], module: str, settings_file) -> None:
+    """Django's ``AppConfig`` refuses a label that is not a Python identifier; so does
+    static mode, with Django's words: such a label (``apps.py`` can say anything) is
+    never drawn, printed or passed on as an app."""
+    for app in apps:
+        if not app.label.isidentifier():
+            raise ConfigurationError(
+                f"cannot set up Django {module!r}: ImproperlyConfigured: The app label "
+                f"{app.label!r} is not a valid Python identifier.",
+                path=settings_file,  # where Django mode points too
+                hint="give the app a label made of letters, digits and underscores "
+                "(AppConfig.label in apps.py)",
+            )
 
 
 def _refuse_duplicate_labels(apps: list[StaticApp], module: str, settings_file) -> None:
@@ -502,6 +518,13 @@ def _scan(root: Path) -> list[StaticApp]:
         if here.name == "migrations" and "__init__.py" in files and here != root:
             app_dir = here.parent
             label = _label_of(app_dir)
+            if not label.isidentifier():
+                raise ConfigurationError(
+                    f"the app label {label!r} is not a valid Python identifier",
+                    path=app_dir / "apps.py",
+                    hint="Django refuses such a label: give the app one made of letters, "
+                    "digits and underscores (AppConfig.label in apps.py)",
+                )
             name = ".".join(app_dir.relative_to(root).parts) or app_dir.name
             if label in found:
                 raise ConfigurationError(
@@ -517,6 +540,11 @@ def _scan(root: Path) -> list[StaticApp]:
 def _configured_apps(table: dict, base: Path, root: Path) -> list[StaticApp]:
     apps = []
     for label, folder in sorted(table.items()):
+        if not label.isidentifier():
+            raise MigratorError(
+                f"[tool.migrator.apps] {label!r} is not a valid app label",
+                hint="Django's app labels are Python identifiers: letters, digits, underscores",
+            )
         if not isinstance(folder, str):
             raise MigratorError(
                 f"[tool.migrator.apps] {label!r} must be a folder path",
