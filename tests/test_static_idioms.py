@@ -51,7 +51,8 @@ def test_base_class_in_the_migrations_package_init(project):
         "class Ordered(IrreversibleMigration):\n"
         "    dependencies = [('shop', '0002_tree')]\n\n\n"
         "class Late(Ordered):\n"
-        "    pass\n"
+        "    atomic = False\n"
+        "    initial = True\n"
     )
     project.add_migration(
         "shop",
@@ -92,6 +93,10 @@ def test_base_class_in_the_migrations_package_init(project):
     found = assert_same_graph(project.root)
     assert found["conflicts"] == {}
     assert found["nodes"]["shop.0003_c"]["dependencies"] == [["shop", "0002_tree"]]
+    assert (found["nodes"]["shop.0003_c"]["atomic"], found["nodes"]["shop.0003_c"]["initial"]) == (
+        False,
+        True,
+    )
     assert found["nodes"]["other.0002_before"]["run_before"] == [["shop", "0003_c"]]
     assert project.django_conflicts() == {}
     result = project.migrator("check", "--static")
