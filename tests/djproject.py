@@ -18,6 +18,8 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests import forkserver
+
 PR_CAPBSET_DROP = 24  # <linux/prctl.h>
 SAMPLE_APPS = Path(__file__).resolve().parent.parent / "sample_apps"
 NOT_COPIED = shutil.ignore_patterns("__pycache__", "db.sqlite3")
@@ -82,6 +84,20 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _python_program(args: list[str]) -> tuple[str, str, list[str]] | None:
+    """``python -m MODULE ...``, ``python FILE ...`` or ``python -c CODE ...`` (with our
+    own interpreter and no option) as (kind, target, arguments) for the fork server."""
+    if len(args) < 2 or args[0] != sys.executable:
+        return None
+    if args[1] == "-m" and len(args) > 2:
+        return "module", args[2], args[3:]
+    if args[1] == "-c" and len(args) > 2:
+        return "code", args[2], args[3:]
+    if not args[1].startswith("-"):
+        return "script", args[1], args[2:]
+    return None
+
+
 def run(
     args: list[str],
     cwd: Path,
@@ -89,11 +105,22 @@ def run(
     input: str | None = None,
     *,
     preexec_fn=None,
+    fork: bool = True,
 ) -> Result:
+    """``args`` in ``cwd``, as ``subprocess.run`` runs them. A Python program on our
+    interpreter is forked from :mod:`tests.forkserver` (the same process, without the
+    start-up) unless ``fork`` is false or the run needs what only a new interpreter
+    gives."""
+    env = env or clean_env()
+    program = _python_program(args)
+    if fork and program is not None and input is None and preexec_fn is None:
+        server = forkserver.server_for(env)
+        if server is not None:
+            return Result(*server.run(*program, str(cwd), env, timeout=600))
     proc = subprocess.run(
         args,
         cwd=cwd,
-        env=env or clean_env(),
+        env=env,
         capture_output=True,
         text=True,
         input=input,

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from migrator.write.journal import JOURNAL_OUTSIDE_GIT, SLOW_ENV
-from tests.djproject import DjangoProject, clean_env
+from tests.djproject import DjangoProject, clean_env, run
 from tests.gitrepo import commit_all, git, init_repo
 from tests.test_rebase import base, kept_side, moving_side
 
@@ -90,14 +90,11 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 
 def migrator(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "migrator", *args],
-        cwd=root,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    """A run after the interrupted one (``recover``, the next rebase): the CLI as every
+    other test runs it (:func:`tests.djproject.run`)."""
+    command = [sys.executable, "-m", "migrator", *args]
+    result = run(command, root)
+    return subprocess.CompletedProcess(command, result.code, result.out, result.err)
 
 
 @pytest.fixture(scope="module")
