@@ -1,0 +1,97 @@
+"""System checks of the migrator Django app (``INSTALLED_APPS += ["migrator"]``).
+
+``manage.py check`` (and every command Django checks the project before) reports what
+``migrator check`` finds, one id per kind, each an error because each stops ``migrate``:
+
+``migrator.E001``  an app has several leaf migrations (a conflict)
+``migrator.E002``  missing-dependency       ``migrator.E003``  circular-dependency
+``migrator.E004``  syntax-error             ``migrator.E005``  conflict-markers
+``migrator.E006``  no-migration-class       ``migrator.E007``  import-error
+``migrator.E008``  invalid-migration        ``migrator.E009``  the migrations cannot be loaded
+
+They never lock the user out of the commands that fix or show what they report: Django
+checks the whole project before ``makemigrations`` (its ``--merge`` too),
+``showmigrations`` and ``squashmigrations``, so migrator's checks stay silent there (those
+commands say it themselves, in Django's words); ``manage.py migrator ...`` runs no checks.
+Elsewhere ``--skip-checks`` or ``SILENCED_SYSTEM_CHECKS`` silence them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import FrameType
+
+from django.core import checks
+from django.core.management.base import BaseCommand
+
+from migrator import problems as kinds
+from migrator.errors import MigratorError
+
+TAG = "migrator"
+
+IDS = {
+    "conflict": "migrator.E001",
+    kinds.MISSING_DEPENDENCY: "migrator.E002",
+    kinds.CIRCULAR_DEPENDENCY: "migrator.E003",
+    kinds.SYNTAX_ERROR: "migrator.E004",
+    kinds.CONFLICT_MARKERS: "migrator.E005",
+    kinds.NO_MIGRATION_CLASS: "migrator.E006",
+    kinds.IMPORT_ERROR: "migrator.E007",
+    kinds.INVALID_MIGRATION: "migrator.E008",
+}
+NOT_LOADED = "migrator.E009"
+
+# Commands that show or fix what these checks report, and say it themselves.
+QUIET_BEFORE = ("makemigrations", "showmigrations", "squashmigrations")
+
+
+def _running_command() -> BaseCommand | None:
+    """The management command whose ``check()`` runs the checks, if one does (found on
+    the stack: Django passes checks no command)."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        candidate = frame.f_locals.get("self")
+        if isinstance(candidate, BaseCommand):
+            return candidate
+        frame = frame.f_back
+    return None
+
+
+def _is_quiet_before(command: BaseCommand | None) -> bool:
+    """Whether ``command`` is one of :data:`QUIET_BEFORE` (or extends one, as
+    django-linear-migrations' ``makemigrations`` does)."""
+    if command is None:
+        return False
+    from importlib import import_module
+
+    quiet = tuple(
+        import_module(f"django.core.management.commands.{name}").Command for name in QUIET_BEFORE
+    )
+    return isinstance(command, quiet)
+
+
+@checks.register(TAG)
+def check_migrations(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """What ``migrator check`` finds, for the apps checked (all by default)."""
+    if _is_quiet_before(_running_command()):
+        return []
+    from migrator.check import check_graph
+    from migrator.project import load_running_project, select_apps
+    from migrator.render.check import render_system_checks
+
+    cwd = Path.cwd()
+    try:
+        project = load_running_project(cwd)
+    except MigratorError as error:
+        return [checks.Error(error.message, hint=error.hint, obj=error.location(), id=NOT_LOADED)]
+    migrated = set(select_apps(project.graph, [], only_migrated=True))
+    if app_configs is None:
+        labels = sorted(migrated)
+    else:
+        labels = sorted(migrated & {config.label for config in app_configs})
+    report = check_graph(project.graph, project.problems, labels)
+    return [
+        checks.Error(entry.message, hint=entry.hint, obj=entry.obj, id=IDS.get(entry.key))
+        for entry in render_system_checks(report, cwd)
+    ]
