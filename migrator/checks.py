@@ -8,6 +8,9 @@
 ``migrator.E004``  syntax-error             ``migrator.E005``  conflict-markers
 ``migrator.E006``  no-migration-class       ``migrator.E007``  import-error
 ``migrator.E008``  invalid-migration        ``migrator.E009``  the migrations cannot be loaded
+``migrator.E010``  marker-missing           ``migrator.E011``  marker-lines
+``migrator.E012``  marker-dangling          ``migrator.E013``  marker-stale
+(the marker-file ids only without django-linear-migrations, whose own checks say it)
 
 They never lock the user out of the commands that fix or show what they report: Django
 checks the whole project before ``makemigrations`` (its ``--merge`` too),
@@ -39,6 +42,10 @@ IDS = {
     kinds.NO_MIGRATION_CLASS: "migrator.E006",
     kinds.IMPORT_ERROR: "migrator.E007",
     kinds.INVALID_MIGRATION: "migrator.E008",
+    kinds.MARKER_MISSING: "migrator.E010",
+    kinds.MARKER_LINES: "migrator.E011",
+    kinds.MARKER_DANGLING: "migrator.E012",
+    kinds.MARKER_STALE: "migrator.E013",
 }
 NOT_LOADED = "migrator.E009"
 
@@ -77,6 +84,7 @@ def check_migrations(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if _is_quiet_before(_running_command()):
         return []
     from migrator.check import check_graph
+    from migrator.markers import marker_problems, uses_dlm
     from migrator.project import load_running_project, select_apps
     from migrator.render.check import render_system_checks
 
@@ -90,7 +98,10 @@ def check_migrations(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         labels = sorted(migrated)
     else:
         labels = sorted(migrated & {config.label for config in app_configs})
-    report = check_graph(project.graph, project.problems, labels)
+    markers = []
+    if not uses_dlm(project.graph):  # else its own checks (dlm.E001-E004) say it
+        markers = marker_problems(project.graph, project.problems, labels, project.options)
+    report = check_graph(project.graph, project.problems + markers, labels)
     return [
         checks.Error(entry.message, hint=entry.hint, obj=entry.obj, id=IDS.get(entry.key))
         for entry in render_system_checks(report, cwd)

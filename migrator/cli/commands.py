@@ -10,6 +10,7 @@ from migrator.cli import (
     check,  # noqa: F401  (registers the command)
     explain,  # noqa: F401  (registers the command)
     graph,  # noqa: F401  (registers the command)
+    lock,  # noqa: F401  (registers the command)
     merge,  # noqa: F401  (registers the command)
     rebase,  # noqa: F401  (registers the command)
     recover,  # noqa: F401  (registers the command)

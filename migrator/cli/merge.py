@@ -53,6 +53,7 @@ def merge(
     Exit 0 when merged or nothing to merge, 1 when an app was refused or writing failed
     (nothing written then), 2 on a usage or configuration error.
     """
+    from migrator.markers import marker_apps
     from migrator.merge import global_problems, plan_merges
     from migrator.project import load_project, select_apps
     from migrator.recover import journal_for
@@ -87,6 +88,7 @@ def merge(
             force=force,
             cwd=options.cwd,
             dry_run=dry_run,
+            markers=marker_apps(project.graph, options),
         )
         plan = report.plan()
         for path in plan.paths:
