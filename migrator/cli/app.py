@@ -24,7 +24,7 @@ app = typer.Typer(
     name="migrator",
     help="Find, explain and resolve Django migration conflicts; draw migration graphs.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -236,8 +236,14 @@ def recovery_words(recovery) -> str:
     )
 
 
-def write(text: str) -> None:
-    """Machine and human output alike go out as plain text (no Rich markup)."""
+def write(text: str, *, human: bool = False) -> None:
+    """Write to standard output. Machine output goes out as plain text; ``human``
+    output (``--format text``) is coloured on a terminal (see :mod:`migrator.cli.colour`)."""
+    if human:
+        from migrator.cli.colour import coloured, wants_colour
+
+        if wants_colour():
+            text = coloured(text)
     sys.stdout.write(text)
     sys.stdout.flush()
 

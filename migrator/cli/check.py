@@ -78,7 +78,7 @@ def check(
         Format.json: render.render_json,
         Format.github: render.render_github,
     }[Format(output_format)]
-    write(renderer(report, Path.cwd()))
+    write(renderer(report, Path.cwd()), human=output_format == Format.text)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FOUND)
 
 
@@ -112,5 +112,5 @@ def check_against(
         Format.json: render_against.render_json,
         Format.github: render_against.render_github,
     }[Format(output_format)]
-    write(renderer(report, prediction, Path.cwd()))
+    write(renderer(report, prediction, Path.cwd()), human=output_format == Format.text)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FOUND)

@@ -70,5 +70,5 @@ def lock(
                 report.plan, verify, journal=journal_for(options.cwd), command="lock"
             )
     renderer = render.render_json if output_format == Format.json else render.render_text
-    write(renderer(report, Path.cwd()))
+    write(renderer(report, Path.cwd()), human=output_format == Format.text)
     raise typer.Exit(EXIT_FOUND if report.refused else EXIT_OK)
