@@ -1,7 +1,8 @@
 """System checks of the migrator Django app (``INSTALLED_APPS += ["migrator"]``).
 
 ``manage.py check`` (and every command Django checks the project before) reports what
-``migrator check`` finds, one id per kind, each an error because each stops ``migrate``:
+``migrator check`` finds, one id per kind, each an error: each stops ``migrate``, and a
+drifted marker file is an error for django-linear-migrations too:
 
 ``migrator.E001``  an app has several leaf migrations (a conflict)
 ``migrator.E002``  missing-dependency       ``migrator.E003``  circular-dependency
@@ -87,12 +88,16 @@ def check_migrations(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     from migrator.markers import marker_problems, uses_dlm
     from migrator.project import load_running_project, select_apps
     from migrator.render.check import render_system_checks
+    from migrator.render.paths import display_path
 
     cwd = Path.cwd()
     try:
         project = load_running_project(cwd)
     except MigratorError as error:
-        return [checks.Error(error.message, hint=error.hint, obj=error.location(), id=NOT_LOADED)]
+        where = display_path(error.path, cwd)
+        if where and error.line:
+            where += f":{error.line}"
+        return [checks.Error(error.message, hint=error.hint, obj=where, id=NOT_LOADED)]
     migrated = set(select_apps(project.graph, [], only_migrated=True))
     if app_configs is None:
         labels = sorted(migrated)

@@ -200,3 +200,16 @@ def test_a_clean_project_passes_and_migrate_runs(tmp_path):
     result = project.manage("check")
     assert (result.code, result.err) == (0, "")
     assert project.manage("migrate", "--noinput").code == 0
+
+
+def test_migrations_that_cannot_be_loaded_are_one_error(tmp_path):
+    project = small(tmp_path / "p")
+    project.settings_extra = 'MIGRATION_MODULES = {"orders": "nowhere.migrations"}\n'
+    project.write_settings()
+    result = project.manage("check")
+    assert result.code == 1
+    line = project.migrator("check").err.splitlines()[0]  # the CLI's own words
+    path, number, message = re.match(r"migrator: error: (\S+):(\d+): (.*)", line).groups()
+    where = f"{Path(path).relative_to(project.root).as_posix()}:{number}"
+    assert where.startswith("project/settings.py:")
+    assert f"{where}: (migrator.E009) {message}\n" in result.err
