@@ -29,25 +29,33 @@ from types import FrameType
 from django.core import checks
 from django.core.management.base import BaseCommand
 
-from migrator import problems as kinds
 from migrator.errors import MigratorError
 
 TAG = "migrator"
 
-IDS = {
-    "conflict": "migrator.E001",
-    kinds.MISSING_DEPENDENCY: "migrator.E002",
-    kinds.CIRCULAR_DEPENDENCY: "migrator.E003",
-    kinds.SYNTAX_ERROR: "migrator.E004",
-    kinds.CONFLICT_MARKERS: "migrator.E005",
-    kinds.NO_MIGRATION_CLASS: "migrator.E006",
-    kinds.IMPORT_ERROR: "migrator.E007",
-    kinds.INVALID_MIGRATION: "migrator.E008",
-    kinds.MARKER_MISSING: "migrator.E010",
-    kinds.MARKER_LINES: "migrator.E011",
-    kinds.MARKER_DANGLING: "migrator.E012",
-    kinds.MARKER_STALE: "migrator.E013",
-}
+
+def ids() -> dict[str, str]:
+    """The check id of each finding (``"conflict"`` or a problem kind). Built when the
+    checks run: importing the problem kinds imports networkx, which every ``manage.py``
+    command would pay for at start."""
+    from migrator import problems as kinds
+
+    return {
+        "conflict": "migrator.E001",
+        kinds.MISSING_DEPENDENCY: "migrator.E002",
+        kinds.CIRCULAR_DEPENDENCY: "migrator.E003",
+        kinds.SYNTAX_ERROR: "migrator.E004",
+        kinds.CONFLICT_MARKERS: "migrator.E005",
+        kinds.NO_MIGRATION_CLASS: "migrator.E006",
+        kinds.IMPORT_ERROR: "migrator.E007",
+        kinds.INVALID_MIGRATION: "migrator.E008",
+        kinds.MARKER_MISSING: "migrator.E010",
+        kinds.MARKER_LINES: "migrator.E011",
+        kinds.MARKER_DANGLING: "migrator.E012",
+        kinds.MARKER_STALE: "migrator.E013",
+    }
+
+
 NOT_LOADED = "migrator.E009"
 
 # Commands that show or fix what these checks report, and say it themselves.
@@ -107,7 +115,8 @@ def check_migrations(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if not uses_dlm(project.graph):  # else its own checks (dlm.E001-E004) say it
         markers = marker_problems(project.graph, project.problems, labels, project.options)
     report = check_graph(project.graph, project.problems + markers, labels)
+    known = ids()
     return [
-        checks.Error(entry.message, hint=entry.hint, obj=entry.obj, id=IDS.get(entry.key))
+        checks.Error(entry.message, hint=entry.hint, obj=entry.obj, id=known.get(entry.key))
         for entry in render_system_checks(report, cwd)
     ]
