@@ -7,11 +7,12 @@ migrator's check."""
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.djproject import DjangoProject
+from tests.djproject import DjangoProject, run_unprivileged
 from tests.gitrepo import commit_all, git, init_repo
 
 pytest.importorskip("django_linear_migrations")
@@ -222,3 +223,20 @@ def test_rebase_after_a_git_merge_rewrites_the_marker_and_dlm_passes(tmp_path):
     assert marker(project, "orders").read_text() == "0005_order_gift\n"
     assert dlm_ids(project) == []
     assert project.migrator("check").code == 0
+
+
+def test_lock_is_all_or_nothing(tmp_path):
+    """One marker cannot be written (a read-only folder): the one already written is
+    removed, exit 1, one error line, the project byte for byte as before."""
+    project = project_with(tmp_path / "p", dlm=False)
+    before = project.snapshot()
+    folder = project.root / "shipping" / "migrations"
+    folder.chmod(0o555)
+    try:
+        result = run_unprivileged([sys.executable, "-m", "migrator", "lock"], project.root)
+    finally:
+        folder.chmod(0o755)
+    assert result.code == 1, result.out + result.err
+    assert result.err.startswith("migrator: error: ")
+    assert "Traceback" not in result.err
+    assert project.snapshot() == before
