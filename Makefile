@@ -4,6 +4,8 @@
 #   make test   the same set-up, then lint (ruff), type checks (mypy) and the whole suite
 #               (the layer test included) on Django 5.2/Python 3.11 and Django 6.1/Python
 #               3.13 (side by side; the second one's output follows)
+#   make test-wheel  build the sdist and wheel, install the wheel (not editable) into a fresh
+#               virtualenv with Django 6.0/Python 3.13, run a smoke subset of the tests on it
 #   make realworld  --static against Django mode on 37 pinned real packages (not in `make test`)
 #
 # Everything the suite needs is installed from here: CI runs on a clean clone.
@@ -16,6 +18,15 @@ VENV_B := .venv-py313-dj61
 DJANGO_A := django>=5.2,<5.3
 DJANGO_B := django>=6.1,<6.2
 SCRATCH := scratch
+WHEEL_VENV := $(SCRATCH)/wheel-venv
+DIST := $(SCRATCH)/dist
+DJANGO_WHEEL := django>=6.0,<6.1
+# What a file missing from the package would break first: the Django app (apps, checks,
+# management command), the writers, every command's entry point.
+SMOKE_TESTS := tests/test_django_app.py::test_manage_py_migrator_says_what_the_cli_says \
+  tests/test_django_app.py::test_manage_py_check_reports_every_conflict_django_sees \
+  tests/test_markers.py::test_lock_writes_what_django_linear_migrations_writes \
+  tests/test_merge.py::test_json_output tests/test_rebase.py::test_max_migration_txt_follows_the_new_leaf
 REALWORLD_VENV := $(SCRATCH)/realworld-venv
 REALWORLD_REQUIREMENTS := benchmarks/realworld/requirements.txt
 PYTEST_ARGS ?=
@@ -23,11 +34,12 @@ PYTEST_ARGS ?=
 # 2-core machine 2 each keep both cores busy while a worker waits on a subprocess.
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install system-deps venvs demo test test-a test-b lint typecheck format bench realworld clean
+.PHONY: help install system-deps venvs demo test test-a test-b test-wheel lint typecheck format bench realworld clean
 
 help:
 	@echo "make demo    set up, then run migrator on a scratch copy of sample_apps/"
 	@echo "make test    set up, then run the tests on both Django versions"
+	@echo "make test-wheel  build the sdist and wheel, test the installed wheel on Django 6.0"
 	@echo "make lint    ruff check and format check"
 	@echo "make typecheck  mypy over migrator/"
 	@echo "make bench   benchmarks against generated projects (see benchmarks/README.md)"
@@ -101,6 +113,23 @@ test-b:
 	@echo "== Django 6.1 on Python 3.13 =="
 	$(VENV_B)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal \
 	  --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-b" $(PYTEST_ARGS)
+
+# The package as users get it: the wheel is built from the sdist (python -m build), so a
+# file missing from either fails here. The tests run from the checkout, but import
+# migrator from the wheel: pytest's own script (not `python -m`, which would put the
+# checkout first on sys.path) with --import-mode=append.
+test-wheel: $(VENV_B)/.installed
+	rm -rf $(DIST) $(WHEEL_VENV) && mkdir -p $(SCRATCH)
+	$(VENV_B)/bin/python -m build --outdir $(DIST) . >/dev/null 2>$(SCRATCH)/build.log \
+	  || { cat $(SCRATCH)/build.log; exit 1; }
+	$$(scripts/find-python 3.13) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/pip install -q --disable-pip-version-check $(DIST)/*.whl \
+	  "$(DJANGO_WHEEL)" pytest django-linear-migrations
+	cd $(SCRATCH) && wheel-venv/bin/python -c "import django, migrator; \
+	  assert 'site-packages' in migrator.__file__, migrator.__file__; \
+	  print('== migrator', migrator.__version__, 'from the wheel, Django', django.__version__, '==')"
+	$(WHEEL_VENV)/bin/pytest -p no:cacheprovider --import-mode=append -q \
+	  --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-wheel" $(SMOKE_TESTS)
 
 lint: venvs
 	$(VENV_A)/bin/ruff check migrator tests benchmarks scripts

@@ -22,7 +22,7 @@ Where we deliberately differ from Django:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +31,7 @@ import networkx as nx
 
 from migrator.analysis.leaves import conflicts
 from migrator.analysis.overlap import FIELD, Overlap, only_unreadable_unknowns
+from migrator.markers import MARKER_FILE, marker_change
 from migrator.problems import Problem
 from migrator.write.plan import NewFile, WritePlan
 
@@ -64,6 +65,7 @@ class AppMerge:
     #: written although --static could not read some operations (their effect unknown)
     unreadable_operations: bool = False
     recommendation: str = ""  # explain's, when refused
+    marker: Path | None = None  # the app's max_migration.txt, pointed at the merge
 
 
 @dataclass
@@ -94,6 +96,12 @@ class MergeReport:
                     reason=f"merge migration for {merge.app_label!r}",
                 )
             )
+            if merge.marker is not None:
+                change = marker_change(
+                    merge.marker, merge.migration.name, f"{MARKER_FILE} for {merge.app_label!r}"
+                )
+                if change is not None:
+                    plan.add(change)
         return plan
 
 
@@ -107,7 +115,12 @@ def _explain(graph: nx.DiGraph, app_label: str, cwd: Path | None):
 
 
 def _app_problems(problems: list[Problem], app_label: str) -> list[Problem]:
-    return [p for p in problems if p.app == app_label]
+    """The app's problems, but those of its marker file, which the merge rewrites."""
+    return [
+        p
+        for p in problems
+        if p.app == app_label and not (p.path and Path(p.path).name == MARKER_FILE)
+    ]
 
 
 def plan_app(
@@ -165,15 +178,21 @@ def plan_merges(
     force: bool = False,
     cwd: Path | None = None,
     dry_run: bool = False,
+    markers: Collection[str] = (),
 ) -> MergeReport:
     """One merge migration per conflicting app among ``labels`` (sorted), each depending
-    on all of the app's leaves."""
+    on all of the app's leaves; for the apps of ``markers`` (those that use marker
+    files), their ``max_migration.txt`` names the merge, in the same write."""
     chosen = set(labels)
     merges = [
         plan_app(graph, problems, app, leaves, name=name, force=force, cwd=cwd)
         for app, leaves in conflicts(graph).items()
         if app in chosen
     ]
+    for merge in merges:
+        if merge.outcome == WRITE and merge.app_label in markers:
+            assert merge.migration is not None
+            merge.marker = merge.migration.path.parent / MARKER_FILE
     return MergeReport(sorted(chosen), merges, dry_run=dry_run)
 
 

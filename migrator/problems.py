@@ -35,6 +35,12 @@ UNREADABLE = "unreadable"  # --static: a graph value it could not evaluate
 INCONSISTENT_HISTORY = "inconsistent-history"
 GHOST_MIGRATION = "ghost-migration"
 PARTIALLY_APPLIED_SQUASH = "partially-applied-squash"
+# Marker files (django-linear-migrations' max_migration.txt), for apps that use them.
+MARKER_MISSING = "marker-missing"
+MARKER_LINES = "marker-lines"  # not exactly one name (a git merge kept both sides)
+MARKER_DANGLING = "marker-dangling"  # names a migration that does not exist
+MARKER_STALE = "marker-stale"  # names a migration that is not the app's leaf
+MARKER_KINDS = (MARKER_MISSING, MARKER_LINES, MARKER_DANGLING, MARKER_STALE)
 
 KINDS = (
     MISSING_DEPENDENCY,
@@ -48,6 +54,7 @@ KINDS = (
     INCONSISTENT_HISTORY,
     GHOST_MIGRATION,
     PARTIALLY_APPLIED_SQUASH,
+    *MARKER_KINDS,
 )
 
 #: One hint per kind, shown under the problem in text output.
@@ -77,6 +84,12 @@ HINTS = {
     PARTIALLY_APPLIED_SQUASH: "keep every replaced migration until each database has applied "
     "all of them: restore deleted ones from git and run migrate there; a migration that "
     "depends on a replaced one should depend on the squashed migration instead",
+    **dict.fromkeys(
+        MARKER_KINDS,
+        "run `migrator lock APP_LABEL` to write the app's leaf migration into it (after a "
+        "git merge, `migrator merge` or `migrator rebase` rewrite it as they resolve the "
+        "conflict)",
+    ),
 }
 
 

@@ -5,16 +5,22 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from migrator.django.setup import project_code, setup_django, setup_static, static_time_zone
-from migrator.errors import UsageError
+from migrator.django.setup import (
+    project_code,
+    running_settings,
+    setup_django,
+    setup_static,
+    static_time_zone,
+)
+from migrator.errors import ConfigurationError, UsageError
 from migrator.graph import installed_apps
 from migrator.settings import ProjectOptions, SettingsChoice
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from pathlib import Path
 
     import networkx as nx
 
@@ -73,6 +79,21 @@ def load_project(
                 overlay=overlay,
             )
     return Project(options, settings, loaded.graph, loaded.problems)
+
+
+def load_running_project(cwd: Path) -> Project:
+    """The graph of the project whose Django this process already runs (a system check
+    inside ``manage.py``): nothing is found, booted or forked; paths relative to ``cwd``."""
+    module = running_settings()
+    if module is None:
+        raise ConfigurationError("Django is not set up in this process")
+    from migrator.django.loader import load_graph  # imports Django: it is set up
+
+    options = ProjectOptions(settings=module, cwd=cwd)
+    loaded = load_graph(root=cwd)
+    return Project(
+        options, SettingsChoice(module, "running Django", cwd), loaded.graph, loaded.problems
+    )
 
 
 def migration_folders(options: ProjectOptions) -> list[Path]:

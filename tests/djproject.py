@@ -78,7 +78,10 @@ class Result:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    # FORCE_COLOR (some CI runners set it) would colour the output the tests compare
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "FORCE_COLOR")
+    }
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # files are rewritten fast: no stale .pyc
     env.update(extra)
     return env

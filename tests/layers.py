@@ -14,6 +14,7 @@ The layers, from the bottom (ARCHITECTURE.md draws them):
 ``core``      one module per command, and ``project`` (the one way to a graph)
 ``render``    words and pictures of what a core returned
 ``cli``       options in, text and exit code out
+``app``       the Django app (apps, checks, management): Django's hooks into the cli and cores
 """
 
 from __future__ import annotations
@@ -37,13 +38,17 @@ ALLOWED = {
     "render": {"render", "core", "contract", "analysis"},
     "cli": {"cli", "render", "core", "contract", "analysis", "django", "static", "write"},
     "entry": {"cli"},
+    "app": {"app", "cli", "render", "core", "contract", "analysis", "django"},
 }
+
+# The Django app's modules, at the package's top level where Django looks for them.
+APP_MODULES = ("apps", "checks", "management")
 
 # Third-party or standard modules only some layers may import: module -> layers allowed.
 # ``static`` may build Django operation objects (static/operations.py); nothing else
 # outside ``django`` may import Django.
 EXTERNAL = {
-    "django": {"django"},
+    "django": {"django", "app"},
     "typer": {"cli"},
     "graphviz": {"render"},
     "subprocess": {"contract", "django", "static", "write", "core", "cli"},
@@ -112,6 +117,8 @@ def layer(module: str) -> str | None:
         return "entry"
     if parts[1] in ("analysis", "django", "static", "write", "render", "cli"):
         return parts[1]
+    if parts[1] in APP_MODULES:
+        return "app"
     if parts[1] in CONTRACTS:
         return "contract"
     return "core"

@@ -430,6 +430,7 @@ def test_json_output(tmp_path):
                 "warnings": [],
                 "collisions": [],
                 "source": source,
+                "marker": None,
             }
         ],
         "written": [path],

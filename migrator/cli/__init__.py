@@ -11,11 +11,14 @@ from __future__ import annotations
 import sys
 
 
-def main() -> None:
+def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
+    """Run the program (``args``: the command line after the program's name, default
+    ``sys.argv[1:]``; ``prog_name`` for usage lines, e.g. ``manage.py migrator``) and
+    exit with its exit code."""
     try:
         from migrator.cli.commands import run  # typer and every command
 
-        run()
+        run(args, prog_name)
     except KeyboardInterrupt:
         sys.stderr.write("migrator: interrupted (SIGINT)\n")
         raise SystemExit(130) from None

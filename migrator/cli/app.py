@@ -25,7 +25,7 @@ app = typer.Typer(
     name="migrator",
     help="Find, explain and resolve Django migration conflicts; draw migration graphs.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -239,11 +239,18 @@ def recovery_words(recovery) -> str:
     )
 
 
-def write(text: str) -> None:
-    """Machine and human output alike go out as plain text (no Rich markup); the
-    renderers escaped every name, and nothing that is not printable (but line breaks
-    and tabs) gets through here either, whatever forgot to."""
-    sys.stdout.write(terminal_block(text))
+def write(text: str, *, human: bool = False) -> None:
+    """Write to standard output. Machine and human output alike go out as plain text (no
+    Rich markup); the renderers escaped every name, and nothing that is not printable (but
+    line breaks and tabs) gets through here either, whatever forgot to. ``human`` output
+    (``--format text``) is then coloured on a terminal (see :mod:`migrator.cli.colour`)."""
+    text = terminal_block(text)
+    if human:
+        from migrator.cli.colour import coloured, wants_colour
+
+        if wants_colour():
+            text = coloured(text)
+    sys.stdout.write(text)
     sys.stdout.flush()
 
 

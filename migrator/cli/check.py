@@ -58,6 +58,7 @@ def check(
     configuration error.
     """
     from migrator.check import check_graph, require_database
+    from migrator.markers import marker_problems
     from migrator.project import load_project, select_apps
     from migrator.render import check as render
 
@@ -66,16 +67,18 @@ def check(
             against, app_labels, output_format, settings, pythonpath, static, database, traceback
         )
     with handle_errors(traceback):
-        project = load_project(project_options(settings, pythonpath, static), database=database)
+        options = project_options(settings, pythonpath, static)
+        project = load_project(options, database=database)
         require_database(project.graph)
         labels = select_apps(project.graph, app_labels or [], only_migrated=True)
-        report = check_graph(project.graph, project.problems, labels)
+        markers = marker_problems(project.graph, project.problems, labels, options)
+        report = check_graph(project.graph, project.problems + markers, labels)
     renderer = {
         Format.text: render.render_text,
         Format.json: render.render_json,
         Format.github: render.render_github,
     }[Format(output_format)]
-    write(renderer(report, Path.cwd()))
+    write(renderer(report, Path.cwd()), human=output_format == Format.text)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FOUND)
 
 
@@ -109,5 +112,5 @@ def check_against(
         Format.json: render_against.render_json,
         Format.github: render_against.render_github,
     }[Format(output_format)]
-    write(renderer(report, prediction, Path.cwd()))
+    write(renderer(report, prediction, Path.cwd()), human=output_format == Format.text)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FOUND)

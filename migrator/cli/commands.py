@@ -10,6 +10,7 @@ from migrator.cli import (
     check,  # noqa: F401  (registers the command)
     explain,  # noqa: F401  (registers the command)
     graph,  # noqa: F401  (registers the command)
+    lock,  # noqa: F401  (registers the command)
     merge,  # noqa: F401  (registers the command)
     rebase,  # noqa: F401  (registers the command)
     recover,  # noqa: F401  (registers the command)
@@ -20,14 +21,14 @@ from migrator.cli.app import GuardedStdout, app, print_error, report_interrupt
 from migrator.errors import EXIT_INTERRUPTED, MigratorError
 
 
-def run() -> None:
+def run(args: list[str] | None = None, prog_name: str | None = None) -> None:
     """The whole program: the commands, and what none of them can catch (an interrupt
     before a command starts, a standard output that cannot be written)."""
     sys.stdout = GuardedStdout(sys.stdout)
     code: int | str | None
     try:
         try:
-            app()
+            app(args=args, prog_name=prog_name)
         finally:
             sys.stdout.flush()
     except SystemExit as exit:

@@ -61,5 +61,5 @@ def explain(
                 "(run `migrator check`; this explanation may be incomplete)"
             )
     renderer = render.render_json if output_format is Format.json else render.render_text
-    write(renderer(explanations, Path.cwd()))
+    write(renderer(explanations, Path.cwd()), human=output_format == Format.text)
     raise typer.Exit(EXIT_FOUND if any(x.is_conflict for x in explanations) else EXIT_OK)

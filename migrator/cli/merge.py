@@ -53,6 +53,7 @@ def merge(
     Exit 0 when merged or nothing to merge, 1 when an app was refused or writing failed
     (nothing written then), 2 on a usage or configuration error.
     """
+    from migrator.markers import marker_apps
     from migrator.merge import global_problems, plan_merges
     from migrator.project import load_project, select_apps
     from migrator.recover import journal_for
@@ -87,6 +88,7 @@ def merge(
             force=force,
             cwd=options.cwd,
             dry_run=dry_run,
+            markers=marker_apps(project.graph, options),
         )
         plan = report.plan()
         for path in plan.paths:
@@ -104,5 +106,5 @@ def merge(
                 plan, verify, journal=journal_for(options.cwd), command="merge"
             )
     renderer = render.render_json if output_format == Format.json else render.render_text
-    write(renderer(report, Path.cwd()))
+    write(renderer(report, Path.cwd()), human=output_format == Format.text)
     raise typer.Exit(EXIT_FOUND if report.refused else EXIT_OK)

@@ -86,13 +86,13 @@ def rebase(
             graph, app_label, keep=keep, move=move, onto=onto, static=static, cwd=cwd
         )
         if rebase is None:
-            write(render.nothing_to_rebase(app_label))
+            write(render.nothing_to_rebase(app_label), human=True)
             raise typer.Exit(0)
         sys.stderr.write(render.database_note(rebase, database))
         refuse_applied(graph, rebase, database=database, force=force)
-        write(render.plan_text(rebase, cwd))
+        write(render.plan_text(rebase, cwd), human=True)
         if dry_run:
-            write(render.dry_run_text(rebase, cwd))
+            write(render.dry_run_text(rebase, cwd), human=True)
             raise typer.Exit(0)
         # every app: a rebase edits references anywhere, so any app can break
         scope = select_apps(graph, [], only_migrated=True)
@@ -105,4 +105,4 @@ def rebase(
             scope,
         )
         apply_plan(rebase.plan, verify, journal=journal_for(cwd), command=f"rebase {app_label}")
-    write(render.verified_text(rebase))
+    write(render.verified_text(rebase), human=True)

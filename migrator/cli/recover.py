@@ -20,4 +20,7 @@ def recover(traceback: TracebackOption = False) -> None:
 
     with handle_errors(traceback):
         recovery = recover_project(Path.cwd())
-    write("Nothing to recover.\n" if recovery is None else recovery_words(recovery) + "\n")
+    write(
+        "Nothing to recover.\n" if recovery is None else recovery_words(recovery) + "\n",
+        human=True,
+    )

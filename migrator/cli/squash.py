@@ -64,6 +64,7 @@ def squash(
     write(
         render.render_json(report, costs)
         if output_format is Format.json
-        else render.render_text(report, costs)
+        else render.render_text(report, costs),
+        human=output_format is not Format.json,
     )
     raise typer.Exit(EXIT_OK)

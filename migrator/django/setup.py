@@ -63,6 +63,11 @@ def setup_django(options: ProjectOptions) -> SettingsChoice:
     if _booted is not None and _booted[0] == options:
         return _booted[1]
     choice = choose_settings(options)
+    if running_settings() == choice.module:
+        # Already set up by the process migrator runs in (``manage.py migrator``): its
+        # settings, app registry and ``sys.path`` are the project's; boot nothing again.
+        _booted = (options, choice)
+        return choice
     _prepare_sys_path(choice)
     os.environ[SETTINGS_ENV] = choice.module
     with project_code(choice):
@@ -70,6 +75,19 @@ def setup_django(options: ProjectOptions) -> SettingsChoice:
         _setup(choice)
     _booted = (options, choice)
     return choice
+
+
+def running_settings() -> str | None:
+    """The settings module of a Django that this process already set up (``manage.py``
+    did, or migrator did), or ``None`` when Django is not set up on a settings module."""
+    if "django.apps" not in sys.modules:
+        return None
+    from django.apps import apps
+    from django.conf import settings
+
+    if not (apps.ready and settings.configured):
+        return None
+    return getattr(settings, "SETTINGS_MODULE", None) or None
 
 
 class _InterpreterExit(BaseException):

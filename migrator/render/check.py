@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from migrator.check import CheckReport, Conflict
@@ -109,3 +110,47 @@ def render_github(report: CheckReport, base: Path) -> str:
             )
         )
     return "".join(line + "\n" for line in lines)
+
+
+@dataclass(frozen=True)
+class CheckEntry:
+    """One finding worded for Django's system check framework: ``key`` is ``"conflict"``
+    or a problem kind, ``obj`` what Django prints before the message."""
+
+    key: str
+    obj: str
+    message: str
+    hint: str | None
+
+
+def render_system_checks(report: CheckReport, base: Path) -> list[CheckEntry]:
+    """The report as system check entries, in the report's order (``manage.py check``
+    under the migrator Django app): the hints name ``manage.py`` commands."""
+    entries = []
+    for conflict in report.conflicts:
+        files = ", ".join(
+            display_path(path, base) or name
+            for name, path in zip(conflict.leaves, conflict.paths, strict=True)
+        )
+        entries.append(
+            CheckEntry(
+                "conflict",
+                conflict.app,
+                f"conflict: {len(conflict.leaves)} leaf migrations: "
+                f"{', '.join(conflict.leaves)} ({files})",
+                f"run `python manage.py migrator explain {conflict.app}` to see what each "
+                f"branch does, then `python manage.py migrator merge {conflict.app}`"
+                f" (or `rebase`)",
+            )
+        )
+    for problem in report.problems:
+        location = _location(problem, base).removesuffix(": ")
+        entries.append(
+            CheckEntry(
+                problem.kind,
+                location or problem.app or "migrations",
+                f"{problem.kind}: {problem.message}",
+                problem.hint,
+            )
+        )
+    return entries

@@ -132,6 +132,9 @@ def _app_lines(merge: AppMerge, report: MergeReport, base: Path) -> list[str]:
         verb = "would write" if report.dry_run else "wrote"
         path = display_path(str(merge.migration.path), base)
         lines = [f"{merge.app_label}: {verb} {path}, merging {leaves}"]
+        if merge.marker is not None:
+            marker = display_path(str(merge.marker), base)
+            lines.append(f"  {verb} {marker}: {merge.migration.name}")
     else:
         word = "refused" if merge.outcome == REFUSED else "not merged"
         lines = [f"{merge.app_label}: {word}: {reason(merge, base)}", f"  leaves: {leaves}"]
@@ -194,6 +197,7 @@ def report_dict(report: MergeReport, base: Path) -> dict:
                 "warnings": warnings(m),
                 "collisions": collisions(m).splitlines(),
                 "source": m.migration.source if m.migration and m.outcome == WRITE else None,
+                "marker": display_path(str(m.marker), base) if m.marker else None,
             }
             for m in report.merges
         ],
