@@ -19,6 +19,7 @@ from migrator.cli.app import (
     recover_interrupted,
     write,
 )
+from migrator.errors import UsageError
 
 
 @app.command()
@@ -47,14 +48,22 @@ def rebase(
         ),
     ] = False,
     database: Annotated[
-        str,
+        list[str] | None,
         typer.Option(
             "--database",
             metavar="ALIAS",
-            help="Refuse to rename migrations this database has "
-            "applied (skipped, with a note, when it cannot be reached).",
+            help="Refuse to rename migrations this database has applied (repeatable; "
+            "default: 'default'; skipped, with a note, when it cannot be reached).",
         ),
-    ] = "default",
+    ] = None,
+    update_applied: Annotated[
+        bool,
+        typer.Option(
+            "--update-applied",
+            help="Rename the django_migrations rows of the moved migrations on each "
+            "--database too, in the same all-or-nothing write.",
+        ),
+    ] = False,
     force: Annotated[
         bool,
         typer.Option("--force", help="Rename migrations even if the database has applied them."),
@@ -70,17 +79,31 @@ def rebase(
     Exit 0 when rebased (or nothing to do), 1 when refused, 2 on a usage error.
     """
     from migrator.project import load_project, select_apps
-    from migrator.rebase import rebase_app, refuse_applied
+    from migrator.rebase import check_databases, plan_row_renames, read_databases, rebase_app
     from migrator.recover import journal_for
     from migrator.render import rebase as render
     from migrator.write.plan import apply_plan
-    from migrator.write.verify import single_leaf_verifier
+    from migrator.write.verify import (
+        all_of,
+        applied_verifier,
+        rows_command,
+        single_leaf_verifier,
+    )
 
     cwd = Path.cwd()
     with handle_errors(traceback):
+        if update_applied and not database:
+            raise UsageError(
+                "--update-applied needs --database ALIAS: the databases whose rows to rename",
+                hint="name each one, e.g. --database default --update-applied",
+            )
+        if static and (update_applied or database):
+            raise UsageError(
+                "--database needs Django to read the database", hint="run without --static"
+            )
         recover_interrupted(cwd)
         options = project_options(settings, pythonpath, static)
-        project = load_project(options, database=None if static else database)
+        project = load_project(options)
         graph = project.graph
         rebase = rebase_app(
             graph, app_label, keep=keep, move=move, onto=onto, static=static, cwd=cwd
@@ -88,21 +111,38 @@ def rebase(
         if rebase is None:
             write(render.nothing_to_rebase(app_label))
             raise typer.Exit(0)
-        sys.stderr.write(render.database_note(rebase, database))
-        refuse_applied(graph, rebase, database=database, force=force)
+        if rebase.renamed and not static:
+            read = read_databases(database or ["default"])
+            checked = check_databases(
+                graph, rebase, read, update_applied=update_applied, force=force
+            )
+            plan_row_renames(rebase, checked, rows_command(project.settings), cwd)
+        sys.stderr.write(render.database_note(rebase))
         write(render.plan_text(rebase, cwd))
         if dry_run:
             write(render.dry_run_text(rebase, cwd))
             raise typer.Exit(0)
         # every app: a rebase edits references anywhere, so any app can break
         scope = select_apps(graph, [], only_migrated=True)
-        verify = single_leaf_verifier(
-            options,
-            project.settings,
-            [app_label],
-            project.problems,
-            {app_label: rebase.migration_count},
-            scope,
+        verify = all_of(
+            single_leaf_verifier(
+                options,
+                project.settings,
+                [app_label],
+                project.problems,
+                {app_label: rebase.migration_count},
+                scope,
+            ),
+            *[
+                applied_verifier(
+                    options,
+                    project.settings,
+                    d.alias,
+                    app_label,
+                    [new[1] for _, new in d.renames if new[0] == app_label],
+                )
+                for d in rebase.row_renames
+            ],
         )
         apply_plan(rebase.plan, verify, journal=journal_for(cwd), command=f"rebase {app_label}")
     write(render.verified_text(rebase))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
+from migrator.graph import key_str
 from migrator.rebase import (
     KEPT_NAMED,
     KEPT_NOT_MOVED,
@@ -23,18 +24,18 @@ def nothing_to_rebase(app: str) -> str:
     return f"{app}: nothing to rebase: one leaf.\n"
 
 
-def database_note(rebase: Rebase, alias: str) -> str:
+def database_note(rebase: Rebase) -> str:
     """Why applied state was not checked (the rebase goes on); "" when it was."""
-    if rebase.unchecked is None:
-        return ""
     if rebase.unchecked == UNCHECKED_STATIC:
         return (
-            f"note: --static reads no database: not checked whether {alias!r} has "
+            "note: --static reads no database: not checked whether a database has "
             "applied the migrations that move\n"
         )
-    return (
-        f"note: database {alias!r} cannot be read ({rebase.database_error}): not checked "
+    return "".join(
+        f"note: database {d.alias!r} cannot be read ({d.error}): not checked "
         "whether it has applied the migrations that move\n"
+        for d in rebase.databases
+        if not d.readable
     )
 
 
@@ -57,6 +58,9 @@ def plan_text(rebase: Rebase, base: Path) -> str:
     for verb, source, path in rebase.changes:
         renamed = f"{display_path(str(source), base)} -> " if source is not None else ""
         lines.append(f"  {verb:<6} {renamed}{display_path(str(path), base)}")
+    for database in rebase.row_renames:
+        for old, new in database.renames:
+            lines.append(f"  row    database {database.alias!r}: {key_str(old)} -> {key_str(new)}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -80,7 +84,15 @@ def dry_run_text(rebase: Rebase, base: Path) -> str:
 
 
 def verified_text(rebase: Rebase) -> str:
-    return (
+    text = (
         f"Verified in a fresh process: {rebase.app!r} has one leaf ({rebase.new_leaf}) and "
         f"{rebase.migration_count} migrations.\n"
     )
+    for database in rebase.row_renames:
+        count = len(database.renames)
+        text += (
+            f"Database {database.alias!r}: renamed {count} applied row{'s' if count != 1 else ''}"
+            "; a fresh process sees them applied under their new names, no row left "
+            "without a file.\n"
+        )
+    return text

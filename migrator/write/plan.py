@@ -32,7 +32,15 @@ from pathlib import Path
 from typing import ClassVar, Protocol
 
 from migrator.errors import WriteError
-from migrator.write.journal import Journal, Undone, digest, sibling, signals_held, slow_down
+from migrator.write.journal import (
+    Journal,
+    Undone,
+    digest,
+    run_step_command,
+    sibling,
+    signals_held,
+    slow_down,
+)
 
 
 class Change(Protocol):
@@ -123,6 +131,11 @@ class _Failed(Exception):
         self.message, self.path, self.hint = message, path, hint
 
 
+def _what(change: Change) -> str:
+    """What a change acts on, for a message: its file, or what a command changes."""
+    return getattr(change, "what", None) or str(change.path)
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' if count != 1 else ''}"
 
@@ -136,6 +149,7 @@ def undone_words(undone: Undone) -> str:
         parts.append(f"renamed {_plural(len(undone.renamed), 'file')} back")
     if undone.edited:
         parts.append(f"restored the bytes of {_plural(len(undone.edited), 'edited file')}")
+    parts += [f"put back {what}" for what in undone.commands]
     return " and ".join(parts) if parts else "nothing was written"
 
 
@@ -190,7 +204,7 @@ def apply_plan(
                 reason = exc.strerror or str(exc)
             if reason is not None:
                 raise _Failed(
-                    f"cannot {change.verb} {change.path}: {reason}",
+                    f"cannot {change.verb} {_what(change)}: {reason}",
                     change.path,
                     "nothing is ever overwritten; move it away and run again",
                 )
@@ -199,9 +213,10 @@ def apply_plan(
                     change.apply(record)
             except OSError as exc:
                 raise _Failed(
-                    f"cannot {change.verb} {change.path}: {exc.strerror or exc}",
-                    change.path,
-                    "make the folder writable (or free disk space) and run again",
+                    f"cannot {change.verb} {_what(change)}: {exc.strerror or exc}",
+                    None if isinstance(change, RunCommand) else change.path,
+                    getattr(change, "hint", None)
+                    or "make the folder writable (or free disk space) and run again",
                 ) from exc
         slow_down()
         if verify is not None and record.steps:
@@ -346,3 +361,40 @@ def order_renames(renames: list[RenameFile]) -> list[RenameFile]:
         ordered.append(free)
         pending.remove(free)
     return ordered
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    """A change outside the files, made by a command line in one transaction (renaming
+    the rows of ``django_migrations``, say), undone by another: both are recorded in the
+    journal before the first runs, so any later run can undo it without this process.
+    Both command lines must be idempotent (undoing a change that never happened changes
+    nothing) and print how many things they changed."""
+
+    what: str  # "the applied rows on database 'default'"
+    apply_argv: tuple[str, ...]
+    undo_argv: tuple[str, ...]
+    cwd: Path
+    reason: str = ""
+    hint: str = "fix what the error names and run again"
+
+    verb: ClassVar[str] = "update"
+
+    @property
+    def path(self) -> Path:
+        return self.cwd
+
+    def blocked(self) -> str | None:
+        return None  # the command checks its own preconditions, in its transaction
+
+    def apply(self, journal: Journal) -> None:
+        journal.record(
+            {
+                "kind": "command",
+                "what": self.what,
+                "apply": list(self.apply_argv),
+                "undo": list(self.undo_argv),
+                "cwd": str(self.cwd),
+            }
+        )
+        run_step_command(list(self.apply_argv), str(self.cwd))
