@@ -13,6 +13,7 @@ from migrator.cli import (
     merge,  # noqa: F401  (registers the command)
     rebase,  # noqa: F401  (registers the command)
     recover,  # noqa: F401  (registers the command)
+    resolve,  # noqa: F401  (registers the command)
     rows,  # noqa: F401  (registers the command)
     show,  # noqa: F401  (registers the command)
     squash,  # noqa: F401  (registers the command)
