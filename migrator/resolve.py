@@ -4,8 +4,12 @@ For each app it takes ``explain``'s verdict and picks the way out:
 
 * **merge** (a merge migration, :mod:`migrator.merge`) when the branches change different
   models, or the same model but different fields (``explain`` says merge, then review);
-* **rebase** (:mod:`migrator.rebase`) when the branches collide (the same field, option or
-  model as a whole): a merge migration would let whichever branch Django applies last win
+* **regenerate** (:mod:`migrator.regenerate`) when both branches change the same field,
+  option or index: the moving branch's generated migrations are dropped, its hand-written
+  ones rebased, and Django's ``makemigrations`` records the merged models after them;
+  when a migration it would drop is applied on a database named, **rebase** instead;
+* **rebase** (:mod:`migrator.rebase`) for the other collisions (a model deleted or renamed
+  on one side, ...): a merge migration would let whichever branch Django applies last win
   silently, while a linear history makes the order explicit: the merged-in branch runs
   after the mainline. It needs the moving branch unapplied on every database named, or
   ``--update-applied`` (its rows move with the files).
@@ -23,25 +27,31 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from migrator.analysis.overlap import FIELD, MODEL
+from migrator.analysis.overlap import FIELD, MODEL, SAME_FIELD, SAME_FIELD_NAME, SAME_OPTION
 from migrator.errors import MigratorError, RefusedError
 from migrator.problems import Problem
+from migrator.regenerate import AppliedElsewhere
+from migrator.settings import SettingsChoice
 from migrator.write.plan import WritePlan
 
 if TYPE_CHECKING:
     from migrator.explain import AppExplanation
     from migrator.merge import AppMerge
     from migrator.rebase import Rebase
+    from migrator.regenerate import Regenerate
 
 #: The strategies.
 MERGE = "merge"
 REBASE = "rebase"
-STRATEGIES = (MERGE, REBASE)
+REGENERATE = "regenerate"
+STRATEGIES = (MERGE, REBASE, REGENERATE)
 
 #: Why a strategy was chosen.
 WHY_SAFE = "safe"  # the branches change different models
 WHY_SAME_MODEL = "same-model"  # the same model, different fields: merge, then review
-WHY_COLLISION = "collision"  # the same field, option or model: make the order explicit
+WHY_COLLISION = "collision"  # a model deleted, renamed, ...: make the order explicit
+WHY_SAME_FIELD = "same-field"  # the same field or option: makemigrations records the models
+WHY_APPLIED = "applied"  # regenerate would drop migrations a named database applied
 WHY_CHOSEN = "chosen"  # --strategy
 
 #: What the user must still do, once the run wrote everything (the most pressing first).
@@ -63,6 +73,7 @@ class AppResolution:
     explanation: AppExplanation | None = None
     merge: AppMerge | None = None
     rebase: Rebase | None = None
+    regenerate: Regenerate | None = None
     refused: MigratorError | None = None
 
     @property
@@ -75,6 +86,8 @@ class AppResolution:
             return WritePlan()
         if self.rebase is not None:
             return self.rebase.plan
+        if self.regenerate is not None:
+            return self.regenerate.plan
         merge = self.merge
         if merge is not None and merge.migration is not None:
             from migrator.write.plan import NewFile
@@ -101,17 +114,16 @@ class Resolution:
 
     @property
     def plan(self) -> WritePlan:
-        plan = WritePlan()
-        for app in self.resolved:
-            for change in app.plan.changes:
-                plan.add(change)
-        return plan
+        # makemigrations runs last, once every other app's conflict is gone from disk
+        changes = [c for app in self.resolved for c in app.plan.changes]
+        generated = [c for c in changes if c.verb == "generate"]
+        return WritePlan([*(c for c in changes if c.verb != "generate"), *generated])
 
     @property
     def follow_up(self) -> tuple[str, list[AppResolution]]:
         """The one thing left to do, and the apps it concerns."""
         resolved = self.resolved
-        decide = [a for a in resolved if _level(a) == FIELD]
+        decide = [a for a in resolved if _level(a) == FIELD and a.strategy != REGENERATE]
         if decide:
             return FOLLOW_DECIDE, decide
         review = [a for a in resolved if _level(a) == MODEL and a.strategy == MERGE]
@@ -126,10 +138,16 @@ def _level(app: AppResolution) -> str | None:
     return app.explanation.overlap.level if app.explanation is not None else None
 
 
+_SAME_FIELD_KINDS = {SAME_FIELD, SAME_FIELD_NAME, SAME_OPTION}
+
+
 def choose_strategy(explanation: AppExplanation) -> tuple[str, str]:
     """The strategy ``explain``'s verdict calls for, and why."""
     level = explanation.overlap.level
     if level == FIELD:
+        kinds = {c.kind for c in explanation.overlap.collisions if c.level == FIELD}
+        if kinds and kinds <= _SAME_FIELD_KINDS:
+            return REGENERATE, WHY_SAME_FIELD
         return REBASE, WHY_COLLISION
     if level == MODEL:
         return MERGE, WHY_SAME_MODEL
@@ -147,6 +165,7 @@ def plan_resolve(
     onto: str | None,
     cwd: Path,
     rows_command: list[str],
+    settings: SettingsChoice,
 ) -> Resolution:
     """Decide and plan every conflicting app among ``labels``."""
     from migrator.analysis.leaves import conflicts
@@ -180,6 +199,18 @@ def plan_resolve(
         try:
             if chosen == MERGE:
                 resolved.merge = _plan_merge(graph, problems, app, leaves, cwd)
+            elif chosen == REGENERATE:
+                try:
+                    resolved.regenerate = _plan_regenerate(
+                        graph, app, databases, onto, cwd, settings
+                    )
+                except AppliedElsewhere:
+                    if strategy:
+                        raise
+                    resolved.strategy, resolved.why = REBASE, WHY_APPLIED
+                    resolved.rebase = _plan_rebase(
+                        graph, app, databases, update_applied, onto, cwd, rows_command
+                    )
             else:
                 resolved.rebase = _plan_rebase(
                     graph, app, databases, update_applied, onto, cwd, rows_command
@@ -242,3 +273,39 @@ def _plan_rebase(
         checked = check_databases(graph, rebase, read, update_applied=update_applied, force=False)
         plan_row_renames(rebase, checked, rows_command, cwd)
     return rebase
+
+
+def _plan_regenerate(
+    graph: nx.DiGraph,
+    app: str,
+    databases: list[str],
+    onto: str | None,
+    cwd: Path,
+    settings: SettingsChoice,
+) -> Regenerate:
+    from migrator.regenerate import regenerate_app
+
+    try:
+        regenerate = regenerate_app(
+            graph,
+            app,
+            keep=None,
+            move=None,
+            onto=onto,
+            databases=databases,
+            settings=settings,
+            cwd=cwd,
+        )
+    except AppliedElsewhere:
+        raise
+    except RefusedError as error:
+        if "outside a git work tree" not in error.message and "mainline" not in error.message:
+            raise
+        raise RefusedError(
+            error.message,
+            path=error.path,
+            hint=f"name the branch that stays: `migrator rebase {app} --regenerate --keep "
+            f"LEAF`, or pass --onto REF; or merge: `migrator resolve {app} --strategy merge`",
+        ) from None
+    assert regenerate is not None  # the app has a conflict
+    return regenerate

@@ -111,34 +111,36 @@ orders: 2 leaves: 0003_alter_qty, 0003_qty_default
     orders.Order.qty: same-field: both branches alter, remove or rename this field; the one applied last wins
       branch 0003_alter_qty: 0003_alter_qty: Alter field qty on order
       branch 0003_qty_default: 0003_qty_default: Alter field qty on order
-  strategy: rebase: both branches change orders.Order.qty: a merge migration would let the branch Django applies last win silently; a linear history runs the merged-in branch last, in the open
-  keeping 0003_alter_qty (on the mainline (HEAD^1)); moving 0003_qty_default
-  rename orders/migrations/0003_qty_default.py -> orders/migrations/0004_qty_default.py
-  edit   orders/migrations/0004_qty_default.py
+  strategy: regenerate: both branches change orders.Order.qty: the moving branch's generated migrations are dropped, its hand-written ones kept, and Django's makemigrations records the merged models after them
+  keeping 0003_alter_qty (on the mainline (HEAD^1)); regenerating 0003_qty_default
+  remove (makemigrations wrote them): 0003_qty_default
+  delete orders/migrations/0003_qty_default.py
+  then   makemigrations orders: writes what the merged models still need after 0003_alter_qty
 """  # noqa: E501
 
 
-def test_resolve_merges_the_safe_app_and_rebases_the_colliding_one(merged):
+def test_resolve_merges_the_safe_app_and_regenerates_the_same_field(merged):
     result = merged.migrator("resolve", "--yes")
 
     assert result.code == 0, result.err
     assert result.err == ""
     assert result.out == EXPECTED_PLAN + (
-        "Resolved 2 apps: customers (merge), orders (rebase); verified in a fresh process: "
-        "one leaf each, no new problem.\n"
-        "Next: decide the final definition of orders.Order.qty in models.py (the moved "
-        "branch's migrations now run last), then run `python manage.py makemigrations "
-        "orders` to record it.\n"
+        "Resolved 2 apps: customers (merge), orders (regenerate); verified in a fresh "
+        "process: one leaf each, no new problem.\n"
+        "orders: makemigrations wrote orders/migrations/0004_alter_order_qty.py\n"
+        "Next: review that the changes to customers.Customer combine, then run "
+        "`python manage.py makemigrations --check --dry-run`.\n"
     )
     assert merged.migration_path("customers", "0003_merge_0002_phone_0002_tier").is_file()
-    assert merged.migration_path("orders", "0004_qty_default").is_file()
+    generated = merged.migration_path("orders", "0004_alter_order_qty").read_text()
+    assert "('orders', '0003_alter_qty')" in generated and "default=1" in generated
     assert not merged.migration_path("orders", "0003_qty_default").exists()
     # Django judges: no conflict, the models agree with the migrations, migrate works
     assert merged.django_conflicts() == {}
     check = merged.manage("makemigrations", "--check", "--dry-run")
     assert check.code == 0, check.out
     migrate(merged)
-    assert rows(merged)[-1] == "0004_qty_default"
+    assert rows(merged)[-1] == "0004_alter_order_qty"
     # a second run has nothing to do
     again = merged.migrator("resolve", "--yes")
     assert (again.code, again.out) == (
@@ -156,8 +158,6 @@ def test_dry_run_prints_the_plan_and_every_diff_and_writes_nothing(merged):
     assert merged.snapshot() == before
     assert result.out.startswith(EXPECTED_PLAN)
     assert "+++ b/customers/migrations/0003_merge_0002_phone_0002_tier.py\n" in result.out
-    assert "-    dependencies = [('orders', '0002_base')]\n" in result.out
-    assert "+    dependencies = [('orders', '0003_alter_qty')]\n" in result.out
     assert result.out.endswith("Dry run: nothing written.\n")
 
 
@@ -200,7 +200,7 @@ def test_on_a_terminal_it_asks_once(merged):
     code, said = run_on_terminal(merged, b"n\n", "resolve")
 
     assert code == 1
-    assert said.count("Write these 3 changes for 2 apps? [y/N]:") == 1
+    assert said.count("Write these 3 changes for 2 apps? [y/N]:") == 1, said
     assert "Nothing written." in said
     assert merged.snapshot() == before
 
@@ -228,7 +228,23 @@ def test_an_unknown_strategy_is_a_usage_error(merged):
     result = merged.migrator("resolve", "--strategy", "squash")
 
     assert result.code == 2
-    assert result.err.startswith("migrator: error: --strategy 'squash' is not one of merge, rebase")
+    assert result.err.startswith(
+        "migrator: error: --strategy 'squash' is not one of merge, rebase, regenerate"
+    )
+
+
+def test_strategy_rebase_overrides_the_verdict(merged):
+    result = merged.migrator("resolve", "--strategy", "rebase", "--yes")
+
+    assert result.code == 0, result.err
+    assert "  strategy: rebase: chosen with --strategy\n" in result.out
+    assert merged.migration_path("orders", "0004_qty_default").is_file()
+    assert result.out.endswith(
+        "Next: decide the final definition of orders.Order.qty in models.py (the moved "
+        "branch's migrations now run last), then run `python manage.py makemigrations "
+        "orders` to record it.\n"
+    )
+    assert merged.django_conflicts() == {}
 
 
 def developer(project: DjangoProject) -> DjangoProject:
@@ -259,6 +275,9 @@ def test_an_applied_moving_branch_is_refused_then_its_rows_move_with_update_appl
     result = project.migrator("resolve", "--database", "default", "--update-applied", "--yes")
 
     assert result.code == 0, result.err
+    assert "a database named applied the moving branch, so it is rebased rather than" in (
+        result.out
+    )
     assert "  row    database 'default': orders.0003_qty_default -> orders.0004_qty_default\n" in (
         result.out
     )

@@ -64,6 +64,14 @@ def rebase(
             "--database too, in the same all-or-nothing write.",
         ),
     ] = False,
+    regenerate: Annotated[
+        bool,
+        typer.Option(
+            "--regenerate",
+            help="Remove the moving branch's migrations makemigrations wrote, rebase the "
+            "hand-written ones, and let Django's makemigrations write the rest again.",
+        ),
+    ] = False,
     force: Annotated[
         bool,
         typer.Option("--force", help="Rename migrations even if the database has applied them."),
@@ -101,10 +109,19 @@ def rebase(
             raise UsageError(
                 "--database needs Django to read the database", hint="run without --static"
             )
+        if regenerate and (static or update_applied or force):
+            raise UsageError(
+                "--regenerate runs Django's makemigrations and removes migrations: it "
+                "takes neither --static, --update-applied nor --force",
+                hint="a database that applied them: rebase with --update-applied instead",
+            )
         recover_interrupted(cwd)
         options = project_options(settings, pythonpath, static)
         project = load_project(options)
         graph = project.graph
+        if regenerate:
+            _regenerate(project, app_label, keep, move, onto, database or [], dry_run, cwd)
+            return
         rebase = rebase_app(
             graph, app_label, keep=keep, move=move, onto=onto, static=static, cwd=cwd
         )
@@ -146,3 +163,59 @@ def rebase(
         )
         apply_plan(rebase.plan, verify, journal=journal_for(cwd), command=f"rebase {app_label}")
     write(render.verified_text(rebase))
+
+
+def _regenerate(project, app_label, keep, move, onto, databases, dry_run, cwd) -> None:
+    """``rebase --regenerate``: plan, print, write and verify (inside handle_errors)."""
+    from migrator.project import select_apps
+    from migrator.recover import journal_for
+    from migrator.regenerate import regenerate_app
+    from migrator.render import rebase as render
+    from migrator.write.plan import apply_plan
+    from migrator.write.verify import (
+        all_of,
+        command_verifier,
+        django_command,
+        migrator_command,
+        single_leaf_verifier,
+    )
+
+    choice = project.settings
+    regen = regenerate_app(
+        project.graph,
+        app_label,
+        keep=keep,
+        move=move,
+        onto=onto,
+        databases=databases,
+        settings=choice,
+        cwd=cwd,
+    )
+    if regen is None:
+        write(render.nothing_to_rebase(app_label))
+        raise typer.Exit(0)
+    write(render.regenerate_plan_text(regen, cwd))
+    if dry_run:
+        write(render.regenerate_dry_run_text(regen, cwd))
+        raise typer.Exit(0)
+    options = project.options
+    scope = select_apps(project.graph, [], only_migrated=True)
+    verify = all_of(
+        single_leaf_verifier(options, choice, [app_label], project.problems, None, scope),
+        command_verifier(
+            django_command(choice, "makemigrations", "--check", "--dry-run", app_label),
+            options,
+            choice,
+            "`makemigrations --check`",
+        ),
+        command_verifier(
+            migrator_command(choice, "trial-migrate", "--", f"{app_label}.{regen.keep}"),
+            options,
+            choice,
+            "`migrate` on test databases",
+        ),
+    )
+    written = apply_plan(
+        regen.plan, verify, journal=journal_for(cwd), command=f"rebase {app_label} --regenerate"
+    )
+    write(render.regenerated_text(regen, written))

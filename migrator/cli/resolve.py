@@ -21,7 +21,7 @@ from migrator.cli.app import (
 )
 from migrator.errors import EXIT_FOUND, EXIT_OK, RefusedError, UsageError
 
-STRATEGIES = ("merge", "rebase")
+STRATEGIES = ("merge", "rebase", "regenerate")
 
 
 @app.command()
@@ -31,7 +31,7 @@ def resolve(
         str | None,
         typer.Option(
             "--strategy",
-            metavar="merge|rebase",
+            metavar="merge|rebase|regenerate",
             help="Use this strategy for every app (default: the one explain's verdict calls for).",
         ),
     ] = None,
@@ -68,7 +68,8 @@ def resolve(
     traceback: TracebackOption = False,
 ) -> None:
     """Resolve every conflicting app after a git merge: show what explain found and the
-    strategy (merge when safe, rebase when the branches collide), ask once, write
+    strategy (merge when safe; regenerate when both branches change the same field;
+    rebase for other collisions or when a database applied the moving branch), ask once, write
     everything all-or-nothing, verify, and say what is left to do.
 
     Exit 0 when resolved (or nothing to do), 1 when an app was refused, the write was
@@ -80,14 +81,23 @@ def resolve(
     from migrator.render import resolve as render
     from migrator.resolve import plan_resolve
     from migrator.write.plan import apply_plan
-    from migrator.write.verify import all_of, applied_verifier, rows_command, single_leaf_verifier
+    from migrator.write.verify import (
+        all_of,
+        applied_verifier,
+        command_verifier,
+        django_command,
+        migrator_command,
+        rows_command,
+        single_leaf_verifier,
+    )
 
     cwd = Path.cwd()
     with handle_errors(traceback):
         if strategy is not None and strategy not in STRATEGIES:
             raise UsageError(
                 f"--strategy {strategy!r} is not one of {', '.join(STRATEGIES)}",
-                hint="merge writes a merge migration; rebase makes the history linear",
+                hint="merge writes a merge migration; rebase makes the history linear; "
+                "regenerate lets makemigrations rewrite the moving branch",
             )
         if update_applied and not database:
             raise UsageError(
@@ -116,6 +126,7 @@ def resolve(
             onto=onto,
             cwd=cwd,
             rows_command=rows_command(project.settings),
+            settings=project.settings,
         )
         if not resolution.apps:
             write(render.nothing_to_resolve())
@@ -161,12 +172,35 @@ def resolve(
                 if a.rebase is not None
                 for d in a.rebase.row_renames
             ],
+            *[
+                verifier
+                for a in resolution.resolved
+                if a.regenerate is not None
+                for verifier in (
+                    command_verifier(
+                        django_command(
+                            project.settings, "makemigrations", "--check", "--dry-run", a.app
+                        ),
+                        options,
+                        project.settings,
+                        f"`makemigrations --check {a.app}`",
+                    ),
+                    command_verifier(
+                        migrator_command(
+                            project.settings, "trial-migrate", "--", f"{a.app}.{a.regenerate.keep}"
+                        ),
+                        options,
+                        project.settings,
+                        "`migrate` on test databases",
+                    ),
+                )
+            ],
         )
-        apply_plan(
+        written = apply_plan(
             resolution.plan,
             verify,
             journal=journal_for(cwd),
             command="resolve " + " ".join(resolved),
         )
-    write(render.written_text(resolution, cwd))
+    write(render.written_text(resolution, cwd, written))
     raise typer.Exit(refused)

@@ -17,6 +17,7 @@ from migrator.rebase import (
     FileEdit,
     Rebase,
 )
+from migrator.regenerate import Regenerate
 from migrator.render.paths import display_path
 
 
@@ -39,7 +40,7 @@ def database_note(rebase: Rebase) -> str:
     )
 
 
-def _why(rebase: Rebase) -> str:
+def _why(rebase: Rebase | Regenerate) -> str:
     return {
         KEPT_NAMED: "named with --keep",
         KEPT_NOT_MOVED: "the leaf not moved",
@@ -96,3 +97,56 @@ def verified_text(rebase: Rebase) -> str:
             "without a file.\n"
         )
     return text
+
+
+# -- rebase --regenerate --------------------------------------------------------------------
+
+
+def regenerate_plan_text(regenerate: Regenerate, base: Path) -> str:
+    """The branch kept, the migrations removed and kept, each change, then the
+    makemigrations run."""
+    why = _why(regenerate)
+    removed = ", ".join(name for _, name in regenerate.removed)
+    lines = [
+        f"{regenerate.app}: keeping {regenerate.keep} ({why}); regenerating "
+        + ", ".join(regenerate.moving_leaves)
+    ]
+    lines.append(f"  remove (makemigrations wrote them): {removed}")
+    if regenerate.kept:
+        lines.append(
+            "  keep (hand-written), rebased: "
+            + ", ".join(f"{old[1]} -> {new[1]}" for old, new in regenerate.kept.items())
+        )
+    for change in regenerate.plan.changes:
+        if change.verb == "generate":  # makemigrations, once the rest is on disk
+            lines.append(
+                f"  then   makemigrations {regenerate.app}: writes what the merged models "
+                f"still need after {regenerate.last_kept}"
+            )
+            continue
+        source = getattr(change, "source", None)
+        renamed = f"{display_path(str(source), base)} -> " if source is not None else ""
+        lines.append(f"  {change.verb:<6} {renamed}{display_path(str(change.path), base)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def regenerate_dry_run_text(regenerate: Regenerate, base: Path) -> str:
+    diffs = [_diff(edit, base) for edit in regenerate.edits]
+    return (
+        "".join(d if d.endswith("\n") else d + "\n" for d in diffs)
+        + f"Dry run: nothing written (makemigrations {regenerate.app} runs only once the "
+        "changes above are on disk).\n"
+    )
+
+
+def regenerated_text(regenerate: Regenerate, written: list[Path]) -> str:
+    planned = {change.path for change in regenerate.plan.changes}
+    last = written[-1] if written else None
+    made = last.stem if last is not None and last not in planned else None
+    leaf = made or regenerate.last_kept
+    wrote = f"makemigrations wrote {made}" if made else "makemigrations found nothing to write"
+    return (
+        f"{wrote}. Verified in fresh processes: {regenerate.app!r} has one leaf ({leaf}), "
+        "`makemigrations --check` is clean, and `migrate` runs on test databases from empty "
+        f"and from {regenerate.keep}.\n"
+    )

@@ -17,9 +17,11 @@ from migrator.resolve import (
     FOLLOW_DECIDE,
     FOLLOW_MIGRATE,
     FOLLOW_REVIEW,
+    WHY_APPLIED,
     WHY_CHOSEN,
     WHY_COLLISION,
     WHY_SAFE,
+    WHY_SAME_FIELD,
     WHY_SAME_MODEL,
     AppResolution,
     Resolution,
@@ -46,6 +48,18 @@ def _why(app: AppResolution) -> str:
         return "explain says merging is safe: the branches change different models"
     if app.why == WHY_SAME_MODEL:
         return f"the branches change {_targets(app, MODEL)} but different fields"
+    if app.why == WHY_SAME_FIELD:
+        return (
+            f"both branches change {_targets(app, FIELD)}: the moving branch's generated "
+            "migrations are dropped, its hand-written ones kept, and Django's makemigrations "
+            "records the merged models after them"
+        )
+    if app.why == WHY_APPLIED:
+        return (
+            f"both branches change {_targets(app, FIELD)}, but a database named applied "
+            "the moving branch, so it is rebased rather than regenerated; a linear history "
+            "runs it last, in the open"
+        )
     assert app.why == WHY_COLLISION
     return (
         f"both branches change {_targets(app, FIELD)}: a merge migration would let the "
@@ -70,6 +84,9 @@ def _app_lines(app: AppResolution, base: Path) -> list[str]:
     if app.merge is not None and app.merge.migration is not None:
         lines.append(f"  create {display_path(str(app.merge.migration.path), base)}")
         lines += [f"  warning: {w}" for w in merge_warnings(app.merge)]
+    if app.regenerate is not None:
+        first, *rest = rebase_render.regenerate_plan_text(app.regenerate, base).splitlines()
+        lines += ["  " + first.split(": ", 1)[1], *rest]
     if app.rebase is not None:
         # the rebase's own plan; its first line names the app, said above
         first, *rest = rebase_render.plan_text(app.rebase, base).splitlines()
@@ -94,6 +111,9 @@ def dry_run_text(resolution: Resolution, base: Path) -> str:
             out.append("".join(difflib.unified_diff([], source, "/dev/null", f"b/{path}")))
         if app.rebase is not None:
             out.append(rebase_render.dry_run_text(app.rebase, base).removesuffix(_DRY_RUN))
+        if app.regenerate is not None:
+            text = rebase_render.regenerate_dry_run_text(app.regenerate, base)
+            out.append(text[: text.rindex("Dry run:")])
     text = "".join(d if d.endswith("\n") or not d else d + "\n" for d in out)
     return text + _DRY_RUN
 
@@ -113,16 +133,26 @@ def database_notes(resolution: Resolution) -> str:
     )
 
 
-def written_text(resolution: Resolution, base: Path) -> str:
+def written_text(resolution: Resolution, base: Path, written: list[Path]) -> str:
     resolved = resolution.resolved
     done = ", ".join(f"{a.app} ({a.strategy})" for a in resolved)
     lines = [
         f"Resolved {plural(len(resolved), 'app')}: {done}; verified in a fresh process: "
         "one leaf each, no new problem."
     ]
+    planned = {change.path for change in resolution.plan.changes}
+    made = [p for p in written if p not in planned]  # what makemigrations wrote
     for app in resolved:
         if app.rebase is not None:
             lines += rebase_render.verified_text(app.rebase).splitlines()[1:]
+        if app.regenerate is not None:
+            folders = {c.path for c in app.regenerate.plan.changes if c.verb == "generate"}
+            mine = [p for p in made if p.parent in folders]
+            lines.append(
+                f"{app.app}: makemigrations wrote {display_path(str(mine[0]), base)}"
+                if mine
+                else f"{app.app}: makemigrations found nothing left to write"
+            )
     if resolution.refused:
         lines.append(f"Not resolved: {', '.join(a.app for a in resolution.refused)} (see above).")
     lines.append(follow_up_text(resolution))

@@ -84,8 +84,11 @@ def run_step_command(argv: list[str], cwd: str) -> str:
         raise CommandFailed(f"could not run {argv[0]}: {exc}") from None
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
-        first = next((line for line in lines if "error:" in line), lines[0] if lines else "")
-        raise CommandFailed(first.replace("migrator: error: ", "") or f"exit {proc.returncode}")
+        # migrator says its error on one line; anything else (Django's makemigrations, a
+        # traceback) ends with it
+        first = next((line for line in lines if "migrator: error:" in line), None)
+        said = first or (lines[-1].strip() if lines else "")
+        raise CommandFailed(said.replace("migrator: error: ", "") or f"exit {proc.returncode}")
     return proc.stdout
 
 
@@ -208,6 +211,14 @@ def undo_step(step: Step, index_backup: bytes | None = None) -> tuple[bool, str 
             os.replace(backup, path)  # the old file itself comes back: bytes, mode, owner
             return True, None
         return False, f"changed since this run edited it; the old version is at {backup}"
+    if kind == "delete":
+        kept = sibling(path, "deleted")
+        if os.path.lexists(kept) and not os.path.lexists(path):
+            _move_back(kept, path)
+            return True, None
+        if os.path.lexists(kept):  # linked, not yet unlinked
+            kept.unlink()
+        return False, None
     if kind == "rename":
         source = Path(step["source"])
         if os.path.lexists(path) and not os.path.lexists(source):
@@ -234,6 +245,8 @@ def cleanup_step(step: Step) -> None:
     """After a run is kept: drop what its undo would have needed."""
     if step["kind"] == "edit":
         sibling(Path(step["path"]), "old").unlink(missing_ok=True)
+    if step["kind"] == "delete":
+        sibling(Path(step["path"]), "deleted").unlink(missing_ok=True)
 
 
 # -- the journal of this run --------------------------------------------------------------
@@ -247,11 +260,18 @@ class Undone:
     edited: list[Path] = field(default_factory=list)  # old bytes restored
     renamed: list[Path] = field(default_factory=list)  # renamed back (the original names)
     commands: list[str] = field(default_factory=list)  # command steps undone (their "what")
+    deleted: list[Path] = field(default_factory=list)  # brought back
     failed: list[str] = field(default_factory=list)  # "path: why"
 
     @property
     def count(self) -> int:
-        return len(self.created) + len(self.edited) + len(self.renamed) + len(self.commands)
+        return (
+            len(self.created)
+            + len(self.edited)
+            + len(self.renamed)
+            + len(self.commands)
+            + len(self.deleted)
+        )
 
 
 class Journal:
@@ -357,7 +377,7 @@ class Journal:
         return [Path(step["path"]) for step in self.steps if step["kind"] in _FILE_STEPS]
 
 
-_FILE_STEPS = ("create", "edit", "rename")
+_FILE_STEPS = ("create", "edit", "rename", "delete")
 
 
 def _now() -> str:
@@ -390,6 +410,8 @@ def _undo_all(steps: list[tuple[Path | None, Step]], index_backup: bytes | None)
             undone.created.append(path)
         elif step["kind"] == "edit":
             undone.edited.append(path)
+        elif step["kind"] == "delete":
+            undone.deleted.append(path)
         elif step["kind"] == "rename":
             undone.renamed.append(Path(step["source"]))
     return undone

@@ -149,6 +149,8 @@ def undone_words(undone: Undone) -> str:
         parts.append(f"renamed {_plural(len(undone.renamed), 'file')} back")
     if undone.edited:
         parts.append(f"restored the bytes of {_plural(len(undone.edited), 'edited file')}")
+    if undone.deleted:
+        parts.append(f"brought back {_plural(len(undone.deleted), 'deleted file')}")
     parts += [f"put back {what}" for what in undone.commands]
     return " and ".join(parts) if parts else "nothing was written"
 
@@ -214,7 +216,7 @@ def apply_plan(
             except OSError as exc:
                 raise _Failed(
                     f"cannot {change.verb} {_what(change)}: {exc.strerror or exc}",
-                    None if isinstance(change, RunCommand) else change.path,
+                    None if isinstance(change, RunCommand | GeneratedFile) else change.path,
                     getattr(change, "hint", None)
                     or "make the folder writable (or free disk space) and run again",
                 ) from exc
@@ -398,3 +400,67 @@ class RunCommand:
             }
         )
         run_step_command(list(self.apply_argv), str(self.cwd))
+
+
+@dataclass(frozen=True)
+class DeleteFile:
+    """Remove a file whose bytes must still be ``old``. The file is moved to a hidden
+    name beside it (a link and an unlink: no new space), and removed for good only once
+    the run is kept; undoing moves it back."""
+
+    path: Path
+    old: bytes
+    reason: str = ""
+
+    verb: ClassVar[str] = "delete"
+
+    def blocked(self) -> str | None:
+        if not self.path.is_file():
+            return "the file does not exist"
+        if self.path.read_bytes() != self.old:
+            return "the file changed since the plan was made"
+        return None
+
+    def apply(self, journal: Journal) -> None:
+        journal.record({"kind": "delete", "path": str(self.path), "sha256": digest(self.old)})
+        os.link(self.path, sibling(self.path, "deleted"), follow_symlinks=False)
+        os.unlink(self.path)
+
+
+@dataclass(frozen=True)
+class GeneratedFile:
+    """A new file whose name and bytes a command prints once the changes before it are
+    on disk (Django's ``makemigrations --dry-run -v 3``): ``parse`` turns that output
+    into ``(file name, source)`` in ``folder``, or ``None`` when there is nothing to
+    write. Written as a :class:`NewFile`."""
+
+    folder: Path
+    argv: tuple[str, ...]
+    cwd: Path
+    parse: Callable[[str], tuple[str, str] | None]
+    reason: str = ""
+    hint: str = "fix what the error names and run again"
+
+    verb: ClassVar[str] = "generate"
+
+    @property
+    def path(self) -> Path:
+        return self.folder
+
+    @property
+    def what(self) -> str:
+        return f"a migration in {self.folder}"
+
+    def blocked(self) -> str | None:
+        return None if self.folder.is_dir() else "its folder does not exist"
+
+    def apply(self, journal: Journal) -> None:
+        out = run_step_command(list(self.argv), str(self.cwd))
+        made = self.parse(out)
+        if made is not None:
+            name, source = made
+            new = NewFile(self.folder / name, source, self.reason)
+            reason = new.blocked()
+            if reason is not None:
+                raise OSError(f"cannot create {name}: {reason}")
+            new.apply(journal)

@@ -212,3 +212,49 @@ def rows_command(choice: SettingsChoice) -> list[str]:
     for entry in choice.pythonpath:
         command += ["--pythonpath", str(entry.resolve())]
     return command
+
+
+def command_verifier(
+    argv: Sequence[str], options: ProjectOptions, choice: SettingsChoice, what: str
+) -> Callable[[], str | None]:
+    """A check, to run after writing, that ``argv`` exits 0 in a fresh process (``what``
+    names it in the reason when it does not)."""
+
+    def verify() -> str | None:
+        try:
+            proc = subprocess.run(
+                list(argv),
+                cwd=options.cwd,
+                env=check_env(choice),
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_SECONDS,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"{what}: could not run: {exc}"
+        if proc.returncode == 0:
+            return None
+        lines = [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
+        detail = next((line for line in lines if "rror" in line), lines[-1] if lines else "")
+        return f"{what} failed: {detail.replace('migrator: error: ', '')}"
+
+    return verify
+
+
+def django_command(choice: SettingsChoice, *args: str) -> list[str]:
+    """``python -m django ARGS`` on the settings this run booted."""
+    command = [sys.executable, "-m", "django", *args, "--settings", choice.module]
+    command += ["--pythonpath", str(choice.root.resolve())]
+    for entry in choice.pythonpath:
+        command += ["--pythonpath", str(entry.resolve())]
+    return command
+
+
+def migrator_command(choice: SettingsChoice, *args: str) -> list[str]:
+    """``python -m migrator ARGS`` on the settings this run booted (options first)."""
+    command = [sys.executable, "-m", "migrator", args[0], "--settings", choice.module]
+    command += ["--pythonpath", str(choice.root.resolve())]
+    for entry in choice.pythonpath:
+        command += ["--pythonpath", str(entry.resolve())]
+    return command + list(args[1:])
