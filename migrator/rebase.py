@@ -65,6 +65,10 @@ KEPT_ON_FIRST_PARENT = "on-first-parent"  # its file is on HEAD^1, HEAD being a 
 UNCHECKED_STATIC = "static"  # --static reads no database
 
 
+class MainlineUnknown(RefusedError):
+    """Which branch stays cannot be read from git: the user must name it."""
+
+
 @dataclass(frozen=True)
 class Sides:
     """The leaf that stays, the leaves whose branches move (sorted), and why."""
@@ -338,21 +342,21 @@ def named_sides(app: str, leaves: list[str], keep: str | None, move: list[str] |
 def git_sides(graph: nx.DiGraph, app: str, leaves: list[str], onto: str | None, cwd: Path) -> Sides:
     """The sides from git: the leaf on the mainline stays, the others move."""
     if git.toplevel(cwd) is None:
-        raise RefusedError(
+        raise MainlineUnknown(
             f"cannot tell which branch of {app!r} to move outside a git work tree",
             hint="name it: --keep LEAF or --move LEAF (leaves: " + ", ".join(leaves) + ")",
         )
     if onto:
         mainline, why = git.rev_parse(onto, cwd), KEPT_ON_REF
         if mainline is None:
-            raise RefusedError(
+            raise MainlineUnknown(
                 f"--onto {onto!r} is not a commit here",
                 hint="use a branch, tag or commit, e.g. --onto origin/main",
             )
     else:
         merge = git.merge_state(cwd)
         if merge is None:
-            raise RefusedError(
+            raise MainlineUnknown(
                 "HEAD is not a merge and no merge is in progress, so the mainline is unknown",
                 hint="pass --onto REF (the branch that stays, e.g. origin/main), --keep LEAF "
                 "or --move LEAF",
@@ -366,7 +370,7 @@ def git_sides(graph: nx.DiGraph, app: str, leaves: list[str], onto: str | None, 
     ]
     if len(on_mainline) != 1:
         found = ", ".join(on_mainline) or "none"
-        raise RefusedError(
+        raise MainlineUnknown(
             f"{app!r}: expected exactly one leaf on the mainline, found {found}",
             hint="name the branch that stays with --keep LEAF (leaves: " + ", ".join(leaves) + ")",
         )

@@ -256,11 +256,17 @@ def _plan_rebase(
     cwd: Path,
     rows_command: list[str],
 ) -> Rebase:
-    from migrator.rebase import check_databases, plan_row_renames, read_databases, rebase_app
+    from migrator.rebase import (
+        MainlineUnknown,
+        check_databases,
+        plan_row_renames,
+        read_databases,
+        rebase_app,
+    )
 
     try:
         rebase = rebase_app(graph, app, keep=None, move=None, onto=onto, static=False, cwd=cwd)
-    except RefusedError as error:  # which branch moves is unknown: say how to name it
+    except MainlineUnknown as error:  # which branch moves is unknown: say how to name it
         raise RefusedError(
             error.message,
             path=error.path,
@@ -283,6 +289,7 @@ def _plan_regenerate(
     cwd: Path,
     settings: SettingsChoice,
 ) -> Regenerate:
+    from migrator.rebase import MainlineUnknown
     from migrator.regenerate import regenerate_app
 
     try:
@@ -296,11 +303,7 @@ def _plan_regenerate(
             settings=settings,
             cwd=cwd,
         )
-    except AppliedElsewhere:
-        raise
-    except RefusedError as error:
-        if "outside a git work tree" not in error.message and "mainline" not in error.message:
-            raise
+    except MainlineUnknown as error:
         raise RefusedError(
             error.message,
             path=error.path,

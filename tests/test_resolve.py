@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.djproject import DjangoProject, clean_env
+from tests.djproject import DjangoProject, clean_env, sample_project
 from tests.gitrepo import commit_all, git, init_repo
 from tests.test_rebase_applied import migrate, pending, rows
 
@@ -285,3 +285,25 @@ def test_an_applied_moving_branch_is_refused_then_its_rows_move_with_update_appl
     # migrate applies only what the database never ran: customers' merge (no operation)
     assert pending(project) == ["customers.0003_merge_0002_phone_0002_tier"]
     migrate(project)
+
+
+def test_outside_git_the_safe_apps_are_resolved_and_the_colliding_one_says_how(tmp_path):
+    """The demo shop (no git): customers and orders are merged; inventory's branches change
+    the same field and which one stays cannot be read from git, so it is refused with the
+    commands that name it."""
+    shop = sample_project(tmp_path / "shop")
+
+    result = shop.migrator("resolve", "--yes")
+
+    assert result.code == 1
+    assert (
+        "  refused (regenerate): cannot tell which branch of 'inventory' to move outside a "
+        "git work tree\n"
+        "    hint: name the branch that stays: `migrator rebase inventory --regenerate --keep "
+        "LEAF`, or pass --onto REF; or merge: `migrator resolve inventory --strategy merge`\n"
+    ) in result.out
+    assert "Resolved 2 apps: customers (merge), orders (merge);" in result.out
+    assert "Not resolved: inventory (see above).\n" in result.out
+    assert shop.django_conflicts() == {
+        "inventory": ["0003_alter_stockitem_quantity", "0003_stockitem_quantity_default"]
+    }
