@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from migrator.analysis.overlap import FIELD, MODEL, SAME_FIELD, SAME_FIELD_NAME, SAME_OPTION
-from migrator.errors import MigratorError, RefusedError
+from migrator.errors import RefusedError
 from migrator.problems import Problem
 from migrator.regenerate import AppliedElsewhere
 from migrator.settings import SettingsChoice
@@ -74,7 +74,7 @@ class AppResolution:
     merge: AppMerge | None = None
     rebase: Rebase | None = None
     regenerate: Regenerate | None = None
-    refused: MigratorError | None = None
+    refused: RefusedError | None = None
 
     @property
     def is_refused(self) -> bool:
@@ -224,7 +224,7 @@ def plan_resolve(
                     hint=f"resolve it in a second run: `migrator resolve {app}`",
                 )
             taken |= paths
-        except MigratorError as error:
+        except RefusedError as error:  # usage and configuration errors stop the run
             resolved.refused = error
         resolution.apps.append(resolved)
     return resolution

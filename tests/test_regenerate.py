@@ -199,3 +199,47 @@ def test_regenerate_on_both_backends(db_project):
     assert db_project.manage("makemigrations", "--check", "--dry-run").code == 0
     migrate(db_project)
     assert rows(db_project)[-2:] == ["0004_fill", "0005_alter_order_qty"]
+
+
+THING = (
+    "migrations.CreateModel(name='Thing', fields=[('id', models.BigAutoField("
+    "auto_created=True, primary_key=True, serialize=False, verbose_name='ID')), "
+    "('size', models.IntegerField(default=0))])"
+)
+
+
+def alter_size(default: int) -> str:
+    return (
+        "migrations.AlterField(model_name='thing', name='size', "
+        f"field=models.IntegerField(default={default}))"
+    )
+
+
+def test_resolve_regenerates_although_another_app_is_refused(project):
+    """extra's two leaves are both on main (no side to move): refused. orders is still
+    regenerated, and its migrate check on test databases is not stopped by extra's
+    conflict."""
+    project.add_app(
+        "extra", models="\nclass Thing(models.Model):\n    size = models.IntegerField(default=2)\n"
+    )
+    project.add_migration("extra", "0001_initial", [], operations=[THING], initial=True)
+    project.add_migration(
+        "extra", "0002_a", [("extra", "0001_initial")], operations=[alter_size(1)]
+    )
+    project.add_migration(
+        "extra", "0002_b", [("extra", "0001_initial")], operations=[alter_size(2)]
+    )
+    with_data_migration(project)
+    git(project.root, "merge", "-q", "--no-edit", "feature")
+
+    result = project.migrator("resolve", "--yes")
+
+    assert result.code == 1, result.err
+    assert "  refused (regenerate): 'extra': expected exactly one leaf on the mainline" in (
+        result.out
+    )
+    assert "Resolved 2 apps: customers (merge), orders (regenerate);" in result.out
+    assert "orders: makemigrations wrote orders/migrations/0005_alter_order_qty.py\n" in (
+        result.out
+    )
+    assert project.django_conflicts() == {"extra": ["0002_a", "0002_b"]}

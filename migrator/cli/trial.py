@@ -20,15 +20,13 @@ from migrator.cli.app import (
 
 @app.command("trial-migrate", hidden=True)
 def trial_migrate(
-    start: Annotated[
-        str | None, typer.Argument(metavar="APP.NAME", help="Migrate here first.")
-    ] = None,
+    start: Annotated[str, typer.Argument(metavar="APP.NAME", help="Migrate here first, then on.")],
     database: Annotated[str, typer.Option("--database", metavar="ALIAS")] = "default",
     settings: SettingsOption = None,
     pythonpath: PythonPathOption = None,
     traceback: TracebackOption = False,
 ) -> None:
-    """migrate a test database from empty; and to START first, then to the end."""
+    """Migrate START's app on test databases from empty; and to START first, then on."""
     from migrator.django.setup import project_code, setup_django
     from migrator.graph import parse_key
 
@@ -37,5 +35,5 @@ def trial_migrate(
         from migrator.django.trial import trial_migrate as run  # imports Django
 
         with project_code(choice):
-            run(database, parse_key(start) if start else None)
+            run(database, parse_key(start))
     write("ok\n")
