@@ -148,23 +148,29 @@ def recommend(x: AppExplanation) -> str:
         rebase = _branch_to_rebase(x)
         parts.append(
             f"Do not merge blindly: both branches change {targets}, and after a merge "
-            f"migration the one Django applies last wins (order: {order}). Resolve by hand: "
-            f"decide the final definition in {app}/models.py, then either make the history "
-            f"linear with `migrator rebase {app} --move {rebase.leaf}` (only if no shared "
-            f"database has applied {', '.join(rebase.migrations)}) or write the merge anyway "
-            f"with `migrator merge {app} --force`; finally run "
-            f"`python manage.py makemigrations {app}` so a migration records the final "
-            "definition."
+            f"migration the one Django applies last wins (order: {order}). Strategy: "
+            f"rebase, a linear history that runs the merged-in branch last: run "
+            f"`migrator resolve {app}` (or `migrator rebase {app} --move {rebase.leaf}`); "
+            f"where a database has applied {', '.join(rebase.migrations)}, add "
+            f"`--database ALIAS --update-applied` so its rows move too. Then decide the "
+            f"final definition in {app}/models.py and run "
+            f"`python manage.py makemigrations {app}` so a migration records it. To merge "
+            f"anyway: `migrator resolve {app} --strategy merge` (or "
+            f"`migrator merge {app} --force`)."
         )
     elif level == MODEL:
         parts.append(
             f"Merge, then review {_targets(x, MODEL)}: both branches change "
             f"{'it' if len(_targets_list(x, MODEL)) == 1 else 'them'} (different fields). Run "
-            f"{merge_cmd}, then `python manage.py makemigrations --check --dry-run {app}` "
-            "to confirm the models match the merged migrations."
+            f"`migrator resolve {app}` (strategy merge) or {merge_cmd}, then "
+            f"`python manage.py makemigrations --check --dry-run {app}` to confirm the "
+            "models match the merged migrations."
         )
     else:
-        parts.append(f"Merge is safe: the branches change different models. Run {merge_cmd}.")
+        parts.append(
+            "Merge is safe: the branches change different models. Run "
+            f"`migrator resolve {app}` (strategy merge) or {merge_cmd}."
+        )
     if x.overlap.data_migrations:
         parts.append(
             "Both branches run data migrations (RunPython/RunSQL): make sure each still "

@@ -22,11 +22,12 @@ from pathlib import Path
 import networkx as nx
 
 from migrator import git
+from migrator.analysis.history import inconsistent_history
 from migrator.analysis.leaves import app_subgraph, conflicts
 from migrator.errors import RefusedError, UsageError
-from migrator.graph import Key, database_info, key_str
+from migrator.graph import Key, key_str
 from migrator.project import select_apps
-from migrator.write.plan import EditFile, RenameFile, WritePlan, order_renames
+from migrator.write.plan import EditFile, RenameFile, RunCommand, WritePlan, order_renames
 from migrator.write.sourceedit import decode_source, encode_source, replace_keys
 
 MAX_MIGRATION_FILE = "max_migration.txt"  # django-linear-migrations
@@ -60,9 +61,12 @@ KEPT_ON_REF = "on-ref"  # its file is on --onto REF
 KEPT_ON_HEAD = "on-head"  # its file is on HEAD, during an unfinished merge
 KEPT_ON_FIRST_PARENT = "on-first-parent"  # its file is on HEAD^1, HEAD being a merge
 
-#: Why the database's applied migrations were not checked (the rebase goes on).
+#: Why no database's applied migrations were checked (the rebase goes on).
 UNCHECKED_STATIC = "static"  # --static reads no database
-UNCHECKED_UNREADABLE = "unreadable"  # the database could not be read
+
+
+class MainlineUnknown(RefusedError):
+    """Which branch stays cannot be read from git: the user must name it."""
 
 
 @dataclass(frozen=True)
@@ -98,8 +102,8 @@ class Rebase:
     edits: list[FileEdit] = field(default_factory=list)
     why: str = KEPT_NAMED  # why ``keep`` stays
     onto: str | None = None
-    unchecked: str | None = None  # why applied migrations were not checked, if they were not
-    database_error: str | None = None  # with UNCHECKED_UNREADABLE
+    unchecked: str | None = None  # UNCHECKED_STATIC: applied migrations were not checked
+    databases: list[DatabaseRows] = field(default_factory=list)  # each one named, judged
     migration_count: int = 0  # of the app, before and after
 
     @property
@@ -112,11 +116,17 @@ class Rebase:
 
     @property
     def changes(self) -> list[tuple[str, Path | None, Path]]:
-        """(verb, the file renamed or ``None``, the file) of each planned change."""
+        """(verb, the file renamed or ``None``, the file) of each planned file change."""
         return [
             (c.verb, c.source if isinstance(c, RenameFile) else None, c.path)
             for c in self.plan.changes
+            if not isinstance(c, RunCommand)
         ]
+
+    @property
+    def row_renames(self) -> list[DatabaseRows]:
+        """The databases whose rows this rebase renames."""
+        return [d for d in self.databases if d.renames]
 
 
 def branch_moves(
@@ -309,8 +319,8 @@ def rebase_app(
     )
     rebase.why, rebase.onto = sides.why, sides.onto
     rebase.migration_count = sum(1 for node in graph.nodes if node[0] == app)
-    if rebase.renamed:
-        rebase.unchecked, rebase.database_error = unchecked_database(graph, static)
+    if rebase.renamed and static:
+        rebase.unchecked = UNCHECKED_STATIC
     return rebase
 
 
@@ -332,21 +342,21 @@ def named_sides(app: str, leaves: list[str], keep: str | None, move: list[str] |
 def git_sides(graph: nx.DiGraph, app: str, leaves: list[str], onto: str | None, cwd: Path) -> Sides:
     """The sides from git: the leaf on the mainline stays, the others move."""
     if git.toplevel(cwd) is None:
-        raise RefusedError(
+        raise MainlineUnknown(
             f"cannot tell which branch of {app!r} to move outside a git work tree",
             hint="name it: --keep LEAF or --move LEAF (leaves: " + ", ".join(leaves) + ")",
         )
     if onto:
         mainline, why = git.rev_parse(onto, cwd), KEPT_ON_REF
         if mainline is None:
-            raise RefusedError(
+            raise MainlineUnknown(
                 f"--onto {onto!r} is not a commit here",
                 hint="use a branch, tag or commit, e.g. --onto origin/main",
             )
     else:
         merge = git.merge_state(cwd)
         if merge is None:
-            raise RefusedError(
+            raise MainlineUnknown(
                 "HEAD is not a merge and no merge is in progress, so the mainline is unknown",
                 hint="pass --onto REF (the branch that stays, e.g. origin/main), --keep LEAF "
                 "or --move LEAF",
@@ -360,7 +370,7 @@ def git_sides(graph: nx.DiGraph, app: str, leaves: list[str], onto: str | None, 
     ]
     if len(on_mainline) != 1:
         found = ", ".join(on_mainline) or "none"
-        raise RefusedError(
+        raise MainlineUnknown(
             f"{app!r}: expected exactly one leaf on the mainline, found {found}",
             hint="name the branch that stays with --keep LEAF (leaves: " + ", ".join(leaves) + ")",
         )
@@ -368,26 +378,144 @@ def git_sides(graph: nx.DiGraph, app: str, leaves: list[str], onto: str | None, 
     return Sides(keep, tuple(sorted(leaf for leaf in leaves if leaf != keep)), why, onto)
 
 
-def unchecked_database(graph: nx.DiGraph, static: bool) -> tuple[str | None, str | None]:
-    """Why the database's applied migrations cannot be checked (``None`` when they can,
-    or when nothing can be applied there), and the error that says so."""
-    if static:
-        return UNCHECKED_STATIC, None
-    info = database_info(graph)
-    if info is not None and info.is_unavailable:
-        if info.missing_file:
-            return None, None  # no database file yet: nothing can be applied there
-        return UNCHECKED_UNREADABLE, info.error
-    return None, None
+# -- databases: the rows of the migrations that move ------------------------------------
 
 
-def refuse_applied(graph: nx.DiGraph, rebase: Rebase, *, database: str, force: bool) -> None:
-    """Refuse to rename migrations the database has applied, unless ``force``."""
-    applied = sorted(key_str(k) for k in rebase.renamed if graph.nodes[k].get("applied"))
-    if applied and not force:
-        raise RefusedError(
-            f"database {database!r} has applied " + ", ".join(applied) + "; renamed, they "
-            "would look unapplied and `migrate` would run them again",
-            hint="merge instead (`migrator merge " + rebase.app + "`), or rebase with "
-            "--force and fix the django_migrations rows by hand",
+@dataclass(frozen=True)
+class DatabaseRows:
+    """What one named database has applied, as far as the rebase is concerned."""
+
+    alias: str
+    readable: bool  # False: ``error`` says why (the rebase goes on, with a note)
+    error: str | None = None
+    applied: tuple[Key, ...] = ()  # migrations that move and are applied there (old keys)
+    renames: tuple[tuple[Key, Key], ...] = ()  # its rows to rename, with --update-applied
+
+
+def _is_applied(graph: nx.DiGraph, key: Key, rows: frozenset[Key]) -> bool:
+    """Applied as ``migrate`` judges it: its row, or (squashed) every replaced row."""
+    if key in rows:
+        return True
+    replaces = graph.nodes[key].get("replaces", ()) if key in graph else ()
+    return bool(replaces) and all(r in rows for r in replaces)
+
+
+def rebased_graph(graph: nx.DiGraph, rebase: Rebase) -> nx.DiGraph:
+    """The graph as it will be after ``rebase``: nodes renamed, the moved branches'
+    first migrations on their new parents. Pure."""
+    renames = {old: new for old, new in rebase.renames.items() if old != new}
+    moved = nx.relabel_nodes(graph, renames, copy=True)
+    for migration, parents in rebase.reparented.items():
+        child = renames.get(migration, migration)
+        for old_parent, new_parent in parents.items():
+            old_parent = renames.get(old_parent, old_parent)
+            new_parent = renames.get(new_parent, new_parent)
+            if moved.has_edge(old_parent, child):
+                moved.remove_edge(old_parent, child)
+            moved.add_edge(new_parent, child, same_app=True, kind="dependency")
+    return moved
+
+
+def check_databases(
+    graph: nx.DiGraph,
+    rebase: Rebase,
+    read: dict[str, tuple[frozenset[Key] | None, str | None]],
+    *,
+    update_applied: bool,
+    force: bool,
+) -> list[DatabaseRows]:
+    """Judge each named database (``read``: alias -> its rows, or ``None`` and why they
+    cannot be read). Refuses when a moved migration is applied there, unless its rows
+    are renamed too (``update_applied``) or ``force``; with ``update_applied``, refuses
+    a database that cannot be read, or whose history the new order would make
+    inconsistent (an applied migration after one that is not applied there)."""
+    renames = {old: new for old, new in rebase.renames.items() if old != new}
+    after = rebased_graph(graph, rebase) if update_applied else None
+    checked = []
+    for alias, (rows, error) in sorted(read.items()):
+        if rows is None:
+            if update_applied:
+                raise RefusedError(
+                    f"cannot rename the applied rows on database {alias!r}: it cannot be "
+                    f"read ({error})",
+                    hint="make it reachable, or leave it out of --database",
+                )
+            checked.append(DatabaseRows(alias, False, error))
+            continue
+        applied = tuple(sorted(k for k in renames if _is_applied(graph, k, rows)))
+        if applied and not update_applied and not force:
+            names = ", ".join(key_str(k) for k in applied)
+            raise RefusedError(
+                f"database {alias!r} has applied {names}; renamed, they would look "
+                "unapplied and `migrate` would run them again",
+                hint=f"rename their rows too (`migrator rebase {rebase.app} --database "
+                f"{alias} --update-applied`), merge instead (`migrator merge {rebase.app}`), "
+                "or rebase with --force and fix the django_migrations rows by hand",
+            )
+        pairs = tuple((old, renames[old]) for old in sorted(renames) if old in rows)
+        stale = sorted(new for old, new in pairs if new in rows and new not in renames)
+        if update_applied and stale:
+            raise RefusedError(
+                f"database {alias!r} already has rows for "
+                + ", ".join(key_str(k) for k in stale)
+                + ", the new names of moved migrations",
+                hint="remove those stale rows by hand (`python manage.py migrate --fake "
+                "... zero` or SQL), then run again",
+            )
+        if update_applied and after is not None:
+            new_rows = {renames.get(k, k) for k in rows}
+            before = {
+                (renames.get(a, a), renames.get(b, b)) for a, b in inconsistent_history(graph, rows)
+            }
+            broken = [p for p in inconsistent_history(after, new_rows) if p not in before]
+            if broken:
+                migration, dependency = broken[0]
+                old = next((o for o, n in renames.items() if n == migration), migration)
+                was = f" (was {old[1]})" if old != migration else ""
+                raise RefusedError(
+                    f"database {alias!r}: after the rebase {key_str(migration)}{was} would be "
+                    f"applied there before {key_str(dependency)}, which is not: an "
+                    "inconsistent history `migrate` refuses",
+                    hint=f"keep the branch that database applied instead (`migrator rebase "
+                    f"{rebase.app} --keep {rebase.moving_leaves[0]}`), or merge "
+                    f"(`migrator merge {rebase.app}`)",
+                )
+        checked.append(DatabaseRows(alias, True, None, applied, pairs if update_applied else ()))
+    return checked
+
+
+def plan_row_renames(
+    rebase: Rebase, databases: list[DatabaseRows], command: list[str], cwd: Path
+) -> None:
+    """Add to the rebase's plan, after every file change, one transaction per database
+    that renames its rows (``command``: the ``rename-applied-rows`` command line up to
+    its arguments)."""
+    for database in databases:
+        if not database.renames:
+            continue
+        forward = [f"{key_str(old)}={key_str(new)}" for old, new in database.renames]
+        backward = [f"{key_str(new)}={key_str(old)}" for old, new in database.renames]
+        argv = [*command, "--database", database.alias, "--"]
+        rebase.plan.add(
+            RunCommand(
+                f"the applied rows on database {database.alias!r}",
+                tuple(argv + forward),
+                tuple(argv + backward),
+                cwd,
+                f"rename {len(forward)} applied rows",
+                hint="nothing was changed on that database (one transaction); fix it and run again",
+            )
         )
+    rebase.databases = databases
+
+
+def read_databases(aliases: list[str]) -> dict[str, tuple[frozenset[Key] | None, str | None]]:
+    """Each named database's ``django_migrations`` rows (``None`` and why, when it
+    cannot be read); Django must be set up."""
+    from migrator.django.rows import applied_rows  # imports Django: only after setup
+
+    read = {}
+    for alias in sorted(set(aliases)):
+        found = applied_rows(alias)
+        read[alias] = (found.rows, found.info.error)
+    return read

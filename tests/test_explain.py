@@ -306,6 +306,13 @@ def test_recommendations_follow_the_level(scenarios):
     field = by_app["alter_twice"]["recommendation"]
     assert field.startswith("Do not merge blindly: both branches change alter_twice.Item.size")
     assert "`migrator rebase alter_twice --move 0003_right`" in field
+    # each names its strategy and the exact resolve command
+    assert "Strategy: rebase" in field and "`migrator resolve alter_twice`" in field
+    assert "`--database ALIAS --update-applied`" in field
+    assert (
+        "`migrator resolve different_models` (strategy merge)"
+        in (by_app["different_models"]["recommendation"])
+    )
 
 
 def test_branch_order_and_apply_order_match_django_after_merge(scenarios, tmp_path):
@@ -566,7 +573,8 @@ def test_whole_text_output(project):
         "      branch 0002_weight: 0002_weight: Add field weight to item\n"
         "  apply order after a merge: 0002_weight, 0002_color\n"
         "  recommendation: Merge, then review shop.Item: both branches change it (different "
-        "fields). Run `migrator merge shop`, then `python manage.py makemigrations --check "
+        "fields). Run `migrator resolve shop` (strategy merge) or `migrator merge shop`, then "
+        "`python manage.py makemigrations --check "
         "--dry-run shop` to confirm the models match the merged migrations.\n"
         "\n"
         "Explained 1 conflict.\n"

@@ -14,8 +14,11 @@ from migrator.cli import (
     merge,  # noqa: F401  (registers the command)
     rebase,  # noqa: F401  (registers the command)
     recover,  # noqa: F401  (registers the command)
+    resolve,  # noqa: F401  (registers the command)
+    rows,  # noqa: F401  (registers the command)
     show,  # noqa: F401  (registers the command)
     squash,  # noqa: F401  (registers the command)
+    trial,  # noqa: F401  (registers the command)
 )
 from migrator.cli.app import GuardedStdout, app, print_error, report_interrupt
 from migrator.errors import EXIT_INTERRUPTED, MigratorError

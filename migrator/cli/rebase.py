@@ -19,6 +19,7 @@ from migrator.cli.app import (
     recover_interrupted,
     write,
 )
+from migrator.errors import UsageError
 
 
 @app.command()
@@ -47,14 +48,30 @@ def rebase(
         ),
     ] = False,
     database: Annotated[
-        str,
+        list[str] | None,
         typer.Option(
             "--database",
             metavar="ALIAS",
-            help="Refuse to rename migrations this database has "
-            "applied (skipped, with a note, when it cannot be reached).",
+            help="Refuse to rename migrations this database has applied (repeatable; "
+            "default: 'default'; skipped, with a note, when it cannot be reached).",
         ),
-    ] = "default",
+    ] = None,
+    update_applied: Annotated[
+        bool,
+        typer.Option(
+            "--update-applied",
+            help="Rename the django_migrations rows of the moved migrations on each "
+            "--database too, in the same all-or-nothing write.",
+        ),
+    ] = False,
+    regenerate: Annotated[
+        bool,
+        typer.Option(
+            "--regenerate",
+            help="Remove the moving branch's migrations makemigrations wrote, rebase the "
+            "hand-written ones, and let Django's makemigrations write the rest again.",
+        ),
+    ] = False,
     force: Annotated[
         bool,
         typer.Option("--force", help="Rename migrations even if the database has applied them."),
@@ -70,39 +87,135 @@ def rebase(
     Exit 0 when rebased (or nothing to do), 1 when refused, 2 on a usage error.
     """
     from migrator.project import load_project, select_apps
-    from migrator.rebase import rebase_app, refuse_applied
+    from migrator.rebase import check_databases, plan_row_renames, read_databases, rebase_app
     from migrator.recover import journal_for
     from migrator.render import rebase as render
     from migrator.write.plan import apply_plan
-    from migrator.write.verify import single_leaf_verifier
+    from migrator.write.verify import (
+        all_of,
+        applied_verifier,
+        rows_command,
+        single_leaf_verifier,
+    )
 
     cwd = Path.cwd()
     with handle_errors(traceback):
+        if update_applied and not database:
+            raise UsageError(
+                "--update-applied needs --database ALIAS: the databases whose rows to rename",
+                hint="name each one, e.g. --database default --update-applied",
+            )
+        if static and (update_applied or database):
+            raise UsageError(
+                "--database needs Django to read the database", hint="run without --static"
+            )
+        if regenerate and (static or update_applied or force):
+            raise UsageError(
+                "--regenerate runs Django's makemigrations and removes migrations: it "
+                "takes neither --static, --update-applied nor --force",
+                hint="a database that applied them: rebase with --update-applied instead",
+            )
         recover_interrupted(cwd)
         options = project_options(settings, pythonpath, static)
-        project = load_project(options, database=None if static else database)
+        project = load_project(options)
         graph = project.graph
+        if regenerate:
+            _regenerate(project, app_label, keep, move, onto, database or [], dry_run, cwd)
+            return
         rebase = rebase_app(
             graph, app_label, keep=keep, move=move, onto=onto, static=static, cwd=cwd
         )
         if rebase is None:
             write(render.nothing_to_rebase(app_label), human=True)
             raise typer.Exit(0)
-        sys.stderr.write(render.database_note(rebase, database))
-        refuse_applied(graph, rebase, database=database, force=force)
+        if rebase.renamed and not static:
+            read = read_databases(database or ["default"])
+            checked = check_databases(
+                graph, rebase, read, update_applied=update_applied, force=force
+            )
+            plan_row_renames(rebase, checked, rows_command(project.settings), cwd)
+        sys.stderr.write(render.database_note(rebase))
         write(render.plan_text(rebase, cwd), human=True)
         if dry_run:
             write(render.dry_run_text(rebase, cwd), human=True)
             raise typer.Exit(0)
         # every app: a rebase edits references anywhere, so any app can break
         scope = select_apps(graph, [], only_migrated=True)
-        verify = single_leaf_verifier(
-            options,
-            project.settings,
-            [app_label],
-            project.problems,
-            {app_label: rebase.migration_count},
-            scope,
+        verify = all_of(
+            single_leaf_verifier(
+                options,
+                project.settings,
+                [app_label],
+                project.problems,
+                {app_label: rebase.migration_count},
+                scope,
+            ),
+            *[
+                applied_verifier(
+                    options,
+                    project.settings,
+                    d.alias,
+                    app_label,
+                    [new[1] for _, new in d.renames if new[0] == app_label],
+                )
+                for d in rebase.row_renames
+            ],
         )
         apply_plan(rebase.plan, verify, journal=journal_for(cwd), command=f"rebase {app_label}")
     write(render.verified_text(rebase), human=True)
+
+
+def _regenerate(project, app_label, keep, move, onto, databases, dry_run, cwd) -> None:
+    """``rebase --regenerate``: plan, print, write and verify (inside handle_errors)."""
+    from migrator.project import select_apps
+    from migrator.recover import journal_for
+    from migrator.regenerate import regenerate_app
+    from migrator.render import rebase as render
+    from migrator.write.plan import apply_plan
+    from migrator.write.verify import (
+        all_of,
+        command_verifier,
+        django_command,
+        migrator_command,
+        single_leaf_verifier,
+    )
+
+    choice = project.settings
+    regen = regenerate_app(
+        project.graph,
+        app_label,
+        keep=keep,
+        move=move,
+        onto=onto,
+        databases=databases,
+        settings=choice,
+        cwd=cwd,
+    )
+    if regen is None:
+        write(render.nothing_to_rebase(app_label))
+        raise typer.Exit(0)
+    write(render.regenerate_plan_text(regen, cwd))
+    if dry_run:
+        write(render.regenerate_dry_run_text(regen, cwd))
+        raise typer.Exit(0)
+    options = project.options
+    scope = select_apps(project.graph, [], only_migrated=True)
+    verify = all_of(
+        single_leaf_verifier(options, choice, [app_label], project.problems, None, scope),
+        command_verifier(
+            django_command(choice, "makemigrations", "--check", "--dry-run", app_label),
+            options,
+            choice,
+            "`makemigrations --check`",
+        ),
+        command_verifier(
+            migrator_command(choice, "trial-migrate", "--", f"{app_label}.{regen.keep}"),
+            options,
+            choice,
+            "`migrate` on test databases",
+        ),
+    )
+    written = apply_plan(
+        regen.plan, verify, journal=journal_for(cwd), command=f"rebase {app_label} --regenerate"
+    )
+    write(render.regenerated_text(regen, written))

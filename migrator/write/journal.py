@@ -10,6 +10,12 @@ migrations package. It exists only while a run writes::
     index.before   a copy of git's index, taken before the first ``git mv``
     done           written once verification passed: the run is kept, only cleanup is left
 
+A step may also be a command (``"kind": "command"``): a change outside the files, such as
+renaming the rows of ``django_migrations``, done in one transaction by a command line
+the step records together with the command line that undoes it. The undo runs in a new
+process, so whichever run rolls back (``migrator recover`` too) needs nothing but the
+journal; both command lines must be idempotent.
+
 Each step is built so that undoing it needs no new data on disk (a full disk cannot
 stop a rollback): a new file is written beside its name and linked in complete, an edit
 keeps the old file as a hard link until the run is kept, a rename is a link + unlink.
@@ -26,6 +32,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -47,6 +54,42 @@ SLOW_ENV = "MIGRATOR_TEST_SLOW_WRITES"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 Step = dict[str, Any]
+
+#: A recorded command that takes longer than this has failed.
+COMMAND_TIMEOUT_SECONDS = 300
+
+
+class CommandFailed(OSError):
+    """A recorded command (a step outside the files) exited non-zero."""
+
+
+def run_step_command(argv: list[str], cwd: str) -> str:
+    """Run a command step's command line; its standard output. Raises
+    :class:`CommandFailed` with the first line it printed on stderr."""
+    env = dict(os.environ)
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # the command line names the settings
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop(SLOW_ENV, None)
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CommandFailed(f"could not run {argv[0]}: {exc}") from None
+    if proc.returncode != 0:
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        # migrator says its error on one line; anything else (Django's makemigrations, a
+        # traceback) ends with it
+        first = next((line for line in lines if "migrator: error:" in line), None)
+        said = first or (lines[-1].strip() if lines else "")
+        raise CommandFailed(said.replace("migrator: error: ", "") or f"exit {proc.returncode}")
+    return proc.stdout
 
 
 def sibling(path: Path, tag: str) -> Path:
@@ -141,6 +184,12 @@ def undo_step(step: Step, index_backup: bytes | None = None) -> tuple[bool, str 
     """Undo one step, whatever part of it ran: whether the disk had to change back, and
     why it could not be (``None`` when the disk is as before the step)."""
     kind = step["kind"]
+    if kind == "command":
+        try:
+            out = run_step_command(step["undo"], step["cwd"])
+        except CommandFailed as exc:
+            return False, str(exc)
+        return out.strip() not in ("", "0"), None
     path = Path(step["path"])
     if kind == "create":
         temporary = sibling(path, "new")
@@ -162,6 +211,14 @@ def undo_step(step: Step, index_backup: bytes | None = None) -> tuple[bool, str 
             os.replace(backup, path)  # the old file itself comes back: bytes, mode, owner
             return True, None
         return False, f"changed since this run edited it; the old version is at {backup}"
+    if kind == "delete":
+        kept = sibling(path, "deleted")
+        if os.path.lexists(kept) and not os.path.lexists(path):
+            _move_back(kept, path)
+            return True, None
+        if os.path.lexists(kept):  # linked, not yet unlinked
+            kept.unlink()
+        return False, None
     if kind == "rename":
         source = Path(step["source"])
         if os.path.lexists(path) and not os.path.lexists(source):
@@ -188,6 +245,8 @@ def cleanup_step(step: Step) -> None:
     """After a run is kept: drop what its undo would have needed."""
     if step["kind"] == "edit":
         sibling(Path(step["path"]), "old").unlink(missing_ok=True)
+    if step["kind"] == "delete":
+        sibling(Path(step["path"]), "deleted").unlink(missing_ok=True)
 
 
 # -- the journal of this run --------------------------------------------------------------
@@ -200,11 +259,19 @@ class Undone:
     created: list[Path] = field(default_factory=list)  # removed again
     edited: list[Path] = field(default_factory=list)  # old bytes restored
     renamed: list[Path] = field(default_factory=list)  # renamed back (the original names)
+    commands: list[str] = field(default_factory=list)  # command steps undone (their "what")
+    deleted: list[Path] = field(default_factory=list)  # brought back
     failed: list[str] = field(default_factory=list)  # "path: why"
 
     @property
     def count(self) -> int:
-        return len(self.created) + len(self.edited) + len(self.renamed)
+        return (
+            len(self.created)
+            + len(self.edited)
+            + len(self.renamed)
+            + len(self.commands)
+            + len(self.deleted)
+        )
 
 
 class Journal:
@@ -307,7 +374,10 @@ class Journal:
     @property
     def written(self) -> list[Path]:
         """Every path this run changed, in order (renames: the new name)."""
-        return [Path(step["path"]) for step in self.steps if step["kind"] != "index"]
+        return [Path(step["path"]) for step in self.steps if step["kind"] in _FILE_STEPS]
+
+
+_FILE_STEPS = ("create", "edit", "rename", "delete")
 
 
 def _now() -> str:
@@ -321,22 +391,27 @@ def _undo_all(steps: list[tuple[Path | None, Step]], index_backup: bytes | None)
     newer one took its name back, would not be)."""
     undone = Undone()
     for record, step in reversed(steps):
-        path = Path(step["path"])
+        path = Path(step["path"]) if "path" in step else None
+        where = str(path) if path is not None else str(step.get("what", step["kind"]))
         try:
             changed, failure = undo_step(step, index_backup)
         except OSError as exc:
             changed, failure = False, exc.strerror or str(exc)
         if failure is not None:
-            undone.failed.append(f"{path}: {failure}")
+            undone.failed.append(f"{where}: {failure}")
             continue
         if record is not None:
             record.unlink(missing_ok=True)
         if not changed:
             continue
+        elif step["kind"] == "command" or path is None:
+            undone.commands.append(where)
         elif step["kind"] == "create":
             undone.created.append(path)
         elif step["kind"] == "edit":
             undone.edited.append(path)
+        elif step["kind"] == "delete":
+            undone.deleted.append(path)
         elif step["kind"] == "rename":
             undone.renamed.append(Path(step["source"]))
     return undone

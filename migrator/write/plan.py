@@ -32,7 +32,15 @@ from pathlib import Path
 from typing import ClassVar, Protocol
 
 from migrator.errors import WriteError
-from migrator.write.journal import Journal, Undone, digest, sibling, signals_held, slow_down
+from migrator.write.journal import (
+    Journal,
+    Undone,
+    digest,
+    run_step_command,
+    sibling,
+    signals_held,
+    slow_down,
+)
 
 
 class Change(Protocol):
@@ -123,6 +131,11 @@ class _Failed(Exception):
         self.message, self.path, self.hint = message, path, hint
 
 
+def _what(change: Change) -> str:
+    """What a change acts on, for a message: its file, or what a command changes."""
+    return getattr(change, "what", None) or str(change.path)
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' if count != 1 else ''}"
 
@@ -136,6 +149,9 @@ def undone_words(undone: Undone) -> str:
         parts.append(f"renamed {_plural(len(undone.renamed), 'file')} back")
     if undone.edited:
         parts.append(f"restored the bytes of {_plural(len(undone.edited), 'edited file')}")
+    if undone.deleted:
+        parts.append(f"brought back {_plural(len(undone.deleted), 'deleted file')}")
+    parts += [f"put back {what}" for what in undone.commands]
     return " and ".join(parts) if parts else "nothing was written"
 
 
@@ -190,7 +206,7 @@ def apply_plan(
                 reason = exc.strerror or str(exc)
             if reason is not None:
                 raise _Failed(
-                    f"cannot {change.verb} {change.path}: {reason}",
+                    f"cannot {change.verb} {_what(change)}: {reason}",
                     change.path,
                     "nothing is ever overwritten; move it away and run again",
                 )
@@ -199,9 +215,10 @@ def apply_plan(
                     change.apply(record)
             except OSError as exc:
                 raise _Failed(
-                    f"cannot {change.verb} {change.path}: {exc.strerror or exc}",
-                    change.path,
-                    "make the folder writable (or free disk space) and run again",
+                    f"cannot {change.verb} {_what(change)}: {exc.strerror or exc}",
+                    None if isinstance(change, RunCommand | GeneratedFile) else change.path,
+                    getattr(change, "hint", None)
+                    or "make the folder writable (or free disk space) and run again",
                 ) from exc
         slow_down()
         if verify is not None and record.steps:
@@ -346,3 +363,104 @@ def order_renames(renames: list[RenameFile]) -> list[RenameFile]:
         ordered.append(free)
         pending.remove(free)
     return ordered
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    """A change outside the files, made by a command line in one transaction (renaming
+    the rows of ``django_migrations``, say), undone by another: both are recorded in the
+    journal before the first runs, so any later run can undo it without this process.
+    Both command lines must be idempotent (undoing a change that never happened changes
+    nothing) and print how many things they changed."""
+
+    what: str  # "the applied rows on database 'default'"
+    apply_argv: tuple[str, ...]
+    undo_argv: tuple[str, ...]
+    cwd: Path
+    reason: str = ""
+    hint: str = "fix what the error names and run again"
+
+    verb: ClassVar[str] = "update"
+
+    @property
+    def path(self) -> Path:
+        return self.cwd
+
+    def blocked(self) -> str | None:
+        return None  # the command checks its own preconditions, in its transaction
+
+    def apply(self, journal: Journal) -> None:
+        journal.record(
+            {
+                "kind": "command",
+                "what": self.what,
+                "apply": list(self.apply_argv),
+                "undo": list(self.undo_argv),
+                "cwd": str(self.cwd),
+            }
+        )
+        run_step_command(list(self.apply_argv), str(self.cwd))
+
+
+@dataclass(frozen=True)
+class DeleteFile:
+    """Remove a file whose bytes must still be ``old``. The file is moved to a hidden
+    name beside it (a link and an unlink: no new space), and removed for good only once
+    the run is kept; undoing moves it back."""
+
+    path: Path
+    old: bytes
+    reason: str = ""
+
+    verb: ClassVar[str] = "delete"
+
+    def blocked(self) -> str | None:
+        if not self.path.is_file():
+            return "the file does not exist"
+        if self.path.read_bytes() != self.old:
+            return "the file changed since the plan was made"
+        return None
+
+    def apply(self, journal: Journal) -> None:
+        journal.record({"kind": "delete", "path": str(self.path), "sha256": digest(self.old)})
+        os.link(self.path, sibling(self.path, "deleted"), follow_symlinks=False)
+        os.unlink(self.path)
+
+
+@dataclass(frozen=True)
+class GeneratedFile:
+    """A new file whose name and bytes a command prints once the changes before it are
+    on disk (Django's ``makemigrations --dry-run -v 3``): ``parse`` turns that output
+    into ``(file name, source)`` in ``folder``, or ``None`` when there is nothing to
+    write. Written as a :class:`NewFile`."""
+
+    folder: Path
+    argv: tuple[str, ...]
+    cwd: Path
+    parse: Callable[[str], tuple[str, str] | None]
+    reason: str = ""
+    hint: str = "fix what the error names and run again"
+
+    verb: ClassVar[str] = "generate"
+
+    @property
+    def path(self) -> Path:
+        return self.folder
+
+    @property
+    def what(self) -> str:
+        return f"a migration in {self.folder}"
+
+    def blocked(self) -> str | None:
+        return None if self.folder.is_dir() else "its folder does not exist"
+
+    def apply(self, journal: Journal) -> None:
+        out = run_step_command(list(self.argv), str(self.cwd))
+        made = self.parse(out)
+        if made is not None:
+            name, source = made
+            new = NewFile(self.folder / name, source, self.reason)
+            reason = new.blocked()
+            if reason is not None:
+                raise OSError(f"cannot create {name}: {reason}")
+            new.apply(journal)

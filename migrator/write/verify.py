@@ -186,3 +186,148 @@ def single_leaf_verifier(
         return judge(report, apps, known, counts)
 
     return verify
+
+
+def show_command(options: ProjectOptions, database: str, apps: Sequence[str]) -> list[str]:
+    """The command line of a fresh ``migrator show --format json`` on one database."""
+    command = [sys.executable, "-m", "migrator", "show", "--format", "json"]
+    command += ["--database", database]
+    if options.settings:
+        command += ["--settings", options.settings]
+    for entry in options.pythonpath:
+        command += ["--pythonpath", entry]
+    return command + ["--", *apps]
+
+
+def judge_applied(
+    report: dict, app: str, applied: Sequence[str], unapplied: Sequence[str]
+) -> str | None:
+    """Why a fresh ``show`` report of one database shows its rows are not right after a
+    rebase renamed them, or ``None``: each of ``applied`` (migration names) is applied,
+    each of ``unapplied`` is not, no row of ``app`` is left without a file (a ghost),
+    and the history is consistent."""
+    database = report.get("database") or {}
+    alias = database.get("alias")
+    if database.get("state") != "ok":
+        return f"database {alias!r} cannot be read after writing: {database.get('error')}"
+    shown = next((a for a in report.get("apps", []) if a.get("app") == app), None)
+    if shown is None:
+        return f"{app!r} is missing from database {alias!r}'s report"
+    state = {m["name"]: m["applied"] for m in shown.get("migrations", [])}
+    wrong = [name for name in applied if state.get(name) is not True]
+    if wrong:
+        return f"database {alias!r} does not show {', '.join(wrong)} as applied"
+    wrong = [name for name in unapplied if state.get(name) is not False]
+    if wrong:
+        return f"database {alias!r} shows {', '.join(wrong)} as applied"
+    if shown.get("ghosts"):
+        return f"database {alias!r} has rows without a file: {', '.join(shown['ghosts'])}"
+    history = [p for p in report.get("problems", []) if p.get("kind") == "inconsistent-history"]
+    if history:
+        return history[0].get("message", "inconsistent history")
+    return None
+
+
+def applied_verifier(
+    options: ProjectOptions,
+    choice: SettingsChoice,
+    database: str,
+    app: str,
+    applied: Sequence[str],
+    unapplied: Sequence[str] = (),
+) -> Callable[[], str | None]:
+    """A check, to run after writing, that ``database`` now has ``app``'s migrations
+    ``applied`` applied (under their new names) and no ghost row, as a fresh process
+    sees it through Django's ``MigrationRecorder``."""
+
+    def verify() -> str | None:
+        try:
+            proc = subprocess.run(
+                show_command(options, database, [app]),
+                cwd=options.cwd,
+                env=check_env(choice),
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_SECONDS,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"could not read database {database!r} in a new process: {exc}"
+        try:
+            report = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[0]
+            return f"reading database {database!r} in a new process failed: {last}"
+        return judge_applied(report, app, applied, unapplied)
+
+    return verify
+
+
+def all_of(*verifiers: Callable[[], str | None]) -> Callable[[], str | None]:
+    """One verification: each in turn, the first failure's reason."""
+
+    def verify() -> str | None:
+        for verifier in verifiers:
+            failure = verifier()
+            if failure is not None:
+                return failure
+        return None
+
+    return verify
+
+
+def rows_command(choice: SettingsChoice) -> list[str]:
+    """The ``rename-applied-rows`` command line on the settings this run booted, up to
+    its ``--database`` and renames: self-contained (module and paths absolute), so a
+    later ``migrator recover`` in the same folder runs it alike."""
+    command = [sys.executable, "-m", "migrator", "rename-applied-rows"]
+    command += ["--settings", choice.module, "--pythonpath", str(choice.root.resolve())]
+    for entry in choice.pythonpath:
+        command += ["--pythonpath", str(entry.resolve())]
+    return command
+
+
+def command_verifier(
+    argv: Sequence[str], options: ProjectOptions, choice: SettingsChoice, what: str
+) -> Callable[[], str | None]:
+    """A check, to run after writing, that ``argv`` exits 0 in a fresh process (``what``
+    names it in the reason when it does not)."""
+
+    def verify() -> str | None:
+        try:
+            proc = subprocess.run(
+                list(argv),
+                cwd=options.cwd,
+                env=check_env(choice),
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_SECONDS,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"{what}: could not run: {exc}"
+        if proc.returncode == 0:
+            return None
+        lines = [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
+        detail = next((line for line in lines if "rror" in line), lines[-1] if lines else "")
+        return f"{what} failed: {detail.replace('migrator: error: ', '')}"
+
+    return verify
+
+
+def django_command(choice: SettingsChoice, *args: str) -> list[str]:
+    """``python -m django ARGS`` on the settings this run booted."""
+    command = [sys.executable, "-m", "django", *args, "--settings", choice.module]
+    command += ["--pythonpath", str(choice.root.resolve())]
+    for entry in choice.pythonpath:
+        command += ["--pythonpath", str(entry.resolve())]
+    return command
+
+
+def migrator_command(choice: SettingsChoice, *args: str) -> list[str]:
+    """``python -m migrator ARGS`` on the settings this run booted (options first)."""
+    command = [sys.executable, "-m", "migrator", args[0], "--settings", choice.module]
+    command += ["--pythonpath", str(choice.root.resolve())]
+    for entry in choice.pythonpath:
+        command += ["--pythonpath", str(entry.resolve())]
+    return command + list(args[1:])
