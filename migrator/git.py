@@ -331,3 +331,73 @@ def merge_file(
     if proc is None or proc.returncode < 0 or proc.returncode > 127:
         return None
     return proc.stdout, proc.returncode > 0
+
+
+# -- many heads at once (check --against BASE --heads PATTERN) ------------------------------
+
+_GLOB = set("*?[")
+
+
+@dataclass(frozen=True)
+class Head:
+    """A commit to predict the merge of: the name it was asked by and its commit."""
+
+    name: str  # the short ref name (``pull/12/head``), or the name as given
+    sha: str
+
+
+def is_ref_pattern(text: str) -> bool:
+    """``text`` has glob characters (``for-each-ref`` matches it against ref names)."""
+    return bool(_GLOB & set(text))
+
+
+def matching_refs(pattern: str, cwd: Path) -> list[Head]:
+    """Refs matching a ``git for-each-ref`` pattern (a glob, or a prefix up to a slash),
+    trying it as given and under ``refs/heads/``, ``refs/remotes/`` and ``refs/tags/``;
+    each peeled to its commit (tags of other objects are left out)."""
+    candidates = [pattern]
+    if not pattern.startswith("refs/"):
+        candidates += [f"refs/heads/{pattern}", f"refs/remotes/{pattern}", f"refs/tags/{pattern}"]
+    out = run_git(
+        [
+            "for-each-ref",
+            "--format=%(objecttype) %(objectname) %(*objecttype) %(*objectname) %(refname)",
+            *candidates,
+        ],
+        cwd,
+    )
+    found: dict[str, Head] = {}
+    for line in (out or "").splitlines():
+        parts = line.split(" ")
+        if len(parts) != 5:
+            continue
+        kind, sha, peeled_kind, peeled, refname = parts
+        if kind == "commit" or peeled_kind == "commit":
+            found[refname] = Head(_short_ref(refname), sha if kind == "commit" else peeled)
+    return [found[name] for name in sorted(found)]
+
+
+def _short_ref(refname: str) -> str:
+    for prefix in ("refs/heads/", "refs/remotes/", "refs/tags/", "refs/"):
+        if refname.startswith(prefix):
+            return refname[len(prefix) :]
+    return refname
+
+
+def resolve_heads(patterns: list[str], cwd: Path) -> tuple[list[Head], list[str]]:
+    """The commits ``patterns`` name (revisions, or ref patterns), sorted by name and
+    without repeats; and the patterns that named nothing."""
+    heads: dict[str, Head] = {}
+    unmatched = []
+    for pattern in patterns:
+        if not is_ref_pattern(pattern):
+            sha = rev_parse(pattern, cwd)
+            if sha is not None:
+                heads.setdefault(pattern, Head(pattern, sha))
+                continue
+        found = matching_refs(pattern, cwd)
+        if not found:
+            unmatched.append(pattern)
+        for head in found:
+            heads.setdefault(head.name, head)
+    return [heads[name] for name in sorted(heads)], unmatched

@@ -18,6 +18,7 @@ from migrator.cli.app import (
     format_option,
     handle_errors,
     project_options,
+    warn,
     write,
 )
 from migrator.errors import EXIT_FOUND, EXIT_OK, UsageError
@@ -47,6 +48,16 @@ def check(
             "tree would have; REF is read from git, nothing is checked out.",
         ),
     ] = None,
+    heads: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--heads",
+            metavar="PATTERN",
+            help="With --against BASE: predict the merge into BASE of every head these "
+            "revisions or ref patterns name (e.g. 'refs/remotes/pull/*'; repeatable, or "
+            "several separated by spaces); always static, from git objects only.",
+        ),
+    ] = None,
     settings: SettingsOption = None,
     pythonpath: PythonPathOption = None,
     static: StaticOption = False,
@@ -61,6 +72,10 @@ def check(
     from migrator.project import load_project, select_apps
     from migrator.render import check as render
 
+    if heads:
+        check_heads(
+            against, heads, app_labels, output_format, settings, pythonpath, database, traceback
+        )
     if against is not None:
         check_against(
             against, app_labels, output_format, settings, pythonpath, static, database, traceback
@@ -111,3 +126,43 @@ def check_against(
     }[Format(output_format)]
     write(renderer(report, prediction, Path.cwd()))
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FOUND)
+
+
+def check_heads(
+    ref: str | None,
+    patterns: list[str],
+    app_labels: list[str] | None,
+    output_format: str,
+    settings: str | None,
+    pythonpath: list[str] | None,
+    database: str | None,
+    traceback: bool,
+) -> None:
+    """``check --against BASE --heads PATTERN...``: every head's merge into BASE."""
+    from migrator.against import predict_heads
+    from migrator.render import against as render_against
+
+    with handle_errors(traceback):
+        if ref is None:
+            raise UsageError(
+                "--heads needs --against BASE, the branch the heads would merge into",
+                hint="e.g. --against origin/main --heads 'refs/remotes/pull/*'",
+            )
+        if database is not None:
+            raise UsageError(
+                "--heads judges migration files; it cannot use --database",
+                hint="run without --database",
+            )
+        names = [name for value in patterns for name in value.split()]
+        prediction = predict_heads(
+            project_options(settings, pythonpath, True), ref, names, app_labels
+        )
+    for pattern in prediction.unmatched:
+        warn(f"--heads: no ref matches {pattern!r}")
+    renderer = {
+        Format.text: render_against.render_heads_text,
+        Format.json: render_against.render_heads_json,
+        Format.github: render_against.render_heads_github,
+    }[Format(output_format)]
+    write(renderer(prediction, Path.cwd()))
+    raise typer.Exit(EXIT_OK if prediction.ok else EXIT_FOUND)

@@ -1,5 +1,5 @@
 """Render ``check --against REF``: the check report of the predicted merge, with the side
-each leaf migration comes from."""
+each leaf migration comes from; and ``--heads``: one verdict per head."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from migrator.against import Prediction
+from migrator.against import HeadPrediction, HeadsPrediction, Prediction
 from migrator.check import CheckReport
 from migrator.render import check as plain
 from migrator.render.paths import display_path
@@ -81,3 +81,74 @@ def render_github(report: CheckReport, prediction: Prediction, base: Path) -> st
             )
     text = plain.render_github(replace(report, conflicts=[]), base)
     return "\n".join(lines) + ("\n" if lines else "") + text
+
+
+# -- many heads ----------------------------------------------------------------------------
+
+
+def _head_findings(head: HeadPrediction) -> str:
+    """What would break, in a few words: each conflict's app and leaves, then the
+    problems counted by kind."""
+    parts = [f"conflict in {c.app} ({', '.join(c.leaves)})" for c in head.report.conflicts]
+    kinds: dict[str, int] = {}
+    for problem in head.report.problems:
+        kinds[problem.kind] = kinds.get(problem.kind, 0) + 1
+    parts += [f"{count} {kind}" for kind, count in sorted(kinds.items())]
+    return "; ".join(parts)
+
+
+def render_heads_text(prediction: HeadsPrediction, base: Path) -> str:
+    lines = [
+        f"Predicted merges into {prediction.ref} ({prediction.ref_sha[:10]}), "
+        f"{plural(len(prediction.heads), 'head')}:"
+    ]
+    width = max((len(h.head.name) for h in prediction.heads), default=0)
+    for head in prediction.heads:
+        verdict = "ok" if head.ok else "would break: " + _head_findings(head)
+        lines.append(f"  {head.head.name.ljust(width)}  {head.head.sha[:10]}  {verdict}")
+    broken = [h for h in prediction.heads if not h.ok]
+    if broken:
+        lines.append(
+            f"{len(broken)} of {plural(len(prediction.heads), 'head')} would break "
+            f"{prediction.ref}. hint: check out one and run "
+            f"`migrator check --against {prediction.ref}` for the details"
+        )
+    else:
+        lines.append(f"No head would break {prediction.ref}.")
+    return "\n".join(lines) + "\n"
+
+
+def head_dict(head: HeadPrediction, base: Path) -> dict:
+    data = plain.report_dict(head.report, base)
+    for conflict, entry in zip(head.report.conflicts, data["conflicts"], strict=True):
+        entry["sides"] = [head.side_of(p) for p in conflict.paths]
+    data["head"] = head.head.name
+    data["commit"] = head.head.sha
+    data["merge_base"] = head.merge_base
+    return data
+
+
+def render_heads_json(prediction: HeadsPrediction, base: Path) -> str:
+    data = {
+        "ok": prediction.ok,
+        "against": {"ref": prediction.ref, "commit": prediction.ref_sha},
+        "heads": [head_dict(h, base) for h in prediction.heads],
+        "unmatched": sorted(prediction.unmatched),
+    }
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def render_heads_github(prediction: HeadsPrediction, base: Path) -> str:
+    """One ``::error`` per head that would break (no file: the files are the head's)."""
+    lines = [
+        plain.annotation(
+            f"merging {h.head.name} ({h.head.sha[:10]}) into {prediction.ref} would give: "
+            f"{_head_findings(h)}",
+            title=f"{h.head.name} would break {prediction.ref}",
+            path=None,
+            line=None,
+        )
+        for h in prediction.heads
+        if not h.ok
+    ]
+    return "".join(line + "\n" for line in lines)
