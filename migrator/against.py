@@ -40,7 +40,8 @@ from migrator import git
 from migrator.check import CheckReport, check_graph
 from migrator.errors import UsageError
 from migrator.problems import Problem
-from migrator.project import load_project, migration_folders, select_apps
+from migrator.project import load_project, migration_packages, select_apps
+from migrator.published import PublishedChange, allowed_names, published_changes
 from migrator.settings import ProjectOptions
 
 #: Where a migration file of the predicted merge comes from.
@@ -59,9 +60,15 @@ class Prediction:
     graph: nx.DiGraph
     problems: list[Problem]
     sides: dict[str, str] = field(default_factory=dict)  # absolute path -> side
+    changes: list[PublishedChange] = field(default_factory=list)  # published, then edited
 
     def side_of(self, path: str | None) -> str | None:
         return self.sides.get(path) if path else None
+
+    def is_ok(self, report: CheckReport) -> bool:
+        """The check of this merge passes: ``report`` is clean and no published
+        migration was changed (but for formatting, or allowed)."""
+        return report.ok and not any(c.is_error for c in self.changes)
 
 
 def _repository(options: ProjectOptions) -> Path:
@@ -87,10 +94,20 @@ def predict(options: ProjectOptions, ref: str) -> Prediction:
     ref_sha = _commit(ref, top)
     head = git.rev_parse("HEAD", top)
     base = git.merge_base(head, ref_sha, top) if head else None
-    overlay, sides = merged_overlay(top, migration_folders(options), ref, ref_sha, base)
+    packages = migration_packages(options)
+    changes = (
+        published_changes(top, packages, base, None, allowed_names(options.cwd)) if base else []
+    )
+    overlay, sides = merged_overlay(top, list(packages.values()), ref, ref_sha, base)
     project = load_project(options, overlay=overlay)
     return Prediction(
-        ref, ref_sha, base, project.graph, project.problems, _sides_of_nodes(project.graph, sides)
+        ref,
+        ref_sha,
+        base,
+        project.graph,
+        project.problems,
+        _sides_of_nodes(project.graph, sides),
+        changes,
     )
 
 
@@ -180,10 +197,11 @@ class HeadPrediction:
     report: CheckReport
     sides: dict[str, str] = field(default_factory=dict)  # conflicting leaf's path -> side
     explanations: list = field(default_factory=list)  # explain.AppExplanation per conflict
+    changes: list[PublishedChange] = field(default_factory=list)  # published, then edited
 
     @property
     def ok(self) -> bool:
-        return self.report.ok
+        return self.report.ok and not any(c.is_error for c in self.changes)
 
     def side_of(self, path: str | None) -> str | None:
         return self.sides.get(path) if path else None
@@ -229,7 +247,9 @@ def predict_heads(
                 hint="fetch it first (git fetch origin 'refs/pull/*/head:refs/remotes/pull/*') "
                 "or quote a pattern such as 'refs/remotes/origin/*'",
             )
-    relative = _relative_folders(top, migration_folders(options))
+    packages = migration_packages(options)
+    allowed = allowed_names(options.cwd)
+    relative = _relative_folders(top, list(packages.values()))
     rels = sorted(relative)
     ours = git.tree_blobs(ref_sha, rels, top)
     on_disk = _files_on_disk(relative)
@@ -279,6 +299,7 @@ def predict_heads(
                 report,
                 {p: sides.get(p, BOTH) for c in report.conflicts for p in c.paths if p},
                 explanations,
+                published_changes(top, packages, base, head.sha, allowed) if base else [],
             )
         )
     return HeadsPrediction(ref, ref_sha, predictions, unmatched)

@@ -401,3 +401,58 @@ def resolve_heads(patterns: list[str], cwd: Path) -> tuple[list[Head], list[str]
         for head in found:
             heads.setdefault(head.name, head)
     return [heads[name] for name in sorted(heads)], unmatched
+
+
+@dataclass(frozen=True)
+class Change:
+    """A file changed between two trees: ``status`` is git's letter (M, D, R, A, T)."""
+
+    status: str
+    old: str | None  # path relative to the top of the work tree (None: added)
+    new: str | None  # None: deleted
+
+
+def changed_files(old: str, new: str | None, folders: list[str], cwd: Path) -> list[Change]:
+    """Files directly inside ``folders`` that differ between commit ``old`` and commit
+    ``new`` (``None``: the working tree's tracked and staged files), renames detected."""
+    if not folders:
+        return []
+    out = run_git(
+        [
+            "diff",
+            "--no-ext-diff",
+            "--no-textconv",
+            "-M",
+            "--name-status",
+            "-z",
+            old,
+            *([new] if new else []),
+            "--",
+            *(f"{f}/" for f in folders),
+        ],
+        cwd,
+    )
+    fields = (out or "").split("\0")
+    found = []
+    inside = set(folders)
+    position = 0
+    while position < len(fields) - 1:
+        status = fields[position][:1]
+        before: str | None
+        if status in "RC":
+            before, after = fields[position + 1], fields[position + 2]
+            position += 3
+        else:
+            before = after = fields[position + 1]
+            position += 2
+        if status == "C":  # a copy leaves the original where it was
+            status, before = "A", None
+        change = Change(
+            status,
+            None if status == "A" else before,
+            None if status == "D" else after,
+        )
+        paths = [p for p in (change.old, change.new) if p]
+        if any(p.rpartition("/")[0] in inside for p in paths):
+            found.append(change)
+    return found

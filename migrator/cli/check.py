@@ -125,7 +125,7 @@ def check_against(
         Format.github: render_against.render_github,
     }[Format(output_format)]
     write(renderer(report, prediction, Path.cwd()))
-    raise typer.Exit(EXIT_OK if report.ok else EXIT_FOUND)
+    raise typer.Exit(EXIT_OK if prediction.is_ok(report) else EXIT_FOUND)
 
 
 def check_heads(

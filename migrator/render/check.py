@@ -81,15 +81,17 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(message: str, *, title: str, path: str | None, line: int | None) -> str:
-    """One GitHub Actions ``::error`` workflow command."""
+def annotation(
+    message: str, *, title: str, path: str | None, line: int | None, level: str = "error"
+) -> str:
+    """One GitHub Actions workflow command (``::error``, or ``::warning``)."""
     props = []
     if path:
         props.append(f"file={_escape_property(path)}")
         if line:
             props.append(f"line={line}")
     props.append(f"title={_escape_property(title)}")
-    return f"::error {','.join(props)}::{_escape_data(message)}"
+    return f"::{level} {','.join(props)}::{_escape_data(message)}"
 
 
 def render_github(report: CheckReport, base: Path) -> str:
