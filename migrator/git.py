@@ -456,3 +456,27 @@ def changed_files(old: str, new: str | None, folders: list[str], cwd: Path) -> l
         if any(p.rpartition("/")[0] in inside for p in paths):
             found.append(change)
     return found
+
+
+def index_blobs(folders: list[str], cwd: Path) -> dict[str, str]:
+    """Files directly inside ``folders`` in git's index (what the next commit holds):
+    relative path -> blob id. During a merge, a conflicted file is left out."""
+    if not folders:
+        return {}
+    out = run_git(["ls-files", "-s", "-z", "--full-name", "--", *(f"{f}/" for f in folders)], cwd)
+    found = {}
+    for record in (out or "").split("\0"):
+        meta, _, path = record.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[2] == "0":
+            found[path] = parts[1]
+    return found
+
+
+def ignore_rule(path: Path, cwd: Path) -> str | None:
+    """``source:line:pattern`` of the rule that makes git ignore ``path``, else ``None``."""
+    proc = _git(["check-ignore", "-v", "--no-index", "--", str(path)], cwd)
+    if proc is None or proc.returncode != 0:
+        return None
+    rule, _, _ = proc.stdout.partition("\t")
+    return rule.strip() or None

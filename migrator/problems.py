@@ -35,6 +35,8 @@ UNREADABLE = "unreadable"  # --static: a graph value it could not evaluate
 INCONSISTENT_HISTORY = "inconsistent-history"
 GHOST_MIGRATION = "ghost-migration"
 PARTIALLY_APPLIED_SQUASH = "partially-applied-squash"
+# Found only with --staged: what the next commit holds.
+UNSTAGED_DEPENDENCY = "unstaged-dependency"
 
 KINDS = (
     MISSING_DEPENDENCY,
@@ -48,6 +50,7 @@ KINDS = (
     INCONSISTENT_HISTORY,
     GHOST_MIGRATION,
     PARTIALLY_APPLIED_SQUASH,
+    UNSTAGED_DEPENDENCY,
 )
 
 #: One hint per kind, shown under the problem in text output.
@@ -77,6 +80,9 @@ HINTS = {
     PARTIALLY_APPLIED_SQUASH: "keep every replaced migration until each database has applied "
     "all of them: restore deleted ones from git and run migrate there; a migration that "
     "depends on a replaced one should depend on the squashed migration instead",
+    UNSTAGED_DEPENDENCY: "stage the file with `git add` (`git add -f`, and fix the ignore "
+    "rule, when git ignores it; `git restore --staged` when it was deleted in the index), "
+    "or drop the dependency",
 }
 
 

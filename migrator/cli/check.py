@@ -58,6 +58,14 @@ def check(
             "several separated by spaces); always static, from git objects only.",
         ),
     ] = None,
+    staged: Annotated[
+        bool,
+        typer.Option(
+            "--staged",
+            help="Judge the migrations as the next commit holds them (git's index): a "
+            "dependency on a file that is untracked, ignored or not staged is a problem.",
+        ),
+    ] = False,
     settings: SettingsOption = None,
     pythonpath: PythonPathOption = None,
     static: StaticOption = False,
@@ -72,6 +80,13 @@ def check(
     from migrator.project import load_project, select_apps
     from migrator.render import check as render
 
+    if staged and (against is not None or heads or database is not None):
+        with handle_errors(traceback):
+            raise UsageError(
+                "--staged judges the next commit; it cannot be combined with --against, "
+                "--heads or --database",
+                hint="run them separately",
+            )
     if heads:
         check_heads(
             against, heads, app_labels, output_format, settings, pythonpath, database, traceback
@@ -81,10 +96,15 @@ def check(
             against, app_labels, output_format, settings, pythonpath, static, database, traceback
         )
     with handle_errors(traceback):
-        project = load_project(project_options(settings, pythonpath, static), database=database)
-        require_database(project.graph)
-        labels = select_apps(project.graph, app_labels or [], only_migrated=True)
-        report = check_graph(project.graph, project.problems, labels)
+        if staged:
+            from migrator.staged import check_staged
+
+            report = check_staged(project_options(settings, pythonpath, static), app_labels)
+        else:
+            project = load_project(project_options(settings, pythonpath, static), database=database)
+            require_database(project.graph)
+            labels = select_apps(project.graph, app_labels or [], only_migrated=True)
+            report = check_graph(project.graph, project.problems, labels)
     renderer = {
         Format.text: render.render_text,
         Format.json: render.render_json,
