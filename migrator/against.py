@@ -290,7 +290,7 @@ def predict_heads(
         project = load_project(options, overlay=overlay)
         labels = select_apps(project.graph, app_labels or [], only_migrated=True)
         report = check_graph(project.graph, project.problems, labels)
-        explanations = _explain(project.graph, report) if explain else []
+        explanations = explain_conflicts(project.graph, report) if explain else []
         sides = {str(paths[rel]): side for rel, (_, side) in merged.items()}
         predictions.append(
             HeadPrediction(
@@ -305,10 +305,19 @@ def predict_heads(
     return HeadsPrediction(ref, ref_sha, predictions, unmatched)
 
 
-def _explain(graph: nx.DiGraph, report: CheckReport) -> list:
+def explain_conflicts(graph: nx.DiGraph, report: CheckReport) -> list:
+    """``explain``'s verdict on each conflict of the report (an app ``explain`` refuses,
+    one whose migrations form a cycle, is left out)."""
+    from migrator.errors import RefusedError
     from migrator.explain import explain_app  # replays operations: only when asked
 
-    return [explain_app(graph, conflict.app) for conflict in report.conflicts]
+    found = []
+    for conflict in report.conflicts:
+        try:
+            found.append(explain_app(graph, conflict.app))
+        except RefusedError:
+            continue
+    return found
 
 
 def _files_on_disk(relative: dict[str, Path]) -> dict[str, bytes]:

@@ -28,7 +28,8 @@ from migrator.errors import EXIT_FOUND, EXIT_OK, UsageError
 def check(
     app_labels: AppLabelsArgument = None,
     output_format: Annotated[
-        str, format_option(Format.text, Format.json, Format.github)
+        str,
+        format_option(Format.text, Format.json, Format.github, Format.markdown, Format.gitlab),
     ] = Format.text,
     database: Annotated[
         str | None,
@@ -105,6 +106,21 @@ def check(
             require_database(project.graph)
             labels = select_apps(project.graph, app_labels or [], only_migrated=True)
             report = check_graph(project.graph, project.problems, labels)
+        explanations = []
+        if output_format == Format.markdown and not staged:
+            from migrator.against import explain_conflicts
+
+            explanations = explain_conflicts(project.graph, report)
+    if output_format in (Format.markdown, Format.gitlab):
+        from migrator.render import ci
+
+        section = ci.Section(report, explanations)
+        if output_format == Format.markdown:
+            title = "migrator check --staged" if staged else "migrator check"
+            write(ci.render_markdown(section, Path.cwd(), title))
+        else:
+            write(ci.render_gitlab(section, repository_root()))
+        raise typer.Exit(EXIT_OK if report.ok else EXIT_FOUND)
     renderer = {
         Format.text: render.render_text,
         Format.json: render.render_json,
@@ -112,6 +128,13 @@ def check(
     }[Format(output_format)]
     write(renderer(report, Path.cwd()))
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FOUND)
+
+
+def repository_root() -> Path:
+    """Where GitLab reads report paths from: the top of the git work tree."""
+    from migrator import git
+
+    return git.toplevel(Path.cwd()) or Path.cwd()
 
 
 def check_against(
@@ -139,12 +162,31 @@ def check_against(
         prediction = predict(project_options(settings, pythonpath, static), ref)
         labels = select_apps(prediction.graph, app_labels or [], only_migrated=True)
         report = check_graph(prediction.graph, prediction.problems, labels)
-    renderer = {
-        Format.text: render_against.render_text,
-        Format.json: render_against.render_json,
-        Format.github: render_against.render_github,
-    }[Format(output_format)]
-    write(renderer(report, prediction, Path.cwd()))
+        if output_format in (Format.markdown, Format.gitlab):
+            from migrator.against import explain_conflicts
+            from migrator.render import ci
+
+            section = ci.Section(
+                report,
+                explain_conflicts(prediction.graph, report)
+                if output_format == Format.markdown
+                else [],
+                prediction.changes,
+                ref,
+                prediction.side_of,
+            )
+    if output_format == Format.markdown:
+        title = f"Predicted merge of {ci.md_code(ref)}"
+        write(ci.render_markdown(section, Path.cwd(), title))
+    elif output_format == Format.gitlab:
+        write(ci.render_gitlab(section, repository_root()))
+    else:
+        renderer = {
+            Format.text: render_against.render_text,
+            Format.json: render_against.render_json,
+            Format.github: render_against.render_github,
+        }[Format(output_format)]
+        write(renderer(report, prediction, Path.cwd()))
     raise typer.Exit(EXIT_OK if prediction.is_ok(report) else EXIT_FOUND)
 
 
@@ -175,10 +217,22 @@ def check_heads(
             )
         names = [name for value in patterns for name in value.split()]
         prediction = predict_heads(
-            project_options(settings, pythonpath, True), ref, names, app_labels
+            project_options(settings, pythonpath, True),
+            ref,
+            names,
+            app_labels,
+            explain=output_format == Format.markdown,
         )
     for pattern in prediction.unmatched:
         warn(f"--heads: no ref matches {pattern!r}")
+    if output_format in (Format.markdown, Format.gitlab):
+        from migrator.render import ci
+
+        if output_format == Format.markdown:
+            write(ci.render_heads_markdown(prediction, Path.cwd()))
+        else:
+            write(ci.render_heads_gitlab(prediction, repository_root()))
+        raise typer.Exit(EXIT_OK if prediction.ok else EXIT_FOUND)
     renderer = {
         Format.text: render_against.render_heads_text,
         Format.json: render_against.render_heads_json,
