@@ -102,8 +102,8 @@ test-b:
 	$(VENV_B)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal \
 	  --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-b" $(PYTEST_ARGS)
 
-# zizmor (from PyPI, a binary in its wheel) checks the GitHub Action, the documented
-# workflows and the pre-commit hooks: syntax, schema and security audits, offline.
+# zizmor (from PyPI, a binary in its wheel) checks the GitHub Action and the documented
+# workflows: syntax, schema and security audits, offline.
 lint: venvs
 	$(VENV_A)/bin/ruff check migrator tests benchmarks scripts
 	$(VENV_A)/bin/ruff format --check migrator tests benchmarks scripts
