@@ -199,7 +199,8 @@ def test_text_one_line_per_head(team):
         f"  origin/catalog-work  {sha['origin/catalog-work'][:10]}  ok\n"
         f"  origin/color         {sha['origin/color'][:10]}  would break: conflict in shop "
         "(0002_item_color, 0002_item_size)\n"
-        f"  origin/edit-right    {sha['origin/edit-right'][:10]}  would break: 1 conflict-markers\n"
+        f"  origin/edit-right    {sha['origin/edit-right'][:10]}  would break: 1 conflict-markers; "
+        "1 published-migration-changed\n"
         "2 of 3 heads would break origin/main. hint: check out one and run "
         "`migrator check --against origin/main` for the details\n"
     )
