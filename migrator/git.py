@@ -410,11 +410,14 @@ class Change:
     status: str
     old: str | None  # path relative to the top of the work tree (None: added)
     new: str | None  # None: deleted
+    old_blob: str | None = None
+    new_blob: str | None = None  # None: deleted, or only in the working tree
 
 
 def changed_files(old: str, new: str | None, folders: list[str], cwd: Path) -> list[Change]:
     """Files directly inside ``folders`` that differ between commit ``old`` and commit
-    ``new`` (``None``: the working tree's tracked and staged files), renames detected."""
+    ``new`` (``None``: the working tree's tracked and staged files), renames detected,
+    with their blob ids (``git diff --raw``: no file contents are read)."""
     if not folders:
         return []
     out = run_git(
@@ -422,8 +425,8 @@ def changed_files(old: str, new: str | None, folders: list[str], cwd: Path) -> l
             "diff",
             "--no-ext-diff",
             "--no-textconv",
+            "--raw",
             "-M",
-            "--name-status",
             "-z",
             old,
             *([new] if new else []),
@@ -437,20 +440,27 @@ def changed_files(old: str, new: str | None, folders: list[str], cwd: Path) -> l
     inside = set(folders)
     position = 0
     while position < len(fields) - 1:
-        status = fields[position][:1]
-        before: str | None
+        # ":100644 100644 <old blob> <new blob> <status><score>", then one or two paths
+        meta = fields[position].lstrip(":").split()
+        if len(meta) != 5:
+            break
+        status = meta[4][:1]
+        before: str | None = fields[position + 1]
         if status in "RC":
-            before, after = fields[position + 1], fields[position + 2]
+            after = fields[position + 2]
             position += 3
         else:
-            before = after = fields[position + 1]
+            after = fields[position + 1]
             position += 2
         if status == "C":  # a copy leaves the original where it was
             status, before = "A", None
+        old_blob, new_blob = (None if set(b) == {"0"} else b for b in meta[2:4])
         change = Change(
             status,
             None if status == "A" else before,
             None if status == "D" else after,
+            old_blob,
+            None if status == "D" else new_blob,
         )
         paths = [p for p in (change.old, change.new) if p]
         if any(p.rpartition("/")[0] in inside for p in paths):

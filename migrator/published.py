@@ -93,15 +93,15 @@ def published_changes(
         for c in git.changed_files(base, branch, sorted(folders), top)
         if c.old is not None and _is_migration(c.old, folders)
     ]
-    old_blobs = git.tree_blobs(base, sorted(folders), top)
-    new_blobs = git.tree_blobs(branch, sorted(folders), top) if branch else {}
-    contents = git.read_blobs([*old_blobs.values(), *new_blobs.values()], top)
+    contents = git.read_blobs(
+        [b for c in changes for b in (c.old_blob, c.new_blob) if b is not None], top
+    )
     found = []
     for change in changes:
         assert change.old is not None
         label = folders[change.old.rpartition("/")[0]][0]
         name = Path(change.old).stem
-        old = contents.get(old_blobs.get(change.old, ""), b"")
+        old = contents.get(change.old_blob or "", b"")
         old_path = str(top / change.old)
         key = f"{label}.{name}"
         if change.new is None:
@@ -111,7 +111,7 @@ def published_changes(
                 )
             )
             continue
-        new = _read_new(top, change.new, new_blobs, contents, branch)
+        new = _read_new(top, change, contents)
         compared = compare(old, new)
         renamed = change.new != change.old
         found.append(
@@ -135,12 +135,12 @@ def _is_migration(rel: str, folders: dict[str, tuple[str, Path]]) -> bool:
     return folder in folders and name.endswith(".py") and name[:1] not in "_~"
 
 
-def _read_new(
-    top: Path, rel: str, blobs: dict[str, str], contents: dict[str, bytes], branch: str | None
-) -> bytes:
-    if branch is not None:
-        return contents.get(blobs.get(rel, ""), b"")
+def _read_new(top: Path, change: git.Change, contents: dict[str, bytes]) -> bytes:
+    """The branch's version: its blob, or (working tree) the file on disk."""
+    if change.new_blob is not None:
+        return contents.get(change.new_blob, b"")
+    assert change.new is not None
     try:
-        return (top / rel).read_bytes()
+        return (top / change.new).read_bytes()
     except OSError:
         return b""
