@@ -149,3 +149,15 @@ def test_heads_markdown_and_gitlab(branches):
         ("published-migration-changed", "major", "shop/migrations/0001_initial.py")
     ]
     assert issues[0]["description"].startswith("merging mine: 'shop.0001_initial' is published")
+
+
+def test_escapers():
+    from migrator.render.ci import md_block, md_code, md_text, mermaid_label
+
+    assert md_code("0002_a") == "`0002_a`"
+    assert md_code("a`b") == "`` a`b ``"
+    assert md_code("a|b") == "`a|b`"
+    assert md_code("a|b", in_table=True) == "`a\\|b`"
+    assert md_text("<b>@team *x* [l](u)\nnext") == "\\<b\\>\\@team \\*x\\* \\[l\\](u) next"
+    assert md_block(["```", "x"]) == "````\n```\nx\n````"
+    assert mermaid_label('a"b]<c>;#') == "a#34;b#93;#60;c#62;#59;#35;"

@@ -53,10 +53,12 @@ def md_words(value: str) -> str:
     return "".join(md_code(p) if i % 2 else md_text(p) for i, p in enumerate(parts))
 
 
-def md_code(value: str) -> str:
-    """An inline code span that holds ``value`` as it is, whatever backticks it has;
-    ``|`` is escaped so it cannot end a table cell."""
-    value = " ".join(str(value).splitlines()).replace("|", "\\|")
+def md_code(value: str, *, in_table: bool = False) -> str:
+    """An inline code span that holds ``value`` as it is, whatever backticks it has; in a
+    table cell ``|`` is escaped (GitHub reads ``\\|`` there as ``|``, also in code)."""
+    value = " ".join(str(value).splitlines())
+    if in_table:
+        value = value.replace("|", "\\|")
     longest = max((len(m) for m in re.findall(r"`+", value)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if value.startswith("`") or value.endswith("`") or longest else ""
@@ -171,7 +173,8 @@ def _problems_markdown(section: Section, base: Path) -> list[str]:
         if where and p.line:
             where += f":{p.line}"
         message = md_text(p.message) + (f"<br>hint: {md_words(p.hint)}" if p.hint else "")
-        lines.append(f"| {md_code(where) if where else ''} | {md_code(p.kind)} | {message} |")
+        cell = md_code(where, in_table=True) if where else ""
+        lines.append(f"| {cell} | {md_code(p.kind, in_table=True)} | {message} |")
     return [*lines, ""]
 
 
@@ -232,7 +235,8 @@ def render_heads_markdown(prediction: HeadsPrediction, base: Path) -> str:
     for head in prediction.heads:
         section = head_section(head, prediction.ref)
         verdict = "ok" if head.ok else md_text("would break: " + _verdict(section))
-        lines.append(f"| {md_code(head.head.name)} | {md_code(head.head.sha[:10])} | {verdict} |")
+        name = md_code(head.head.name, in_table=True)
+        lines.append(f"| {name} | {md_code(head.head.sha[:10])} | {verdict} |")
     lines.append("")
     for head in broken:
         lines += [
