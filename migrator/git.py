@@ -470,7 +470,8 @@ def changed_files(old: str, new: str | None, folders: list[str], cwd: Path) -> l
 
 def index_blobs(folders: list[str], cwd: Path) -> dict[str, str]:
     """Files directly inside ``folders`` in git's index (what the next commit holds):
-    relative path -> blob id. During a merge, a conflicted file is left out."""
+    relative path -> blob id; a file with a merge conflict not yet resolved (no stage 0)
+    maps to ``""``: the index holds no single version of it."""
     if not folders:
         return {}
     out = run_git(["ls-files", "-s", "-z", "--full-name", "--", *(f"{f}/" for f in folders)], cwd)
@@ -478,8 +479,11 @@ def index_blobs(folders: list[str], cwd: Path) -> dict[str, str]:
     for record in (out or "").split("\0"):
         meta, _, path = record.partition("\t")
         parts = meta.split()
-        if len(parts) == 3 and parts[2] == "0":
-            found[path] = parts[1]
+        if len(parts) == 3:
+            if parts[2] == "0":
+                found[path] = parts[1]
+            else:
+                found.setdefault(path, "")
     return found
 
 

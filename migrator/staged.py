@@ -41,7 +41,7 @@ def check_staged(options: ProjectOptions, app_labels: list[str] | None = None) -
         except ValueError:
             continue  # an installed package: not in this repository's index
     index = git.index_blobs(sorted(folders), top)
-    contents = git.read_blobs(list(index.values()), top)
+    contents = git.read_blobs([blob for blob in index.values() if blob], top)
     overlay: dict[Path, bytes | None] = {}
     only_on_disk: dict[Path, str] = {}  # file -> its path relative to the top
     for rel, folder in folders.items():
@@ -51,12 +51,14 @@ def check_staged(options: ProjectOptions, app_labels: list[str] | None = None) -
             if name not in index:
                 overlay[path] = None
                 only_on_disk[path] = name
+            elif index[name] == "":
+                continue  # unmerged: the working tree's file (with its conflict markers)
             elif (staged := contents.get(index[name])) is not None and staged != path.read_bytes():
                 overlay[path] = staged
         disk_names = {p.name for p in on_disk}
         for name, blob in index.items():
             folder_rel, _, file = name.rpartition("/")
-            if folder_rel == rel and file not in disk_names and file.endswith(".py"):
+            if folder_rel == rel and blob and file not in disk_names and file.endswith(".py"):
                 overlay[folder / file] = contents.get(blob, b"")  # deleted, not staged
     project = load_project(options, overlay=overlay)
     labels = select_apps(project.graph, app_labels or [], only_migrated=True)

@@ -116,3 +116,22 @@ def test_staged_needs_git_and_stands_alone(tmp_path):
     assert result.err.startswith("migrator: error: --staged needs a git repository\n")
     both = project.migrator("check", "--staged", "--against", "main")
     assert both.code == 2 and "cannot be combined" in both.err
+
+
+def test_an_unfinished_merge_shows_its_conflict_markers(project):
+    """During a merge with a conflicted migration the index has no single version of
+    it: the working tree's file (with git's markers) is judged, as after `git add`."""
+    commit_all(project.root, "both")
+    path = project.migration_path("shop", "0003_b")
+    git(project.root, "checkout", "-q", "-b", "left")
+    path.write_text(path.read_text().replace("operations = [", "operations = [  # left"))
+    commit_all(project.root, "left")
+    git(project.root, "checkout", "-q", "-b", "right", "main")
+    path.write_text(path.read_text().replace("operations = [", "operations = [  # right"))
+    commit_all(project.root, "right")
+    assert git(project.root, "merge", "-q", "left", check=False).returncode != 0
+    code, report = staged(project, "--static")
+    assert code == 1
+    assert [(p["kind"], p["path"]) for p in report["problems"]] == [
+        ("conflict-markers", "shop/migrations/0003_b.py")
+    ]
