@@ -293,3 +293,17 @@ def test_compare_graph_attributes_and_called_code():
     # a file that does not parse is compared as text: nothing of it reads as dependencies
     assert broken.changed == ("dependencies", "operations")
     assert "+class Migration((migrations.Migration):" in broken.diff
+
+
+def test_renamed_and_edited(project):
+    git(project.root, "mv", "shop/migrations/0002_item_size.py", "shop/migrations/0002_size.py")
+    path = project.migration_path("shop", "0002_size")
+    path.write_text(path.read_text().replace("default=0", "default=1"))
+    commit_all(project.root, "rename and edit")
+    result = project.migrator("check", "--static", "--against", "origin/main")
+    assert result.code == 1
+    assert result.out.splitlines()[1] == (
+        "shop/migrations/0002_size.py:9: published-migration-changed: 'shop.0002_item_size' "
+        "is published on origin/main and this branch renames it to '0002_size' and changes "
+        "its operations"
+    )
