@@ -275,6 +275,9 @@ def predict_heads(
         for rel in {*on_disk, *(rel for _, _, merged in plans for rel in merged)}
     }
     predictions = []
+    # Most pull requests change no migration: their merges hold the same files as
+    # BASE's, so heads whose merged files are the same share one load and verdict.
+    judged: dict[tuple, tuple[CheckReport, list]] = {}
     for head, base, merged in plans:
         overlay: dict[Path, bytes | None] = {}
         for rel in sorted({*merged, *on_disk}):
@@ -287,10 +290,18 @@ def predict_heads(
             )
             if content != on_disk.get(rel):
                 overlay[paths[rel]] = content
-        project = load_project(options, overlay=overlay)
-        labels = select_apps(project.graph, app_labels or [], only_migrated=True)
-        report = check_graph(project.graph, project.problems, labels)
-        explanations = explain_conflicts(project.graph, report) if explain else []
+        key = tuple(
+            (str(path), None if content is None else hashlib.blake2b(content).digest())
+            for path, content in sorted(overlay.items())
+        )
+        if key not in judged:
+            project = load_project(options, overlay=overlay)
+            labels = select_apps(project.graph, app_labels or [], only_migrated=True)
+            report = check_graph(project.graph, project.problems, labels)
+            explained = explain_conflicts(project.graph, report) if explain else []
+            judged[key] = (report, explained)
+            del project  # one graph at a time
+        report, explanations = judged[key]
         sides = {str(paths[rel]): side for rel, (_, side) in merged.items()}
         predictions.append(
             HeadPrediction(
