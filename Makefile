@@ -131,9 +131,13 @@ test-wheel: $(VENV_B)/.installed
 	$(WHEEL_VENV)/bin/pytest -p no:cacheprovider --import-mode=append -q \
 	  --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-wheel" $(SMOKE_TESTS)
 
+# zizmor (from PyPI, a binary in its wheel) checks the GitHub Action and the documented
+# workflows: syntax, schema and security audits, offline.
 lint: venvs
 	$(VENV_A)/bin/ruff check migrator tests benchmarks scripts
 	$(VENV_A)/bin/ruff format --check migrator tests benchmarks scripts
+	$(VENV_A)/bin/zizmor --offline --strict-collection --min-severity medium --quiet \
+	  action.yml docs/workflows/*.yml
 
 # Both interpreters: what one Python version's stdlib stubs accept, the other may not.
 typecheck: venvs

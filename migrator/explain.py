@@ -199,3 +199,11 @@ def _branch_to_rebase(x: AppExplanation) -> Branch:
     if len(theirs) == 1:
         return theirs[0]
     return max(x.branches, key=lambda b: (-len(b.migrations), b.leaf))
+
+
+def resolving_command(x: AppExplanation) -> str:
+    """The one command that resolves the conflict, as :func:`recommend` words it: a merge
+    migration, or (both branches change one field) moving one branch after the other."""
+    if x.overlap.level == FIELD:
+        return f"migrator rebase {x.app} --move {_branch_to_rebase(x).leaf}"
+    return f"migrator merge {x.app}"

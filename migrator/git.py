@@ -331,3 +331,166 @@ def merge_file(
     if proc is None or proc.returncode < 0 or proc.returncode > 127:
         return None
     return proc.stdout, proc.returncode > 0
+
+
+# -- many heads at once (check --against BASE --heads PATTERN) ------------------------------
+
+_GLOB = set("*?[")
+
+
+@dataclass(frozen=True)
+class Head:
+    """A commit to predict the merge of: the name it was asked by and its commit."""
+
+    name: str  # the short ref name (``pull/12/head``), or the name as given
+    sha: str
+
+
+def is_ref_pattern(text: str) -> bool:
+    """``text`` has glob characters (``for-each-ref`` matches it against ref names)."""
+    return bool(_GLOB & set(text))
+
+
+def matching_refs(pattern: str, cwd: Path) -> list[Head]:
+    """Refs matching a ``git for-each-ref`` pattern (a glob, or a prefix up to a slash),
+    trying it as given and under ``refs/heads/``, ``refs/remotes/`` and ``refs/tags/``;
+    each peeled to its commit (tags of other objects are left out)."""
+    candidates = [pattern]
+    if not pattern.startswith("refs/"):
+        candidates += [f"refs/heads/{pattern}", f"refs/remotes/{pattern}", f"refs/tags/{pattern}"]
+    out = run_git(
+        [
+            "for-each-ref",
+            "--format=%(objecttype) %(objectname) %(*objecttype) %(*objectname) %(refname)",
+            *candidates,
+        ],
+        cwd,
+    )
+    found: dict[str, Head] = {}
+    for line in (out or "").splitlines():
+        parts = line.split(" ")
+        if len(parts) != 5:
+            continue
+        kind, sha, peeled_kind, peeled, refname = parts
+        if kind == "commit" or peeled_kind == "commit":
+            found[refname] = Head(_short_ref(refname), sha if kind == "commit" else peeled)
+    return [found[name] for name in sorted(found)]
+
+
+def _short_ref(refname: str) -> str:
+    for prefix in ("refs/heads/", "refs/remotes/", "refs/tags/", "refs/"):
+        if refname.startswith(prefix):
+            return refname[len(prefix) :]
+    return refname
+
+
+def resolve_heads(patterns: list[str], cwd: Path) -> tuple[list[Head], list[str]]:
+    """The commits ``patterns`` name (revisions, or ref patterns), sorted by name and
+    without repeats; and the patterns that named nothing."""
+    heads: dict[str, Head] = {}
+    unmatched = []
+    for pattern in patterns:
+        if not is_ref_pattern(pattern):
+            sha = rev_parse(pattern, cwd)
+            if sha is not None:
+                heads.setdefault(pattern, Head(pattern, sha))
+                continue
+        found = matching_refs(pattern, cwd)
+        if not found:
+            unmatched.append(pattern)
+        for head in found:
+            heads.setdefault(head.name, head)
+    return [heads[name] for name in sorted(heads)], unmatched
+
+
+@dataclass(frozen=True)
+class Change:
+    """A file changed between two trees: ``status`` is git's letter (M, D, R, A, T)."""
+
+    status: str
+    old: str | None  # path relative to the top of the work tree (None: added)
+    new: str | None  # None: deleted
+    old_blob: str | None = None
+    new_blob: str | None = None  # None: deleted, or only in the working tree
+
+
+def changed_files(old: str, new: str | None, folders: list[str], cwd: Path) -> list[Change]:
+    """Files directly inside ``folders`` that differ between commit ``old`` and commit
+    ``new`` (``None``: the working tree's tracked and staged files), renames detected,
+    with their blob ids (``git diff --raw``: no file contents are read)."""
+    if not folders:
+        return []
+    out = run_git(
+        [
+            "diff",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--raw",
+            "-M",
+            "-z",
+            old,
+            *([new] if new else []),
+            "--",
+            *(f"{f}/" for f in folders),
+        ],
+        cwd,
+    )
+    fields = (out or "").split("\0")
+    found = []
+    inside = set(folders)
+    position = 0
+    while position < len(fields) - 1:
+        # ":100644 100644 <old blob> <new blob> <status><score>", then one or two paths
+        meta = fields[position].lstrip(":").split()
+        if len(meta) != 5:
+            break
+        status = meta[4][:1]
+        before: str | None = fields[position + 1]
+        if status in "RC":
+            after = fields[position + 2]
+            position += 3
+        else:
+            after = fields[position + 1]
+            position += 2
+        if status == "C":  # a copy leaves the original where it was
+            status, before = "A", None
+        old_blob, new_blob = (None if set(b) == {"0"} else b for b in meta[2:4])
+        change = Change(
+            status,
+            None if status == "A" else before,
+            None if status == "D" else after,
+            old_blob,
+            None if status == "D" else new_blob,
+        )
+        paths = [p for p in (change.old, change.new) if p]
+        if any(p.rpartition("/")[0] in inside for p in paths):
+            found.append(change)
+    return found
+
+
+def index_blobs(folders: list[str], cwd: Path) -> dict[str, str]:
+    """Files directly inside ``folders`` in git's index (what the next commit holds):
+    relative path -> blob id; a file with a merge conflict not yet resolved (no stage 0)
+    maps to ``""``: the index holds no single version of it."""
+    if not folders:
+        return {}
+    out = run_git(["ls-files", "-s", "-z", "--full-name", "--", *(f"{f}/" for f in folders)], cwd)
+    found = {}
+    for record in (out or "").split("\0"):
+        meta, _, path = record.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3:
+            if parts[2] == "0":
+                found[path] = parts[1]
+            else:
+                found.setdefault(path, "")
+    return found
+
+
+def ignore_rule(path: Path, cwd: Path) -> str | None:
+    """``source:line:pattern`` of the rule that makes git ignore ``path``, else ``None``."""
+    proc = _git(["check-ignore", "-v", "--no-index", "--", str(path)], cwd)
+    if proc is None or proc.returncode != 0:
+        return None
+    rule, _, _ = proc.stdout.partition("\t")
+    return rule.strip() or None

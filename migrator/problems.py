@@ -41,6 +41,8 @@ MARKER_LINES = "marker-lines"  # not exactly one name (a git merge kept both sid
 MARKER_DANGLING = "marker-dangling"  # names a migration that does not exist
 MARKER_STALE = "marker-stale"  # names a migration that is not the app's leaf
 MARKER_KINDS = (MARKER_MISSING, MARKER_LINES, MARKER_DANGLING, MARKER_STALE)
+# Found only with --staged: what the next commit holds.
+UNSTAGED_DEPENDENCY = "unstaged-dependency"
 
 KINDS = (
     MISSING_DEPENDENCY,
@@ -55,6 +57,7 @@ KINDS = (
     GHOST_MIGRATION,
     PARTIALLY_APPLIED_SQUASH,
     *MARKER_KINDS,
+    UNSTAGED_DEPENDENCY,
 )
 
 #: One hint per kind, shown under the problem in text output.
@@ -90,6 +93,9 @@ HINTS = {
         "git merge, `migrator merge` or `migrator rebase` rewrite it as they resolve the "
         "conflict)",
     ),
+    UNSTAGED_DEPENDENCY: "stage the file with `git add` (`git add -f`, and fix the ignore "
+    "rule, when git ignores it; `git restore --staged` when it was deleted in the index), "
+    "or drop the dependency",
 }
 
 

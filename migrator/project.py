@@ -99,18 +99,23 @@ def load_running_project(cwd: Path) -> Project:
 def migration_folders(options: ProjectOptions) -> list[Path]:
     """The folders of the project's migrations packages: statically, those of its own
     apps; with Django, every installed app's (Django is booted for it)."""
+    return list(migration_packages(options).values())
+
+
+def migration_packages(options: ProjectOptions) -> dict[str, Path]:
+    """App label -> the folder of its migrations package, as :func:`migration_folders`."""
     if options.static:
         from migrator.static.apps import discover
 
-        return [
-            app.migrations
+        return {
+            app.label: app.migrations
             for app in discover(options).apps
             if app.migrations is not None and app.local
-        ]
+        }
     setup_django(options)
     from migrator.django.loader import migration_folders as django_folders  # imports Django
 
-    return list(django_folders().values())
+    return dict(django_folders())
 
 
 def select_apps(

@@ -68,6 +68,8 @@ class Format(StrEnum):
     text = "text"
     json = "json"
     github = "github"
+    markdown = "markdown"
+    gitlab = "gitlab"
 
 
 def format_option(*formats: Format) -> Any:

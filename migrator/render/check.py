@@ -74,16 +74,18 @@ def render_json(report: CheckReport, base: Path) -> str:
     return json.dumps(report_dict(report, base), indent=2, sort_keys=True) + "\n"
 
 
-def annotation(message: str, *, title: str, path: str | None, line: int | None) -> str:
-    """One GitHub Actions ``::error`` workflow command, on one line whatever the names
-    in it hold."""
+def annotation(
+    message: str, *, title: str, path: str | None, line: int | None, level: str = "error"
+) -> str:
+    """One GitHub Actions workflow command (``::error``, or ``::warning``), on one line
+    whatever the names in it hold."""
     props = []
     if path:
         props.append(f"file={github_property(path)}")
         if line:
             props.append(f"line={line}")
     props.append(f"title={github_property(title)}")
-    return f"::error {','.join(props)}::{github_data(message)}"
+    return f"::{level} {','.join(props)}::{github_data(message)}"
 
 
 def render_github(report: CheckReport, base: Path) -> str:

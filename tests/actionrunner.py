@@ -1,0 +1,156 @@
+"""Run the shell steps of a GitHub composite action (``action.yml``) or of a workflow job
+the way the runner does: each ``run:`` through ``bash -e {0}``, with the step's ``env``,
+``working-directory`` and the ``GITHUB_*`` files (``GITHUB_OUTPUT``,
+``GITHUB_STEP_SUMMARY``, ...), and each ``${{ ... }}`` expanded from the contexts.
+
+Only what this repository's action and workflows use is understood: expressions that
+name a context value (``inputs.x``, ``github.action_path``, ``steps.id.outputs.x``,
+``github.event.pull_request.head.sha``); anything else fails the test instead of being
+guessed. ``if:`` conditions are not evaluated (a test runs the steps it means to run).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+_NAME = re.compile(r"[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*")
+
+
+@dataclass
+class StepResult:
+    name: str
+    code: int
+    out: str
+    err: str
+    outputs: dict[str, str]
+
+
+@dataclass
+class Runner:
+    """The runner's state across steps: contexts, environment, the GITHUB_* files."""
+
+    workspace: Path
+    temp: Path
+    github: dict = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    steps: dict[str, dict] = field(default_factory=dict)
+    results: list[StepResult] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.temp.mkdir(parents=True, exist_ok=True)
+        self.summary = self.temp / "step_summary.md"
+        self.summary.write_text("")
+
+    def expand(self, text: str, contexts: dict) -> str:
+        def value(match: re.Match) -> str:
+            expression = match.group(1)
+            assert _NAME.fullmatch(expression), f"expression not understood: {expression!r}"
+            found = contexts
+            for part in expression.split("."):
+                assert isinstance(found, dict) and part in found, f"unknown: {expression!r}"
+                found = found[part]
+            return "" if found is None else str(found)
+
+        return _EXPRESSION.sub(value, text)
+
+    def run_step(self, step: dict, contexts: dict, cwd: Path) -> StepResult:
+        assert step.get("shell", "bash") == "bash", step
+        env_base = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "PYTHON"))}
+        output = self.temp / f"output-{len(self.results)}"
+        output.write_text("")
+        env = {
+            **env_base,
+            **self.env,
+            "GITHUB_WORKSPACE": str(self.workspace),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(self.summary),
+            "GITHUB_ENV": str(self.temp / "env"),
+            "GITHUB_PATH": str(self.temp / "path"),
+            "RUNNER_TEMP": str(self.temp),
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+        }
+        env.update({k: self.expand(str(v), contexts) for k, v in step.get("env", {}).items()})
+        folder = cwd / self.expand(step.get("working-directory", "."), contexts)
+        script = self.temp / f"step-{len(self.results)}.sh"
+        script.write_text(self.expand(step["run"], contexts))
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        outputs = dict(
+            line.split("=", 1) for line in output.read_text().splitlines() if "=" in line
+        )
+        result = StepResult(
+            step.get("name", step.get("id", "")), proc.returncode, proc.stdout, proc.stderr, outputs
+        )
+        self.results.append(result)
+        if "id" in step:
+            self.steps[step["id"]] = {"outputs": outputs, "conclusion": proc.returncode}
+        return result
+
+    def run_action(self, action: Path, inputs: dict[str, str], step_id: str | None = None):
+        """Every step of a composite action, stopping at the first that fails; returns
+        the action's outputs and the results of its steps."""
+        definition = yaml.safe_load(action.read_text())
+        assert definition["runs"]["using"] == "composite"
+        given = {
+            name: inputs.get(name, spec.get("default", ""))
+            for name, spec in definition.get("inputs", {}).items()
+        }
+        assert set(inputs) <= set(given), f"unknown inputs: {set(inputs) - set(given)}"
+        outer_steps, self.steps = self.steps, {}
+        github = {**self.github, "action_path": str(action.parent)}
+        results = []
+        try:
+            for step in definition["runs"]["steps"]:
+                contexts = {"inputs": given, "github": github, "steps": self.steps}
+                result = self.run_step(step, contexts, self.workspace)
+                results.append(result)
+                if result.code != 0:
+                    break
+            contexts = {"inputs": given, "github": github, "steps": self.steps}
+            outputs = {
+                name: self.expand(spec["value"], contexts)
+                for name, spec in definition.get("outputs", {}).items()
+            }
+        finally:
+            self.steps = outer_steps
+        if step_id:
+            self.steps[step_id] = {"outputs": outputs}
+        return outputs, results
+
+    def run_job(self, workflow: Path, job: str, action: Path, python_input: Path | None = None):
+        """The job's steps: ``run:`` steps and ``uses: ./`` (this repository's action, its
+        ``python`` input set to ``python_input``, the interpreter setup-python would
+        give); other ``uses:`` (checkout, setup-python) are the test's to have done."""
+        definition = yaml.safe_load(workflow.read_text())
+        results = []
+        for step in definition["jobs"][job]["steps"]:
+            contexts = {"github": self.github, "steps": self.steps}
+            if "uses" in step:
+                if step["uses"] != "./":
+                    continue
+                given = {k: self.expand(str(v), contexts) for k, v in step.get("with", {}).items()}
+                if python_input is not None:
+                    given["python"] = str(python_input)
+                _, inner = self.run_action(action, given, step.get("id"))
+                results += inner
+            else:
+                results.append(self.run_step(step, contexts, self.workspace))
+        return results
+
+
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
