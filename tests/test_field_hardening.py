@@ -6,6 +6,7 @@ Real throwaway projects, the real CLI in a subprocess (see :mod:`tests.djproject
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shlex
@@ -19,6 +20,7 @@ import pytest
 
 from migrator.problems import HINTS
 from tests.djproject import DjangoProject, Result, clean_env, run, run_unprivileged
+from tests.manyleaves import INITIAL, many_leaves
 
 WRITE_HINT = "free some space or choose a folder you can write to; nothing was written"
 
@@ -367,3 +369,195 @@ def test_mermaid_too_big_is_refused_before_the_work(project):
     assert result.err.startswith("migrator: error: the Mermaid diagram would have 500 edges")
     assert elapsed < 5, f"refused after {elapsed:.1f} s"
     assert not (project.root / "graph.mmd").exists()
+
+
+# An app with hundreds of leaves (tests/manyleaves.py): the verdict compares only the
+# pairs that can collide, and the output is grouped by what they collide on.
+
+BOTH_WAYS = """\
+import json
+from pathlib import Path
+
+from migrator.django.overlap import branch_overlap
+from migrator.explain import explain_app
+from migrator.project import load_project
+from migrator.settings import ProjectOptions
+
+project = load_project(ProjectOptions(cwd=Path.cwd()))
+x = explain_app(project.graph, "alpha")
+every_pair = branch_overlap(project.graph, x.branches, exhaustive=True)
+
+
+def dump(overlap):
+    return {
+        "level": overlap.level,
+        "data_migrations": overlap.data_migrations,
+        "collisions": sorted(repr(c) for c in overlap.collisions),
+        "pairs": sorted(
+            [c.target, c.kind, *sorted(side.leaf for side in c.sides)] for c in overlap.collisions
+        ),
+    }
+
+
+print(json.dumps({"indexed": dump(x.overlap), "every_pair": dump(every_pair)}))
+"""
+
+
+def both_ways(project: DjangoProject) -> dict:
+    """The verdict as `explain` works it out, and with every pair replayed both ways."""
+    result = run([sys.executable, "-c", BOTH_WAYS], project.root)
+    assert result.code == 0, result.err
+    return result.json()
+
+
+def grouped_pairs(explained: dict) -> list[list[str]]:
+    """[target, kind, leaf, leaf] for each colliding pair, from `explain --format json`'s
+    groups (``"pairs": null``: every pair of the group's branches)."""
+    found = []
+    for group in explained["overlap"]["collision_groups"]:
+        leaves = [side["leaf"] for side in group["branches"]]
+        pairs = group["pairs"] or [[a, b] for i, a in enumerate(leaves) for b in leaves[i + 1 :]]
+        assert group["pair_count"] == len(pairs)
+        found += [[group["target"], group["kind"], *pair] for pair in pairs]
+    return sorted(found)
+
+
+def test_explain_on_500_leaves_is_bounded(project):
+    """alpha: 0001_initial, then 500 leaves, a few of which touch the same fields: every
+    pair would be 124,750 entries; the collisions are grouped instead."""
+    many_leaves(project, 500)
+    text = project.migrator("explain")
+    assert (text.code, text.err) == (1, "")
+    assert len(text.out) < 200_000
+    assert "    480 pairs of the 124750 pairs of branches collide" in text.out
+    assert (
+        "    alpha.Item.title: same-field: both branches alter, remove or rename this field; "
+        "the one applied last wins: 10 branches, 45 pairs\n"
+    ) in text.out
+    explained = project.migrator("explain", "--format", "json")
+    assert explained.code == 1
+    (x,) = explained.json()["conflicts"]
+    assert len(json.dumps(x["overlap"])) < 200_000
+    assert x["overlap"]["collisions"] is None
+    assert len(grouped_pairs(x)) == 480
+    merge = project.migrator("merge", "alpha", "--dry-run")
+    assert merge.code == 1
+    assert len(merge.out) < 200_000
+
+
+def test_the_grouped_pairs_are_those_every_pair_replayed_finds(project):
+    """12 leaves, five shapes (tests/manyleaves.py): summarised, since past a handful;
+    the groups name exactly the pairs, targets and kinds that replaying every pair in
+    both orders finds."""
+    many_leaves(project, 12, cycle=5)
+    explained = project.migrator("explain", "--format", "json")
+    (x,) = explained.json()["conflicts"]
+    verdicts = both_ways(project)
+    assert verdicts["indexed"] == verdicts["every_pair"]
+    assert grouped_pairs(x) == verdicts["every_pair"]["pairs"]
+    kinds = {(target, kind) for target, kind, *_ in verdicts["every_pair"]["pairs"]}
+    assert kinds == {
+        ("alpha.Item", "same-model"),
+        ("alpha.Item.name", "same-field"),
+        ("alpha.Item.title", "same-field"),
+        ("alpha.Order", "same-model"),
+    }
+    text = project.migrator("explain").out
+    assert "alpha.Order: same-model: both branches change this model (different fields): 2 " in text
+    assert "      pairs: every pair of these branches\n" in text
+
+
+CUSTOM_OPERATION = """\
+from django.db import migrations
+
+
+class SetTable(migrations.operations.base.Operation):
+    def state_forwards(self, app_label, state):
+        state.models[app_label, "order"].options["db_table"] = "orders"
+
+    def database_forwards(self, *args):
+        pass
+
+    def describe(self):
+        return "Set the table of order"
+
+
+class Migration(migrations.Migration):
+    dependencies = [("alpha", "0001_initial")]
+    operations = [SetTable()]
+"""
+
+
+def test_the_index_finds_what_every_pair_replayed_finds(project):
+    """alpha: 0001_initial (Item, Order with foreign keys to Item and beta.Target), then
+    leaves that rename, use through foreign keys, set options that replace each other,
+    create one name twice, run data migrations, run a custom operation, or pull in a
+    rename of beta.Target (which repoints alpha's foreign key: a side effect): the pairs
+    the index compares find every collision that comparing every pair finds."""
+
+    def fk(to: str) -> str:
+        return f"models.ForeignKey(on_delete=models.CASCADE, to={to!r}, null=True)"
+
+    def field_op(kind: str, model: str, name: str, field: str) -> str:
+        return f"migrations.{kind}(model_name={model!r}, name={name!r}, field={field})"
+
+    def model_op(name: str) -> str:
+        return f"migrations.CreateModel({name!r}, [('id', models.AutoField(primary_key=True))])"
+
+    def options(**values: object) -> str:
+        return f"migrations.AlterModelOptions(name='order', options={values!r})"
+
+    project.add_migration("beta", "0001_initial", operations=[model_op("Target")])
+    project.add_migration(
+        "beta",
+        "0002_rename",
+        [("beta", "0001_initial")],
+        operations=['migrations.RenameModel(old_name="Target", new_name="Goal")'],
+    )
+    project.add_migration(
+        "alpha",
+        "0001_initial",
+        [("beta", "0001_initial")],
+        operations=[
+            *INITIAL,
+            field_op("AddField", "order", "item", fk("alpha.item")),
+            field_op("AddField", "order", "target", fk("beta.target")),
+        ],
+    )
+    index = "models.Index(fields=['code'], name='code_idx')"
+    leaves = {
+        "rename_item": "migrations.RenameModel(old_name='Item', new_name='Product')",
+        "fk_to_item": field_op("AddField", "order", "other", fk("alpha.item")),
+        "ordering": options(ordering=["code"]),
+        "verbose": options(verbose_name="o"),
+        "rename_name": "migrations.RenameField('item', old_name='name', new_name='label')",
+        "alter_title": field_op("AlterField", "item", "title", "models.TextField()"),
+        "thing_one": model_op("Thing"),
+        "thing_two": model_op("thing"),
+        "data_one": "migrations.RunPython(migrations.RunPython.noop)",
+        "data_two": "migrations.RunSQL('SELECT 1')",
+        "index": f"migrations.AddIndex(model_name='order', index={index})",
+        "drop_fk": "migrations.RemoveField(model_name='order', name='item')",
+        "alter_target": field_op("AlterField", "order", "target", fk("beta.target")),
+    }
+    for index, (name, operation) in enumerate(sorted(leaves.items())):
+        project.add_migration(
+            "alpha", f"0002_{index:02d}_{name}", [("alpha", "0001_initial")], operations=[operation]
+        )
+    project.add_migration("alpha", "0002_20_custom", source=CUSTOM_OPERATION)
+    project.add_migration(
+        "alpha", "0002_21_beta_renamed", [("alpha", "0001_initial"), ("beta", "0002_rename")]
+    )
+    verdicts = both_ways(project)
+    assert verdicts["indexed"] == verdicts["every_pair"]
+    pairs = {tuple(p) for p in verdicts["every_pair"]["pairs"]}
+    # Collisions that only the replay of both orders, a created name or a custom
+    # operation show are among them.
+    assert (
+        "alpha.Order.Meta.ordering",
+        "order-dependent",
+        "0002_07_ordering",
+        "0002_12_verbose",
+    ) in pairs
+    assert ("alpha.Thing", "same-model-name", "0002_10_thing_one", "0002_11_thing_two") in pairs
+    assert ("alpha.Order", "same-model", "0002_06_index", "0002_20_custom") in pairs
