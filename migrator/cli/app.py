@@ -184,14 +184,22 @@ class GuardedStdout:
 
     def __init__(self, stream) -> None:
         self._stream = stream
+        #: Why standard output failed, once it did: every later write fails the same
+        #: way (a caller that swallowed the first failure, as click's check of the
+        #: stream's type does, cannot go on printing into ``/dev/null``).
+        self.failure: OutputError | None = None
 
     def write(self, text: str) -> int:
+        if self.failure is not None:
+            raise OutputError(str(self.failure))
         try:
             return self._stream.write(text)
         except (OSError, ValueError, AttributeError) as exc:
             raise self._broken(exc) from None
 
     def flush(self) -> None:
+        if self.failure is not None:
+            return  # said once; the interpreter's last flush must not fail again
         try:
             if self._stream is not None:
                 self._stream.flush()
@@ -211,7 +219,8 @@ class GuardedStdout:
             except (OSError, ValueError):
                 pass
         reason = "it is closed" if stream is None else (getattr(exc, "strerror", None) or exc)
-        return OutputError(f"cannot write to standard output: {reason}")
+        self.failure = OutputError(f"cannot write to standard output: {reason}")
+        return self.failure
 
 
 def recover_interrupted(cwd: Path) -> None:
