@@ -30,6 +30,15 @@ def run_git(args: list[str], cwd: Path) -> str | None:
     return proc.stdout if proc is not None and proc.returncode == 0 else None
 
 
+def git_mv(source: Path, target: Path) -> str | None:
+    """``git mv SOURCE TARGET``: ``None`` when it moved the file, else why not (git's
+    stderr; empty when git is missing)."""
+    proc = _git(["mv", "--", str(source), str(target)], source.parent)
+    if proc is None:
+        return ""
+    return None if proc.returncode == 0 else proc.stderr
+
+
 def toplevel(cwd: Path) -> Path | None:
     """The root of the work tree ``cwd`` is in, or ``None`` outside git."""
     out = run_git(["rev-parse", "--show-toplevel"], cwd)

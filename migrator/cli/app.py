@@ -239,10 +239,19 @@ def recovery_words(recovery) -> str:
 
     run = f"{recovery.command or 'a write'} (pid {recovery.pid}, started {recovery.started})"
     if recovery.finished:
-        return f"an interrupted run of {run} had finished writing; cleaned up after it"
-    return f"an interrupted run of {run} was found and rolled back: " + undone_words(
-        recovery.undone
-    )
+        words = f"an interrupted run of {run} had finished writing; cleaned up after it"
+    else:
+        words = f"an interrupted run of {run} was found and rolled back: " + undone_words(
+            recovery.undone
+        )
+    if recovery.git_lock is not None and recovery.git_lock_removed:
+        words += f"; removed {recovery.git_lock}, left by its own killed `git mv`"
+    elif recovery.git_lock is not None:
+        words += (
+            f"; git's index is still locked by {recovery.git_lock}, which this run cannot "
+            "prove it left: if no git command is running, remove it"
+        )
+    return words
 
 
 def write(text: str) -> None:

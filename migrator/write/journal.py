@@ -120,6 +120,59 @@ def git_index(cwd: Path) -> Path | None:
     return (cwd / out.strip()).resolve() if out and out.strip() else None
 
 
+def index_lock(index: Path) -> Path:
+    """The lock git takes on its index while it writes it (``index.lock``)."""
+    return index.with_name(index.name + ".lock")
+
+
+def _held_open(path: Path) -> bool | None:
+    """Whether a live process has ``path`` open (git keeps its lock file open while it
+    writes), read from ``/proc``; ``None`` when that cannot be told."""
+    proc = Path("/proc")
+    if not (proc / "self" / "fd").is_dir():
+        return None
+    target = os.path.realpath(path)
+    for pid in os.listdir(proc):
+        if not pid.isdigit():
+            continue
+        try:
+            fds = os.listdir(proc / pid / "fd")
+        except FileNotFoundError:
+            continue  # gone meanwhile
+        except PermissionError:
+            return None  # another user's process: cannot tell
+        for fd in fds:
+            try:
+                if os.readlink(proc / pid / "fd" / fd) == target:
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def _left_by_our_git(steps: list[tuple[Path | None, Step]]) -> tuple[Path | None, bool]:
+    """git's index lock, if one is there, and whether it is provably ours and stale: the
+    journal's last step is a ``git mv`` (recorded before git started, so the lock is
+    newer than the record), our run is dead (its journal was free to lock) and no live
+    process has the lock open."""
+    indexes = [step for _, step in steps if step["kind"] == "index"]
+    if not indexes:
+        return None, False
+    lock = index_lock(Path(indexes[0]["path"]))
+    try:
+        made = lock.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None, False
+    record, last = steps[-1]
+    if record is None or last["kind"] != "rename" or not last.get("git"):
+        return lock, False
+    try:
+        recorded = record.stat().st_mtime_ns
+    except OSError:
+        return lock, False
+    return lock, made >= recorded and _held_open(lock) is False
+
+
 # -- undoing one step ---------------------------------------------------------------------
 
 
@@ -364,6 +417,11 @@ class Recovery:
     started: str
     finished: bool  # its writes were verified and kept; only cleanup was left
     undone: Undone
+    #: git's ``index.lock`` found beside the index the run changed, if any, and whether
+    #: it was removed: left by the run's own killed ``git mv`` (else it stays; git
+    #: refuses to write its index while it is there).
+    git_lock: Path | None = None
+    git_lock_removed: bool = False
 
 
 def recover(folder: Path) -> Recovery | None:
@@ -395,6 +453,7 @@ def recover(folder: Path) -> Recovery | None:
         steps = _read_steps(folder)
         finished = (folder / DONE_FILE).exists()
         backup = folder / INDEX_BACKUP
+        git_lock, ours = _left_by_our_git(steps)
         if finished:
             for _, step in steps:
                 with contextlib.suppress(OSError):
@@ -404,6 +463,8 @@ def recover(folder: Path) -> Recovery | None:
             index = backup.read_bytes() if backup.is_file() else None
             with signals_held():
                 undone = _undo_all(steps, index)
+        if ours and git_lock is not None:
+            git_lock.unlink(missing_ok=True)  # the index itself is restored (or untouched)
         recovery = Recovery(
             folder,
             info.get("pid"),
@@ -411,6 +472,8 @@ def recover(folder: Path) -> Recovery | None:
             str(info.get("started", "")),
             finished,
             undone,
+            git_lock,
+            ours,
         )
         if undone.failed:
             raise WriteError(
