@@ -132,6 +132,12 @@ def merge_state(cwd: Path) -> MergeState | None:
     )
 
 
+def is_shallow(cwd: Path) -> bool:
+    """The clone lacks history (``git clone --depth``, CI checkouts by default): a merge
+    commit's parents may be missing, so HEAD looks like no merge."""
+    return (run_git(["rev-parse", "--is-shallow-repository"], cwd) or "").strip() == "true"
+
+
 def _merge_heads(cwd: Path) -> tuple[str, ...]:
     path = run_git(["rev-parse", "--git-path", "MERGE_HEAD"], cwd)
     if not path:

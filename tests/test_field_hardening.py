@@ -20,6 +20,7 @@ import pytest
 
 from migrator.problems import HINTS
 from tests.djproject import DjangoProject, Result, clean_env, run, run_unprivileged
+from tests.gitrepo import commit_all, git, init_repo
 from tests.manyleaves import INITIAL, many_leaves
 
 WRITE_HINT = "free some space or choose a folder you can write to; nothing was written"
@@ -564,3 +565,167 @@ def test_the_index_finds_what_every_pair_replayed_finds(project):
     ) in pairs
     assert ("alpha.Thing", "same-model-name", "0002_10_thing_one", "0002_11_thing_two") in pairs
     assert ("alpha.Order", "same-model", "0002_06_index", "0002_20_custom") in pairs
+
+
+# -- beyond the issue's list -------------------------------------------------------------
+
+
+def test_a_migration_that_depends_on_itself(project):
+    """alpha: 0001_initial <- 0002_self, which also depends on itself. Django refuses
+    the graph (CircularDependencyError); check reports the cycle at the file, and show
+    does not call the migration a merge (its second parent is itself)."""
+    project.chain("alpha", ["0001_initial"])
+    project.add_migration("alpha", "0002_self", [("alpha", "0001_initial"), ("alpha", "0002_self")])
+    django = project.django(
+        "from django.db.migrations.loader import MigrationLoader\nMigrationLoader(None)"
+    )
+    assert "CircularDependencyError: alpha.0002_self" in django.err
+    result = project.migrator("check")
+    assert result.code == 1
+    assert result.out.startswith(
+        "alpha/migrations/0002_self.py:6: circular-dependency: migrations form a cycle: "
+        "alpha.0002_self -> alpha.0002_self\n"
+    )
+    shown = project.migrator("show", "--format", "json").json()
+    (alpha,) = [a for a in shown["apps"] if a["app"] == "alpha"]
+    assert [m["merge"] for m in alpha["migrations"]] == [False, False]
+
+
+NON_UTF8 = os.fsdecode(b"0003_caf\xe9")  # a Latin-1 file name: not UTF-8
+
+
+@pytest.fixture
+def non_utf8_name(project):
+    """alpha: 0001_initial <- 0002_a <- 0003_caf\\xe9, and 0001_initial <- 0002_b:
+    Django imports the Latin-1 file name (Python keeps its byte as a lone surrogate)."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+    project.add_migration("alpha", NON_UTF8, [("alpha", "0002_a")])
+    return project
+
+
+def test_a_file_name_that_is_not_utf8_is_drawn(non_utf8_name):
+    """Every graph format is written, the name shown as a terminal shows it (U+FFFD),
+    where the encoders failed on the surrogate before."""
+    project = non_utf8_name
+    assert project.django_conflicts() == {"alpha": ["0002_b", NON_UTF8]}
+    for suffix in ("dot", "json", "html", "mmd", "svg"):
+        result = project.migrator("graph", "-o", f"graph.{suffix}")
+        assert (result.code, result.err) == (0, ""), suffix
+    assert "0003_caf\ufffd" in (project.root / "graph.json").read_text(encoding="utf-8")
+    assert "0003_caf\ufffd" in (project.root / "graph.dot").read_text(encoding="utf-8")
+
+
+def test_a_file_name_that_is_not_utf8_on_a_strict_terminal(non_utf8_name):
+    """A UTF-8 locale other than C makes Python's stdout strict: the conflict is still
+    listed (the byte shown as U+FFFD), not 'cannot write to standard output'."""
+    result = non_utf8_name.migrator("check", env=clean_env(PYTHONIOENCODING="utf-8:strict"))
+    assert (result.code, result.err) == (1, "")
+    assert result.out.startswith("alpha: conflict: 2 leaf migrations: 0002_b, 0003_caf\ufffd\n")
+
+
+def test_run_from_a_subfolder_of_the_project(project):
+    """From alpha/migrations/, every command finds the project through the nearest
+    manage.py above, as from its root (before: 'no Django settings found', and
+    --static said 'No conflicts ... in 0 apps', exit 0, over a real conflict)."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+    inside = project.root / "alpha" / "migrations"
+    expected = "alpha: conflict: 2 leaf migrations: 0002_a, 0002_b\n  0002_a.py\n  0002_b.py\n"
+    for static in ([], ["--static"]):
+        result = run([sys.executable, "-m", "migrator", "check", *static], inside)
+        assert (result.code, result.err) == (1, ""), static
+        assert result.out.startswith(expected), static
+    rebased = run([sys.executable, "-m", "migrator", "rebase", "alpha", "--keep", "0002_a"], inside)
+    assert rebased.code == 0, rebased.err
+    assert sorted(p.name for p in inside.glob("0*.py")) == [
+        "0001_initial.py",
+        "0002_a.py",
+        "0003_b.py",
+    ]
+    assert project.django_conflicts() == {}
+    assert not (inside / ".migrator-journal").exists()
+
+
+@pytest.mark.parametrize("static", [[], ["--static"]])
+@pytest.mark.parametrize(
+    ("module", "hint"),
+    [
+        ("project", "did you mean 'project.settings'? Name the settings module itself"),
+        ("alpha", "name the settings module itself (the file that sets INSTALLED_APPS)"),
+    ],
+)
+def test_settings_naming_a_package_is_a_configuration_error(project, module, hint, static):
+    """--settings project (the package, not project.settings): Django would boot it with
+    no apps and find nothing; migrator said 'No conflicts ... in 0 apps', exit 0."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+    result = project.migrator("check", "--settings", module, *static)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        f"migrator: error: {project.root / module / '__init__.py'}: settings module "
+        f"{module!r} is a package "
+        f"that sets no INSTALLED_APPS\n  hint: {hint}\n"
+    )
+
+
+def test_a_rebase_of_a_migration_with_a_name_near_the_limit(project):
+    """0003_xxx...x.py, 253 bytes: the temporary names beside it would pass 255 bytes.
+    The rebase used to fail, then could not roll its journal back ('File name too
+    long'), blocking every later write; it now renames and verifies."""
+    long_name = "0003_" + "x" * 245
+    project.chain("alpha", ["0001_initial", "0002_a", long_name])
+    project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+    result = project.migrator("rebase", "alpha", "--keep", "0002_b")
+    assert result.code == 0, result.err
+    names = sorted(p.name for p in (project.root / "alpha" / "migrations").glob("0*.py"))
+    assert names == ["0001_initial.py", "0002_b.py", "0003_a.py", f"0004_{'x' * 245}.py"]
+    assert project.django_conflicts() == {}
+    assert not (project.root / ".migrator-journal").exists()
+
+
+def test_a_shallow_clone_of_a_merge_says_so(tmp_path):
+    """CI checks out one commit (`git clone --depth 1`, actions/checkout's default): the
+    merge commit at HEAD has no parents there. rebase cannot find the mainline, and
+    says why, with the fix, instead of 'HEAD is not a merge'."""
+    origin = DjangoProject(tmp_path / "origin")
+    origin.chain("alpha", ["0001_initial"])
+    init_repo(origin.root)
+    commit_all(origin.root, "base")
+    git(origin.root, "checkout", "-q", "-b", "feature")
+    origin.add_migration("alpha", "0002_feature", [("alpha", "0001_initial")])
+    commit_all(origin.root, "feature")
+    git(origin.root, "checkout", "-q", "main")
+    origin.add_migration("alpha", "0002_main", [("alpha", "0001_initial")])
+    commit_all(origin.root, "main")
+    git(origin.root, "merge", "-q", "--no-edit", "feature")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{origin.root}", str(clone))
+
+    rebased = run([sys.executable, "-m", "migrator", "rebase", "alpha"], clone)
+    assert (rebased.code, rebased.out) == (1, "")
+    assert rebased.err == (
+        "migrator: error: HEAD is no merge in this shallow clone (its parents may not have "
+        "been fetched), so the mainline is unknown\n"
+        "  hint: fetch the history (`git fetch --unshallow`; `fetch-depth: 0` for "
+        "actions/checkout), or pass --onto REF, --keep LEAF or --move LEAF\n"
+    )
+    explained = run([sys.executable, "-m", "migrator", "explain"], clone)
+    assert (
+        "  git: shallow clone: HEAD's parents may not have been fetched "
+        "(git fetch --unshallow): sides unknown\n"
+    ) in explained.out
+    assert run([sys.executable, "-m", "migrator", "rebase", "alpha"], origin.root).code == 0
+
+
+def test_a_manage_py_with_a_byte_order_mark(project):
+    """Windows editors save manage.py with a UTF-8 BOM; Python runs it all the same (it
+    is Django's way to the settings here), so its settings are found."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+    manage_py = project.root / "manage.py"
+    manage_py.write_bytes(b"\xef\xbb\xbf" + manage_py.read_bytes().replace(b"\n", b"\r\n"))
+    assert project.manage("showmigrations", "alpha").code == 0
+    result = project.migrator("check")
+    assert (result.code, result.err) == (1, "")
+    assert result.out.startswith("alpha: conflict: 2 leaf migrations: 0002_a, 0002_b\n")

@@ -206,6 +206,37 @@ def test_the_next_rebase_rolls_back_an_interrupted_one_first(states, tmp_path):
     assert not journal.exists()
 
 
+def test_a_run_from_a_subfolder_keeps_its_journal_beside_manage_py(states, tmp_path):
+    """Outside git, a rebase started in orders/migrations/ keeps its journal in the
+    project's folder, never in the migrations package; killed there, it is rolled back
+    by `recover` run from the project's root (and the other way round works too)."""
+    _, before, _, _ = states
+    root = fresh(states, tmp_path / "p")
+    inside = root / "orders" / "migrations"
+    journal = root / JOURNAL_OUTSIDE_GIT
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "migrator", *REBASE],
+        cwd=inside,
+        env=clean_env(**{SLOW_ENV: "0.3"}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    wait_for_plan(proc)
+    while len(list(journal.glob("0*.json"))) < 4:
+        time.sleep(0.02)
+    kill_group(proc)
+    assert not (inside / JOURNAL_OUTSIDE_GIT).exists()
+
+    recovered = migrator(root, "recover")
+
+    assert recovered.returncode == 0, recovered.stderr
+    assert "was found and rolled back: renamed " in recovered.stdout
+    assert files(root) == before
+    assert not journal.exists()
+
+
 def test_sigkill_inside_git_is_recovered_with_the_index(tmp_path):
     """In a git work tree the journal lives in ``.git`` and renames are ``git mv``: after
     SIGKILL and ``recover``, the files and ``git status`` are as before."""

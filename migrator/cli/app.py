@@ -18,6 +18,7 @@ import typer
 
 from migrator import __version__
 from migrator.errors import EXIT_INTERRUPTED, MigratorError, OutputError
+from migrator.render.words import readable
 from migrator.settings import ProjectOptions
 
 app = typer.Typer(
@@ -193,7 +194,15 @@ class GuardedStdout:
         if self.failure is not None:
             raise OutputError(str(self.failure))
         try:
-            return self._stream.write(text)
+            try:
+                return self._stream.write(text)
+            except UnicodeEncodeError:
+                # A name the terminal's encoding cannot show (a file name that is not
+                # UTF-8, in a strict locale): shown as the terminal would, not an error.
+                encoding = getattr(self._stream, "encoding", None) or "utf-8"
+                return self._stream.write(
+                    readable(text).encode(encoding, "replace").decode(encoding)
+                )
         except (OSError, ValueError, AttributeError) as exc:
             raise self._broken(exc) from None
 

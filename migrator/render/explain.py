@@ -175,6 +175,11 @@ def explanation_text(x: AppExplanation, base: Path) -> str:
     ]
     if x.merge is not None:
         lines.append(f"  {_merge_line(x.merge)}")
+    elif x.shallow:
+        lines.append(
+            "  git: shallow clone: HEAD's parents may not have been fetched "
+            "(git fetch --unshallow): sides unknown"
+        )
     elif x.git:
         lines.append("  git: HEAD is no merge and none is in progress: sides unknown")
     if is_summarised(x.overlap):

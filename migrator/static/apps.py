@@ -28,7 +28,13 @@ from typing import Any
 
 from migrator.errors import ConfigurationError, MigratorError
 from migrator.graph import is_local_app
-from migrator.settings import ProjectOptions, choose_settings, find_pyproject, read_tool_config
+from migrator.settings import (
+    ProjectOptions,
+    choose_settings,
+    find_pyproject,
+    package_without_apps,
+    read_tool_config,
+)
 
 # Folders never scanned for apps: VCS, caches, virtualenvs, build output, node.
 _SKIP_DIRS = {
@@ -110,6 +116,14 @@ def discover(options: ProjectOptions) -> StaticProject:
         )
     if settings_file is not None:
         values = read_settings(settings_file, search_path, unknown=unknown)
+        if (
+            choice is not None
+            and settings_file.name == "__init__.py"
+            and "INSTALLED_APPS" not in values
+            and not unknown & {"INSTALLED_APPS", "*"}
+        ):
+            submodule = find_module(f"{choice.module}.settings", search_path) is not None
+            raise package_without_apps(choice.module, settings_file, submodule)
     swappable = dict(SWAPPABLE_DEFAULTS)
     swappable.update({k: v for k, v in values.items() if isinstance(v, str) and _is_model(v)})
     configured = tool.get("swappable", {})

@@ -2,8 +2,8 @@
 at any point (SIGKILL, a power cut, a CI runner torn down) is rolled back by the next one.
 
 It lives in the git folder (``.git/migrator-journal``, a worktree's own git folder),
-or outside git in ``.migrator-journal`` in the folder migrator runs in; never in a
-migrations package. It exists only while a run writes::
+or outside git in ``.migrator-journal`` in the project's folder (``manage.py``'s);
+never in a migrations package. It exists only while a run writes::
 
     run.json       who writes (pid, command, start); flock-ed for as long as the run lives
     0001.json ...  one step each, written and fsynced *before* the step touches the disk
@@ -49,10 +49,19 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 Step = dict[str, Any]
 
 
+#: The longest file name most file systems take (bytes); ``sibling`` stays within it.
+NAME_MAX = 255
+
+
 def sibling(path: Path, tag: str) -> Path:
     """A hidden name beside ``path`` for the run's temporary files (never ``*.py``, so
-    neither Django nor the static loader sees it)."""
-    return path.with_name(f".{path.name}.migrator-{tag}")
+    neither Django nor the static loader sees it). A name too long to take the suffix
+    (a 250-byte migration name) is replaced by its digest: the same path always gives
+    the same sibling, which is how a recovery finds it."""
+    name = f".{path.name}.migrator-{tag}"
+    if len(os.fsencode(name)) > NAME_MAX:
+        name = f".{digest(os.fsencode(path.name))[:32]}.migrator-{tag}"
+    return path.with_name(name)
 
 
 def digest(data: bytes) -> str:
@@ -104,13 +113,16 @@ def write_durably(path: Path, data: bytes) -> None:
 
 def journal_folder(cwd: Path) -> Path:
     """Where runs started in ``cwd`` keep their journal: in the git folder inside a work
-    tree, else in ``cwd`` itself."""
+    tree, else in the project's folder (that of ``manage.py``, even when the run starts
+    in a subfolder such as a migrations package; see
+    :func:`migrator.settings.project_folder`)."""
     from migrator.git import run_git
+    from migrator.settings import project_folder
 
     git_dir = run_git(["rev-parse", "--absolute-git-dir"], cwd)
     if git_dir and git_dir.strip():
         return Path(git_dir.strip()) / JOURNAL_IN_GIT
-    return cwd.resolve() / JOURNAL_OUTSIDE_GIT
+    return project_folder(cwd) / JOURNAL_OUTSIDE_GIT
 
 
 def git_index(cwd: Path) -> Path | None:
