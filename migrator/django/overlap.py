@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import combinations
 from typing import NamedTuple
 
@@ -493,7 +494,9 @@ def branch_overlap(graph: nx.DiGraph, branches: Sequence, *, exhaustive: bool = 
         data_sides[i] - data_sides[j] and data_sides[j] - data_sides[i]
         for i, j in combinations(with_data, 2)
     )
-    ordered = tuple(sorted(collisions))
+    # Collision's own order, as plain tuples: comparing dataclasses is far slower
+    # (hundreds of thousands of collisions with hundreds of leaves).
+    ordered = tuple(sorted(collisions, key=_collision_order))
     level = max((c.level for c in ordered), key=LEVELS.index, default=NONE)
     data = tuple(
         Side(leaf[1], _data_changes(graph, side))
@@ -508,6 +511,10 @@ def branch_overlap(graph: nx.DiGraph, branches: Sequence, *, exhaustive: bool = 
         tuple(sorted(set(notes))),
         tuple(leaf[1] for leaf in leaves),
     )
+
+
+def _collision_order(c: Collision) -> tuple:
+    return (c.target, c.kind, tuple((side.leaf, side.changes) for side in c.sides))
 
 
 def _candidate_pairs(touches: Sequence[_Replay]) -> dict[tuple[int, int], bool]:
@@ -667,6 +674,11 @@ class _Pair:
         names = _names(app, known_a + known_b)
         return cls(app, known_a, known_b, unknown_a, unknown_b, names, differences)
 
+    @cached_property
+    def both_change(self) -> list[tuple[_ModelId, _Part]]:
+        """See :func:`_both_change` (asked by two rules)."""
+        return _both_change(self.a, self.b)
+
     def each_way(self) -> tuple[tuple[list[_Effect], list[_Effect], bool], ...]:
         """(this side, the other, whether this is side b)."""
         return (self.a, self.b, False), (self.b, self.a, True)
@@ -739,7 +751,7 @@ def _both_change_part(pair: _Pair, part_kind: str, kind: str) -> list[_Hit]:
     """Both sides alter, remove or rename one field or option (``part_kind``), unless
     they end with the same definition."""
     found = []
-    for part in _both_change(pair.a, pair.b):
+    for part in pair.both_change:
         if part[1].kind != part_kind:
             continue
         mine = [e for e in _changes(pair.a) if (e.model, e.part) == part]
@@ -812,8 +824,9 @@ def _rule_same_model(pair: _Pair, sharp: set[str]) -> list[_Hit]:
     """Both sides change one model, different fields: only where nothing sharper was
     found on that model."""
     changed_a = {e.model for e in _changes(pair.a)}
+    both = changed_a & {o.model for o in _changes(pair.b)}
     found = []
-    for model in sorted(changed_a & {o.model for o in _changes(pair.b)}, key=repr):
+    for model in sorted(both, key=repr) if len(both) > 1 else both:
         target = pair.names[model, None]
         if not _explained(target, sharp):
             mine = [e for e in _changes(pair.a) if e.model == model]
@@ -872,7 +885,8 @@ def _both_change(a: list[_Effect], b: list[_Effect]) -> list[tuple[_ModelId, _Pa
             if e.part is not None and e.action in (_CHANGE, _REMOVE, _RENAME)
         }
 
-    return sorted(changed(a) & changed(b), key=repr)
+    both = changed(a) & changed(b)
+    return sorted(both, key=repr) if len(both) > 1 else list(both)
 
 
 def _same_outcome(mine: list[_Effect], theirs: list[_Effect]) -> bool:
