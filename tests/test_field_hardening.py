@@ -730,3 +730,29 @@ def test_a_manage_py_with_a_byte_order_mark(project):
     result = project.migrator("check")
     assert (result.code, result.err) == (1, "")
     assert result.out.startswith("alpha: conflict: 2 leaf migrations: 0002_a, 0002_b\n")
+
+
+def test_unreadable_migrations_read_alike_in_both_modes(project):
+    """beta/migrations/ without any permission, and one of alpha's migrations
+    unreadable: --static tracebacked on the folder; now, as Python's import system,
+    it sees no package there (Django: an unmigrated app), and both modes report the
+    unreadable migration the same way."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+    project.chain("beta", ["0001_initial"])
+    (project.migration_path("alpha", "0002_b")).chmod(0)
+    (project.root / "beta" / "migrations").chmod(0)
+    try:
+        results = [
+            run_unprivileged([sys.executable, "-m", "migrator", "check", *static], project.root)
+            for static in ([], ["--static"])
+        ]
+    finally:
+        (project.root / "beta" / "migrations").chmod(0o755)
+    django_mode, static_mode = results
+    assert (django_mode.code, django_mode.err) == (1, "")
+    assert (static_mode.code, static_mode.out, static_mode.err) == (1, django_mode.out, "")
+    assert django_mode.out.startswith(
+        "alpha/migrations/0002_b.py: import-error: cannot import migration '0002_b' in app "
+        "'alpha': PermissionError: [Errno 13] Permission denied"
+    )

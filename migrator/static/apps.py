@@ -195,12 +195,28 @@ def _is_model(value: str) -> bool:
 # -- locating modules without importing them -----------------------------------------
 
 
+def _is_file(path: Path) -> bool:
+    """Like Python's import system: a file it cannot stat (a folder without read or
+    search permission) is not there, never an error."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def find_package(dotted: str, search_path: list[str]) -> list[Path]:
     """The folders of package ``dotted`` (several for a namespace package), or []."""
     folders = [Path(p) for p in search_path]
     for part in dotted.split("."):
-        found = [folder / part for folder in folders if (folder / part).is_dir()]
-        regular = [f for f in found if (f / "__init__.py").is_file()]
+        found = [folder / part for folder in folders if _is_dir(folder / part)]
+        regular = [f for f in found if _is_file(f / "__init__.py")]
         folders = regular[:1] or found
         if not folders:
             return []
@@ -212,9 +228,9 @@ def find_module(dotted: str, search_path: list[str]) -> Path | None:
     parent, _, last = dotted.rpartition(".")
     folders = find_package(parent, search_path) if parent else [Path(p) for p in search_path]
     for folder in folders:
-        if (folder / f"{last}.py").is_file():
+        if _is_file(folder / f"{last}.py"):
             return folder / f"{last}.py"
-        if (folder / last / "__init__.py").is_file():
+        if _is_file(folder / last / "__init__.py"):
             return folder / last / "__init__.py"
     return None
 
@@ -370,7 +386,7 @@ def _app_config(apps_py: Path, class_name: str | None = None) -> dict[str, objec
 def _installed_app(entry: str, modules: dict, search_path: list[str], root: Path) -> StaticApp:
     folders = find_package(entry, search_path)
     if folders:
-        config = _app_config(folders[0] / "apps.py") if (folders[0] / "apps.py").is_file() else {}
+        config = _app_config(folders[0] / "apps.py") if _is_file(folders[0] / "apps.py") else {}
     else:  # "shop.apps.ShopConfig": the config class in a module
         module, _, class_name = entry.rpartition(".")
         config_file = find_module(module, search_path) if module else None
@@ -390,14 +406,14 @@ def _installed_app(entry: str, modules: dict, search_path: list[str], root: Path
 def _migrations_package(dotted: str, search_path: list[str]) -> Path | None:
     """A regular package (with ``__init__.py``); modules and namespace folders don't count."""
     folders = find_package(dotted, search_path)
-    if folders and (folders[0] / "__init__.py").is_file():
+    if folders and _is_file(folders[0] / "__init__.py"):
         return folders[0]
     return None
 
 
 def _label_of(app_dir: Path) -> str:
     apps_py = app_dir / "apps.py"
-    label = _app_config(apps_py).get("label") if apps_py.is_file() else None
+    label = _app_config(apps_py).get("label") if _is_file(apps_py) else None
     return label if isinstance(label, str) else app_dir.name
 
 
@@ -436,7 +452,7 @@ def _configured_apps(table: dict, base: Path, root: Path) -> list[StaticApp]:
                 hint='e.g. shop = "src/shop/migrations"',
             )
         migrations = (base / folder).resolve()
-        if not (migrations / "__init__.py").is_file():
+        if not _is_file(migrations / "__init__.py"):
             raise MigratorError(
                 f"[tool.migrator.apps] {label!r}: {folder!r} is not a migrations package",
                 hint="point at the folder that holds __init__.py and the migration files",
