@@ -756,3 +756,19 @@ def test_unreadable_migrations_read_alike_in_both_modes(project):
         "alpha/migrations/0002_b.py: import-error: cannot import migration '0002_b' in app "
         "'alpha': PermissionError: [Errno 13] Permission denied"
     )
+
+
+def test_merge_warns_of_a_conflict_a_broken_migration_may_hide(project):
+    """alpha: 0002_a and 0002_b after 0001_initial, 0002_b with a syntax error: Django
+    sees one leaf. merge has nothing to merge, and says a conflict may be hidden."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    path = project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+    path.write_text(path.read_text() + "this is not python(\n")
+    before = project.snapshot()
+    result = project.migrator("merge")
+    assert (result.code, result.out) == (0, "No conflicts to merge in 1 app.\n")
+    assert result.err == (
+        "migrator: warning: 1 problem while loading 'alpha' may hide a conflict there; "
+        "`migrator check` lists them\n"
+    )
+    assert project.snapshot() == before
