@@ -55,6 +55,7 @@ class AppExplanation:
     apply_order: tuple[str, ...]  # branch migrations as migrate runs them after a merge
     merge: git.MergeState | None = None  # the git merge, when HEAD is in or is one
     git: bool = False  # provenance was looked up (cwd is in a git work tree)
+    shallow: bool = False  # no merge found, in a shallow clone (parents may be missing)
 
     @property
     def is_conflict(self) -> bool:
@@ -98,6 +99,7 @@ def explain_app(graph: nx.DiGraph, app_label: str, *, cwd: Path | None = None) -
         order,
         merge,
         origins is not None,
+        merge is None and cwd is not None and origins is not None and git.is_shallow(cwd),
     )
     return _with_recommendation(explanation)
 

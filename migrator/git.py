@@ -30,6 +30,15 @@ def run_git(args: list[str], cwd: Path) -> str | None:
     return proc.stdout if proc is not None and proc.returncode == 0 else None
 
 
+def git_mv(source: Path, target: Path) -> str | None:
+    """``git mv SOURCE TARGET``: ``None`` when it moved the file, else why not (git's
+    stderr; empty when git is missing)."""
+    proc = _git(["mv", "--", str(source), str(target)], source.parent)
+    if proc is None:
+        return ""
+    return None if proc.returncode == 0 else proc.stderr
+
+
 def toplevel(cwd: Path) -> Path | None:
     """The root of the work tree ``cwd`` is in, or ``None`` outside git."""
     out = run_git(["rev-parse", "--show-toplevel"], cwd)
@@ -121,6 +130,12 @@ def merge_state(cwd: Path) -> MergeState | None:
         current.strip() if current else None,
         tuple(branch_name(sha, cwd) for sha in theirs),
     )
+
+
+def is_shallow(cwd: Path) -> bool:
+    """The clone lacks history (``git clone --depth``, CI checkouts by default): a merge
+    commit's parents may be missing, so HEAD looks like no merge."""
+    return (run_git(["rev-parse", "--is-shallow-repository"], cwd) or "").strip() == "true"
 
 
 def _merge_heads(cwd: Path) -> tuple[str, ...]:

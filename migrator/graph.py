@@ -172,7 +172,9 @@ def add_derived_attributes(graph: nx.DiGraph) -> None:
         data["same_app"] = parent[0] == child[0]
         data["kind"] = "run_before" if child in graph.nodes[parent]["run_before"] else "dependency"
     for key, data in graph.nodes(data=True):
-        same_app_parents = sum(1 for parent in graph.predecessors(key) if parent[0] == key[0])
+        same_app_parents = sum(
+            1 for parent in graph.predecessors(key) if parent[0] == key[0] and parent != key
+        )  # a migration that depends on itself (a cycle, reported) merges nothing
         data["is_merge"] = same_app_parents >= 2
     graph.graph["replaced"] = {
         key: tuple(sorted(r for r in data["replaces"] if r not in graph))

@@ -355,6 +355,13 @@ def git_sides(graph: nx.DiGraph, app: str, leaves: list[str], onto: str | None, 
             )
     else:
         merge = git.merge_state(cwd)
+        if merge is None and git.is_shallow(cwd):
+            raise RefusedError(
+                "HEAD is no merge in this shallow clone (its parents may not have been "
+                "fetched), so the mainline is unknown",
+                hint="fetch the history (`git fetch --unshallow`; `fetch-depth: 0` for "
+                "actions/checkout), or pass --onto REF, --keep LEAF or --move LEAF",
+            )
         if merge is None:
             raise MainlineUnknown(
                 "HEAD is not a merge and no merge is in progress, so the mainline is unknown",

@@ -5,7 +5,9 @@ Settings are found in this order, like Django's own tools would:
 1. ``--settings``;
 2. the ``DJANGO_SETTINGS_MODULE`` environment variable;
 3. the ``DJANGO_SETTINGS_MODULE`` default set by ``manage.py`` in the current folder;
-4. ``[tool.migrator] settings`` in the nearest ``pyproject.toml``.
+4. ``[tool.migrator] settings`` in the nearest ``pyproject.toml``;
+5. the default set by the nearest ``manage.py`` in a parent folder (run from inside
+   the project, ``apps/shop/``, as from its root), not above the git work tree's root.
 
 The project root (the folder of ``manage.py`` or ``pyproject.toml``, else the current
 folder) goes first on ``sys.path``, as ``python manage.py`` would put it, and every
@@ -55,6 +57,34 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
+def find_parent_manage_py(start: Path) -> Path | None:
+    """The nearest ``manage.py`` in a parent of ``start``, looking no higher than the
+    root of the git work tree ``start`` is in (a folder with ``.git``)."""
+    if (start / ".git").exists():
+        return None
+    for folder in start.parents:
+        candidate = folder / "manage.py"
+        if candidate.is_file():
+            return candidate
+        if (folder / ".git").exists():
+            return None
+    return None
+
+
+def project_folder(cwd: Path) -> Path:
+    """The project's own folder as far as files tell (``manage.py`` here or in a parent,
+    else the nearest ``pyproject.toml``'s folder, else ``cwd``): where a run started
+    anywhere inside the project keeps what it keeps beside the project."""
+    cwd = cwd.resolve()
+    if (cwd / "manage.py").is_file():
+        return cwd
+    manage_py = find_parent_manage_py(cwd)
+    if manage_py is not None:
+        return manage_py.parent
+    pyproject = find_pyproject(cwd)
+    return pyproject.parent if pyproject is not None else cwd
+
+
 def read_tool_config(pyproject: Path | None) -> dict:
     """The ``[tool.migrator]`` table of a ``pyproject.toml`` (empty when absent)."""
     if pyproject is None:
@@ -79,7 +109,8 @@ def read_tool_config(pyproject: Path | None) -> dict:
 def settings_from_manage_py(manage_py: Path) -> str | None:
     """The default ``DJANGO_SETTINGS_MODULE`` that ``manage.py`` sets, if it sets one."""
     try:
-        tree = ast.parse(manage_py.read_text(encoding="utf-8"), filename=str(manage_py))
+        # bytes, as Python reads a script: a UTF-8 BOM or a coding cookie is honoured
+        tree = ast.parse(manage_py.read_bytes(), filename=str(manage_py))
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return None
     for node in ast.walk(tree):
@@ -121,10 +152,33 @@ def choose_settings(options: ProjectOptions) -> SettingsChoice:
             return SettingsChoice(module, "manage.py", cwd, pythonpath)
     if pyproject is not None and isinstance(tool.get("settings"), str):
         return SettingsChoice(tool["settings"], "pyproject.toml", pyproject.parent, pythonpath)
+    above = find_parent_manage_py(cwd)
+    if above is not None:
+        module = settings_from_manage_py(above)
+        if module:
+            return SettingsChoice(module, "manage.py", above.parent, pythonpath)
     raise ConfigurationError(
         "no Django settings found",
         hint=(
             "pass --settings, set DJANGO_SETTINGS_MODULE, run from the folder with manage.py, "
             "or set [tool.migrator] settings in pyproject.toml"
         ),
+    )
+
+
+def package_without_apps(
+    module: str, path: Path | str | None, submodule: bool
+) -> ConfigurationError:
+    """The settings module named is a package whose ``__init__`` sets no
+    ``INSTALLED_APPS`` (``--settings project`` for ``project.settings``): Django would
+    boot it with no apps at all and find nothing, which is no answer."""
+    hint = (
+        f"did you mean {module + '.settings'!r}? Name the settings module itself"
+        if submodule
+        else "name the settings module itself (the file that sets INSTALLED_APPS)"
+    )
+    return ConfigurationError(
+        f"settings module {module!r} is a package that sets no INSTALLED_APPS",
+        path=path,
+        hint=hint,
     )

@@ -6,6 +6,7 @@ Real throwaway projects, the real CLI in a subprocess (see :mod:`tests.djproject
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shlex
@@ -13,12 +14,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
 from migrator.problems import HINTS
 from tests.djproject import DjangoProject, Result, clean_env, run, run_unprivileged
+from tests.gitrepo import commit_all, git, init_repo
+from tests.manyleaves import INITIAL, many_leaves
 
 WRITE_HINT = "free some space or choose a folder you can write to; nothing was written"
 
@@ -111,9 +113,12 @@ def run_shell(project: DjangoProject, command: str) -> Result:
         ("| (exec 0<&-; sleep 1)", "Broken pipe"),  # the reader is gone before the write
     ],
 )
-@pytest.mark.parametrize("command", ["check", "check --format json", "explain"])
+@pytest.mark.parametrize(
+    "command", ["check", "check --format json", "explain", "--help", "check --help", "--version"]
+)
 def test_standard_output_that_cannot_be_written_is_one_line(project, command, redirect, reason):
-    """A clean project: only the output itself can fail."""
+    """A clean project: only the output itself can fail (click prints --help through a
+    check of the stream's type that swallows the first failure)."""
     project.chain("alpha", ["0001_initial"])
     result = run_shell(project, f"migrator {command} {redirect}; echo ${{PIPESTATUS[0]}} >&2")
     code = result.err.splitlines()[-1]
@@ -356,15 +361,415 @@ def test_the_html_title_without_settings_names_the_folder(tmp_path):
 
 
 def test_mermaid_too_big_is_refused_before_the_work(project):
-    """alpha: 0001_initial and 500 leaves after it. The branches' verdicts replay every
-    pair of them (tens of seconds); the refusal comes first."""
+    """alpha: 0001_initial and 500 leaves after it. The branches' verdicts are work
+    (they replayed every pair, tens of seconds, before the index); the refusal comes
+    first. CPU seconds, not wall-clock: the machine may be shared."""
     project.chain("alpha", ["0001_initial"])
     for index in range(500):
         project.add_migration("alpha", f"0002_b{index:03d}", [("alpha", "0001_initial")])
-    started = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = project.migrator("graph", "-o", "graph.mmd")
-    elapsed = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     assert result.code == 1
     assert result.err.startswith("migrator: error: the Mermaid diagram would have 500 edges")
-    assert elapsed < 5, f"refused after {elapsed:.1f} s"
+    assert cpu < 5, f"refused after {cpu:.1f} CPU seconds"
     assert not (project.root / "graph.mmd").exists()
+
+
+# An app with hundreds of leaves (tests/manyleaves.py): the verdict compares only the
+# pairs that can collide, and the output is grouped by what they collide on.
+
+BOTH_WAYS = """\
+import json
+from pathlib import Path
+
+from migrator.django.overlap import branch_overlap
+from migrator.explain import explain_app
+from migrator.project import load_project
+from migrator.settings import ProjectOptions
+
+project = load_project(ProjectOptions(cwd=Path.cwd()))
+x = explain_app(project.graph, "alpha")
+every_pair = branch_overlap(project.graph, x.branches, exhaustive=True)
+
+
+def dump(overlap):
+    return {
+        "level": overlap.level,
+        "data_migrations": overlap.data_migrations,
+        "collisions": sorted(repr(c) for c in overlap.collisions),
+        "pairs": sorted(
+            [c.target, c.kind, *sorted(side.leaf for side in c.sides)] for c in overlap.collisions
+        ),
+    }
+
+
+print(json.dumps({"indexed": dump(x.overlap), "every_pair": dump(every_pair)}))
+"""
+
+
+def both_ways(project: DjangoProject) -> dict:
+    """The verdict as `explain` works it out, and with every pair replayed both ways."""
+    result = run([sys.executable, "-c", BOTH_WAYS], project.root)
+    assert result.code == 0, result.err
+    return result.json()
+
+
+def grouped_pairs(explained: dict) -> list[list[str]]:
+    """[target, kind, leaf, leaf] for each colliding pair, from `explain --format json`'s
+    groups (``"pairs": null``: every pair of the group's branches)."""
+    found = []
+    for group in explained["overlap"]["collision_groups"]:
+        leaves = [side["leaf"] for side in group["branches"]]
+        pairs = group["pairs"] or [[a, b] for i, a in enumerate(leaves) for b in leaves[i + 1 :]]
+        assert group["pair_count"] == len(pairs)
+        found += [[group["target"], group["kind"], *pair] for pair in pairs]
+    return sorted(found)
+
+
+def test_explain_on_500_leaves_is_bounded(project):
+    """alpha: 0001_initial, then 500 leaves, a few of which touch the same fields: every
+    pair would be 124,750 entries; the collisions are grouped instead."""
+    many_leaves(project, 500)
+    text = project.migrator("explain")
+    assert (text.code, text.err) == (1, "")
+    assert len(text.out) < 200_000
+    assert "    480 pairs of the 124750 pairs of branches collide" in text.out
+    assert (
+        "    alpha.Item.title: same-field: both branches alter, remove or rename this field; "
+        "the one applied last wins: 10 branches, 45 pairs\n"
+    ) in text.out
+    explained = project.migrator("explain", "--format", "json")
+    assert explained.code == 1
+    (x,) = explained.json()["conflicts"]
+    assert len(json.dumps(x["overlap"])) < 200_000
+    assert x["overlap"]["collisions"] is None
+    assert len(grouped_pairs(x)) == 480
+    merge = project.migrator("merge", "alpha", "--dry-run")
+    assert merge.code == 1
+    assert len(merge.out) < 200_000
+
+
+def test_the_grouped_pairs_are_those_every_pair_replayed_finds(project):
+    """12 leaves, five shapes (tests/manyleaves.py): summarised, since past a handful;
+    the groups name exactly the pairs, targets and kinds that replaying every pair in
+    both orders finds."""
+    many_leaves(project, 12, cycle=5)
+    explained = project.migrator("explain", "--format", "json")
+    (x,) = explained.json()["conflicts"]
+    verdicts = both_ways(project)
+    assert verdicts["indexed"] == verdicts["every_pair"]
+    assert grouped_pairs(x) == verdicts["every_pair"]["pairs"]
+    kinds = {(target, kind) for target, kind, *_ in verdicts["every_pair"]["pairs"]}
+    assert kinds == {
+        ("alpha.Item", "same-model"),
+        ("alpha.Item.name", "same-field"),
+        ("alpha.Item.title", "same-field"),
+        ("alpha.Order", "same-model"),
+    }
+    text = project.migrator("explain").out
+    assert "alpha.Order: same-model: both branches change this model (different fields): 2 " in text
+    assert "      pairs: every pair of these branches\n" in text
+
+
+CUSTOM_OPERATION = """\
+from django.db import migrations
+
+
+class SetTable(migrations.operations.base.Operation):
+    def state_forwards(self, app_label, state):
+        state.models[app_label, "order"].options["db_table"] = "orders"
+
+    def database_forwards(self, *args):
+        pass
+
+    def describe(self):
+        return "Set the table of order"
+
+
+class Migration(migrations.Migration):
+    dependencies = [("alpha", "0001_initial")]
+    operations = [SetTable()]
+"""
+
+
+def test_the_index_finds_what_every_pair_replayed_finds(project):
+    """alpha: 0001_initial (Item, Order with foreign keys to Item and beta.Target), then
+    leaves that rename, use through foreign keys, set options that replace each other,
+    create one name twice, run data migrations, run a custom operation, or pull in a
+    rename of beta.Target (which repoints alpha's foreign key: a side effect): the pairs
+    the index compares find every collision that comparing every pair finds."""
+
+    def fk(to: str) -> str:
+        return f"models.ForeignKey(on_delete=models.CASCADE, to={to!r}, null=True)"
+
+    def field_op(kind: str, model: str, name: str, field: str) -> str:
+        return f"migrations.{kind}(model_name={model!r}, name={name!r}, field={field})"
+
+    def model_op(name: str) -> str:
+        return f"migrations.CreateModel({name!r}, [('id', models.AutoField(primary_key=True))])"
+
+    def options(**values: object) -> str:
+        return f"migrations.AlterModelOptions(name='order', options={values!r})"
+
+    project.add_migration("beta", "0001_initial", operations=[model_op("Target")])
+    project.add_migration(
+        "beta",
+        "0002_rename",
+        [("beta", "0001_initial")],
+        operations=['migrations.RenameModel(old_name="Target", new_name="Goal")'],
+    )
+    project.add_migration(
+        "alpha",
+        "0001_initial",
+        [("beta", "0001_initial")],
+        operations=[
+            *INITIAL,
+            field_op("AddField", "order", "item", fk("alpha.item")),
+            field_op("AddField", "order", "target", fk("beta.target")),
+        ],
+    )
+    index = "models.Index(fields=['code'], name='code_idx')"
+    leaves = {
+        "rename_item": "migrations.RenameModel(old_name='Item', new_name='Product')",
+        "fk_to_item": field_op("AddField", "order", "other", fk("alpha.item")),
+        "ordering": options(ordering=["code"]),
+        "verbose": options(verbose_name="o"),
+        "rename_name": "migrations.RenameField('item', old_name='name', new_name='label')",
+        "alter_title": field_op("AlterField", "item", "title", "models.TextField()"),
+        "thing_one": model_op("Thing"),
+        "thing_two": model_op("thing"),
+        "data_one": "migrations.RunPython(migrations.RunPython.noop)",
+        "data_two": "migrations.RunSQL('SELECT 1')",
+        "index": f"migrations.AddIndex(model_name='order', index={index})",
+        "drop_fk": "migrations.RemoveField(model_name='order', name='item')",
+        "alter_target": field_op("AlterField", "order", "target", fk("beta.target")),
+    }
+    for index, (name, operation) in enumerate(sorted(leaves.items())):
+        project.add_migration(
+            "alpha", f"0002_{index:02d}_{name}", [("alpha", "0001_initial")], operations=[operation]
+        )
+    project.add_migration("alpha", "0002_20_custom", source=CUSTOM_OPERATION)
+    project.add_migration(
+        "alpha", "0002_21_beta_renamed", [("alpha", "0001_initial"), ("beta", "0002_rename")]
+    )
+    verdicts = both_ways(project)
+    assert verdicts["indexed"] == verdicts["every_pair"]
+    pairs = {tuple(p) for p in verdicts["every_pair"]["pairs"]}
+    # Collisions that only the replay of both orders, a created name or a custom
+    # operation show are among them.
+    assert (
+        "alpha.Order.Meta.ordering",
+        "order-dependent",
+        "0002_07_ordering",
+        "0002_12_verbose",
+    ) in pairs
+    assert ("alpha.Thing", "same-model-name", "0002_10_thing_one", "0002_11_thing_two") in pairs
+    assert ("alpha.Order", "same-model", "0002_06_index", "0002_20_custom") in pairs
+
+
+# -- beyond the issue's list -------------------------------------------------------------
+
+
+def test_a_migration_that_depends_on_itself(project):
+    """alpha: 0001_initial <- 0002_self, which also depends on itself. Django refuses
+    the graph (CircularDependencyError); check reports the cycle at the file, and show
+    does not call the migration a merge (its second parent is itself)."""
+    project.chain("alpha", ["0001_initial"])
+    project.add_migration("alpha", "0002_self", [("alpha", "0001_initial"), ("alpha", "0002_self")])
+    django = project.django(
+        "from django.db.migrations.loader import MigrationLoader\nMigrationLoader(None)"
+    )
+    assert "CircularDependencyError: alpha.0002_self" in django.err
+    result = project.migrator("check")
+    assert result.code == 1
+    assert result.out.startswith(
+        "alpha/migrations/0002_self.py:6: circular-dependency: migrations form a cycle: "
+        "alpha.0002_self -> alpha.0002_self\n"
+    )
+    shown = project.migrator("show", "--format", "json").json()
+    (alpha,) = [a for a in shown["apps"] if a["app"] == "alpha"]
+    assert [m["merge"] for m in alpha["migrations"]] == [False, False]
+
+
+NON_UTF8 = os.fsdecode(b"0003_caf\xe9")  # a Latin-1 file name: not UTF-8
+
+
+@pytest.fixture
+def non_utf8_name(project):
+    """alpha: 0001_initial <- 0002_a <- 0003_caf\\xe9, and 0001_initial <- 0002_b:
+    Django imports the Latin-1 file name (Python keeps its byte as a lone surrogate)."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+    project.add_migration("alpha", NON_UTF8, [("alpha", "0002_a")])
+    return project
+
+
+def test_a_file_name_that_is_not_utf8_is_drawn(non_utf8_name):
+    """Every graph format is written, the name shown as a terminal shows it (U+FFFD),
+    where the encoders failed on the surrogate before."""
+    project = non_utf8_name
+    assert project.django_conflicts() == {"alpha": ["0002_b", NON_UTF8]}
+    for suffix in ("dot", "json", "html", "mmd", "svg"):
+        result = project.migrator("graph", "-o", f"graph.{suffix}")
+        assert (result.code, result.err) == (0, ""), suffix
+    assert "0003_caf\ufffd" in (project.root / "graph.json").read_text(encoding="utf-8")
+    assert "0003_caf\ufffd" in (project.root / "graph.dot").read_text(encoding="utf-8")
+
+
+def test_a_file_name_that_is_not_utf8_on_a_strict_terminal(non_utf8_name):
+    """A UTF-8 locale other than C makes Python's stdout strict: the conflict is still
+    listed (the byte shown as U+FFFD), not 'cannot write to standard output'."""
+    result = non_utf8_name.migrator("check", env=clean_env(PYTHONIOENCODING="utf-8:strict"))
+    assert (result.code, result.err) == (1, "")
+    assert result.out.startswith("alpha: conflict: 2 leaf migrations: 0002_b, 0003_caf\ufffd\n")
+
+
+def test_run_from_a_subfolder_of_the_project(project):
+    """From alpha/migrations/, every command finds the project through the nearest
+    manage.py above, as from its root (before: 'no Django settings found', and
+    --static said 'No conflicts ... in 0 apps', exit 0, over a real conflict)."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+    inside = project.root / "alpha" / "migrations"
+    expected = "alpha: conflict: 2 leaf migrations: 0002_a, 0002_b\n  0002_a.py\n  0002_b.py\n"
+    for static in ([], ["--static"]):
+        result = run([sys.executable, "-m", "migrator", "check", *static], inside)
+        assert (result.code, result.err) == (1, ""), static
+        assert result.out.startswith(expected), static
+    rebased = run([sys.executable, "-m", "migrator", "rebase", "alpha", "--keep", "0002_a"], inside)
+    assert rebased.code == 0, rebased.err
+    assert sorted(p.name for p in inside.glob("0*.py")) == [
+        "0001_initial.py",
+        "0002_a.py",
+        "0003_b.py",
+    ]
+    assert project.django_conflicts() == {}
+    assert not (inside / ".migrator-journal").exists()
+
+
+@pytest.mark.parametrize("static", [[], ["--static"]])
+@pytest.mark.parametrize(
+    ("module", "hint"),
+    [
+        ("project", "did you mean 'project.settings'? Name the settings module itself"),
+        ("alpha", "name the settings module itself (the file that sets INSTALLED_APPS)"),
+    ],
+)
+def test_settings_naming_a_package_is_a_configuration_error(project, module, hint, static):
+    """--settings project (the package, not project.settings): Django would boot it with
+    no apps and find nothing; migrator said 'No conflicts ... in 0 apps', exit 0."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+    result = project.migrator("check", "--settings", module, *static)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        f"migrator: error: {project.root / module / '__init__.py'}: settings module "
+        f"{module!r} is a package "
+        f"that sets no INSTALLED_APPS\n  hint: {hint}\n"
+    )
+
+
+def test_a_rebase_of_a_migration_with_a_name_near_the_limit(project):
+    """0003_xxx...x.py, 253 bytes: the temporary names beside it would pass 255 bytes.
+    The rebase used to fail, then could not roll its journal back ('File name too
+    long'), blocking every later write; it now renames and verifies."""
+    long_name = "0003_" + "x" * 245
+    project.chain("alpha", ["0001_initial", "0002_a", long_name])
+    project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+    result = project.migrator("rebase", "alpha", "--keep", "0002_b")
+    assert result.code == 0, result.err
+    names = sorted(p.name for p in (project.root / "alpha" / "migrations").glob("0*.py"))
+    assert names == ["0001_initial.py", "0002_b.py", "0003_a.py", f"0004_{'x' * 245}.py"]
+    assert project.django_conflicts() == {}
+    assert not (project.root / ".migrator-journal").exists()
+
+
+def test_a_shallow_clone_of_a_merge_says_so(tmp_path):
+    """CI checks out one commit (`git clone --depth 1`, actions/checkout's default): the
+    merge commit at HEAD has no parents there. rebase cannot find the mainline, and
+    says why, with the fix, instead of 'HEAD is not a merge'."""
+    origin = DjangoProject(tmp_path / "origin")
+    origin.chain("alpha", ["0001_initial"])
+    init_repo(origin.root)
+    commit_all(origin.root, "base")
+    git(origin.root, "checkout", "-q", "-b", "feature")
+    origin.add_migration("alpha", "0002_feature", [("alpha", "0001_initial")])
+    commit_all(origin.root, "feature")
+    git(origin.root, "checkout", "-q", "main")
+    origin.add_migration("alpha", "0002_main", [("alpha", "0001_initial")])
+    commit_all(origin.root, "main")
+    git(origin.root, "merge", "-q", "--no-edit", "feature")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{origin.root}", str(clone))
+
+    rebased = run([sys.executable, "-m", "migrator", "rebase", "alpha"], clone)
+    assert (rebased.code, rebased.out) == (1, "")
+    assert rebased.err == (
+        "migrator: error: HEAD is no merge in this shallow clone (its parents may not have "
+        "been fetched), so the mainline is unknown\n"
+        "  hint: fetch the history (`git fetch --unshallow`; `fetch-depth: 0` for "
+        "actions/checkout), or pass --onto REF, --keep LEAF or --move LEAF\n"
+    )
+    explained = run([sys.executable, "-m", "migrator", "explain"], clone)
+    assert (
+        "  git: shallow clone: HEAD's parents may not have been fetched "
+        "(git fetch --unshallow): sides unknown\n"
+    ) in explained.out
+    assert run([sys.executable, "-m", "migrator", "rebase", "alpha"], origin.root).code == 0
+
+
+def test_a_manage_py_with_a_byte_order_mark(project):
+    """Windows editors save manage.py with a UTF-8 BOM; Python runs it all the same (it
+    is Django's way to the settings here), so its settings are found."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+    manage_py = project.root / "manage.py"
+    manage_py.write_bytes(b"\xef\xbb\xbf" + manage_py.read_bytes().replace(b"\n", b"\r\n"))
+    assert project.manage("showmigrations", "alpha").code == 0
+    result = project.migrator("check")
+    assert (result.code, result.err) == (1, "")
+    assert result.out.startswith("alpha: conflict: 2 leaf migrations: 0002_a, 0002_b\n")
+
+
+def test_unreadable_migrations_read_alike_in_both_modes(project):
+    """beta/migrations/ without any permission, and one of alpha's migrations
+    unreadable: --static tracebacked on the folder; now, as Python's import system,
+    it sees no package there (Django: an unmigrated app), and both modes report the
+    unreadable migration the same way."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+    project.chain("beta", ["0001_initial"])
+    (project.migration_path("alpha", "0002_b")).chmod(0)
+    (project.root / "beta" / "migrations").chmod(0)
+    try:
+        results = [
+            run_unprivileged([sys.executable, "-m", "migrator", "check", *static], project.root)
+            for static in ([], ["--static"])
+        ]
+    finally:
+        (project.root / "beta" / "migrations").chmod(0o755)
+    django_mode, static_mode = results
+    assert (django_mode.code, django_mode.err) == (1, "")
+    assert (static_mode.code, static_mode.out, static_mode.err) == (1, django_mode.out, "")
+    assert django_mode.out.startswith(
+        "alpha/migrations/0002_b.py: import-error: cannot import migration '0002_b' in app "
+        "'alpha': PermissionError: [Errno 13] Permission denied"
+    )
+
+
+def test_merge_warns_of_a_conflict_a_broken_migration_may_hide(project):
+    """alpha: 0002_a and 0002_b after 0001_initial, 0002_b with a syntax error: Django
+    sees one leaf. merge has nothing to merge, and says a conflict may be hidden."""
+    project.chain("alpha", ["0001_initial", "0002_a"])
+    path = project.add_migration("alpha", "0002_b", [("alpha", "0001_initial")])
+    path.write_text(path.read_text() + "this is not python(\n")
+    before = project.snapshot()
+    result = project.migrator("merge")
+    assert (result.code, result.out) == (0, "No conflicts to merge in 1 app.\n")
+    assert result.err == (
+        "migrator: warning: 1 problem while loading 'alpha' may hide a conflict there; "
+        "`migrator check` lists them\n"
+    )
+    assert project.snapshot() == before

@@ -239,7 +239,7 @@ def test_collapse_on_demand_and_automatically(project):
     auto = project.migrator("graph")
     assert '"big.0002_step" [label="0002_step ... 0249_step (248)"' in auto.out
     off = project.migrator("graph", "--no-collapse", "-o", "g.json")
-    assert off.out == "wrote g.json: 250 migrations in 1 apps\n"
+    assert off.out == "wrote g.json: 250 migrations in 1 app\n"
     assert len(json.loads((project.root / "g.json").read_text())["nodes"]) == 250
 
 

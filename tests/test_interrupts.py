@@ -203,6 +203,37 @@ def test_the_next_rebase_rolls_back_an_interrupted_one_first(states, tmp_path):
     assert not journal.exists()
 
 
+def test_a_run_from_a_subfolder_keeps_its_journal_beside_manage_py(states, tmp_path):
+    """Outside git, a rebase started in orders/migrations/ keeps its journal in the
+    project's folder, never in the migrations package; killed there, it is rolled back
+    by `recover` run from the project's root (and the other way round works too)."""
+    _, before, _, _ = states
+    root = fresh(states, tmp_path / "p")
+    inside = root / "orders" / "migrations"
+    journal = root / JOURNAL_OUTSIDE_GIT
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "migrator", *REBASE],
+        cwd=inside,
+        env=clean_env(**{SLOW_ENV: "0.3"}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    wait_for_plan(proc)
+    while len(list(journal.glob("0*.json"))) < 4:
+        time.sleep(0.02)
+    kill_group(proc)
+    assert not (inside / JOURNAL_OUTSIDE_GIT).exists()
+
+    recovered = migrator(root, "recover")
+
+    assert recovered.returncode == 0, recovered.stderr
+    assert "was found and rolled back: renamed " in recovered.stdout
+    assert files(root) == before
+    assert not journal.exists()
+
+
 def test_sigkill_inside_git_is_recovered_with_the_index(tmp_path):
     """In a git work tree the journal lives in ``.git`` and renames are ``git mv``: after
     SIGKILL and ``recover``, the files and ``git status`` are as before."""
@@ -226,6 +257,83 @@ def test_sigkill_inside_git_is_recovered_with_the_index(tmp_path):
     assert files(root) == before
     assert git(root, "status", "--porcelain").stdout == status
     assert not journal.exists()
+
+
+def big_index(root: Path, entries: int = 100_000) -> None:
+    """Commit ``entries`` more files to git's index, marked skip-worktree (none on
+    disk): git then takes about half a second to write its index, and its
+    ``index.lock`` lives long enough to be seen."""
+    blob = git(root, "hash-object", "-w", "manage.py").stdout.strip()
+    names = [f"bulk/d{i // 1000}/f{i}.txt" for i in range(entries)]
+    info = "".join(f"100644 {blob}\t{name}\n" for name in names)
+    for args, data in (
+        (["update-index", "--index-info"], info),
+        (["update-index", "-z", "--skip-worktree", "--stdin"], "\0".join(names) + "\0"),
+    ):
+        subprocess.run(["git", *args], cwd=root, input=data, text=True, check=True)
+    git(root, "commit", "-q", "-m", "bulk")
+
+
+def test_sigkill_inside_git_mv_then_the_next_run_removes_its_lock(tmp_path):
+    """SIGKILL while ``git mv`` holds git's ``index.lock`` (seen on disk, then the whole
+    process group killed at once) leaves the lock behind, which makes every later git
+    write fail. The next run's recovery knows the lock is its own (the journal's last
+    step is that ``git mv``, recorded before it started; no live process holds the lock),
+    restores the index, removes the lock and says so; then git can write again."""
+    root = tmp_path / "p"
+    diverged(root)
+    init_repo(root)
+    commit_all(root, "diverged")
+    big_index(root)
+    before, status = files(root), git(root, "status", "--porcelain").stdout
+    journal, lock = root / ".git" / "migrator-journal", root / ".git" / "index.lock"
+    for _attempt in range(5):  # git may finish between the look and the kill: again
+        proc = start(root, REBASE)
+        wait_for_plan(proc)
+        while not ((journal / "index.before").is_file() and lock.exists()):
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        kill_group(proc)
+        if lock.exists():
+            break
+        assert migrator(root, "recover").returncode == 0
+    assert lock.exists()
+    assert git(root, "mv", "manage.py", "m.py", check=False).returncode != 0  # what it breaks
+
+    recovered = migrator(root, "recover")
+
+    assert recovered.returncode == 0, recovered.stderr
+    assert f"; removed {lock}, left by its own killed `git mv`" in recovered.stdout
+    assert not lock.exists()
+    assert files(root) == before
+    assert git(root, "status", "--porcelain").stdout == status
+    again = migrator(root, *REBASE)
+    assert again.returncode == 0, again.stderr
+    renamed = git(root, "status", "--porcelain").stdout
+    assert "RM orders/migrations/0003_a.py -> orders/migrations/0004_a.py\n" in renamed
+
+
+def test_a_git_lock_not_ours_stops_a_rebase_before_it_writes(tmp_path):
+    """git's ``index.lock`` with no journal of ours beside it (another git command is
+    running, or some other one was killed): not ours to remove; the rebase, which would
+    ``git mv``, stops before writing anything, in one line with a hint."""
+    root = tmp_path / "p"
+    diverged(root)
+    init_repo(root)
+    commit_all(root, "diverged")
+    before = files(root)
+    lock = root / ".git" / "index.lock"
+    lock.write_bytes(b"")
+
+    result = migrator(root, *REBASE)
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"migrator: error: {lock}: git's index is locked: {lock} exists; nothing was written\n"
+        "  hint: another git command is running, or one was killed: if none is running, "
+        "remove that file and run again\n"
+    )
+    assert files(root) == before
+    assert lock.exists()
 
 
 def test_sigkill_during_merge_then_recover(tmp_path):

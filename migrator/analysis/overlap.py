@@ -86,6 +86,68 @@ class Overlap:
     data_operations: tuple[Side, ...] = ()
     #: Operations whose state could not be replayed (their effect is unknown).
     notes: tuple[str, ...] = ()
+    #: The leaves of the branches compared, in the order given.
+    branches: tuple[str, ...] = ()
+
+
+#: Past this many branches, renderers group the collisions (:func:`collision_groups`)
+#: instead of listing one per pair of branches.
+HANDFUL = 6
+
+
+def is_summarised(overlap: Overlap) -> bool:
+    return len(overlap.branches) > HANDFUL
+
+
+@dataclass(frozen=True, order=True)
+class CollisionGroup:
+    """The collisions on one target of one kind, whichever pair of branches: the
+    branches involved (each with what it does there) and the pairs that collide."""
+
+    target: str
+    kind: str
+    sides: tuple[Side, ...]  # one per branch, by leaf
+    pairs: tuple[tuple[str, str], ...]  # the colliding pairs of leaves, sorted
+
+    @property
+    def level(self) -> str:
+        return KIND_LEVELS[self.kind]
+
+    @property
+    def every_pair(self) -> bool:
+        """Every pair of the group's branches collides here."""
+        n = len(self.sides)
+        return len(self.pairs) == n * (n - 1) // 2
+
+
+def collision_groups(overlap: Overlap) -> tuple[CollisionGroup, ...]:
+    """The collisions grouped by target and kind (as many lines as branches, not pairs)."""
+    changes: dict[tuple[str, str], dict[str, dict[tuple[str, str], None]]] = {}
+    pairs: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for collision in overlap.collisions:
+        key = (collision.target, collision.kind)
+        by_leaf = changes.setdefault(key, {})
+        for side in collision.sides:
+            by_leaf.setdefault(side.leaf, {}).update(dict.fromkeys(side.changes))
+        first, second = sorted(side.leaf for side in collision.sides)[:2]
+        pairs.setdefault(key, set()).add((first, second))
+    return tuple(
+        CollisionGroup(
+            target,
+            kind,
+            tuple(Side(leaf, tuple(steps)) for leaf, steps in sorted(by_leaf.items())),
+            tuple(sorted(pairs[target, kind])),
+        )
+        for (target, kind), by_leaf in sorted(changes.items())
+    )
+
+
+def colliding_pairs(overlap: Overlap) -> set[tuple[str, str]]:
+    """The pairs of leaves (sorted) that collide anywhere."""
+    return {
+        tuple(sorted(side.leaf for side in c.sides))[:2]  # type: ignore[misc]
+        for c in overlap.collisions
+    }
 
 
 def only_unreadable_unknowns(overlap: Overlap) -> bool:

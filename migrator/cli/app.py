@@ -19,6 +19,7 @@ import typer
 from migrator import __version__
 from migrator.errors import EXIT_INTERRUPTED, MigratorError, OutputError
 from migrator.render.escape import terminal, terminal_block
+from migrator.render.words import readable
 from migrator.settings import ProjectOptions
 
 app = typer.Typer(
@@ -189,14 +190,30 @@ class GuardedStdout:
 
     def __init__(self, stream) -> None:
         self._stream = stream
+        #: Why standard output failed, once it did: every later write fails the same
+        #: way (a caller that swallowed the first failure, as click's check of the
+        #: stream's type does, cannot go on printing into ``/dev/null``).
+        self.failure: OutputError | None = None
 
     def write(self, text: str) -> int:
+        if self.failure is not None:
+            raise OutputError(str(self.failure))
         try:
-            return self._stream.write(text)
+            try:
+                return self._stream.write(text)
+            except UnicodeEncodeError:
+                # A name the terminal's encoding cannot show (a file name that is not
+                # UTF-8, in a strict locale): shown as the terminal would, not an error.
+                encoding = getattr(self._stream, "encoding", None) or "utf-8"
+                return self._stream.write(
+                    readable(text).encode(encoding, "replace").decode(encoding)
+                )
         except (OSError, ValueError, AttributeError) as exc:
             raise self._broken(exc) from None
 
     def flush(self) -> None:
+        if self.failure is not None:
+            return  # said once; the interpreter's last flush must not fail again
         try:
             if self._stream is not None:
                 self._stream.flush()
@@ -216,7 +233,8 @@ class GuardedStdout:
             except (OSError, ValueError):
                 pass
         reason = "it is closed" if stream is None else (getattr(exc, "strerror", None) or exc)
-        return OutputError(f"cannot write to standard output: {reason}")
+        self.failure = OutputError(f"cannot write to standard output: {reason}")
+        return self.failure
 
 
 def recover_interrupted(cwd: Path) -> None:
@@ -235,10 +253,19 @@ def recovery_words(recovery) -> str:
 
     run = f"{recovery.command or 'a write'} (pid {recovery.pid}, started {recovery.started})"
     if recovery.finished:
-        return f"an interrupted run of {run} had finished writing; cleaned up after it"
-    return f"an interrupted run of {run} was found and rolled back: " + undone_words(
-        recovery.undone
-    )
+        words = f"an interrupted run of {run} had finished writing; cleaned up after it"
+    else:
+        words = f"an interrupted run of {run} was found and rolled back: " + undone_words(
+            recovery.undone
+        )
+    if recovery.git_lock is not None and recovery.git_lock_removed:
+        words += f"; removed {recovery.git_lock}, left by its own killed `git mv`"
+    elif recovery.git_lock is not None:
+        words += (
+            f"; git's index is still locked by {recovery.git_lock}, which this run cannot "
+            "prove it left: if no git command is running, remove it"
+        )
+    return words
 
 
 def write(text: str, *, human: bool = False) -> None:

@@ -27,7 +27,7 @@ from migrator.errors import EXIT_INTERRUPTED, MigratorError
 def run(args: list[str] | None = None, prog_name: str | None = None) -> None:
     """The whole program: the commands, and what none of them can catch (an interrupt
     before a command starts, a standard output that cannot be written)."""
-    sys.stdout = GuardedStdout(sys.stdout)
+    stdout = sys.stdout = GuardedStdout(sys.stdout)
     code: int | str | None
     try:
         try:
@@ -39,6 +39,10 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> None:
     except MigratorError as error:
         print_error(error)
         code = error.exit_code
+    if stdout.failure is not None and code in (0, None):
+        # Failed where someone swallowed it (click prints --help that way): still said.
+        print_error(stdout.failure)
+        code = stdout.failure.exit_code
     if code == EXIT_INTERRUPTED and not app_module.interrupt_reported():
         # typer turns a Ctrl-C outside every command's handle_errors into 130, silently
         report_interrupt(KeyboardInterrupt())

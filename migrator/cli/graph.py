@@ -21,6 +21,7 @@ from migrator.cli.app import (
     write,
 )
 from migrator.errors import EXIT_OK, UsageError
+from migrator.render.words import plural
 
 if TYPE_CHECKING:
     from migrator.graph import DatabaseInfo
@@ -234,8 +235,8 @@ def graph(
     collapsed = (
         f", {view.number_of_nodes()} nodes after collapsing" if (view.graph["collapsed"]) else ""
     )
-    apps = len(view.graph["apps"])
-    write(f"wrote {terminal(output)}: {shown} migrations in {apps} apps{collapsed}\n")
+    apps = plural(len(view.graph["apps"]), "app")
+    write(f"wrote {terminal(output)}: {plural(shown, 'migration')} in {apps}{collapsed}\n")
     if note:
         write(f"note: {note}\n")
 

@@ -20,6 +20,7 @@ from migrator.cli.app import (
     handle_errors,
     project_options,
     recover_interrupted,
+    warn,
     write,
 )
 from migrator.errors import EXIT_FOUND, EXIT_OK, RefusedError, UsageError
@@ -90,6 +91,7 @@ def merge(
             dry_run=dry_run,
             markers=marker_apps(project.graph, options),
         )
+        _warn_hidden(project, labels)
         plan = report.plan()
         for path in plan.paths:
             limit = name_limit(path)
@@ -108,3 +110,19 @@ def merge(
     renderer = render.render_json if output_format == Format.json else render.render_text
     write(renderer(report, Path.cwd()), human=output_format == Format.text)
     raise typer.Exit(EXIT_FOUND if report.refused else EXIT_OK)
+
+
+def _warn_hidden(project, labels: list[str]) -> None:
+    """A migration that failed to load can hide a conflict (a leaf Django cannot see):
+    say so for the apps merged nothing in, rather than a plain 'no conflicts'."""
+    from migrator.analysis.leaves import conflicts
+    from migrator.render.words import plural
+
+    conflicting = set(conflicts(project.graph))
+    problems = [p for p in project.problems if p.app in labels and p.app not in conflicting]
+    if problems:
+        apps = ", ".join(repr(app) for app in sorted({p.app for p in problems}))
+        warn(
+            f"{plural(len(problems), 'problem')} while loading {apps} may hide a conflict "
+            "there; `migrator check` lists them"
+        )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import combinations
 from typing import NamedTuple
 
@@ -123,6 +124,14 @@ class _Replay:
         self.fields: dict[tuple[_ModelId, str], _FieldId] = {}  # by model and current name
         self.notes: list[str] = []
         self.done: set[Key] = set()  # migrations replayed (kept for the shared history)
+        # What a watched replay (one leaf's, past the shared history) touched, for the
+        # index of :func:`_candidate_pairs`: each model of the app whose state changed,
+        # True when not only through field operations (its order may matter); the
+        # model names it created; whether it ran anything whose effect is unbounded.
+        self.watch = False
+        self.touched: dict[_ModelId, bool] = {}
+        self.created: set[str] = set()
+        self.wild = False
 
     def copy(self) -> _Replay:
         twin = _Replay(self.app)
@@ -148,12 +157,15 @@ class _Replay:
         }
 
     def run(self, node: Key, index: int, operation, record: bool) -> list[_Effect]:
-        before = self.snapshot() if node[0] == self.app else None
+        own = node[0] == self.app
+        before = self.snapshot() if own or self.watch else None
+        tokens = dict(self.models) if self.watch else {}
         try:
             operation.state_forwards(node[0], self.state)
         except Exception as exc:  # a custom operation or a broken history
-            if node[0] != self.app:
+            if not own:
                 return []
+            self.wild = True
             self.notes.append(
                 f"{node[0]}.{node[1]}: cannot replay {_describe(operation)!r} "
                 f"({type(exc).__name__}: {exc})"
@@ -165,11 +177,36 @@ class _Replay:
             ]
         if before is None:
             return []
-        effects = self._diff(node, index, operation, before, self.snapshot())
+        after = self.snapshot()
+        if not own:  # another app's migration: what it does to this app's models
+            self._watch(before, after, tokens, [])
+            return []
+        effects = self._diff(node, index, operation, before, after)
+        if self.watch:
+            self._watch(before, after, tokens, effects)
+            if _is_unbounded(operation, self.app):
+                self.wild = True
         if record:
             effects += self._reads(node, index, operation, before, effects)
             return effects
         return []
+
+    def _watch(
+        self,
+        before: dict[str, _ModelSnapshot],
+        after: dict[str, _ModelSnapshot],
+        tokens: dict[str, _ModelId],
+        effects: list[_Effect],
+    ) -> None:
+        """Note the models whose state changed, and how (see ``touched``)."""
+        self.created.update(set(after) - set(before))
+        for name in sorted(set(before) | set(after)):
+            if before.get(name) == after.get(name):
+                continue
+            token = (self.models if name in after else tokens).get(name) or _ModelId(None, name)
+            own = [e for e in effects if e.model == token]
+            other = not own or any(e.part is None or e.part.kind != "field" for e in own)
+            self.touched[token] = self.touched.get(token, False) or other
 
     # -- what changed ------------------------------------------------------------------
 
@@ -375,6 +412,21 @@ def _changed_options(old: dict, new: dict) -> list[tuple[str, object]]:
     return changed
 
 
+def _is_unbounded(op, app_label: str) -> bool:
+    """An operation of the project's own (not Django's) that says it may touch any model:
+    what its state change depends on is unknown, so it is compared with every branch."""
+    if _is_data_operation(op):
+        return False
+    if isinstance(op, SeparateDatabaseAndState):
+        return any(_is_unbounded(inner, app_label) for inner in op.state_operations)
+    if type(op).__module__.startswith("django.db.migrations."):
+        return False
+    try:
+        return bool(op.references_model(_PROBE, app_label))
+    except Exception:
+        return True
+
+
 def _is_data_operation(op) -> bool:
     if isinstance(op, (RunPython, RunSQL)):
         return True
@@ -386,14 +438,18 @@ def _is_data_operation(op) -> bool:
 # -- the verdict ---------------------------------------------------------------------------
 
 
-def branch_overlap(graph: nx.DiGraph, branches: Sequence) -> Overlap:
-    """Compare every pair of an app's branches (objects with ``app``, ``leaf`` and
+def branch_overlap(graph: nx.DiGraph, branches: Sequence, *, exhaustive: bool = False) -> Overlap:
+    """Compare the pairs of an app's branches (objects with ``app``, ``leaf`` and
     ``migrations``: names, in Django's order, like :class:`migrator.explain.Branch`):
     what each side has that the other has not. Model states of relation fields need a
     ready app registry (:func:`migrator.django.setup.setup_static` readies an empty one
-    for ``--static``)."""
+    for ``--static``).
+
+    Only the pairs that can collide are compared (:func:`_candidate_pairs`): with
+    hundreds of leaves, every pair would be tens of thousands of replays. ``exhaustive``
+    compares every pair in both orders, as a check of that index."""
     if len(branches) < 2:
-        return Overlap()
+        return Overlap(branches=tuple(branch.leaf for branch in branches))
     app_label = branches[0].app
     leaves = [(app_label, branch.leaf) for branch in branches]
     sides = [[(app_label, name) for name in branch.migrations] for branch in branches]
@@ -402,8 +458,10 @@ def branch_overlap(graph: nx.DiGraph, branches: Sequence) -> Overlap:
     base = _shared_history(graph, app_label, plans, in_branches)
     effects: dict[Key, list[_Effect]] = {}
     notes = list(base.notes)
+    touches: list[_Replay] = []
     for leaf in leaves:
         replay = base.copy()
+        replay.watch = True
         for node in plans[leaf]:
             if node not in base.done:
                 record = node in in_branches and node not in effects
@@ -411,25 +469,86 @@ def branch_overlap(graph: nx.DiGraph, branches: Sequence) -> Overlap:
                 if record:
                     effects[node] = found
         notes += replay.notes
+        touches.append(replay)
+    for replay, side in zip(touches, sides, strict=True):
+        for node in side:
+            for e in effects.get(node, ()):
+                replay.touched.setdefault(e.model, False)
+    if exhaustive:
+        candidates = {pair: True for pair in combinations(range(len(leaves)), 2)}
+    else:
+        candidates = _candidate_pairs(touches)
     collisions: set[Collision] = set()
-    data_pair = False
-    for (leaf_a, side_a), (leaf_b, side_b) in combinations(zip(leaves, sides, strict=True), 2):
+    for (i, j), in_order in sorted(candidates.items()):
+        (leaf_a, side_a), (leaf_b, side_b) = (leaves[i], sides[i]), (leaves[j], sides[j])
         a_only = [n for n in side_a if n not in set(side_b)]
         b_only = [n for n in side_b if n not in set(side_a)]
         a = [e for n in a_only for e in effects.get(n, [])]
         b = [e for n in b_only for e in effects.get(n, [])]
-        order = {node: i for i, node in enumerate([*a_only, *b_only])}
-        differences = _order_differences(graph, base, leaf_a, leaf_b)
+        order = {node: k for k, node in enumerate([*a_only, *b_only])}
+        differences = _order_differences(graph, base, leaf_a, leaf_b) if in_order else []
         collisions |= _collide(app_label, leaf_a[1], a, leaf_b[1], b, order, differences)
-        data_pair |= bool(_data_changes(graph, a_only)) and bool(_data_changes(graph, b_only))
-    ordered = tuple(sorted(collisions))
+    data_sides = [set(n for n in side if _data_changes(graph, [n])) for side in sides]
+    with_data = [k for k, nodes in enumerate(data_sides) if nodes]
+    data_pair = any(
+        data_sides[i] - data_sides[j] and data_sides[j] - data_sides[i]
+        for i, j in combinations(with_data, 2)
+    )
+    # Collision's own order, as plain tuples: comparing dataclasses is far slower
+    # (hundreds of thousands of collisions with hundreds of leaves).
+    ordered = tuple(sorted(collisions, key=_collision_order))
     level = max((c.level for c in ordered), key=LEVELS.index, default=NONE)
     data = tuple(
         Side(leaf[1], _data_changes(graph, side))
         for leaf, side in zip(leaves, sides, strict=True)
         if _data_changes(graph, side)
     )
-    return Overlap(level, data_pair, ordered, data, tuple(sorted(set(notes))))
+    return Overlap(
+        level,
+        data_pair,
+        ordered,
+        data,
+        tuple(sorted(set(notes))),
+        tuple(leaf[1] for leaf in leaves),
+    )
+
+
+def _collision_order(c: Collision) -> tuple:
+    return (c.target, c.kind, tuple((side.leaf, side.changes) for side in c.sides))
+
+
+def _candidate_pairs(touches: Sequence[_Replay]) -> dict[tuple[int, int], bool]:
+    """The pairs of leaves (by index) that can collide, each with whether the order the
+    two are applied in must be replayed.
+
+    Two leaves can collide only when both touch one model of the app (change it, use it,
+    or change it as a side effect, as a rename repoints foreign keys), or both create a
+    model of one name, or one has an operation whose effect is unknown or unbounded (a
+    failed replay, a custom operation that may touch anything): an index of what each
+    leaf touched finds them without replaying every pair. Field operations on
+    different fields commute, so the two orders are replayed only where one side did
+    more to a shared model (options, bases, a rename, a side effect) or is unbounded."""
+    by_model: dict[_ModelId, list[int]] = {}
+    by_name: dict[str, list[int]] = {}
+    for k, touch in enumerate(touches):
+        for model in touch.touched:
+            by_model.setdefault(model, []).append(k)
+        for name in touch.created:
+            by_name.setdefault(name, []).append(k)
+    pairs: dict[tuple[int, int], bool] = {}
+    for model, group in by_model.items():
+        for i, j in combinations(group, 2):
+            in_order = touches[i].touched[model] or touches[j].touched[model]
+            pairs[i, j] = pairs.get((i, j), False) or in_order
+    for group in by_name.values():
+        for pair in combinations(group, 2):
+            pairs[pair] = True
+    for i, touch in enumerate(touches):
+        if touch.wild:
+            for j in range(len(touches)):
+                if j != i:
+                    pairs[min(i, j), max(i, j)] = True
+    return pairs
 
 
 def _shared_history(
@@ -555,6 +674,11 @@ class _Pair:
         names = _names(app, known_a + known_b)
         return cls(app, known_a, known_b, unknown_a, unknown_b, names, differences)
 
+    @cached_property
+    def both_change(self) -> list[tuple[_ModelId, _Part]]:
+        """See :func:`_both_change` (asked by two rules)."""
+        return _both_change(self.a, self.b)
+
     def each_way(self) -> tuple[tuple[list[_Effect], list[_Effect], bool], ...]:
         """(this side, the other, whether this is side b)."""
         return (self.a, self.b, False), (self.b, self.a, True)
@@ -627,7 +751,7 @@ def _both_change_part(pair: _Pair, part_kind: str, kind: str) -> list[_Hit]:
     """Both sides alter, remove or rename one field or option (``part_kind``), unless
     they end with the same definition."""
     found = []
-    for part in _both_change(pair.a, pair.b):
+    for part in pair.both_change:
         if part[1].kind != part_kind:
             continue
         mine = [e for e in _changes(pair.a) if (e.model, e.part) == part]
@@ -700,8 +824,9 @@ def _rule_same_model(pair: _Pair, sharp: set[str]) -> list[_Hit]:
     """Both sides change one model, different fields: only where nothing sharper was
     found on that model."""
     changed_a = {e.model for e in _changes(pair.a)}
+    both = changed_a & {o.model for o in _changes(pair.b)}
     found = []
-    for model in sorted(changed_a & {o.model for o in _changes(pair.b)}, key=repr):
+    for model in sorted(both, key=repr) if len(both) > 1 else both:
         target = pair.names[model, None]
         if not _explained(target, sharp):
             mine = [e for e in _changes(pair.a) if e.model == model]
@@ -760,7 +885,8 @@ def _both_change(a: list[_Effect], b: list[_Effect]) -> list[tuple[_ModelId, _Pa
             if e.part is not None and e.action in (_CHANGE, _REMOVE, _RENAME)
         }
 
-    return sorted(changed(a) & changed(b), key=repr)
+    both = changed(a) & changed(b)
+    return sorted(both, key=repr) if len(both) > 1 else list(both)
 
 
 def _same_outcome(mine: list[_Effect], theirs: list[_Effect]) -> bool:

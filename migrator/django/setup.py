@@ -15,11 +15,18 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout, suppress
 from importlib import import_module
+from importlib.util import find_spec
 from pathlib import Path
 from typing import NoReturn
 
 from migrator.errors import ConfigurationError
-from migrator.settings import SETTINGS_ENV, ProjectOptions, SettingsChoice, choose_settings
+from migrator.settings import (
+    SETTINGS_ENV,
+    ProjectOptions,
+    SettingsChoice,
+    choose_settings,
+    package_without_apps,
+)
 
 
 def _exception_location(
@@ -170,6 +177,13 @@ def _import_settings(choice: SettingsChoice) -> None:
         raise _setup_error(exc, choice, "cannot import settings module") from exc
     except Exception as exc:
         raise _setup_error(exc, choice, "cannot import settings module") from exc
+    module = sys.modules[choice.module]
+    if hasattr(module, "__path__") and not hasattr(module, "INSTALLED_APPS"):
+        try:
+            submodule = find_spec(f"{choice.module}.settings") is not None
+        except (ImportError, ValueError):
+            submodule = False
+        raise package_without_apps(choice.module, getattr(module, "__file__", None), submodule)
 
 
 def _setup(choice: SettingsChoice) -> None:

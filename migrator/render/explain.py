@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migrator.analysis import overlap as kinds
-from migrator.analysis.overlap import Overlap
+from migrator.analysis.overlap import (
+    CollisionGroup,
+    Overlap,
+    colliding_pairs,
+    collision_groups,
+    is_summarised,
+)
 from migrator.explain import AppExplanation, Branch, Step
 from migrator.render.escape import terminal
 from migrator.render.paths import display_path
@@ -37,8 +43,17 @@ KIND_TEXT = {
 }
 
 
+#: In a summary, how many branches and pairs a group lists in text (JSON lists them all).
+LISTED = 12
+
+
 def render_collisions(overlap: Overlap) -> str:
-    """One block per collision: the target, the kind and what each side does there."""
+    """One block per collision: the target, the kind and what each side does there;
+    past a handful of branches, one block per target and kind (see :func:`_group_lines`)."""
+    if is_summarised(overlap):
+        return "".join(
+            line + "\n" for group in collision_groups(overlap) for line in _group_lines(group)
+        )
     lines = []
     for collision in overlap.collisions:
         lines.append(f"{collision.target}: {collision.kind}: {KIND_TEXT[collision.kind]}")
@@ -46,6 +61,28 @@ def render_collisions(overlap: Overlap) -> str:
             for migration, operation in side.changes:
                 lines.append(f"  branch {side.leaf}: {migration}: {operation}")
     return "".join(terminal(line) + "\n" for line in lines)
+
+
+def _group_lines(group: CollisionGroup) -> list[str]:
+    """The branches that collide on a target, each with what it does there, then the
+    pairs (all of them, or those listed)."""
+    n = len(group.sides)
+    lines = [
+        f"{group.target}: {group.kind}: {KIND_TEXT[group.kind]}: "
+        f"{n} branches, {plural(len(group.pairs), 'pair')}"
+    ]
+    for side in group.sides[:LISTED]:
+        steps = "; ".join(f"{migration}: {operation}" for migration, operation in side.changes)
+        lines.append(f"  branch {side.leaf}: {steps}")
+    if n > LISTED:
+        lines.append(f"  and {n - LISTED} more branches (--format json lists them all)")
+    if group.every_pair:
+        lines.append("  pairs: every pair of these branches")
+    else:
+        listed = ", ".join(f"{a} & {b}" for a, b in group.pairs[:LISTED])
+        more = len(group.pairs) - LISTED
+        lines.append(f"  pairs: {listed}" + (f" and {more} more" if more > 0 else ""))
+    return lines
 
 
 def _fork_line(x: AppExplanation) -> str:
@@ -92,6 +129,12 @@ def _step_lines(step: Step, base: Path) -> list[str]:
     return lines
 
 
+def _branch_line(branch: Branch) -> str:
+    """A branch in a summary: its migrations' names only."""
+    names = ", ".join(branch.migrations)
+    return f"    branch {branch.leaf}: {plural(len(branch.migrations), 'migration')}: {names}"
+
+
 def _branch_lines(branch: Branch, base: Path) -> list[str]:
     lines = [f"  branch {branch.leaf}: {plural(len(branch.migrations), 'migration')}"]
     for step in branch.steps:
@@ -106,6 +149,12 @@ def _overlap_lines(overlap: Overlap) -> list[str]:
         "field": "field: the branches change the same field or the same model as a whole",
     }[overlap.level]
     lines = [f"  overlap: {headline}"]
+    if is_summarised(overlap):
+        n = len(overlap.branches)
+        lines.append(
+            f"    {plural(len(colliding_pairs(overlap)), 'pair')} of the {n * (n - 1) // 2} "
+            f"pairs of branches collide, grouped by what they collide on"
+        )
     lines += [f"    {line}" for line in render_collisions(overlap).splitlines()]
     if overlap.data_operations:
         label = "both branches run" if overlap.data_migrations else "one branch runs"
@@ -127,10 +176,23 @@ def explanation_text(x: AppExplanation, base: Path) -> str:
     ]
     if x.merge is not None:
         lines.append(f"  {_merge_line(x.merge)}")
+    elif x.shallow:
+        lines.append(
+            "  git: shallow clone: HEAD's parents may not have been fetched "
+            "(git fetch --unshallow): sides unknown"
+        )
     elif x.git:
         lines.append("  git: HEAD is no merge and none is in progress: sides unknown")
-    for branch in x.branches:
-        lines += _branch_lines(branch, base)
+    if is_summarised(x.overlap):
+        total = sum(len(branch.migrations) for branch in x.branches)
+        lines.append(
+            f"  branches: {len(x.branches)}, {plural(total, 'migration')} in all "
+            "(their operations, paths and commits: --format json, or explain fewer leaves)"
+        )
+        lines += [_branch_line(branch) for branch in x.branches]
+    else:
+        for branch in x.branches:
+            lines += _branch_lines(branch, base)
     lines += _overlap_lines(x.overlap)
     lines.append(f"  apply order after a merge: {', '.join(x.apply_order)}")
     lines.append(f"  recommendation: {x.recommendation}")
@@ -193,11 +255,37 @@ def _merge_dict(merge: MergeState | None) -> dict | None:
     }
 
 
+def _group_dict(group: CollisionGroup) -> dict:
+    return {
+        "target": group.target,
+        "kind": group.kind,
+        "level": group.level,
+        "branches": [
+            {
+                "leaf": side.leaf,
+                "changes": [{"migration": m, "operation": op} for m, op in side.changes],
+            }
+            for side in group.sides
+        ],
+        "pairs": None if group.every_pair else [list(pair) for pair in group.pairs],
+        "pair_count": len(group.pairs),
+    }
+
+
 def overlap_dict(overlap: Overlap) -> dict:
+    """The verdict; past a handful of branches the collisions are grouped
+    (``collision_groups``, ``"collisions": null``; a group's ``"pairs": null`` means
+    every pair of its branches)."""
+    summarised = is_summarised(overlap)
     return {
         "level": overlap.level,
         "data_migrations": overlap.data_migrations,
-        "collisions": [
+        "collision_groups": (
+            [_group_dict(g) for g in collision_groups(overlap)] if summarised else None
+        ),
+        "collisions": None
+        if summarised
+        else [
             {
                 "target": c.target,
                 "kind": c.kind,

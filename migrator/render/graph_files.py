@@ -11,6 +11,7 @@ import networkx as nx
 
 from migrator.errors import UsageError, WriteError
 from migrator.render import dot, graph_json, html, lanes, mermaid
+from migrator.render.words import readable
 
 FORMATS = {
     ".svg": "svg",
@@ -60,13 +61,13 @@ def render(
 ) -> tuple[bytes, str | None]:
     """The file's bytes, and a note for the user (or ``None``)."""
     if fmt == "json":
-        return graph_json.render_json(view, base).encode(), None
+        return readable(graph_json.render_json(view, base)).encode(), None
     if fmt == "mermaid":
-        return mermaid.render_mermaid(view, rankdir=rankdir).encode(), None
+        return readable(mermaid.render_mermaid(view, rankdir=rankdir)).encode(), None
     placed = None
     if uses_lanes(view, layout_choice):
         placed = lanes.lane_layout(view, dot.node_texts(view), rankdir)
-    source = dot.render_dot(view, rankdir=rankdir, legend=legend, lanes=placed)
+    source = readable(dot.render_dot(view, rankdir=rankdir, legend=legend, lanes=placed))
     if fmt == "dot":
         return source.encode(), None
     positioned = placed is not None
@@ -81,7 +82,8 @@ def render(
                 "Graphviz 'dot' is not installed: drawn with migrator's lane layout; "
                 "install Graphviz for the full layout"
             )
-        return html.render_html(view, svg, base, title=title, notice=note).encode(), note
+        page = html.render_html(view, svg, base, title=title, notice=note)
+        return readable(page).encode(), note
     return dot.render_image(source, fmt, positioned=positioned), None
 
 

@@ -28,7 +28,13 @@ from typing import Any
 
 from migrator.errors import ConfigurationError, MigratorError
 from migrator.graph import is_local_app
-from migrator.settings import ProjectOptions, choose_settings, find_pyproject, read_tool_config
+from migrator.settings import (
+    ProjectOptions,
+    choose_settings,
+    find_pyproject,
+    package_without_apps,
+    read_tool_config,
+)
 from migrator.sourcefiles import reference_line
 
 # Folders never scanned for apps: VCS, caches, virtualenvs, build output, node.
@@ -111,6 +117,14 @@ def discover(options: ProjectOptions) -> StaticProject:
         )
     if settings_file is not None:
         values = read_settings(settings_file, search_path, unknown=unknown)
+        if (
+            choice is not None
+            and settings_file.name == "__init__.py"
+            and "INSTALLED_APPS" not in values
+            and not unknown & {"INSTALLED_APPS", "*"}
+        ):
+            submodule = find_module(f"{choice.module}.settings", search_path) is not None
+            raise package_without_apps(choice.module, settings_file, submodule)
     swappable = dict(SWAPPABLE_DEFAULTS)
     swappable.update({k: v for k, v in values.items() if isinstance(v, str) and _is_model(v)})
     configured = tool.get("swappable", {})
@@ -231,12 +245,28 @@ def _is_model(value: str) -> bool:
 # -- locating modules without importing them -----------------------------------------
 
 
+def _is_file(path: Path) -> bool:
+    """Like Python's import system: a file it cannot stat (a folder without read or
+    search permission) is not there, never an error."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def find_package(dotted: str, search_path: list[str]) -> list[Path]:
     """The folders of package ``dotted`` (several for a namespace package), or []."""
     folders = [Path(p) for p in search_path]
     for part in dotted.split("."):
-        found = [folder / part for folder in folders if (folder / part).is_dir()]
-        regular = [f for f in found if (f / "__init__.py").is_file()]
+        found = [folder / part for folder in folders if _is_dir(folder / part)]
+        regular = [f for f in found if _is_file(f / "__init__.py")]
         folders = regular[:1] or found
         if not folders:
             return []
@@ -248,9 +278,9 @@ def find_module(dotted: str, search_path: list[str]) -> Path | None:
     parent, _, last = dotted.rpartition(".")
     folders = find_package(parent, search_path) if parent else [Path(p) for p in search_path]
     for folder in folders:
-        if (folder / f"{last}.py").is_file():
+        if _is_file(folder / f"{last}.py"):
             return folder / f"{last}.py"
-        if (folder / last / "__init__.py").is_file():
+        if _is_file(folder / last / "__init__.py"):
             return folder / last / "__init__.py"
     return None
 
@@ -473,7 +503,7 @@ def _installed_app(entry: str, modules: dict, search_path: list[str], root: Path
     folders = find_package(entry, search_path)
     if folders:
         apps_py = folders[0] / "apps.py"
-        config = _app_config(apps_py, None, search_path) if apps_py.is_file() else {}
+        config = _app_config(apps_py, None, search_path) if _is_file(apps_py) else {}
     else:  # "shop.apps.ShopConfig": the config class in a module
         module, _, class_name = entry.rpartition(".")
         config_file = find_module(module, search_path) if module else None
@@ -493,14 +523,14 @@ def _installed_app(entry: str, modules: dict, search_path: list[str], root: Path
 def _migrations_package(dotted: str, search_path: list[str]) -> Path | None:
     """A regular package (with ``__init__.py``); modules and namespace folders don't count."""
     folders = find_package(dotted, search_path)
-    if folders and (folders[0] / "__init__.py").is_file():
+    if folders and _is_file(folders[0] / "__init__.py"):
         return folders[0]
     return None
 
 
 def _label_of(app_dir: Path) -> str:
     apps_py = app_dir / "apps.py"
-    label = _app_config(apps_py).get("label") if apps_py.is_file() else None
+    label = _app_config(apps_py).get("label") if _is_file(apps_py) else None
     return label if isinstance(label, str) else app_dir.name
 
 
@@ -551,7 +581,7 @@ def _configured_apps(table: dict, base: Path, root: Path) -> list[StaticApp]:
                 hint='e.g. shop = "src/shop/migrations"',
             )
         migrations = (base / folder).resolve()
-        if not (migrations / "__init__.py").is_file():
+        if not _is_file(migrations / "__init__.py"):
             raise MigratorError(
                 f"[tool.migrator.apps] {label!r}: {folder!r} is not a migrations package",
                 hint="point at the folder that holds __init__.py and the migration files",

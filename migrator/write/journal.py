@@ -2,8 +2,8 @@
 at any point (SIGKILL, a power cut, a CI runner torn down) is rolled back by the next one.
 
 It lives in the git folder (``.git/migrator-journal``, a worktree's own git folder),
-or outside git in ``.migrator-journal`` in the folder migrator runs in; never in a
-migrations package. It exists only while a run writes::
+or outside git in ``.migrator-journal`` in the project's folder (``manage.py``'s);
+never in a migrations package. It exists only while a run writes::
 
     run.json       who writes (pid, command, start); flock-ed for as long as the run lives
     0001.json ...  one step each, written and fsynced *before* the step touches the disk
@@ -92,10 +92,19 @@ def run_step_command(argv: list[str], cwd: str) -> str:
     return proc.stdout
 
 
+#: The longest file name most file systems take (bytes); ``sibling`` stays within it.
+NAME_MAX = 255
+
+
 def sibling(path: Path, tag: str) -> Path:
     """A hidden name beside ``path`` for the run's temporary files (never ``*.py``, so
-    neither Django nor the static loader sees it)."""
-    return path.with_name(f".{path.name}.migrator-{tag}")
+    neither Django nor the static loader sees it). A name too long to take the suffix
+    (a 250-byte migration name) is replaced by its digest: the same path always gives
+    the same sibling, which is how a recovery finds it."""
+    name = f".{path.name}.migrator-{tag}"
+    if len(os.fsencode(name)) > NAME_MAX:
+        name = f".{digest(os.fsencode(path.name))[:32]}.migrator-{tag}"
+    return path.with_name(name)
 
 
 def digest(data: bytes) -> str:
@@ -147,13 +156,16 @@ def write_durably(path: Path, data: bytes) -> None:
 
 def journal_folder(cwd: Path) -> Path:
     """Where runs started in ``cwd`` keep their journal: in the git folder inside a work
-    tree, else in ``cwd`` itself."""
+    tree, else in the project's folder (that of ``manage.py``, even when the run starts
+    in a subfolder such as a migrations package; see
+    :func:`migrator.settings.project_folder`)."""
     from migrator.git import run_git
+    from migrator.settings import project_folder
 
     git_dir = run_git(["rev-parse", "--absolute-git-dir"], cwd)
     if git_dir and git_dir.strip():
         return Path(git_dir.strip()) / JOURNAL_IN_GIT
-    return cwd.resolve() / JOURNAL_OUTSIDE_GIT
+    return project_folder(cwd) / JOURNAL_OUTSIDE_GIT
 
 
 def git_index(cwd: Path) -> Path | None:
@@ -161,6 +173,59 @@ def git_index(cwd: Path) -> Path | None:
 
     out = run_git(["rev-parse", "--git-path", "index"], cwd)
     return (cwd / out.strip()).resolve() if out and out.strip() else None
+
+
+def index_lock(index: Path) -> Path:
+    """The lock git takes on its index while it writes it (``index.lock``)."""
+    return index.with_name(index.name + ".lock")
+
+
+def _held_open(path: Path) -> bool | None:
+    """Whether a live process has ``path`` open (git keeps its lock file open while it
+    writes), read from ``/proc``; ``None`` when that cannot be told."""
+    proc = Path("/proc")
+    if not (proc / "self" / "fd").is_dir():
+        return None
+    target = os.path.realpath(path)
+    for pid in os.listdir(proc):
+        if not pid.isdigit():
+            continue
+        try:
+            fds = os.listdir(proc / pid / "fd")
+        except FileNotFoundError:
+            continue  # gone meanwhile
+        except PermissionError:
+            return None  # another user's process: cannot tell
+        for fd in fds:
+            try:
+                if os.readlink(proc / pid / "fd" / fd) == target:
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def _left_by_our_git(steps: list[tuple[Path | None, Step]]) -> tuple[Path | None, bool]:
+    """git's index lock, if one is there, and whether it is provably ours and stale: the
+    journal's last step is a ``git mv`` (recorded before git started, so the lock is
+    newer than the record), our run is dead (its journal was free to lock) and no live
+    process has the lock open."""
+    indexes = [step for _, step in steps if step["kind"] == "index"]
+    if not indexes:
+        return None, False
+    lock = index_lock(Path(indexes[0]["path"]))
+    try:
+        made = lock.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None, False
+    record, last = steps[-1]
+    if record is None or last["kind"] != "rename" or not last.get("git"):
+        return lock, False
+    try:
+        recorded = record.stat().st_mtime_ns
+    except OSError:
+        return lock, False
+    return lock, made >= recorded and _held_open(lock) is False
 
 
 # -- undoing one step ---------------------------------------------------------------------
@@ -439,6 +504,11 @@ class Recovery:
     started: str
     finished: bool  # its writes were verified and kept; only cleanup was left
     undone: Undone
+    #: git's ``index.lock`` found beside the index the run changed, if any, and whether
+    #: it was removed: left by the run's own killed ``git mv`` (else it stays; git
+    #: refuses to write its index while it is there).
+    git_lock: Path | None = None
+    git_lock_removed: bool = False
 
 
 def recover(folder: Path) -> Recovery | None:
@@ -470,6 +540,7 @@ def recover(folder: Path) -> Recovery | None:
         steps = _read_steps(folder)
         finished = (folder / DONE_FILE).exists()
         backup = folder / INDEX_BACKUP
+        git_lock, ours = _left_by_our_git(steps)
         if finished:
             for _, step in steps:
                 with contextlib.suppress(OSError):
@@ -479,6 +550,8 @@ def recover(folder: Path) -> Recovery | None:
             index = backup.read_bytes() if backup.is_file() else None
             with signals_held():
                 undone = _undo_all(steps, index)
+        if ours and git_lock is not None:
+            git_lock.unlink(missing_ok=True)  # the index itself is restored (or untouched)
         recovery = Recovery(
             folder,
             info.get("pid"),
@@ -486,6 +559,8 @@ def recover(folder: Path) -> Recovery | None:
             str(info.get("started", "")),
             finished,
             undone,
+            git_lock,
+            ours,
         )
         if undone.failed:
             raise WriteError(

@@ -36,6 +36,8 @@ from migrator.write.journal import (
     Journal,
     Undone,
     digest,
+    git_index,
+    index_lock,
     run_step_command,
     sibling,
     signals_held,
@@ -183,6 +185,13 @@ def apply_plan(
     The paths written, in order."""
     if not plan:
         return []
+    locked = git_lock_in_the_way(plan)
+    if locked is not None:
+        raise WriteError(
+            f"git's index is locked: {locked} exists; nothing was written",
+            path=locked,
+            hint=GIT_LOCKED_HINT,
+        )
     record = Journal(journal, command)
     try:
         with signals_held():
@@ -325,18 +334,49 @@ class RenameFile:
         return None
 
     def apply(self, journal: Journal) -> None:
+        step: dict[str, object] = {
+            "kind": "rename",
+            "source": str(self.source),
+            "path": str(self.path),
+        }
         if self.use_git:
             journal.keep_git_index(self.source.parent)
-        journal.record({"kind": "rename", "source": str(self.source), "path": str(self.path)})
+            step["git"] = True  # a killed `git mv` may leave git's index.lock: see recover
+        journal.record(step)
         _move(self.source, self.path, self.use_git)
+
+
+GIT_LOCKED_HINT = (
+    "another git command is running, or one was killed: if none is running, remove "
+    "that file and run again"
+)
+
+
+def git_lock_in_the_way(plan: WritePlan) -> Path | None:
+    """git's ``index.lock``, when it is there and the plan would ``git mv``: ``git mv``
+    would fail on it halfway through the plan."""
+    for change in plan.changes:
+        if isinstance(change, RenameFile) and change.use_git:
+            index = git_index(change.source.parent)
+            if index is not None and os.path.lexists(index_lock(index)):
+                return index_lock(index)
+    return None
 
 
 def _move(source: Path, target: Path, use_git: bool) -> None:
     if use_git:
-        from migrator.git import run_git
+        from migrator.git import git_mv
 
-        if run_git(["mv", "--", str(source), str(target)], source.parent) is not None:
+        failure = git_mv(source, target)
+        if failure is None:
             return
+        if "index.lock" in failure:
+            raise _Failed(
+                f"cannot rename {source}: git's index is locked "
+                f"({failure.strip().splitlines()[0]})",
+                source,
+                GIT_LOCKED_HINT,
+            )
     # link + unlink refuses an existing target, unlike os.rename on POSIX, and moves a
     # symlink itself rather than the file it points to
     os.link(source, target, follow_symlinks=False)
