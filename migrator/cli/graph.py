@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,20 +11,35 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from migrator.cli.app import (
+    Format,
     PythonPathOption,
     SettingsOption,
     StaticOption,
     TracebackOption,
     app,
+    format_option,
     handle_errors,
     project_options,
     warn,
     write,
+    write_bytes,
 )
 from migrator.errors import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from migrator.graph import DatabaseInfo
+
+
+#: The formats of ``--format``, as :mod:`migrator.render.graph_files` names them.
+FORMATS = {
+    Format.svg: "svg",
+    Format.png: "png",
+    Format.pdf: "pdf",
+    Format.dot: "dot",
+    Format.mmd: "mermaid",
+    Format.html: "html",
+    Format.json: "json",
+}
 
 
 class RankDir(StrEnum):
@@ -54,7 +70,15 @@ def graph(
             metavar="FILE",
             help="Write FILE; its extension picks "
             "the format: .svg .png .pdf (need Graphviz), .dot/.gv, .mmd (Mermaid), "
-            ".html (one offline page), .json. Default: DOT on stdout.",
+            ".html (one offline page), .json. Default: stdout.",
+        ),
+    ] = None,
+    output_format: Annotated[
+        str | None,
+        format_option(
+            *FORMATS,
+            aliases={"mermaid": Format.mmd, "gv": Format.dot},
+            default="the extension of -o, else dot",
         ),
     ] = None,
     focus: Annotated[
@@ -164,8 +188,12 @@ def graph(
 ) -> None:
     """Draw the migration graph: one box per app, conflicting leaves in red.
 
-    Exit 0 when drawn, 1 when refused (a Mermaid diagram too big for GitHub), 2 on a
-    usage or configuration error (including a missing Graphviz `dot` for images).
+    Without -o, the picture goes to stdout (--format, default DOT; PNG and PDF only
+    when stdout is not a terminal).
+
+    Exit 0 when drawn, 1 when refused (a Mermaid diagram too big for GitHub, nothing
+    to draw but hidden apps), 2 on a usage or configuration error (including a missing
+    Graphviz `dot` for images).
     """
     from migrator import drawing
     from migrator.graph import database_info
@@ -176,7 +204,13 @@ def graph(
     with handle_errors(traceback):
         if output is not None:
             graph_files.check_target(output)
-        fmt = graph_files.format_for(output) if output else "dot"
+        chosen = FORMATS[Format(output_format)] if output_format else None
+        fmt = graph_files.choose_format(output, chosen)
+        if output is None and fmt in graph_files.BINARY and sys.stdout.isatty():
+            raise UsageError(
+                f"will not write {fmt.upper()} bytes to the terminal",
+                hint=f"redirect it (> graph.{fmt}) or pass -o graph.{fmt}",
+            )
         if squash and squashed is Squashed.all:
             raise UsageError(
                 "--squash outlines ranges of the graph migrate uses",
@@ -226,7 +260,12 @@ def graph(
             layout_choice=layout.value,
         )
         if output is None:
-            write(content.decode())
+            if fmt in graph_files.BINARY:
+                write_bytes(content)
+            else:
+                write(content.decode())
+            if note:
+                warn(note)
             raise typer.Exit(EXIT_OK)
         graph_files.write_atomically(output, content)
     shown = sum(len(data["members"]) for _, data in view.nodes(data=True))

@@ -44,7 +44,7 @@ from typing import Protocol
 import networkx as nx
 
 from migrator.analysis.leaves import conflicts
-from migrator.errors import UsageError
+from migrator.errors import RefusedError, UsageError
 from migrator.graph import AppInfo, Key, installed_apps, key_str
 from migrator.render.palette import app_colours, app_hues
 
@@ -348,6 +348,8 @@ def build_view(
             "nothing to draw: the filters leave out every migration",
             hint="check --focus, -I/--include, -X/--exclude (and --all)",
         )
+    if not shown and graph.number_of_nodes():
+        raise _only_hidden_apps(graph)
     replaced = replaced_by(graph)
     conflicting = conflicting_leaves(graph, replaced)
 
@@ -396,6 +398,28 @@ def build_view(
     view.graph["windows"] = window_list
     view.graph["hidden"] = graph.number_of_nodes() - len(shown)
     return view
+
+
+def _only_hidden_apps(graph: nx.DiGraph) -> RefusedError:
+    """Every app with migrations is Django's or an installed package's: rather than an
+    empty picture, say which apps were hidden and how to draw them."""
+    counts = Counter(node[0] for node in graph.nodes)
+    named = [f"{app} ({counts[app]})" for app in sorted(counts)]
+    shown = ", ".join(named[:8]) + (f" and {len(named) - 8} more" if len(named) > 8 else "")
+    installed = installed_apps(graph)
+    packaged = [
+        app
+        for app in sorted(counts)
+        if app in installed and not installed[app].name.startswith("django.")
+    ]
+    example = (packaged or sorted(counts))[0]
+    total = graph.number_of_nodes()
+    return RefusedError(
+        f"nothing to draw: all {total} migrations belong to Django's or installed "
+        f"third-party apps, hidden by default: {shown}",
+        hint=f"draw them with --all, or some with -I (e.g. -I {example}); if these apps "
+        "are your project's, list them in [tool.migrator] project-apps in pyproject.toml",
+    )
 
 
 def _collapse_view(view: nx.DiGraph, windows: list[Outline]) -> nx.DiGraph:
