@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -81,6 +82,15 @@ def graph(
             default="the extension of -o, else dot",
         ),
     ] = None,
+    apps: Annotated[
+        bool,
+        typer.Option(
+            "--apps",
+            help="The project at a glance: one node per app (migrations, leaves, "
+            "conflicts, squashed), its dependencies on other apps weighted by count, "
+            "apps that depend on each other both ways outlined.",
+        ),
+    ] = False,
     focus: Annotated[
         list[str] | None,
         typer.Option(
@@ -216,6 +226,16 @@ def graph(
                 "--squash outlines ranges of the graph migrate uses",
                 hint="leave out --squashed all",
             )
+        if apps:
+            _check_app_options(
+                fmt,
+                focus=bool(focus),
+                depth=depth is not None,
+                squash=squash,
+                collapse=collapse is not None,
+                database=database is not None,
+                layout=layout is not Layout.auto,
+            )
         options = project_options(settings, pythonpath, static)
         project = load_project(
             options, replace_migrations=squashed is Squashed.used, database=database
@@ -227,6 +247,23 @@ def graph(
                 f"{count} problem{'s' if count > 1 else ''} while loading "
                 "the migrations; `migrator check` lists them"
             )
+        if apps:
+            _draw_apps(
+                project.graph,
+                fmt,
+                output,
+                include=include or (),
+                exclude=exclude or (),
+                all_apps=all_apps,
+                verdicts=(
+                    drawing.verdicts(project.graph)
+                    if explain and squashed is Squashed.used
+                    else None
+                ),
+                rankdir=rankdir.value,
+                legend=legend,
+            )
+            return
         windows = drawing.squash_windows(project.graph, min_length) if squash else ()
         view_of = functools.partial(
             build_view,
@@ -275,6 +312,59 @@ def graph(
     write(f"wrote {output}: {shown} migrations in {len(view.graph['apps'])} apps{collapsed}\n")
     if note:
         write(f"note: {note}\n")
+
+
+def _check_app_options(fmt: str, **given: bool) -> None:
+    """``--apps`` draws apps, not migrations: refuse what only migrations have."""
+    names = {"focus": "--focus", "depth": "--depth", "squash": "--squash"}
+    names |= {"collapse": "--collapse", "database": "--database", "layout": "--layout"}
+    clashing = [names[option] for option, value in given.items() if value]
+    if clashing:
+        raise UsageError(
+            f"--apps draws one node per app: {', '.join(clashing)} draws migrations",
+            hint="leave out --apps to draw the migrations",
+        )
+    if fmt == "html":
+        raise UsageError(
+            "--apps draws svg, png, pdf, dot, mmd or json, not html",
+            hint="e.g. -o apps.svg",
+        )
+
+
+def _draw_apps(
+    graph,
+    fmt: str,
+    output: Path | None,
+    *,
+    include: Sequence[str],
+    exclude: Sequence[str],
+    all_apps: bool,
+    verdicts: dict[str, str] | None,
+    rankdir: str,
+    legend: bool,
+) -> None:
+    """``--apps``: the app overview, on stdout or in ``output``."""
+    from migrator.render import app_overview, graph_files
+
+    overview = app_overview.build_overview(
+        graph, include=include, exclude=exclude, all_apps=all_apps, verdicts=verdicts
+    )
+    content = app_overview.render(overview, fmt, rankdir=rankdir, legend=legend)
+    if output is None:
+        if fmt in graph_files.BINARY:
+            write_bytes(content)
+        else:
+            write(content.decode())
+        return
+    graph_files.write_atomically(output, content)
+    count = overview.number_of_nodes()
+    edges = overview.number_of_edges()
+    drawn = len(app_overview.drawn_edges(overview))
+    shown = f"{edges}" if drawn == edges else f"{drawn} of {edges}"
+    write(
+        f"wrote {output}: {count} app{'s' if count != 1 else ''}, "
+        f"{shown} dependenc{'ies' if edges != 1 else 'y'} between them drawn\n"
+    )
 
 
 def _title(settings_module: str, root: Path | None) -> str:

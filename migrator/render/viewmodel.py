@@ -344,12 +344,9 @@ def build_view(
         reach = neighbourhood(graph, seeds, depth if depth is not None else whole_app_default)
         shown &= reach
     if not shown and (include or exclude or focus):
-        raise UsageError(
-            "nothing to draw: the filters leave out every migration",
-            hint="check --focus, -I/--include, -X/--exclude (and --all)",
-        )
+        raise nothing_left()
     if not shown and graph.number_of_nodes():
-        raise _only_hidden_apps(graph)
+        raise only_hidden_apps(graph)
     replaced = replaced_by(graph)
     conflicting = conflicting_leaves(graph, replaced)
 
@@ -400,7 +397,15 @@ def build_view(
     return view
 
 
-def _only_hidden_apps(graph: nx.DiGraph) -> RefusedError:
+def nothing_left() -> UsageError:
+    """The filters the user gave leave nothing to draw."""
+    return UsageError(
+        "nothing to draw: the filters leave out every migration",
+        hint="check --focus, -I/--include, -X/--exclude (and --all)",
+    )
+
+
+def only_hidden_apps(graph: nx.DiGraph) -> RefusedError:
     """Every app with migrations is Django's or an installed package's: rather than an
     empty picture, say which apps were hidden and how to draw them."""
     counts = Counter(node[0] for node in graph.nodes)
