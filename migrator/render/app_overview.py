@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import graphviz
 import networkx as nx
@@ -219,32 +219,33 @@ def fit(source: str) -> str:
     """``source`` arranged to fit a screen: as it is when its aspect is within 1:3..3:1,
     else the other direction, else with leaves staggered (``unflatten``); then scaled
     down when a side would pass :data:`MAX_SIDE` pixels. Without Graphviz, unchanged."""
-    candidates = [source]
-    flipped = _flip(source)
-    candidates.append(flipped)
-    for stagger in (2, 3, 5, 8):
-        for base in (source, flipped):
-            try:
-                candidates.append(graphviz.unflatten(base, stagger=stagger, fanout=True, chain=3))
-            except (graphviz.ExecutableNotFound, graphviz.CalledProcessError):
-                return source
-    best, best_aspect = source, math.inf
-    for candidate in candidates:
-        try:
+    best, best_aspect, best_size = source, math.inf, (0.0, 0.0)
+    try:
+        for candidate in _arrangements(source):
             width, height = _size(candidate)
-        except DotMissingError:
-            return source
-        aspect = max(width, height) / max(min(width, height), 1.0)
-        if aspect < best_aspect:
-            best, best_aspect = candidate, aspect
-        if aspect <= MAX_ASPECT:
-            break
-    width, height = _size(best)
-    longest = max(width, height) / 72 * DPI
+            aspect = max(width, height) / max(min(width, height), 1.0)
+            if aspect < best_aspect:
+                best, best_aspect, best_size = candidate, aspect, (width, height)
+            if aspect <= MAX_ASPECT:
+                break
+    except (DotMissingError, graphviz.ExecutableNotFound, graphviz.CalledProcessError):
+        return source
+    longest = max(best_size) / 72 * DPI
     if longest > MAX_SIDE:
         inches = MAX_SIDE / DPI
         best = best.rstrip().removesuffix("}") + f'\tsize="{inches:.1f},{inches:.1f}"\n}}\n'
     return best
+
+
+def _arrangements(source: str) -> Iterator[str]:
+    """The layouts :func:`fit` tries, in order (each made only when the ones before
+    did not fit)."""
+    flipped = _flip(source)
+    yield source
+    yield flipped
+    for stagger in (2, 3, 5, 8):
+        for base in (source, flipped):
+            yield graphviz.unflatten(base, stagger=stagger, fanout=True, chain=3)
 
 
 def _flip(source: str) -> str:
