@@ -300,3 +300,20 @@ def test_project_apps_some_and_its_errors(tmp_path):
 
 def test_a_project_of_its_own_apps_is_not_refused(small):
     assert small.migrator("graph", "-f", "json").code == 0
+
+
+def test_png_to_a_closed_stdout_is_one_line(small):
+    proc = subprocess.run(
+        [sys.executable, "-m", "migrator", "graph", "-f", "png"],
+        cwd=small.root,
+        env=clean_env(),
+        stdout=None,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(1),  # the child starts with >&-
+        timeout=600,
+    )
+    assert proc.returncode in (1, 2)  # 2: no Graphviz to draw it
+    lines = proc.stderr.decode().splitlines()
+    assert len(lines) <= 2 and lines[0].startswith("migrator: error: ")
+    if shutil.which("dot"):
+        assert lines == ["migrator: error: cannot write to standard output: it is closed"]

@@ -268,6 +268,14 @@ def write(text: str) -> None:
     sys.stdout.flush()
 
 
+def stdout_is_terminal() -> bool:
+    """Whether standard output is a terminal (not when it is closed: ``>&-``)."""
+    try:
+        return bool(sys.stdout.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 def write_bytes(data: bytes) -> None:
     """Bytes on stdout as they are (an image piped to a file or a viewer)."""
     if isinstance(sys.stdout, GuardedStdout):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +20,7 @@ from migrator.cli.app import (
     format_option,
     handle_errors,
     project_options,
+    stdout_is_terminal,
     warn,
     write,
     write_bytes,
@@ -216,7 +216,7 @@ def graph(
             graph_files.check_target(output)
         chosen = FORMATS[Format(output_format)] if output_format else None
         fmt = graph_files.choose_format(output, chosen)
-        if output is None and fmt in graph_files.BINARY and sys.stdout.isatty():
+        if output is None and fmt in graph_files.BINARY and stdout_is_terminal():
             raise UsageError(
                 f"will not write {fmt.upper()} bytes to the terminal",
                 hint=f"redirect it (> graph.{fmt}) or pass -o graph.{fmt}",
