@@ -226,3 +226,27 @@ def test_sixty_apps_fit_a_screen(tmp_path, migrations):
         assert f"{edge['from']} -> {edge['to']}" in dot
     counts = collections.Counter(a["migrations"] for a in data["apps"])
     assert counts[migrations] == 57 and counts[migrations + 1] == 3
+
+
+def test_apps_mermaid_refuses_what_github_cannot_render(tmp_path):
+    """22 apps each needed by 22 others: 484 edges, none implied by a path."""
+    project = DjangoProject(tmp_path / "wide")
+    sources = [f"base{i:02d}" for i in range(22)]
+    for app in sources:
+        project.add_migration(app, "0001_initial")
+    for index in range(22):
+        project.add_migration(
+            f"top{index:02d}", "0001_initial", [(a, "0001_initial") for a in sources]
+        )
+    refused = project.migrator("graph", "--apps", "--no-explain", "-o", "apps.mmd")
+    assert refused.code == 1
+    assert refused.out == ""
+    assert refused.err.splitlines() == [
+        "migrator: error: the Mermaid diagram would have 484 edges (GitHub renders about 450): "
+        "too big to render in a pull request",
+        "  hint: draw fewer apps with -I/-X, or write .svg or .png",
+    ]
+    assert not (project.root / "apps.mmd").exists()
+    fewer = project.migrator("graph", "--apps", "--no-explain", "-X", "top0*", "-f", "mmd")
+    assert fewer.code == 0, fewer.err
+    assert fewer.out.count(" --> ") == 22 * 12

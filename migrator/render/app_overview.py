@@ -24,12 +24,20 @@ import graphviz
 import networkx as nx
 
 from migrator.analysis.apps import app_cycles, app_graph, implied_dependencies
+from migrator.errors import RefusedError
 from migrator.graph import installed_apps
 from migrator.render import viewmodel
 from migrator.render.dot import FONT, DotMissingError, render_image
 from migrator.render.mermaid import MAX_CHARS, MAX_EDGES, text
-from migrator.render.palette import CROSS_APP_EDGE, GREY, ORANGE, RED, RED_FILL, app_colours
-from migrator.render.palette import app_hues as palette_hues
+from migrator.render.palette import (
+    CROSS_APP_EDGE,
+    GREY,
+    ORANGE,
+    RED,
+    RED_FILL,
+    app_colours,
+    app_hues,
+)
 
 FORMAT_VERSION = 1
 MAX_ASPECT = 3.0  # longest side over shortest, at most
@@ -47,8 +55,10 @@ def build_overview(
     verdicts: Mapping[str, str] | None = None,
 ) -> nx.DiGraph:
     """The app graph to draw: the chosen apps with their colours, ``local`` and the
-    verdict on their conflict (``conflict_verdict``); graph attributes ``cycles`` (groups
-    of at least two drawn apps) and ``hidden`` (apps with migrations left out, sorted)."""
+    verdict on their conflict (``conflict_verdict``), each edge whether a path of others
+    ``implied`` it; graph attributes ``cycles`` (groups of at least two drawn apps),
+    ``hidden`` (apps with migrations left out, sorted) and ``reduced`` (implied edges
+    are not drawn: more than :data:`REDUCE_ABOVE` edges per app)."""
     chosen = viewmodel.choose_apps(graph, include, exclude, all_apps)
     if not chosen and graph.number_of_nodes():
         if include or exclude:
@@ -58,7 +68,7 @@ def build_overview(
     cycles = app_cycles(every)
     overview: nx.DiGraph = every.subgraph(chosen).copy()
     installed = installed_apps(graph)
-    hues = palette_hues([*installed, *every.nodes])
+    hues = app_hues([*installed, *every.nodes])
     for app, data in overview.nodes(data=True):
         info = installed.get(app)
         data.update(
@@ -265,10 +275,15 @@ def _size(source: str) -> tuple[float, float]:
 # -- Mermaid -----------------------------------------------------------------------------
 
 
+def _too_big(what: str) -> RefusedError:
+    return RefusedError(
+        f"the Mermaid diagram would have {what}: too big to render in a pull request",
+        hint="draw fewer apps with -I/-X, or write .svg or .png",
+    )
+
+
 def render_mermaid(overview: nx.DiGraph, *, rankdir: str = "LR") -> str:
     """A Mermaid flowchart of the overview; refused past GitHub's limits."""
-    from migrator.render.mermaid import _too_big
-
     edges = drawn_edges(overview)
     if len(edges) > MAX_EDGES:
         raise _too_big(f"{len(edges)} edges (GitHub renders about {MAX_EDGES})")
