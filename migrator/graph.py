@@ -73,7 +73,8 @@ built by hand (a test's literal graph) that lacks them:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 
@@ -162,6 +163,20 @@ def is_local_app(path: str | None, root: Path | None, name: str) -> bool:
     if "site-packages" in path or "dist-packages" in path:
         return False
     return root is None or Path(path).resolve().is_relative_to(root.resolve())
+
+
+def treat_as_local(graph: nx.DiGraph, names: Iterable[str]) -> list[str]:
+    """Mark the installed apps named (by label or module name) as the project's own
+    (``[tool.migrator] project-apps``). Returns the names no installed app has."""
+    apps = installed_apps(graph)
+    unknown = []
+    for name in names:
+        found = [info for info in apps.values() if name in (info.label, info.name)]
+        if not found:
+            unknown.append(name)
+        for info in found:
+            apps[info.label] = replace(info, local=True)
+    return unknown
 
 
 def add_derived_attributes(graph: nx.DiGraph) -> None:

@@ -16,8 +16,15 @@ from migrator.django.setup import (
     static_time_zone,
 )
 from migrator.errors import ConfigurationError, UsageError
-from migrator.graph import installed_apps
-from migrator.settings import ProjectOptions, SettingsChoice
+from migrator.graph import installed_apps, treat_as_local
+from migrator.settings import (
+    PROJECT_APPS,
+    ProjectOptions,
+    SettingsChoice,
+    find_pyproject,
+    line_of,
+    project_apps,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -64,6 +71,7 @@ def load_project(
         found = static.project
         static_time_zone(found.settings_values, found.settings_unknown, found.settings_read)
         settings = SettingsChoice(found.settings_module or "", found.settings_source, found.root)
+        _mark_project_apps(static.graph, options)
         return Project(options, settings, static.graph, static.problems)
     from migrator.static.bytecode import compiling_ahead
 
@@ -78,6 +86,7 @@ def load_project(
                 database=database,
                 overlay=overlay,
             )
+    _mark_project_apps(loaded.graph, options)
     return Project(options, settings, loaded.graph, loaded.problems)
 
 
@@ -94,6 +103,23 @@ def load_running_project(cwd: Path) -> Project:
     return Project(
         options, SettingsChoice(module, "running Django", cwd), loaded.graph, loaded.problems
     )
+
+
+def _mark_project_apps(graph: nx.DiGraph, options: ProjectOptions) -> None:
+    """Installed apps ``[tool.migrator] project-apps`` names are the project's own."""
+    names = project_apps(options.cwd)
+    unknown = treat_as_local(graph, names)
+    if unknown:
+        pyproject = find_pyproject(options.cwd.resolve())
+        assert pyproject is not None  # the names were read from it
+        installed = ", ".join(sorted(installed_apps(graph)))
+        raise ConfigurationError(
+            f"[tool.migrator] {PROJECT_APPS} names no installed app: "
+            + ", ".join(map(repr, unknown)),
+            path=pyproject,
+            line=line_of(pyproject, PROJECT_APPS),
+            hint=f"give app labels or module names of INSTALLED_APPS: {installed}",
+        )
 
 
 def migration_folders(options: ProjectOptions) -> list[Path]:

@@ -106,6 +106,35 @@ def read_tool_config(pyproject: Path | None) -> dict:
     return tool if isinstance(tool, dict) else {}
 
 
+PROJECT_APPS = "project-apps"
+
+
+def project_apps(cwd: Path) -> tuple[str, ...]:
+    """``[tool.migrator] project-apps``: installed apps (labels or module names) to treat
+    as the project's own although they are installed packages (a product used from its
+    installed copy), so that ``graph`` draws them and ``squash`` considers them."""
+    pyproject = find_pyproject(cwd.resolve())
+    value = read_tool_config(pyproject).get(PROJECT_APPS, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        assert pyproject is not None  # a value was read from it
+        raise ConfigurationError(
+            f"[tool.migrator] {PROJECT_APPS} must be a list of app labels or module names, "
+            f"not {value!r}",
+            path=pyproject,
+            line=line_of(pyproject, PROJECT_APPS),
+            hint=f'e.g. {PROJECT_APPS} = ["shop", "acme.billing"]',
+        )
+    return tuple(value)
+
+
+def line_of(path: Path, key: str) -> int | None:
+    """The first line of ``path`` that sets ``key`` (for the error's location)."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip().startswith((key, f'"{key}"')):
+            return number
+    return None
+
+
 def settings_from_manage_py(manage_py: Path) -> str | None:
     """The default ``DJANGO_SETTINGS_MODULE`` that ``manage.py`` sets, if it sets one."""
     try:

@@ -71,16 +71,33 @@ class Format(StrEnum):
     github = "github"
     markdown = "markdown"
     gitlab = "gitlab"
+    # migrator graph's pictures
+    svg = "svg"
+    png = "png"
+    pdf = "pdf"
+    dot = "dot"
+    mmd = "mmd"
+    html = "html"
 
 
-def format_option(*formats: Format) -> Any:
-    """The one ``--format/-f`` option, offering ``formats`` (the first is the default).
+def format_option(
+    *formats: Format, aliases: dict[str, Format] | None = None, default: str = ""
+) -> Any:
+    """The one ``--format/-f`` option, offering ``formats`` (the first is the default;
+    a command may also leave it ``None``, e.g. to follow a file's extension).
 
     The value a command receives is a :class:`Format`; any other word is a usage error
-    (exit 2) that lists the formats this command has."""
+    (exit 2) that lists the formats this command has. ``aliases`` are other words for
+    some of them (not listed in the help); ``default`` says in the help what leaving it
+    out does, when that is not the first format."""
     names = [f.value for f in formats]
+    aliases = aliases or {}
 
-    def convert(value: str) -> Format:
+    def convert(value: str | None) -> Format | None:
+        if value is None:
+            return None
+        if value in aliases:
+            return aliases[value]
         if value not in names:
             # click's own words for a bad choice, as every command said them before
             raise typer.BadParameter(f"{value!r} is not one of {', '.join(map(repr, names))}.")
@@ -92,7 +109,7 @@ def format_option(*formats: Format) -> Any:
         "-f",
         metavar="|".join(names),
         callback=convert,
-        help=f"Output format: {described}.",
+        help=f"Output format: {described}." + (f" Default: {default}." if default else ""),
     )
 
 
@@ -220,6 +237,15 @@ class GuardedStdout:
         except (OSError, ValueError) as exc:
             raise self._broken(exc) from None
 
+    def write_bytes(self, data: bytes) -> None:
+        """Binary output (a PNG on stdout), past the text layer, as guarded as text."""
+        try:
+            self._stream.flush()
+            self._stream.buffer.write(data)
+            self._stream.buffer.flush()
+        except (OSError, ValueError, AttributeError) as exc:
+            raise self._broken(exc) from None
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
@@ -281,6 +307,24 @@ def write(text: str, *, human: bool = False) -> None:
             text = coloured(text)
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def stdout_is_terminal() -> bool:
+    """Whether standard output is a terminal (not when it is closed: ``>&-``)."""
+    try:
+        return bool(sys.stdout.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def write_bytes(data: bytes) -> None:
+    """Bytes on stdout as they are (an image piped to a file or a viewer)."""
+    if isinstance(sys.stdout, GuardedStdout):
+        sys.stdout.write_bytes(data)
+        return
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 def _version(value: bool) -> None:

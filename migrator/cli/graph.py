@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,21 +11,37 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from migrator.cli.app import (
+    Format,
     PythonPathOption,
     SettingsOption,
     StaticOption,
     TracebackOption,
     app,
+    format_option,
     handle_errors,
     project_options,
+    stdout_is_terminal,
     warn,
     write,
+    write_bytes,
 )
 from migrator.errors import EXIT_OK, UsageError
 from migrator.render.words import plural
 
 if TYPE_CHECKING:
     from migrator.graph import DatabaseInfo
+
+
+#: The formats of ``--format``, as :mod:`migrator.render.graph_files` names them.
+FORMATS = {
+    Format.svg: "svg",
+    Format.png: "png",
+    Format.pdf: "pdf",
+    Format.dot: "dot",
+    Format.mmd: "mermaid",
+    Format.html: "html",
+    Format.json: "json",
+}
 
 
 class RankDir(StrEnum):
@@ -55,9 +72,26 @@ def graph(
             metavar="FILE",
             help="Write FILE; its extension picks "
             "the format: .svg .png .pdf (need Graphviz), .dot/.gv, .mmd (Mermaid), "
-            ".html (one offline page), .json. Default: DOT on stdout.",
+            ".html (one offline page), .json. Default: stdout.",
         ),
     ] = None,
+    output_format: Annotated[
+        str | None,
+        format_option(
+            *FORMATS,
+            aliases={"mermaid": Format.mmd, "gv": Format.dot},
+            default="the extension of -o, else dot",
+        ),
+    ] = None,
+    apps: Annotated[
+        bool,
+        typer.Option(
+            "--apps",
+            help="The project at a glance: one node per app (migrations, leaves, "
+            "conflicts, squashed), its dependencies on other apps weighted by count, "
+            "apps that depend on each other both ways outlined.",
+        ),
+    ] = False,
     focus: Annotated[
         list[str] | None,
         typer.Option(
@@ -165,8 +199,12 @@ def graph(
 ) -> None:
     """Draw the migration graph: one box per app, conflicting leaves in red.
 
-    Exit 0 when drawn, 1 when refused (a Mermaid diagram too big for GitHub), 2 on a
-    usage or configuration error (including a missing Graphviz `dot` for images).
+    Without -o, the picture goes to stdout (--format, default DOT; PNG and PDF only
+    when stdout is not a terminal).
+
+    Exit 0 when drawn, 1 when refused (a Mermaid diagram too big for GitHub, nothing
+    to draw but hidden apps), 2 on a usage or configuration error (including a missing
+    Graphviz `dot` for images).
     """
     from migrator import drawing
     from migrator.graph import database_info
@@ -178,11 +216,27 @@ def graph(
     with handle_errors(traceback):
         if output is not None:
             graph_files.check_target(output)
-        fmt = graph_files.format_for(output) if output else "dot"
+        chosen = FORMATS[Format(output_format)] if output_format else None
+        fmt = graph_files.choose_format(output, chosen)
+        if output is None and fmt in graph_files.BINARY and stdout_is_terminal():
+            raise UsageError(
+                f"will not write {fmt.upper()} bytes to the terminal",
+                hint=f"redirect it (> graph.{fmt}) or pass -o graph.{fmt}",
+            )
         if squash and squashed is Squashed.all:
             raise UsageError(
                 "--squash outlines ranges of the graph migrate uses",
                 hint="leave out --squashed all",
+            )
+        if apps:
+            _check_app_options(
+                fmt,
+                focus=bool(focus),
+                depth=depth is not None,
+                squash=squash,
+                collapse=collapse is not None,
+                database=database is not None,
+                layout=layout is not Layout.auto,
             )
         options = project_options(settings, pythonpath, static)
         project = load_project(
@@ -195,6 +249,23 @@ def graph(
                 f"{count} problem{'s' if count > 1 else ''} while loading "
                 "the migrations; `migrator check` lists them"
             )
+        if apps:
+            _draw_apps(
+                project.graph,
+                fmt,
+                output,
+                include=include or (),
+                exclude=exclude or (),
+                all_apps=all_apps,
+                verdicts=(
+                    drawing.verdicts(project.graph)
+                    if explain and squashed is Squashed.used
+                    else None
+                ),
+                rankdir=rankdir.value,
+                legend=legend,
+            )
+            return
         windows = drawing.squash_windows(project.graph, min_length) if squash else ()
         view_of = functools.partial(
             build_view,
@@ -228,17 +299,75 @@ def graph(
             layout_choice=layout.value,
         )
         if output is None:
-            write(content.decode())
+            if fmt in graph_files.BINARY:
+                write_bytes(content)
+            else:
+                write(content.decode())
+            if note:
+                warn(note)
             raise typer.Exit(EXIT_OK)
         graph_files.write_atomically(output, content)
     shown = sum(len(data["members"]) for _, data in view.nodes(data=True))
-    collapsed = (
+    after = (
         f", {view.number_of_nodes()} nodes after collapsing" if (view.graph["collapsed"]) else ""
     )
-    apps = plural(len(view.graph["apps"]), "app")
-    write(f"wrote {terminal(output)}: {plural(shown, 'migration')} in {apps}{collapsed}\n")
+    app_count = plural(len(view.graph["apps"]), "app")
+    write(f"wrote {terminal(output)}: {plural(shown, 'migration')} in {app_count}{after}\n")
     if note:
         write(f"note: {note}\n")
+
+
+def _check_app_options(fmt: str, **given: bool) -> None:
+    """``--apps`` draws apps, not migrations: refuse what only migrations have."""
+    names = {"focus": "--focus", "depth": "--depth", "squash": "--squash"}
+    names |= {"collapse": "--collapse", "database": "--database", "layout": "--layout"}
+    clashing = [names[option] for option, value in given.items() if value]
+    if clashing:
+        raise UsageError(
+            f"--apps draws one node per app: {', '.join(clashing)} draws migrations",
+            hint="leave out --apps to draw the migrations",
+        )
+    if fmt == "html":
+        raise UsageError(
+            "--apps draws svg, png, pdf, dot, mmd or json, not html",
+            hint="e.g. -o apps.svg",
+        )
+
+
+def _draw_apps(
+    graph,
+    fmt: str,
+    output: Path | None,
+    *,
+    include: Sequence[str],
+    exclude: Sequence[str],
+    all_apps: bool,
+    verdicts: dict[str, str] | None,
+    rankdir: str,
+    legend: bool,
+) -> None:
+    """``--apps``: the app overview, on stdout or in ``output``."""
+    from migrator.render import app_overview, graph_files
+
+    overview = app_overview.build_overview(
+        graph, include=include, exclude=exclude, all_apps=all_apps, verdicts=verdicts
+    )
+    content = app_overview.render(overview, fmt, rankdir=rankdir, legend=legend)
+    if output is None:
+        if fmt in graph_files.BINARY:
+            write_bytes(content)
+        else:
+            write(content.decode())
+        return
+    graph_files.write_atomically(output, content)
+    count = overview.number_of_nodes()
+    edges = overview.number_of_edges()
+    drawn = len(app_overview.drawn_edges(overview))
+    shown = f"{edges}" if drawn == edges else f"{drawn} of {edges}"
+    write(
+        f"wrote {output}: {count} app{'s' if count != 1 else ''}, "
+        f"{shown} dependenc{'ies' if edges != 1 else 'y'} between them drawn\n"
+    )
 
 
 def _title(settings_module: str, root: Path | None) -> str:

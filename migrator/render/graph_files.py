@@ -38,6 +38,28 @@ def format_for(path: Path) -> str:
     return fmt
 
 
+#: Formats that are not text: written to stdout only when it is not a terminal.
+BINARY = ("png", "pdf")
+
+
+def choose_format(path: Path | None, chosen: str | None) -> str:
+    """The format to write: ``chosen`` (``--format``), which must agree with the
+    extension of ``path`` when it has a known one; else the extension's; else DOT."""
+    if chosen is None:
+        return format_for(path) if path is not None else "dot"
+    if path is not None:
+        implied = FORMATS.get(path.suffix.lower())
+        if implied is not None and implied != chosen:
+            raise UsageError(
+                f"--format {_OPTION_NAMES.get(chosen, chosen)} disagrees with the "
+                f"extension of {str(path)!r} ({implied})",
+                hint="leave out --format (the extension picks it) or change the extension",
+            )
+    return chosen
+
+
+_OPTION_NAMES = {"mermaid": "mmd"}
+
 LAYOUTS = ("auto", "dot", "lanes")
 
 

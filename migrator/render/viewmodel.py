@@ -43,8 +43,9 @@ from typing import Protocol
 
 import networkx as nx
 
-from migrator.analysis.leaves import conflicts
-from migrator.errors import UsageError
+from migrator.analysis.leaves import conflicts, fork_points
+from migrator.analysis.plans import branches
+from migrator.errors import RefusedError, UsageError
 from migrator.graph import AppInfo, Key, installed_apps, key_str
 from migrator.render.palette import app_colours, app_hues
 
@@ -225,6 +226,24 @@ def conflicting_leaves(graph: nx.DiGraph, replaced: dict[Key, Key]) -> set[Key]:
     return {(app, name) for app, names in conflicts(judged).items() for name in names}
 
 
+def conflict_story(
+    graph: nx.DiGraph, leaves_named: set[Key], replaced: dict[Key, Key]
+) -> tuple[set[Key], set[Key]]:
+    """For conflicting leaves: the fork points of their apps, and every migration on a
+    branch from a fork point to a leaf, leaves included (judged, like
+    :func:`conflicting_leaves`, without the squashed migrations of ``--squashed all``)."""
+    squashed = set(replaced.values())
+    judged = graph.subgraph(node for node in graph.nodes if node not in squashed)
+    forks: set[Key] = set()
+    story: set[Key] = set()
+    for app in sorted({leaf[0] for leaf in leaves_named}):
+        forks.update(fork_points(judged, app))
+        for leaf, branch in branches(judged, app):
+            story.add(leaf)
+            story.update(branch)
+    return forks, story
+
+
 def node_marks(
     graph: nx.DiGraph, node: Key, conflicting: set[Key], replaced: dict[Key, Key]
 ) -> list[str]:
@@ -337,19 +356,25 @@ def build_view(
     apps = set(choose_apps(graph, include, exclude, all_apps))
     focused: set[Key] = set()
     shown = {node for node in graph.nodes if node[0] in apps}
+    replaced = replaced_by(graph)
+    conflicting = conflicting_leaves(graph, replaced)
     if focus:
         seeds = [node for target in focus for node in resolve_focus(graph, target)]
         focused = set(seeds)
         whole_app_default = 1 if all("." not in target for target in focus) else None
-        reach = neighbourhood(graph, seeds, depth if depth is not None else whole_app_default)
-        shown &= reach
-    if not shown and (include or exclude or focus):
-        raise UsageError(
-            "nothing to draw: the filters leave out every migration",
-            hint="check --focus, -I/--include, -X/--exclude (and --all)",
+        # A conflicting leaf brings its whole conflict: the other leaves, every branch
+        # from the fork point, and what depends on or is depended on by them.
+        forks, story = conflict_story(
+            graph, {seed for seed in seeds if seed in conflicting}, replaced
         )
-    replaced = replaced_by(graph)
-    conflicting = conflicting_leaves(graph, replaced)
+        reach = neighbourhood(
+            graph, [*seeds, *story], depth if depth is not None else whole_app_default
+        )
+        shown &= reach | story | forks
+    if not shown and (include or exclude or focus):
+        raise nothing_left()
+    if not shown and graph.number_of_nodes():
+        raise only_hidden_apps(graph)
 
     view: nx.DiGraph = nx.DiGraph()
     for node in sorted(shown):
@@ -396,6 +421,36 @@ def build_view(
     view.graph["windows"] = window_list
     view.graph["hidden"] = graph.number_of_nodes() - len(shown)
     return view
+
+
+def nothing_left() -> UsageError:
+    """The filters the user gave leave nothing to draw."""
+    return UsageError(
+        "nothing to draw: the filters leave out every migration",
+        hint="check --focus, -I/--include, -X/--exclude (and --all)",
+    )
+
+
+def only_hidden_apps(graph: nx.DiGraph) -> RefusedError:
+    """Every app with migrations is Django's or an installed package's: rather than an
+    empty picture, say which apps were hidden and how to draw them."""
+    counts = Counter(node[0] for node in graph.nodes)
+    named = [f"{app} ({counts[app]})" for app in sorted(counts)]
+    shown = ", ".join(named[:8]) + (f" and {len(named) - 8} more" if len(named) > 8 else "")
+    installed = installed_apps(graph)
+    packaged = [
+        app
+        for app in sorted(counts)
+        if app in installed and not installed[app].name.startswith("django.")
+    ]
+    example = (packaged or sorted(counts))[0]
+    total = graph.number_of_nodes()
+    return RefusedError(
+        f"nothing to draw: all {total} migrations belong to Django's or installed "
+        f"third-party apps, hidden by default: {shown}",
+        hint=f"draw them with --all, or some with -I (e.g. -I {example}); if these apps "
+        "are your project's, list them in [tool.migrator] project-apps in pyproject.toml",
+    )
 
 
 def _collapse_view(view: nx.DiGraph, windows: list[Outline]) -> nx.DiGraph:
