@@ -66,7 +66,9 @@ def check(
             against, app_labels, output_format, settings, pythonpath, static, database, traceback
         )
     with handle_errors(traceback):
-        project = load_project(project_options(settings, pythonpath, static), database=database)
+        project = load_project(
+            project_options(settings, pythonpath, static), database=database, needs_django=False
+        )
         require_database(project.graph)
         labels = select_apps(project.graph, app_labels or [], only_migrated=True)
         report = check_graph(project.graph, project.problems, labels)

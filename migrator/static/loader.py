@@ -4,7 +4,8 @@
 Files are parsed with :mod:`ast` (cached, in parallel when many are new), the graph is
 built by Django's rules (:mod:`migrator.static.rules`), and operations are rebuilt as
 Django ``Operation`` objects from their literal arguments
-(:mod:`migrator.static.operations`).
+(:mod:`migrator.static.operations`) when a command first reads them: until then this
+imports no Django (``check --static`` never does).
 
 ``overlay`` (absolute path -> source bytes, or ``None`` for a deleted file) replaces
 what is on disk in the migrations packages: ``check --against`` uses it to judge the
@@ -34,6 +35,7 @@ from migrator.static.apps import (
     migration_files,
 )
 from migrator.static.cache import ParseCache, Stamp, digest, stamp
+from migrator.static.lazyops import LazyOperations, OperationBuilder
 from migrator.static.parse import (
     GRAPH_ATTRIBUTES,
     SWAPPABLE,
@@ -61,14 +63,19 @@ def load_static_graph(
     """Discover the apps and read their migration files; nothing is imported.
 
     ``replace_migrations=False`` keeps replaced migrations, as Django's loader option.
-    Operations are Django objects built on first use: Django's settings must be
-    configured by then (:func:`migrator.django.setup.setup_static`)."""
-    # Tens of thousands of small tuples: the cyclic GC would walk them again and again.
+    Operations are Django objects built on first use (:mod:`migrator.static.lazyops`),
+    with Django readied for static mode then (:func:`migrator.django.setup.setup_static`).
+    """
+    # Tens of thousands of small tuples: the cyclic GC would walk them again and again
+    # while they are made, and once more as soon as it is enabled again. They live as
+    # long as the graph, usually the whole command: freeze them, so the collector leaves
+    # them out from now on (gc.unfreeze() gives them back).
     enabled = gc.isenabled()
     gc.disable()
     try:
         return _load(options, overlay, replace_migrations)
     finally:
+        gc.freeze()
         if enabled:
             gc.enable()
 
@@ -92,27 +99,34 @@ def _load(options: ProjectOptions, overlay: Overlay | None, replace_migrations: 
 def _parse_all(
     cache: ParseCache, files: dict[str, dict[str, Path]], overlay: Overlay
 ) -> dict[Path, ParsedMigration]:
-    """Every file parsed, from the cache where its size and mtime are unchanged."""
+    """Every file parsed: from the cache where its stamp is unchanged, or else where its
+    bytes are (read and hashed, not parsed: ``touch``, a checkout); the rest parsed."""
     result: dict[Path, ParsedMigration] = {}
-    todo: list[tuple[Path, Stamp | None]] = []
+    todo: list[tuple[Path, str, Stamp | None]] = []
     for names in files.values():
         for path in names.values():
             source = overlay.get(path)
             if source is not None:  # deleted in the overlay (None): not listed
                 result[path] = parse_migration(source, str(path))
                 continue
-            current = stamp(path)
-            cached = cache.get(str(path), current)
+            name = str(path)
+            current = stamp(name)
+            cached = cache.get(name, current)
             if cached is not None:
                 result[path] = cached
             else:
-                todo.append((path, current))
-    for (path, current), (parsed, hashed) in zip(
-        todo, _parse_files([p for p, _ in todo]), strict=True
-    ):
-        result[path] = parsed
+                todo.append((path, name, current))
+    read = _read_files([(path, cache.known_digest(name)) for path, name, _ in todo])
+    for (path, name, current), (parsed, hashed) in zip(todo, read, strict=True):
+        if parsed is None:  # the very bytes the entry was parsed from
+            reused = cache.reuse(name, current, hashed) if hashed is not None else None
+            if reused is not None:
+                result[path] = reused
+                continue
+            parsed, hashed = _parse_file(path)  # the entry is gone (cannot happen)
         if hashed is not None:
-            cache.put(str(path), current, parsed, hashed)
+            cache.put(name, current, parsed, hashed)
+        result[path] = parsed
     return result
 
 
@@ -167,20 +181,43 @@ def _settings(project: StaticProject):
     )
 
 
-def _parse_file(path: Path) -> tuple[ParsedMigration, bytes | None]:
-    """The parsed file and the hash of the bytes it was parsed from (None: unreadable)."""
+def _read_file(path: Path, known: bytes | None) -> tuple[ParsedMigration | None, bytes | None]:
+    """The file parsed (``None`` when its bytes hash to ``known``: parsed before) and the
+    hash of the bytes read (``None``: unreadable)."""
     try:
         source = path.read_bytes()
     except OSError as exc:
-        error = ParseError(kinds.IMPORT_ERROR, f"{type(exc).__name__}: {exc}", None)
-        return ParsedMigration(error), None
+        return _unreadable_file(exc), None
+    hashed = digest(source)
+    if hashed == known:
+        return None, hashed
+    return parse_migration(source, str(path)), hashed
+
+
+def _parse_file(path: Path) -> tuple[ParsedMigration, bytes | None]:
+    try:
+        source = path.read_bytes()
+    except OSError as exc:
+        return _unreadable_file(exc), None
     return parse_migration(source, str(path)), digest(source)
 
 
-def _parse_files(paths: list[Path]) -> list[tuple[ParsedMigration, bytes | None]]:
-    workers = min(os.cpu_count() or 1, 8)
-    if len(paths) < _PARALLEL_MIN or workers < 2:
-        return [_parse_file(p) for p in paths]
+def _unreadable_file(exc: OSError) -> ParsedMigration:
+    return ParsedMigration(ParseError(kinds.IMPORT_ERROR, f"{type(exc).__name__}: {exc}", None))
+
+
+def _read_one(item: tuple[Path, bytes | None]) -> tuple[ParsedMigration | None, bytes | None]:
+    return _read_file(*item)
+
+
+def _read_files(
+    items: list[tuple[Path, bytes | None]],
+) -> list[tuple[ParsedMigration | None, bytes | None]]:
+    """:func:`_read_file` of each (path, known digest), on every core when there are
+    many: ``ast.parse`` holds the GIL, so only processes run it side by side."""
+    workers = min(_usable_cores(), 8)
+    if len(items) < _PARALLEL_MIN or workers < 2:
+        return [_read_file(*item) for item in items]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -188,9 +225,19 @@ def _parse_files(paths: list[Path]) -> list[tuple[ParsedMigration, bytes | None]
     context = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
     try:
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            return list(pool.map(_parse_file, paths, chunksize=max(1, len(paths) // (workers * 4))))
-    except (OSError, RuntimeError):  # no processes here (sandbox): parse in this one
-        return [_parse_file(p) for p in paths]
+            chunk = max(1, len(items) // (workers * 4))
+            return list(pool.map(_read_one, items, chunksize=chunk))
+    except (OSError, RuntimeError):  # no processes here (sandbox): read in this one
+        return [_read_file(*item) for item in items]
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a container or ``taskset`` may allow fewer
+    than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _add_referenced_contrib_apps(
@@ -432,10 +479,8 @@ def _missing_problems(
 
 
 def _node_attributes(
-    key: Key, path: Path, result: ParsedMigration, declared: rules.Declared, evaluator
+    key: Key, path: Path, result: ParsedMigration, declared: rules.Declared, builder
 ) -> dict:
-    from migrator.static.operations import LazyOperations
-
     return {
         "app_label": key[0],
         "name": key[1],
@@ -447,7 +492,7 @@ def _node_attributes(
         "atomic": result.atomic,
         "applied": None,  # static mode never reads a database
         "is_squashed": bool(result.replaces),
-        "operations": LazyOperations(evaluator, result.operations),
+        "operations": LazyOperations(builder, result.operations),
     }
 
 
@@ -457,9 +502,7 @@ def _to_networkx(
     declared: dict[Key, rules.Declared],
     migrations: dict[Key, tuple[Path, ParsedMigration]],
 ) -> nx.DiGraph:
-    from migrator.static.operations import Evaluator  # imports Django
-
-    evaluator = Evaluator(project.settings)
+    builder = OperationBuilder(project.settings)  # Django only once operations are read
     graph: nx.DiGraph[Key] = nx.DiGraph()
     graph.graph["apps"] = {
         app.label: AppInfo(app.label, app.name, app.path, app.local, app.migrations is not None)
@@ -467,7 +510,7 @@ def _to_networkx(
     }
     # add_nodes_from / add_edges_from: one call each, several times faster at 10,000 nodes
     graph.add_nodes_from(
-        (key, _node_attributes(key, *migrations[key], declared[key], evaluator))
+        (key, _node_attributes(key, *migrations[key], declared[key], builder))
         for key in sorted(built.nodes)
     )
     graph.add_edges_from(sorted(built.edges))
