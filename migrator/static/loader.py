@@ -88,7 +88,7 @@ def _load(options: ProjectOptions, overlay: Overlay | None, replace_migrations: 
     parsed = _parse_all(cache, files, overlay)
     _add_referenced_contrib_apps(project, files, parsed, overlay, cache)
     if not overlay:  # an overlay run sees only part of the truth: keep the rest
-        cache.forget_except({str(p) for p in parsed})
+        cache.forget_except(set(parsed))
     cache.save()
     return _assemble(project, files, parsed, replace_migrations, overlay)
 
@@ -98,22 +98,23 @@ def _load(options: ProjectOptions, overlay: Overlay | None, replace_migrations: 
 
 def _parse_all(
     cache: ParseCache, files: dict[str, dict[str, Path]], overlay: Overlay
-) -> dict[Path, ParsedMigration]:
-    """Every file parsed: from the cache where its stamp is unchanged, or else where its
-    bytes are (read and hashed, not parsed: ``touch``, a checkout); the rest parsed."""
-    result: dict[Path, ParsedMigration] = {}
+) -> dict[str, ParsedMigration]:
+    """Every file parsed (keyed by its path as a string, which hashes faster than a
+    Path): from the cache where its stamp is unchanged, or else where its bytes are
+    (read and hashed, not parsed: ``touch``, a checkout); the rest parsed."""
+    result: dict[str, ParsedMigration] = {}
     todo: list[tuple[Path, str, Stamp | None]] = []
     for names in files.values():
         for path in names.values():
-            source = overlay.get(path)
-            if source is not None:  # deleted in the overlay (None): not listed
-                result[path] = parse_migration(source, str(path))
-                continue
             name = str(path)
+            source = overlay.get(path) if overlay else None
+            if source is not None:  # deleted in the overlay (None): not listed
+                result[name] = parse_migration(source, name)
+                continue
             current = stamp(name)
             cached = cache.get(name, current)
             if cached is not None:
-                result[path] = cached
+                result[name] = cached
             else:
                 todo.append((path, name, current))
     read = _read_files([(path, cache.known_digest(name)) for path, name, _ in todo])
@@ -121,12 +122,12 @@ def _parse_all(
         if parsed is None:  # the very bytes the entry was parsed from
             reused = cache.reuse(name, current, hashed) if hashed is not None else None
             if reused is not None:
-                result[path] = reused
+                result[name] = reused
                 continue
             parsed, hashed = _parse_file(path)  # the entry is gone (cannot happen)
         if hashed is not None:
             cache.put(name, current, parsed, hashed)
-        result[path] = parsed
+        result[name] = parsed
     return result
 
 
@@ -139,7 +140,7 @@ def _read_with_context(project: StaticProject, files, parsed, overlay: Overlay) 
     for app in project.apps:
         context = None
         for path in files.get(app.label, {}).values():
-            if not parsed[path].needs_context:
+            if not parsed[str(path)].needs_context:
                 continue
             if settings is None:
                 settings = _settings(project)
@@ -150,7 +151,7 @@ def _read_with_context(project: StaticProject, files, parsed, overlay: Overlay) 
                 source: bytes | str = path.read_bytes() if overlaid is None else overlaid
             except OSError as exc:
                 source = f"raise OSError({str(exc)!r})"
-            parsed[path] = parse_migration(source, str(path), context)
+            parsed[str(path)] = parse_migration(source, str(path), context)
 
 
 def _reader(overlay: Overlay):
@@ -252,7 +253,8 @@ def _add_referenced_contrib_apps(
         wanted = set()
         for app in project.apps:
             for path in files[app.label].values():
-                for dep in (*parsed[path].dependencies, *parsed[path].run_before):
+                result = parsed[str(path)]
+                for dep in (*result.dependencies, *result.run_before):
                     label = _swapped(dep, project.settings)[0] if dep[0] == SWAPPABLE else dep[0]
                     if label not in known:
                         wanted.add(label)
@@ -288,25 +290,35 @@ def _assemble(
     problems: list[Problem] = []
     declared: dict[Key, rules.Declared] = {}
     migrations: dict[Key, tuple[Path, ParsedMigration]] = {}
+    unusual: list[Key] = []  # unreadable values or swappable dependencies: rare
     failed: set[Key] = set()
     for app in project.apps:
         if app.migrations is not None:
             problems += _side_file_problems(app)
             problems += _not_files_problems(app)
-        for name, path in files.get(app.label, {}).items():
-            key = (app.label, name)
-            result = parsed[path]
+        label = app.label
+        for name, path in files.get(label, {}).items():
+            key = (label, name)
+            result = parsed[str(path)]
             if result.error is not None:
                 failed.add(key)
                 problems.append(_parse_problem(key, path, result.error))
                 continue
-            problems += _unreadable_problems(key, path, result, project.settings)
-            deps = tuple(
-                _swapped(d, project.settings) if d[0] == SWAPPABLE else d
-                for d in result.dependencies
-            )
+            deps = result.dependencies
+            for dep in deps:
+                if dep[0] == SWAPPABLE:
+                    deps = tuple(
+                        _swapped(d, project.settings) if d[0] == SWAPPABLE else d for d in deps
+                    )
+                    unusual.append(key)
+                    break
+            else:
+                if result.unreadable:
+                    unusual.append(key)
             declared[key] = rules.Declared(deps, result.replaces, result.run_before)
             migrations[key] = (path, result)
+    for key in unusual:
+        problems += _unreadable_problems(key, *migrations[key], project.settings)
     migrated = {app.label for app in project.apps if app.migrations is not None}
     unmigrated = {app.label for app in project.apps} - migrated
     built = rules.build(
@@ -316,7 +328,9 @@ def _assemble(
         replace_migrations=replace_migrations,
     )
     graph = _to_networkx(project, built, declared, migrations)
-    graph.graph["unreadable"] = _unreadable_attributes(migrations, project.settings)
+    graph.graph["unreadable"] = _unreadable_attributes(
+        {key: migrations[key] for key in unusual}, project.settings
+    )
     problems += _missing_problems(built, declared, migrations, failed, migrated)
     if built.cyclic_squash is not None:
         problems.append(
@@ -461,7 +475,9 @@ def _side_file_problems(app: StaticApp) -> list[Problem]:
 def _missing_problems(
     built: rules.BuiltGraph, declared, migrations, failed, migrated
 ) -> list[Problem]:
-    found = []
+    found: list[Problem] = []
+    if not built.missing and not built.unknown_app_refs:  # the common case
+        return found
     names_by_app: dict[str, list[str]] = {}
     for app, name in declared:
         names_by_app.setdefault(app, []).append(name)
@@ -478,24 +494,6 @@ def _missing_problems(
     return found
 
 
-def _node_attributes(
-    key: Key, path: Path, result: ParsedMigration, declared: rules.Declared, builder
-) -> dict:
-    return {
-        "app_label": key[0],
-        "name": key[1],
-        "path": str(path),
-        "initial": result.initial,
-        "dependencies": declared.dependencies,
-        "replaces": result.replaces,
-        "run_before": result.run_before,
-        "atomic": result.atomic,
-        "applied": None,  # static mode never reads a database
-        "is_squashed": bool(result.replaces),
-        "operations": LazyOperations(builder, result.operations),
-    }
-
-
 def _to_networkx(
     project: StaticProject,
     built: rules.BuiltGraph,
@@ -508,11 +506,25 @@ def _to_networkx(
         app.label: AppInfo(app.label, app.name, app.path, app.local, app.migrations is not None)
         for app in sorted(project.apps, key=lambda a: a.label)
     }
-    # add_nodes_from / add_edges_from: one call each, several times faster at 10,000 nodes
-    graph.add_nodes_from(
-        (key, _node_attributes(key, *migrations[key], declared[key], builder))
-        for key in sorted(built.nodes)
-    )
+    # add_nodes_from / add_edges_from: one call each, several times faster at 10,000
+    # nodes; the attributes filled in afterwards (given as (key, dict) pairs, networkx
+    # tells them from keys by catching a TypeError, one per node)
+    graph.add_nodes_from(sorted(built.nodes))
+    for key, data in graph.nodes(data=True):
+        path, result = migrations[key]
+        data.update(
+            app_label=key[0],
+            name=key[1],
+            path=str(path),
+            initial=result.initial,
+            dependencies=declared[key].dependencies,
+            replaces=result.replaces,
+            run_before=result.run_before,
+            atomic=result.atomic,
+            applied=None,  # static mode never reads a database
+            is_squashed=bool(result.replaces),
+            operations=LazyOperations(builder, result.operations),
+        )
     graph.add_edges_from(sorted(built.edges))
     add_derived_attributes(graph)
     graph.graph["database"] = None

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from migrator.graph import Key
 
@@ -28,9 +29,11 @@ FIRST = "__first__"
 LATEST = "__latest__"
 
 
-@dataclass(frozen=True)
-class Declared:
-    """What a migration declares that shapes the graph (swappable deps resolved)."""
+class Declared(NamedTuple):
+    """What a migration declares that shapes the graph (swappable deps resolved).
+
+    A NamedTuple: the static loader makes one per migration file (10,000 in a large
+    project), several times faster than a dataclass instance."""
 
     dependencies: tuple[Key, ...] = ()
     replaces: tuple[Key, ...] = ()
@@ -55,9 +58,22 @@ class _Graph:
         self.dummies: set[Key] = set()
         self.parents: dict[Key, set[Key]] = {key: set() for key in self.nodes}
         self.children: dict[Key, set[Key]] = {key: set() for key in self.nodes}
-        self.by_app: dict[str, list[Key]] = {}
-        for key in sorted(self.nodes):
-            self.by_app.setdefault(key[0], []).append(key)
+        self._migrations = tuple(self.nodes)
+        self._by_app: dict[str, list[Key]] | None = None
+        self._sorted: set[str] = set()
+
+    def app_migrations(self, app: str) -> list[Key]:
+        """The app's migrations (as it had them at the start), sorted; grouped when first
+        asked for (``__first__``, ``__latest__``), sorted app by app."""
+        if self._by_app is None:
+            self._by_app = {}
+            for key in self._migrations:
+                self._by_app.setdefault(key[0], []).append(key)
+        found = self._by_app.get(app, [])
+        if app not in self._sorted:
+            found.sort()
+            self._sorted.add(app)
+        return found
 
     def _ensure(self, key: Key) -> None:
         if key not in self.parents:
@@ -74,14 +90,14 @@ class _Graph:
     def root_nodes(self, app: str) -> list[Key]:
         return [
             node
-            for node in self.by_app.get(app, ())
+            for node in self.app_migrations(app)
             if node in self.nodes and all(p[0] != app for p in self.parents[node])
         ]
 
     def leaf_nodes(self, app: str) -> list[Key]:
         return [
             node
-            for node in self.by_app.get(app, ())
+            for node in self.app_migrations(app)
             if node in self.nodes and all(c[0] != app for c in self.children[node])
         ]
 
@@ -112,10 +128,15 @@ def build(
 ) -> BuiltGraph:
     """Build the graph as Django does; ``migrations`` in Django's loading order."""
     graph = _Graph(migrations)
+    parents, children = graph.parents, graph.children
     for key, declared in migrations.items():
         for parent in declared.dependencies:
             if parent[0] == key[0] and parent[1] != FIRST:
-                graph.add_dependency(key, parent)
+                if parent not in children:  # the common case, inlined: 10,000 calls
+                    graph.add_dependency(key, parent)
+                else:
+                    parents[key].add(parent)
+                    children[parent].add(key)
     unknown: list[tuple[Key, Key]] = []
 
     def check_key(target: Key, asking: Key) -> Key | None:
