@@ -17,6 +17,7 @@ from migrator.cli import (
     squash,  # noqa: F401  (registers the command)
 )
 from migrator.cli.app import GuardedStdout, app, print_error, report_interrupt
+from migrator.cli.direct import run_check
 from migrator.errors import EXIT_INTERRUPTED, MigratorError
 
 
@@ -27,7 +28,8 @@ def run() -> None:
     code: int | str | None
     try:
         try:
-            app()
+            if not run_check(sys.argv[1:]):  # check's plain forms skip typer's parser
+                app()
         finally:
             sys.stdout.flush()
     except SystemExit as exit:
