@@ -339,7 +339,7 @@ def _assemble(
                 f"Cyclical squash replacement found, starting at {built.cyclic_squash}",
             )
         )
-    if not _is_acyclic(built):
+    if not built.is_acyclic():
         problems += cycle_problems(graph)
     return StaticLoad(graph, sorted(set(problems), key=Problem.sort_key), project)
 
@@ -358,25 +358,6 @@ def _unreadable_attributes(migrations, settings: dict[str, str]) -> dict[Key, tu
         if attributes:
             found[key] = tuple(sorted(attributes))
     return found
-
-
-def _is_acyclic(built: rules.BuiltGraph) -> bool:
-    """Kahn's algorithm: a fast no for the common case before networkx finds the cycles."""
-    indegree = dict.fromkeys(built.nodes, 0)
-    children: dict[Key, list[Key]] = {}
-    for parent, child in built.edges:
-        indegree[child] += 1
-        children.setdefault(parent, []).append(child)
-    ready = [key for key, count in indegree.items() if count == 0]
-    seen = 0
-    while ready:
-        key = ready.pop()
-        seen += 1
-        for child in children.get(key, ()):
-            indegree[child] -= 1
-            if indegree[child] == 0:
-                ready.append(child)
-    return seen == len(indegree)
 
 
 def _parse_problem(key: Key, path: Path, error: ParseError) -> Problem:
@@ -509,7 +490,8 @@ def _to_networkx(
     # add_nodes_from / add_edges_from: one call each, several times faster at 10,000
     # nodes; the attributes filled in afterwards (given as (key, dict) pairs, networkx
     # tells them from keys by catching a TypeError, one per node)
-    graph.add_nodes_from(sorted(built.nodes))
+    keys = sorted(built.nodes)
+    graph.add_nodes_from(keys)
     for key, data in graph.nodes(data=True):
         path, result = migrations[key]
         data.update(
@@ -525,7 +507,10 @@ def _to_networkx(
             is_squashed=bool(result.replaces),
             operations=LazyOperations(builder, result.operations),
         )
-    graph.add_edges_from(sorted(built.edges))
+    # In the order of sorted(edges) for each node's parents and children alike: children
+    # come in sorted order for every parent, parents sorted for every child.
+    parents = built.parents
+    graph.add_edges_from((parent, child) for child in keys for parent in sorted(parents[child]))
     add_derived_attributes(graph)
     graph.graph["database"] = None
     graph.graph["partially_applied"] = {}

@@ -42,14 +42,33 @@ class Declared(NamedTuple):
 
 @dataclass
 class BuiltGraph:
-    """Real nodes, edges parent -> child, and what could not be resolved."""
+    """Real nodes, their parents and children (edges parent -> child), and what could
+    not be resolved."""
 
     nodes: set[Key]
-    edges: set[tuple[Key, Key]]
+    parents: dict[Key, set[Key]]  # every real node -> its real parents
+    children: dict[Key, set[Key]]  # every real node -> its real children
     missing: set[Key]  # dummy nodes still referenced after replacement
     unknown_app_refs: list[tuple[Key, Key]] = field(default_factory=list)
     replacements: dict[Key, tuple[Key, ...]] = field(default_factory=dict)
     cyclic_squash: Key | None = None  # a squash that (indirectly) replaces itself
+
+    @property
+    def edges(self) -> set[tuple[Key, Key]]:
+        return {(parent, child) for child, found in self.parents.items() for parent in found}
+
+    def is_acyclic(self) -> bool:
+        """Kahn's algorithm: a fast no for the common case before a cycle is looked for."""
+        indegree = {key: len(found) for key, found in self.parents.items()}
+        ready = [key for key, count in indegree.items() if not count]
+        seen = 0
+        while ready:
+            seen += 1
+            for child in self.children[ready.pop()]:
+                count = indegree[child] = indegree[child] - 1
+                if not count:
+                    ready.append(child)
+        return seen == len(indegree)
 
 
 class _Graph:
@@ -163,9 +182,20 @@ def build(
 
     replacements = {key: d.replaces for key, d in migrations.items() if d.replaces}
     cyclic = _replace_all(graph, replacements) if replace_migrations else None
+    nodes = graph.nodes
+    if graph.dummies:  # keep the real nodes and the edges between them
+        parents = {
+            k: {p for p in ps if p in nodes} for k, ps in graph.parents.items() if k in nodes
+        }
+        children = {
+            k: {c for c in cs if c in nodes} for k, cs in graph.children.items() if k in nodes
+        }
+    else:  # the common case: every key is a real node
+        parents, children = graph.parents, graph.children
     return BuiltGraph(
-        nodes=set(graph.nodes),
-        edges={(p, c) for c in graph.nodes for p in graph.parents[c] if p in graph.nodes},
+        nodes=set(nodes),
+        parents=parents,
+        children=children,
         missing=set(graph.dummies),
         unknown_app_refs=unknown,
         replacements=replacements,
