@@ -11,6 +11,7 @@ format typer refuses, ``--``) is left to typer, which words every usage error.
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Any
 
@@ -57,6 +58,10 @@ def run_check(argv: list[str]) -> bool:
     arguments = check_arguments(argv)
     if arguments is None:
         return False
+    if arguments["static"]:
+        # A short run that makes few cycles: the collector would only walk, again and
+        # again, the modules and the graph it imports and builds (it stays off).
+        gc.disable()
     import typer
 
     from migrator.cli.app import Format, install_signal_handlers
