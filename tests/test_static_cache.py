@@ -88,9 +88,10 @@ def test_operations_come_back_from_the_cache_as_they_were_parsed(tmp_path, monke
 
 
 def test_every_file_touched_and_one_edited_gives_the_uncached_verdict(tmp_path):
-    """Over 400 files whose stamps all changed, read on every core: the ones whose bytes
-    are unchanged come from the cache, the edited one is parsed again. The verdict is
-    the one a run without the cache gives, before and after the edit."""
+    """Over 400 files (enough to parse them on every core when the cache is empty) whose
+    stamps all changed: the ones whose bytes are unchanged come from the cache, the
+    edited one is parsed again. The verdict is the one a run without the cache gives,
+    before and after the edit."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
         from generate import generate_project
@@ -111,7 +112,7 @@ def test_every_file_touched_and_one_edited_gives_the_uncached_verdict(tmp_path):
     leaves = first["conflicts"][0]["leaves"]
     assert len(leaves) == 2
     files = sorted(root.glob("app_*/migrations/0*.py"))
-    assert len(files) > 400  # enough for the parallel path (see loader.py)
+    assert len(files) > 400  # _PARALLEL_MIN in loader.py
     for path in files:
         os.utime(path, (1_600_000_000, 1_600_000_000))
     assert verdicts() == (first, oracle)  # every stamp changed, no content

@@ -101,9 +101,10 @@ def _parse_all(
 ) -> dict[str, ParsedMigration]:
     """Every file parsed (keyed by its path as a string, which hashes faster than a
     Path): from the cache where its stamp is unchanged, or else where its bytes are
-    (read and hashed, not parsed: ``touch``, a checkout); the rest parsed."""
+    (read and hashed here, not parsed: ``touch``, a checkout); the rest parsed, on every
+    core when there are many."""
     result: dict[str, ParsedMigration] = {}
-    todo: list[tuple[Path, str, Stamp | None]] = []
+    todo: list[tuple[Path, str, Stamp | None, bytes | None]] = []
     for names in files.values():
         for path in names.values():
             name = str(path)
@@ -115,19 +116,25 @@ def _parse_all(
             cached = cache.get(name, current)
             if cached is not None:
                 result[name] = cached
-            else:
-                todo.append((path, name, current))
-    read = _read_files([(path, cache.known_digest(name)) for path, name, _ in todo])
-    for (path, name, current), (parsed, hashed) in zip(todo, read, strict=True):
-        if parsed is None:  # the very bytes the entry was parsed from
-            reused = cache.reuse(name, current, hashed) if hashed is not None else None
-            if reused is not None:
-                result[name] = reused
                 continue
-            parsed, hashed = _parse_file(path)  # the entry is gone (cannot happen)
+            known = cache.known_digest(name)
+            read = None
+            if known is not None:  # parsed before: parse again only if the bytes changed
+                try:
+                    read = path.read_bytes()
+                except OSError:
+                    pass  # unreadable: said when it is parsed
+                else:
+                    reused = cache.reuse(name, current, digest(read))
+                    if reused is not None:
+                        result[name] = reused
+                        continue
+            todo.append((path, name, current, read))
+    parsed = _parse_files([(path, read) for path, _, _, read in todo])
+    for (_, name, current, _), (found, hashed) in zip(todo, parsed, strict=True):
         if hashed is not None:
-            cache.put(name, current, parsed, hashed)
-        result[name] = parsed
+            cache.put(name, current, found, hashed)
+        result[name] = found
     return result
 
 
@@ -182,43 +189,30 @@ def _settings(project: StaticProject):
     )
 
 
-def _read_file(path: Path, known: bytes | None) -> tuple[ParsedMigration | None, bytes | None]:
-    """The file parsed (``None`` when its bytes hash to ``known``: parsed before) and the
-    hash of the bytes read (``None``: unreadable)."""
-    try:
-        source = path.read_bytes()
-    except OSError as exc:
-        return _unreadable_file(exc), None
-    hashed = digest(source)
-    if hashed == known:
-        return None, hashed
-    return parse_migration(source, str(path)), hashed
-
-
-def _parse_file(path: Path) -> tuple[ParsedMigration, bytes | None]:
-    try:
-        source = path.read_bytes()
-    except OSError as exc:
-        return _unreadable_file(exc), None
+def _parse_file(path: Path, source: bytes | None = None) -> tuple[ParsedMigration, bytes | None]:
+    """The file parsed (from ``source`` when it was read already) and the hash of its
+    bytes (``None``: unreadable)."""
+    if source is None:
+        try:
+            source = path.read_bytes()
+        except OSError as exc:
+            error = ParseError(kinds.IMPORT_ERROR, f"{type(exc).__name__}: {exc}", None)
+            return ParsedMigration(error), None
     return parse_migration(source, str(path)), digest(source)
 
 
-def _unreadable_file(exc: OSError) -> ParsedMigration:
-    return ParsedMigration(ParseError(kinds.IMPORT_ERROR, f"{type(exc).__name__}: {exc}", None))
+def _parse_one(item: tuple[Path, bytes | None]) -> tuple[ParsedMigration, bytes | None]:
+    return _parse_file(*item)
 
 
-def _read_one(item: tuple[Path, bytes | None]) -> tuple[ParsedMigration | None, bytes | None]:
-    return _read_file(*item)
-
-
-def _read_files(
+def _parse_files(
     items: list[tuple[Path, bytes | None]],
-) -> list[tuple[ParsedMigration | None, bytes | None]]:
-    """:func:`_read_file` of each (path, known digest), on every core when there are
+) -> list[tuple[ParsedMigration, bytes | None]]:
+    """:func:`_parse_file` of each (path, bytes if read), on every core when there are
     many: ``ast.parse`` holds the GIL, so only processes run it side by side."""
     workers = min(_usable_cores(), 8)
     if len(items) < _PARALLEL_MIN or workers < 2:
-        return [_read_file(*item) for item in items]
+        return [_parse_file(*item) for item in items]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -227,9 +221,9 @@ def _read_files(
     try:
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
             chunk = max(1, len(items) // (workers * 4))
-            return list(pool.map(_read_one, items, chunksize=chunk))
-    except (OSError, RuntimeError):  # no processes here (sandbox): read in this one
-        return [_read_file(*item) for item in items]
+            return list(pool.map(_parse_one, items, chunksize=chunk))
+    except (OSError, RuntimeError):  # no processes here (sandbox): parse in this one
+        return [_parse_file(*item) for item in items]
 
 
 def _usable_cores() -> int:
