@@ -130,10 +130,14 @@ class ParseCache:
     def put(self, path: str, current: Stamp | None, parsed: ParsedMigration, hashed: bytes) -> None:
         """Store ``parsed``, read from bytes whose hash is ``hashed`` and that had the
         stamp ``current`` before they were read."""
+        self.put_plain(path, current, to_plain(parsed), hashed)
+
+    def put_plain(self, path: str, current: Stamp | None, plain: tuple, hashed: bytes) -> None:
+        """:meth:`put` of a parse already made plain (:func:`to_plain`)."""
         if current is None:
             self.entries.pop(path, None)
             return
-        self.entries[path] = (current, hashed, _is_racy(current), to_plain(parsed))
+        self.entries[path] = (current, hashed, _is_racy(current), plain)
         self.dirty = True
 
     def forget_except(self, paths: set[str]) -> None:

@@ -34,7 +34,7 @@ from migrator.static.apps import (
     discover,
     migration_files,
 )
-from migrator.static.cache import ParseCache, Stamp, digest, stamp
+from migrator.static.cache import ParseCache, Stamp, digest, from_plain, stamp, to_plain
 from migrator.static.lazyops import LazyOperations, OperationBuilder
 from migrator.static.parse import (
     GRAPH_ATTRIBUTES,
@@ -131,10 +131,10 @@ def _parse_all(
                         continue
             todo.append((path, name, current, read))
     parsed = _parse_files([(path, read) for path, _, _, read in todo])
-    for (_, name, current, _), (found, hashed) in zip(todo, parsed, strict=True):
+    for (_, name, current, _), (plain, hashed) in zip(todo, parsed, strict=True):
         if hashed is not None:
-            cache.put(name, current, found, hashed)
-        result[name] = found
+            cache.put_plain(name, current, plain, hashed)
+        result[name] = from_plain(plain)
     return result
 
 
@@ -189,25 +189,24 @@ def _settings(project: StaticProject):
     )
 
 
-def _parse_file(path: Path, source: bytes | None = None) -> tuple[ParsedMigration, bytes | None]:
-    """The file parsed (from ``source`` when it was read already) and the hash of its
-    bytes (``None``: unreadable)."""
+def _parse_file(path: Path, source: bytes | None = None) -> tuple[tuple, bytes | None]:
+    """The file parsed (from ``source`` when it was read already), as the cache stores
+    it (:func:`~migrator.static.cache.to_plain`: quick to send between processes), and
+    the hash of its bytes (``None``: unreadable)."""
     if source is None:
         try:
             source = path.read_bytes()
         except OSError as exc:
             error = ParseError(kinds.IMPORT_ERROR, f"{type(exc).__name__}: {exc}", None)
-            return ParsedMigration(error), None
-    return parse_migration(source, str(path)), digest(source)
+            return to_plain(ParsedMigration(error)), None
+    return to_plain(parse_migration(source, str(path))), digest(source)
 
 
-def _parse_one(item: tuple[Path, bytes | None]) -> tuple[ParsedMigration, bytes | None]:
+def _parse_one(item: tuple[Path, bytes | None]) -> tuple[tuple, bytes | None]:
     return _parse_file(*item)
 
 
-def _parse_files(
-    items: list[tuple[Path, bytes | None]],
-) -> list[tuple[ParsedMigration, bytes | None]]:
+def _parse_files(items: list[tuple[Path, bytes | None]]) -> list[tuple[tuple, bytes | None]]:
     """:func:`_parse_file` of each (path, bytes if read), on every core when there are
     many: ``ast.parse`` holds the GIL, so only processes run it side by side."""
     workers = min(_usable_cores(), 8)
