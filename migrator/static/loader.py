@@ -141,6 +141,8 @@ def _parse_all(
 def _read_with_context(project: StaticProject, files, parsed, overlay: Overlay) -> None:
     """Files whose values depend on settings or sibling modules, read again with them
     (each time: their result depends on other files, so it is never cached)."""
+    if not any(result.needs_context for result in parsed.values()):
+        return  # the common case: no file to look at again
     from migrator.static.evaluator import Context
 
     settings = None
