@@ -88,17 +88,15 @@ def dangling_references(graph: nx.DiGraph) -> list[DanglingReference]:
     replaced: set[Key] = {key for keys in graph.graph.get("replaced", {}).values() for key in keys}
     replaced |= set(partially_applied(graph))
     found = []
-    for key, data in sorted(graph.nodes(data=True)):
+    for key, data in graph.nodes(data=True):
         for relation in ("dependencies", "run_before"):
             for ref in data.get(relation, ()):
+                if ref[0] != key[0] or ref[1] in ("__first__", "__latest__"):
+                    continue
                 ref = tuple(ref)
-                if (
-                    ref[0] == key[0]
-                    and ref[1] not in ("__first__", "__latest__")
-                    and ref not in graph
-                    and ref not in replaced
-                ):
+                if ref not in graph and ref not in replaced:
                     found.append((key, ref, relation))
+    found.sort(key=lambda reference: reference[0])  # stable: each node's refs in order
     return found
 
 

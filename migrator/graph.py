@@ -183,16 +183,19 @@ def add_derived_attributes(graph: nx.DiGraph) -> None:
     """Set what follows from the declared node attributes and the edges a loader added:
     each edge's ``same_app`` and ``kind``, each node's ``is_merge`` and the graph's
     ``replaced``. Both loaders call this, so the two graphs derive them alike."""
-    for parent, child, data in graph.edges(data=True):
-        data["same_app"] = parent[0] == child[0]
-        data["kind"] = "run_before" if child in graph.nodes[parent]["run_before"] else "dependency"
-    for key, data in graph.nodes(data=True):
-        same_app_parents = sum(
-            1 for parent in graph.predecessors(key) if parent[0] == key[0] and parent != key
-        )  # a migration that depends on itself (a cycle, reported) merges nothing
-        data["is_merge"] = same_app_parents >= 2
+    # Written for 10,000 nodes: one pass over the edges, node data from one dict.
+    nodes = dict(graph.nodes(data=True))
+    same_app_parents = dict.fromkeys(nodes, 0)
+    for parent, children in graph.adjacency():
+        run_before = nodes[parent]["run_before"]
+        for child, data in children.items():
+            same_app = data["same_app"] = parent[0] == child[0]
+            data["kind"] = "run_before" if child in run_before else "dependency"
+            if same_app and parent != child:  # depending on itself (a cycle) merges nothing
+                same_app_parents[child] += 1
+    for key, data in nodes.items():
+        data["is_merge"] = same_app_parents[key] >= 2
+    squashes = sorted((key, data["replaces"]) for key, data in nodes.items() if data["replaces"])
     graph.graph["replaced"] = {
-        key: tuple(sorted(r for r in data["replaces"] if r not in graph))
-        for key, data in sorted(graph.nodes(data=True))
-        if data["replaces"]
+        key: tuple(sorted(r for r in replaces if r not in graph)) for key, replaces in squashes
     }

@@ -54,11 +54,16 @@ def load_project(
     replace_migrations: bool = True,
     database: str | None = None,
     overlay: Mapping[Path, bytes | None] | None = None,
+    needs_django: bool = True,
 ) -> Project:
     """Boot Django with the project's settings and load its migration graph; with
     ``database`` (an alias of DATABASES), as ``migrate`` sees it on that database; with
     ``overlay`` (path -> bytes, ``None``: deleted), with those files in place of the ones
-    on disk."""
+    on disk.
+
+    ``needs_django=False`` (static mode only): the command uses no Django object but the
+    graph's operations, which ready Django themselves when first read; so ``check
+    --static`` never imports Django."""
     if options.static and database is not None:
         raise UsageError(
             "--database needs Django to read the database", hint="run without --static"
@@ -66,7 +71,8 @@ def load_project(
     if options.static:
         from migrator.static import load_static_graph  # reads files, imports nothing
 
-        setup_static()
+        if needs_django:
+            setup_static()
         static = load_static_graph(options, overlay=overlay, replace_migrations=replace_migrations)
         found = static.project
         static_time_zone(found.settings_values, found.settings_unknown, found.settings_read)

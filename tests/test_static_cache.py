@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+from pathlib import Path
 
 from migrator.static.cache import ParseCache, digest, stamp
 from migrator.static.parse import parse_migration
+from tests.djproject import clean_env, run
+
+REPO = Path(__file__).resolve().parent.parent
 
 SOURCE = b"from django.db import migrations\nclass Migration(migrations.Migration):\n    pass\n"
 
@@ -37,3 +43,85 @@ def test_an_old_entry_is_trusted_on_its_stamp_and_dropped_when_it_changes(tmp_pa
     path.write_bytes(SOURCE.replace(b"pass", b"PASS"))  # same size, a new ctime
     os.utime(path, (1_600_000_000, 1_600_000_000))  # and the old mtime back (touch -r)
     assert again.get(str(path), stamp(path)) is None
+
+
+def test_a_touched_file_is_trusted_on_its_bytes_only(tmp_path, monkeypatch):
+    """``touch`` (or a checkout that rewrites a file as it was) changes the stamp, not the
+    content: the entry is reused for the same bytes, never for other ones."""
+    monkeypatch.setenv("MIGRATOR_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "0001_initial.py"
+    path.write_bytes(SOURCE)
+    os.utime(path, (1_600_000_000, 1_600_000_000))
+    parsed = parse_migration(SOURCE, str(path))
+    cache = ParseCache(tmp_path)
+    cache.put(str(path), stamp(path), parsed, digest(SOURCE))
+    os.utime(path, (1_600_000_100, 1_600_000_100))
+    touched = stamp(path)
+    assert cache.get(str(path), touched) is None  # the stamp changed
+    assert cache.known_digest(str(path)) == digest(SOURCE)
+    other = SOURCE.replace(b"pass", b"PASS")
+    assert cache.reuse(str(path), touched, digest(other)) is None
+    assert cache.reuse(str(path), touched, digest(SOURCE)) == parsed
+    assert cache.get(str(path), touched) == parsed  # the entry took the new stamp
+
+
+def test_operations_come_back_from_the_cache_as_they_were_parsed(tmp_path, monkeypatch):
+    """Operations are stored apart and decoded on first use: equal to the parse."""
+    monkeypatch.setenv("MIGRATOR_CACHE_DIR", str(tmp_path / "cache"))
+    source = (
+        b"from django.db import migrations, models\n"
+        b"class Migration(migrations.Migration):\n"
+        b"    operations = [migrations.AddField('a', 'b', models.IntegerField(default=1))]\n"
+    )
+    path = tmp_path / "0002_b.py"
+    path.write_bytes(source)
+    os.utime(path, (1_600_000_000, 1_600_000_000))
+    parsed = parse_migration(source, str(path))
+    assert len(parsed.operations) == 1
+    cache = ParseCache(tmp_path)
+    cache.put(str(path), stamp(path), parsed, digest(source))
+    cache.save()
+    cached = ParseCache(tmp_path).get(str(path), stamp(path))
+    assert cached == parsed
+    assert tuple(cached.operations) == tuple(parsed.operations)
+    assert len(cached.operations) == 1
+
+
+def test_every_file_touched_and_one_edited_gives_the_uncached_verdict(tmp_path):
+    """Over 400 files (enough to parse them on every core when the cache is empty) whose
+    stamps all changed: the ones whose bytes are unchanged come from the cache, the
+    edited one is parsed again. The verdict is the one a run without the cache gives,
+    before and after the edit."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from generate import generate_project
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    root = generate_project(tmp_path / "bench", 3, 150, conflicts=1, seed=0)
+    cached = clean_env(PYTHONPATH=str(REPO), MIGRATOR_CACHE_DIR=str(tmp_path / "cache"))
+    uncached = clean_env(PYTHONPATH=str(REPO), MIGRATOR_CACHE_DIR="off")
+    check = [sys.executable, "-m", "migrator", "check", "--static", "--format", "json"]
+
+    def verdicts() -> tuple[dict, dict]:
+        with_cache, without = run(check, root, cached), run(check, root, uncached)
+        assert with_cache.code == without.code, with_cache.err + without.err
+        return json.loads(with_cache.out), json.loads(without.out)
+
+    first, oracle = verdicts()
+    assert first == oracle
+    leaves = first["conflicts"][0]["leaves"]
+    assert len(leaves) == 2
+    files = sorted(root.glob("app_*/migrations/0*.py"))
+    assert len(files) > 400  # _PARALLEL_MIN in loader.py
+    for path in files:
+        os.utime(path, (1_600_000_000, 1_600_000_000))
+    assert verdicts() == (first, oracle)  # every stamp changed, no content
+    edited = root / "app_000" / "migrations" / f"{leaves[1]}.py"
+    text = edited.read_text()
+    parent = text.split("('app_000', '")[1].split("'")[0]
+    edited.write_text(text.replace(f"'{parent}'", f"'{leaves[0]}'"))
+    for path in files:
+        os.utime(path, (1_600_000_100, 1_600_000_100))
+    after, oracle_after = verdicts()
+    assert after == oracle_after
+    assert after["conflicts"] == [] and after["ok"]

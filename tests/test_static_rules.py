@@ -139,3 +139,27 @@ def test_parse_reports_what_it_cannot_read():
         "f.py",
     )
     assert parsed.unreadable == (("dependencies", 4, "a list comprehension"),)
+
+
+def test_a_cycle_is_found_with_a_missing_node_beside_it():
+    """a.1 -> a.2 -> b.1 -> a.1, and a.2 also depends on a.0 (missing): the edges to the
+    missing node are no edges of the graph, the cycle is one.
+
+    a.0 (missing) - a.2 - b.1 - a.1 - a.2
+    """
+    built = graph({"a.1": ["b.1"], "a.2": ["a.1", "a.0"], "b.1": ["a.2"]})
+    assert built.missing == {("a", "0")}
+    assert edges(built) == ["a.1 -> a.2", "a.2 -> b.1", "b.1 -> a.1"]
+    assert not built.is_acyclic()
+    assert sorted(built.parents) == sorted(built.children) == sorted(built.nodes)
+
+
+def test_a_graph_without_a_cycle_is_acyclic_whatever_is_missing():
+    """a.1 - a.2 - b.1, b.1 also after x.1 (missing); a squash of a.1 and a.2."""
+    built = graph(
+        {"a.1": [], "a.2": ["a.1"], "b.1": ["a.2", "x.1"], "a.1_sq_2": []},
+        replaces={"a.1_sq_2": ["a.1", "a.2"]},
+    )
+    assert built.is_acyclic()
+    assert edges(built) == ["a.1_sq_2 -> b.1"]
+    assert built.children[("a", "1_sq_2")] == {("b", "1")}

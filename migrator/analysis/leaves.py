@@ -38,11 +38,16 @@ def is_root(graph: nx.DiGraph, node: Key) -> bool:
 
 def leaves(graph: nx.DiGraph, app_label: str | None = None) -> list[Key]:
     """Leaf nodes, as Django's ``MigrationGraph.leaf_nodes()`` defines them, sorted."""
-    return sorted(
-        node
-        for node in graph.nodes
-        if (app_label is None or node[0] == app_label) and is_leaf(graph, node)
-    )
+    found = []
+    for node, children in graph.adjacency():  # is_leaf, inlined: 10,000 nodes and more
+        if app_label is not None and node[0] != app_label:
+            continue
+        for child in children:
+            if child[0] == node[0]:
+                break
+        else:
+            found.append(node)
+    return sorted(found)
 
 
 def roots(graph: nx.DiGraph, app_label: str | None = None) -> list[Key]:

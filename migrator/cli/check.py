@@ -104,7 +104,7 @@ def check(
             report = check_staged(project_options(settings, pythonpath, static), app_labels)
         else:
             options = project_options(settings, pythonpath, static)
-            project = load_project(options, database=database)
+            project = load_project(options, database=database, needs_django=False)
             require_database(project.graph)
             labels = select_apps(project.graph, app_labels or [], only_migrated=True)
             markers = marker_problems(project.graph, project.problems, labels, options)

@@ -21,6 +21,7 @@ from migrator.cli import (
     trial,  # noqa: F401  (registers the command)
 )
 from migrator.cli.app import GuardedStdout, app, print_error, report_interrupt
+from migrator.cli.direct import run_check
 from migrator.errors import EXIT_INTERRUPTED, MigratorError
 
 
@@ -31,7 +32,9 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> None:
     code: int | str | None
     try:
         try:
-            app(args=args, prog_name=prog_name)
+            # check's plain forms skip typer's parser (and its pydantic import)
+            if not run_check(sys.argv[1:] if args is None else args):
+                app(args=args, prog_name=prog_name)
         finally:
             sys.stdout.flush()
     except SystemExit as exit:

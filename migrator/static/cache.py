@@ -2,13 +2,20 @@
 
 One file per project root in ``$MIGRATOR_CACHE_DIR`` (default
 ``$XDG_CACHE_HOME/migrator``, else ``~/.cache/migrator``), never inside the source tree.
-An entry is used only when the file's path, size, modification and status-change times
-(ns) and inode are unchanged: an edit that keeps size and mtime (``cp -p``, ``touch -r``,
-``rsync -a``) still changes the ctime or the inode. A file changed less than two seconds
-before it was read could change again within the same clock tick and keep all of these
-(git's "racy" rule): its entry also keeps a hash of the bytes, checked on use until the
-file is old enough. Deleting the folder is always safe. ``MIGRATOR_CACHE_DIR=off``
-disables it.
+An entry is trusted on its stamp when the file's path, size, modification and
+status-change times (ns) and inode are unchanged: an edit that keeps size and mtime
+(``cp -p``, ``touch -r``, ``rsync -a``) still changes the ctime or the inode. Otherwise
+it is trusted only on the bytes: every entry keeps a hash of the bytes it was parsed
+from, so a file whose stamp changed but whose content did not (``touch``, a checkout
+that rewrote it, ``git stash`` and back) is read and hashed, not parsed again. A file
+changed less than two seconds before it was read could change again within the same
+clock tick and keep its whole stamp (git's "racy" rule): its entry is checked against
+the bytes on every use until the file is old enough. Deleting the folder is always safe.
+``MIGRATOR_CACHE_DIR=off`` disables it.
+
+The whole cache is one :mod:`marshal` file (builtins only: it loads several times faster
+than pickle). Each entry keeps a file's operations as a marshal blob of their own,
+decoded only when a command looks at them (``check`` never does).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from migrator import __version__
@@ -26,13 +34,14 @@ from migrator.static.parse import ParsedMigration, ParseError
 
 CACHE_ENV = "MIGRATOR_CACHE_DIR"
 _RACY_NS = 2_000_000_000
-# Bump when ParsedMigration or the parser changes meaning.
-_FORMAT = f"parse-v4-{__version__}-{sys.version_info[0]}.{sys.version_info[1]}"
+# Bump when ParsedMigration, the parser or the entry layout changes meaning.
+_FORMAT = f"parse-v5-{__version__}-{sys.version_info[0]}.{sys.version_info[1]}"
 
 Stamp = tuple[int, int, int, int]  # (size, mtime_ns, ctime_ns, inode)
-#: A cache entry: the stamp, ``to_plain`` of the parsed file, and the bytes' digest when
-#: they were read while racy (else None). A plain tuple: marshal stores no NamedTuple.
-Entry = tuple[Stamp, tuple, bytes | None]
+#: A cache entry: the stamp the file had before it was read, the digest of the bytes
+#: read, whether the file was racy then (the bytes are checked on every use), and
+#: ``to_plain`` of the parsed file. A plain tuple: marshal stores no NamedTuple.
+Entry = tuple[Stamp, bytes, bool, tuple]
 
 
 def cache_dir() -> Path | None:
@@ -43,9 +52,9 @@ def cache_dir() -> Path | None:
     return Path(base) / "migrator"
 
 
-def stamp(path: Path) -> Stamp | None:
+def stamp(path: Path | str) -> Stamp | None:
     try:
-        info = path.stat()
+        info = os.stat(path)
     except OSError:
         return None
     return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino
@@ -60,7 +69,8 @@ def _is_racy(current: Stamp) -> bool:
 
 
 class ParseCache:
-    """Parsed files of one project, keyed on path and checked against (size, mtime)."""
+    """Parsed files of one project, keyed on path; trusted on an unchanged stamp, or on
+    unchanged bytes (see the module's docstring)."""
 
     def __init__(self, root: Path) -> None:
         folder = cache_dir()
@@ -82,27 +92,52 @@ class ParseCache:
             self.entries = data.get("entries", {})
 
     def get(self, path: str, current: Stamp | None) -> ParsedMigration | None:
+        """The file's parse when its stamp is the one stored (and, for an entry stored
+        while the file was racy, its bytes are the ones hashed)."""
         entry = self.entries.get(path)
-        if entry is None or current is None or tuple(entry[0]) != current:
+        if entry is None or current is None or entry[0] != current:
             return None
-        if entry[2] is not None:  # stored while racy: trust the bytes only
+        if entry[2]:  # stored while racy: trust the bytes only
             try:
-                if digest(Path(path).read_bytes()) != entry[2]:
+                if digest(Path(path).read_bytes()) != entry[1]:
                     return None
             except OSError:
                 return None
             if not _is_racy(current):
-                self.entries[path] = (entry[0], entry[1], None)
+                self.entries[path] = (entry[0], entry[1], False, entry[3])
                 self.dirty = True
-        return from_plain(entry[1])
+        return from_plain(entry[3])
+
+    def known_digest(self, path: str) -> bytes | None:
+        """The digest of the bytes the file's entry was parsed from, whatever its stamp."""
+        entry = self.entries.get(path)
+        return entry[1] if entry is not None else None
+
+    def reuse(self, path: str, current: Stamp | None, hashed: bytes) -> ParsedMigration | None:
+        """The file's parse when the bytes read now (``hashed``, read after the stamp
+        ``current`` was taken) are the ones it was parsed from; the entry then takes the
+        new stamp."""
+        entry = self.entries.get(path)
+        if entry is None or entry[1] != hashed:
+            return None
+        if current is None:
+            self.entries.pop(path, None)
+        else:
+            self.entries[path] = (current, hashed, _is_racy(current), entry[3])
+        self.dirty = True
+        return from_plain(entry[3])
 
     def put(self, path: str, current: Stamp | None, parsed: ParsedMigration, hashed: bytes) -> None:
         """Store ``parsed``, read from bytes whose hash is ``hashed`` and that had the
         stamp ``current`` before they were read."""
+        self.put_plain(path, current, to_plain(parsed), hashed)
+
+    def put_plain(self, path: str, current: Stamp | None, plain: tuple, hashed: bytes) -> None:
+        """:meth:`put` of a parse already made plain (:func:`to_plain`)."""
         if current is None:
             self.entries.pop(path, None)
             return
-        self.entries[path] = (current, to_plain(parsed), hashed if _is_racy(current) else None)
+        self.entries[path] = (current, hashed, _is_racy(current), plain)
         self.dirty = True
 
     def forget_except(self, paths: set[str]) -> None:
@@ -128,12 +163,50 @@ class ParseCache:
             Path(tmp).unlink(missing_ok=True)
 
 
-# marshal (builtins only) loads several times faster than pickle: entries are stored as
-# plain tuples.
+class OperationTrees(Sequence):
+    """A parsed file's operation trees, kept as the marshal blob the cache stored and
+    decoded on first use: most commands never look at operations, and decoding every
+    file's would double the time it takes to load the cache."""
+
+    __slots__ = ("_blob", "_trees")
+
+    def __init__(self, blob: bytes) -> None:
+        self._blob = blob
+        self._trees: tuple | None = None
+
+    def _decoded(self) -> tuple:
+        if self._trees is None:
+            self._trees = marshal.loads(self._blob)
+        return self._trees
+
+    def __getitem__(self, index):
+        return self._decoded()[index]
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __iter__(self):
+        return iter(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, OperationTrees):
+            other = other._decoded()
+        return isinstance(other, tuple) and self._decoded() == other
+
+    def __hash__(self) -> int:
+        return hash(self._decoded())
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
 
 
 def to_plain(parsed: ParsedMigration) -> tuple:
     error = parsed.error
+    operations = parsed.operations
+    if isinstance(operations, OperationTrees):
+        blob = operations._blob
+    else:
+        blob = marshal.dumps(tuple(operations))
     return (
         (error.kind, error.message, error.line) if error else None,
         parsed.dependencies,
@@ -141,14 +214,14 @@ def to_plain(parsed: ParsedMigration) -> tuple:
         parsed.run_before,
         parsed.initial,
         parsed.atomic,
-        parsed.operations,
+        blob,
         parsed.unreadable,
         parsed.needs_context,
     )
 
 
 def from_plain(plain: tuple) -> ParsedMigration:
-    error, deps, replaces, run_before, initial, atomic, operations, unreadable, needs = plain
+    error, deps, replaces, run_before, initial, atomic, blob, unreadable, needs = plain
     return ParsedMigration(
         ParseError(*error) if error else None,
         deps,
@@ -156,7 +229,7 @@ def from_plain(plain: tuple) -> ParsedMigration:
         run_before,
         initial,
         atomic,
-        operations,
+        OperationTrees(blob),  # type: ignore[arg-type]  # a lazy tuple
         unreadable,
         needs,
     )

@@ -4,7 +4,8 @@
 Files are parsed with :mod:`ast` (cached, in parallel when many are new), the graph is
 built by Django's rules (:mod:`migrator.static.rules`), and operations are rebuilt as
 Django ``Operation`` objects from their literal arguments
-(:mod:`migrator.static.operations`).
+(:mod:`migrator.static.operations`) when a command first reads them: until then this
+imports no Django (``check --static`` never does).
 
 ``overlay`` (absolute path -> source bytes, or ``None`` for a deleted file) replaces
 what is on disk in the migrations packages: ``check --against`` uses it to judge the
@@ -33,7 +34,8 @@ from migrator.static.apps import (
     discover,
     migration_files,
 )
-from migrator.static.cache import ParseCache, Stamp, digest, stamp
+from migrator.static.cache import ParseCache, Stamp, digest, from_plain, stamp, to_plain
+from migrator.static.lazyops import LazyOperations, OperationBuilder
 from migrator.static.parse import (
     GRAPH_ATTRIBUTES,
     SWAPPABLE,
@@ -61,14 +63,19 @@ def load_static_graph(
     """Discover the apps and read their migration files; nothing is imported.
 
     ``replace_migrations=False`` keeps replaced migrations, as Django's loader option.
-    Operations are Django objects built on first use: Django's settings must be
-    configured by then (:func:`migrator.django.setup.setup_static`)."""
-    # Tens of thousands of small tuples: the cyclic GC would walk them again and again.
+    Operations are Django objects built on first use (:mod:`migrator.static.lazyops`),
+    with Django readied for static mode then (:func:`migrator.django.setup.setup_static`).
+    """
+    # Tens of thousands of small tuples: the cyclic GC would walk them again and again
+    # while they are made, and once more as soon as it is enabled again. They live as
+    # long as the graph, usually the whole command: freeze them, so the collector leaves
+    # them out from now on (gc.unfreeze() gives them back).
     enabled = gc.isenabled()
     gc.disable()
     try:
         return _load(options, overlay, replace_migrations)
     finally:
+        gc.freeze()
         if enabled:
             gc.enable()
 
@@ -81,7 +88,7 @@ def _load(options: ProjectOptions, overlay: Overlay | None, replace_migrations: 
     parsed = _parse_all(cache, files, overlay)
     _add_referenced_contrib_apps(project, files, parsed, overlay, cache)
     if not overlay:  # an overlay run sees only part of the truth: keep the rest
-        cache.forget_except({str(p) for p in parsed})
+        cache.forget_except(set(parsed))
     cache.save()
     return _assemble(project, files, parsed, replace_migrations, overlay)
 
@@ -91,41 +98,58 @@ def _load(options: ProjectOptions, overlay: Overlay | None, replace_migrations: 
 
 def _parse_all(
     cache: ParseCache, files: dict[str, dict[str, Path]], overlay: Overlay
-) -> dict[Path, ParsedMigration]:
-    """Every file parsed, from the cache where its size and mtime are unchanged."""
-    result: dict[Path, ParsedMigration] = {}
-    todo: list[tuple[Path, Stamp | None]] = []
+) -> dict[str, ParsedMigration]:
+    """Every file parsed (keyed by its path as a string, which hashes faster than a
+    Path): from the cache where its stamp is unchanged, or else where its bytes are
+    (read and hashed here, not parsed: ``touch``, a checkout); the rest parsed, on every
+    core when there are many."""
+    result: dict[str, ParsedMigration] = {}
+    todo: list[tuple[Path, str, Stamp | None, bytes | None]] = []
     for names in files.values():
         for path in names.values():
-            source = overlay.get(path)
+            name = str(path)
+            source = overlay.get(path) if overlay else None
             if source is not None:  # deleted in the overlay (None): not listed
-                result[path] = parse_migration(source, str(path))
+                result[name] = parse_migration(source, name)
                 continue
-            current = stamp(path)
-            cached = cache.get(str(path), current)
+            current = stamp(name)
+            cached = cache.get(name, current)
             if cached is not None:
-                result[path] = cached
-            else:
-                todo.append((path, current))
-    for (path, current), (parsed, hashed) in zip(
-        todo, _parse_files([p for p, _ in todo]), strict=True
-    ):
-        result[path] = parsed
+                result[name] = cached
+                continue
+            known = cache.known_digest(name)
+            read = None
+            if known is not None:  # parsed before: parse again only if the bytes changed
+                try:
+                    read = path.read_bytes()
+                except OSError:
+                    pass  # unreadable: said when it is parsed
+                else:
+                    reused = cache.reuse(name, current, digest(read))
+                    if reused is not None:
+                        result[name] = reused
+                        continue
+            todo.append((path, name, current, read))
+    parsed = _parse_files([(path, read) for path, _, _, read in todo])
+    for (_, name, current, _), (plain, hashed) in zip(todo, parsed, strict=True):
         if hashed is not None:
-            cache.put(str(path), current, parsed, hashed)
+            cache.put_plain(name, current, plain, hashed)
+        result[name] = from_plain(plain)
     return result
 
 
 def _read_with_context(project: StaticProject, files, parsed, overlay: Overlay) -> None:
     """Files whose values depend on settings or sibling modules, read again with them
     (each time: their result depends on other files, so it is never cached)."""
+    if not any(result.needs_context for result in parsed.values()):
+        return  # the common case: no file to look at again
     from migrator.static.evaluator import Context
 
     settings = None
     for app in project.apps:
         context = None
         for path in files.get(app.label, {}).values():
-            if not parsed[path].needs_context:
+            if not parsed[str(path)].needs_context:
                 continue
             if settings is None:
                 settings = _settings(project)
@@ -136,7 +160,7 @@ def _read_with_context(project: StaticProject, files, parsed, overlay: Overlay) 
                 source: bytes | str = path.read_bytes() if overlaid is None else overlaid
             except OSError as exc:
                 source = f"raise OSError({str(exc)!r})"
-            parsed[path] = parse_migration(source, str(path), context)
+            parsed[str(path)] = parse_migration(source, str(path), context)
 
 
 def _reader(overlay: Overlay):
@@ -167,20 +191,29 @@ def _settings(project: StaticProject):
     )
 
 
-def _parse_file(path: Path) -> tuple[ParsedMigration, bytes | None]:
-    """The parsed file and the hash of the bytes it was parsed from (None: unreadable)."""
-    try:
-        source = path.read_bytes()
-    except OSError as exc:
-        error = ParseError(kinds.IMPORT_ERROR, f"{type(exc).__name__}: {exc}", None)
-        return ParsedMigration(error), None
-    return parse_migration(source, str(path)), digest(source)
+def _parse_file(path: Path, source: bytes | None = None) -> tuple[tuple, bytes | None]:
+    """The file parsed (from ``source`` when it was read already), as the cache stores
+    it (:func:`~migrator.static.cache.to_plain`: quick to send between processes), and
+    the hash of its bytes (``None``: unreadable)."""
+    if source is None:
+        try:
+            source = path.read_bytes()
+        except OSError as exc:
+            error = ParseError(kinds.IMPORT_ERROR, f"{type(exc).__name__}: {exc}", None)
+            return to_plain(ParsedMigration(error)), None
+    return to_plain(parse_migration(source, str(path))), digest(source)
 
 
-def _parse_files(paths: list[Path]) -> list[tuple[ParsedMigration, bytes | None]]:
-    workers = min(os.cpu_count() or 1, 8)
-    if len(paths) < _PARALLEL_MIN or workers < 2:
-        return [_parse_file(p) for p in paths]
+def _parse_one(item: tuple[Path, bytes | None]) -> tuple[tuple, bytes | None]:
+    return _parse_file(*item)
+
+
+def _parse_files(items: list[tuple[Path, bytes | None]]) -> list[tuple[tuple, bytes | None]]:
+    """:func:`_parse_file` of each (path, bytes if read), on every core when there are
+    many: ``ast.parse`` holds the GIL, so only processes run it side by side."""
+    workers = min(_usable_cores(), 8)
+    if len(items) < _PARALLEL_MIN or workers < 2:
+        return [_parse_file(*item) for item in items]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -188,9 +221,19 @@ def _parse_files(paths: list[Path]) -> list[tuple[ParsedMigration, bytes | None]
     context = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
     try:
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            return list(pool.map(_parse_file, paths, chunksize=max(1, len(paths) // (workers * 4))))
+            chunk = max(1, len(items) // (workers * 4))
+            return list(pool.map(_parse_one, items, chunksize=chunk))
     except (OSError, RuntimeError):  # no processes here (sandbox): parse in this one
-        return [_parse_file(p) for p in paths]
+        return [_parse_file(*item) for item in items]
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a container or ``taskset`` may allow fewer
+    than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _add_referenced_contrib_apps(
@@ -205,7 +248,8 @@ def _add_referenced_contrib_apps(
         wanted = set()
         for app in project.apps:
             for path in files[app.label].values():
-                for dep in (*parsed[path].dependencies, *parsed[path].run_before):
+                result = parsed[str(path)]
+                for dep in (*result.dependencies, *result.run_before):
                     key = _swapped(dep, project.settings) if dep[0] == SWAPPABLE else dep
                     if key is not None and key[0] not in known:
                         wanted.add(key[0])
@@ -255,29 +299,36 @@ def _assemble(
     problems: list[Problem] = []
     declared: dict[Key, rules.Declared] = {}
     migrations: dict[Key, tuple[Path, ParsedMigration]] = {}
+    unusual: list[Key] = []  # unreadable values or swappable dependencies: rare
     failed: set[Key] = set()
     for app in project.apps:
         if app.migrations is not None:
             problems += _side_file_problems(app)
             problems += _not_files_problems(app)
-        for name, path in files.get(app.label, {}).items():
-            key = (app.label, name)
-            result = parsed[path]
+        label = app.label
+        for name, path in files.get(label, {}).items():
+            key = (label, name)
+            result = parsed[str(path)]
             if result.error is not None:
                 failed.add(key)
                 problems.append(_parse_problem(key, path, result.error))
                 continue
-            problems += _unreadable_problems(key, path, result, project.settings)
-            deps = tuple(
-                key
-                for key in (
-                    _swapped(d, project.settings) if d[0] == SWAPPABLE else d
-                    for d in result.dependencies
+            deps = result.dependencies
+            if any(d[0] == SWAPPABLE for d in deps):
+                deps = tuple(
+                    found
+                    for found in (
+                        _swapped(d, project.settings) if d[0] == SWAPPABLE else d for d in deps
+                    )
+                    if found is not None
                 )
-                if key is not None
-            )
+                unusual.append(key)
+            elif result.unreadable:
+                unusual.append(key)
             declared[key] = rules.Declared(deps, result.replaces, result.run_before)
             migrations[key] = (path, result)
+    for key in unusual:
+        problems += _unreadable_problems(key, *migrations[key], project.settings)
     migrated = {app.label for app in project.apps if app.migrations is not None}
     unmigrated = {app.label for app in project.apps} - migrated
     built = rules.build(
@@ -287,7 +338,9 @@ def _assemble(
         replace_migrations=replace_migrations,
     )
     graph = _to_networkx(project, built, declared, migrations)
-    graph.graph["unreadable"] = _unreadable_attributes(migrations, project.settings)
+    graph.graph["unreadable"] = _unreadable_attributes(
+        {key: migrations[key] for key in unusual}, project.settings
+    )
     problems += _missing_problems(built, declared, migrations, failed, migrated)
     if built.cyclic_squash is not None:
         problems.append(
@@ -296,7 +349,7 @@ def _assemble(
                 f"Cyclical squash replacement found, starting at {built.cyclic_squash}",
             )
         )
-    if not _is_acyclic(built):
+    if not built.is_acyclic():
         problems += cycle_problems(graph)
     return StaticLoad(graph, sorted(set(problems), key=Problem.sort_key), project)
 
@@ -311,25 +364,6 @@ def _unreadable_attributes(migrations, settings: dict[str, str]) -> dict[Key, tu
         if attributes:
             found[key] = tuple(sorted(attributes))
     return found
-
-
-def _is_acyclic(built: rules.BuiltGraph) -> bool:
-    """Kahn's algorithm: a fast no for the common case before networkx finds the cycles."""
-    indegree = dict.fromkeys(built.nodes, 0)
-    children: dict[Key, list[Key]] = {}
-    for parent, child in built.edges:
-        indegree[child] += 1
-        children.setdefault(parent, []).append(child)
-    ready = [key for key, count in indegree.items() if count == 0]
-    seen = 0
-    while ready:
-        key = ready.pop()
-        seen += 1
-        for child in children.get(key, ()):
-            indegree[child] -= 1
-            if indegree[child] == 0:
-                ready.append(child)
-    return seen == len(indegree)
 
 
 def _parse_problem(key: Key, path: Path, error: ParseError) -> Problem:
@@ -427,7 +461,9 @@ def _side_file_problems(app: StaticApp) -> list[Problem]:
 def _missing_problems(
     built: rules.BuiltGraph, declared, migrations, failed, migrated
 ) -> list[Problem]:
-    found = []
+    found: list[Problem] = []
+    if not built.missing and not built.unknown_app_refs:  # the common case
+        return found
     names_by_app: dict[str, list[str]] = {}
     for app, name in declared:
         names_by_app.setdefault(app, []).append(name)
@@ -444,46 +480,42 @@ def _missing_problems(
     return found
 
 
-def _node_attributes(
-    key: Key, path: Path, result: ParsedMigration, declared: rules.Declared, evaluator
-) -> dict:
-    from migrator.static.operations import LazyOperations
-
-    return {
-        "app_label": key[0],
-        "name": key[1],
-        "path": str(path),
-        "initial": result.initial,
-        "dependencies": declared.dependencies,
-        "replaces": result.replaces,
-        "run_before": result.run_before,
-        "atomic": result.atomic,
-        "applied": None,  # static mode never reads a database
-        "is_squashed": bool(result.replaces),
-        "operations": LazyOperations(evaluator, result.operations),
-    }
-
-
 def _to_networkx(
     project: StaticProject,
     built: rules.BuiltGraph,
     declared: dict[Key, rules.Declared],
     migrations: dict[Key, tuple[Path, ParsedMigration]],
 ) -> nx.DiGraph:
-    from migrator.static.operations import Evaluator  # imports Django
-
-    evaluator = Evaluator(project.settings)
+    builder = OperationBuilder(project.settings)  # Django only once operations are read
     graph: nx.DiGraph[Key] = nx.DiGraph()
     graph.graph["apps"] = {
         app.label: AppInfo(app.label, app.name, app.path, app.local, app.migrations is not None)
         for app in sorted(project.apps, key=lambda a: a.label)
     }
-    # add_nodes_from / add_edges_from: one call each, several times faster at 10,000 nodes
-    graph.add_nodes_from(
-        (key, _node_attributes(key, *migrations[key], declared[key], evaluator))
-        for key in sorted(built.nodes)
-    )
-    graph.add_edges_from(sorted(built.edges))
+    # add_nodes_from / add_edges_from: one call each, several times faster at 10,000
+    # nodes; the attributes filled in afterwards (given as (key, dict) pairs, networkx
+    # tells them from keys by catching a TypeError, one per node)
+    keys = sorted(built.nodes)
+    graph.add_nodes_from(keys)
+    for key, data in graph.nodes(data=True):
+        path, result = migrations[key]
+        data.update(
+            app_label=key[0],
+            name=key[1],
+            path=str(path),
+            initial=result.initial,
+            dependencies=declared[key].dependencies,
+            replaces=result.replaces,
+            run_before=result.run_before,
+            atomic=result.atomic,
+            applied=None,  # static mode never reads a database
+            is_squashed=bool(result.replaces),
+            operations=LazyOperations(builder, result.operations),
+        )
+    # In the order of sorted(edges) for each node's parents and children alike: children
+    # come in sorted order for every parent, parents sorted for every child.
+    parents = built.parents
+    graph.add_edges_from((parent, child) for child in keys for parent in sorted(parents[child]))
     add_derived_attributes(graph)
     graph.graph["database"] = None
     graph.graph["partially_applied"] = {}

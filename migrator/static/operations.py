@@ -16,7 +16,6 @@ custom operation) becomes a stand-in that never runs project code:
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from importlib import import_module
 
 from django.db import models
@@ -171,44 +170,3 @@ class Evaluator:
         if dotted.endswith("Field"):
             return models.Field()  # a project's custom field: a field without a type
         return Placeholder(f"{dotted}(...)")
-
-
-class LazyOperations(Sequence):
-    """A migration's operations, built on first use.
-
-    Rebuilding Django fields costs about as much as reading every file, and most commands
-    never look at operations (``check``), so a static graph holds this read-only sequence
-    instead of a tuple; it iterates, indexes and compares like the tuple it stands for.
-    """
-
-    __slots__ = ("_evaluator", "_trees", "_built")
-
-    def __init__(self, evaluator: Evaluator, trees: tuple) -> None:
-        self._evaluator = evaluator
-        self._trees = trees
-        self._built: tuple | None = None
-
-    def _operations(self) -> tuple:
-        if self._built is None:
-            self._built = tuple(self._evaluator.operation(tree) for tree in self._trees)
-        return self._built
-
-    def __getitem__(self, index):
-        return self._operations()[index]
-
-    def __len__(self) -> int:
-        return len(self._trees)
-
-    def __iter__(self):
-        return iter(self._operations())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, LazyOperations):
-            other = other._operations()
-        return isinstance(other, tuple) and self._operations() == other
-
-    # unhashable, as it defines __eq__: mypy cannot express removing object.__hash__
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return repr(self._operations())

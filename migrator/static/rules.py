@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from migrator.graph import Key
 
@@ -28,9 +29,11 @@ FIRST = "__first__"
 LATEST = "__latest__"
 
 
-@dataclass(frozen=True)
-class Declared:
-    """What a migration declares that shapes the graph (swappable deps resolved)."""
+class Declared(NamedTuple):
+    """What a migration declares that shapes the graph (swappable deps resolved).
+
+    A NamedTuple: the static loader makes one per migration file (10,000 in a large
+    project), several times faster than a dataclass instance."""
 
     dependencies: tuple[Key, ...] = ()
     replaces: tuple[Key, ...] = ()
@@ -39,14 +42,33 @@ class Declared:
 
 @dataclass
 class BuiltGraph:
-    """Real nodes, edges parent -> child, and what could not be resolved."""
+    """Real nodes, their parents and children (edges parent -> child), and what could
+    not be resolved."""
 
     nodes: set[Key]
-    edges: set[tuple[Key, Key]]
+    parents: dict[Key, set[Key]]  # every real node -> its real parents
+    children: dict[Key, set[Key]]  # every real node -> its real children
     missing: set[Key]  # dummy nodes still referenced after replacement
     unknown_app_refs: list[tuple[Key, Key]] = field(default_factory=list)
     replacements: dict[Key, tuple[Key, ...]] = field(default_factory=dict)
     cyclic_squash: Key | None = None  # a squash that (indirectly) replaces itself
+
+    @property
+    def edges(self) -> set[tuple[Key, Key]]:
+        return {(parent, child) for child, found in self.parents.items() for parent in found}
+
+    def is_acyclic(self) -> bool:
+        """Kahn's algorithm: a fast no for the common case before a cycle is looked for."""
+        indegree = {key: len(found) for key, found in self.parents.items()}
+        ready = [key for key, count in indegree.items() if not count]
+        seen = 0
+        while ready:
+            seen += 1
+            for child in self.children[ready.pop()]:
+                count = indegree[child] = indegree[child] - 1
+                if not count:
+                    ready.append(child)
+        return seen == len(indegree)
 
 
 class _Graph:
@@ -55,9 +77,22 @@ class _Graph:
         self.dummies: set[Key] = set()
         self.parents: dict[Key, set[Key]] = {key: set() for key in self.nodes}
         self.children: dict[Key, set[Key]] = {key: set() for key in self.nodes}
-        self.by_app: dict[str, list[Key]] = {}
-        for key in sorted(self.nodes):
-            self.by_app.setdefault(key[0], []).append(key)
+        self._migrations = tuple(self.nodes)
+        self._by_app: dict[str, list[Key]] | None = None
+        self._sorted: set[str] = set()
+
+    def app_migrations(self, app: str) -> list[Key]:
+        """The app's migrations (as it had them at the start), sorted; grouped when first
+        asked for (``__first__``, ``__latest__``), sorted app by app."""
+        if self._by_app is None:
+            self._by_app = {}
+            for key in self._migrations:
+                self._by_app.setdefault(key[0], []).append(key)
+        found = self._by_app.get(app, [])
+        if app not in self._sorted:
+            found.sort()
+            self._sorted.add(app)
+        return found
 
     def _ensure(self, key: Key) -> None:
         if key not in self.parents:
@@ -74,14 +109,14 @@ class _Graph:
     def root_nodes(self, app: str) -> list[Key]:
         return [
             node
-            for node in self.by_app.get(app, ())
+            for node in self.app_migrations(app)
             if node in self.nodes and all(p[0] != app for p in self.parents[node])
         ]
 
     def leaf_nodes(self, app: str) -> list[Key]:
         return [
             node
-            for node in self.by_app.get(app, ())
+            for node in self.app_migrations(app)
             if node in self.nodes and all(c[0] != app for c in self.children[node])
         ]
 
@@ -112,10 +147,15 @@ def build(
 ) -> BuiltGraph:
     """Build the graph as Django does; ``migrations`` in Django's loading order."""
     graph = _Graph(migrations)
+    parents, children = graph.parents, graph.children
     for key, declared in migrations.items():
         for parent in declared.dependencies:
             if parent[0] == key[0] and parent[1] != FIRST:
-                graph.add_dependency(key, parent)
+                if parent not in children:  # the common case, inlined: 10,000 calls
+                    graph.add_dependency(key, parent)
+                else:
+                    parents[key].add(parent)
+                    children[parent].add(key)
     unknown: list[tuple[Key, Key]] = []
 
     def check_key(target: Key, asking: Key) -> Key | None:
@@ -142,9 +182,20 @@ def build(
 
     replacements = {key: d.replaces for key, d in migrations.items() if d.replaces}
     cyclic = _replace_all(graph, replacements) if replace_migrations else None
+    nodes = graph.nodes
+    if graph.dummies:  # keep the real nodes and the edges between them
+        parents = {
+            k: {p for p in ps if p in nodes} for k, ps in graph.parents.items() if k in nodes
+        }
+        children = {
+            k: {c for c in cs if c in nodes} for k, cs in graph.children.items() if k in nodes
+        }
+    else:  # the common case: every key is a real node
+        parents, children = graph.parents, graph.children
     return BuiltGraph(
-        nodes=set(graph.nodes),
-        edges={(p, c) for c in graph.nodes for p in graph.parents[c] if p in graph.nodes},
+        nodes=set(nodes),
+        parents=parents,
+        children=children,
         missing=set(graph.dummies),
         unknown_app_refs=unknown,
         replacements=replacements,
