@@ -75,7 +75,8 @@ def load_project(
             setup_static()
         static = load_static_graph(options, overlay=overlay, replace_migrations=replace_migrations)
         found = static.project
-        static_time_zone(found.settings_values, found.settings_unknown, found.settings_read)
+        if needs_django:  # the clock names merges; check never reads it
+            static_time_zone(found.settings_values, found.settings_unknown, found.settings_read)
         settings = SettingsChoice(found.settings_module or "", found.settings_source, found.root)
         _mark_project_apps(static.graph, options)
         return Project(options, settings, static.graph, static.problems)

@@ -70,8 +70,11 @@ def _preload() -> None:
 
     import migrator
 
+    # Not migrator.checks: importing it registers the Django app's system checks in
+    # Django's global registry, which only a project that installs the app should have.
+    not_preloaded = {"migrator.__main__", "migrator.checks"}
     for module in pkgutil.walk_packages(migrator.__path__, "migrator."):
-        if not module.name.endswith("__main__"):
+        if module.name not in not_preloaded:
             importlib.import_module(module.name)
     for name in (
         "networkx",

@@ -31,6 +31,7 @@ def imported(project, *args: str) -> tuple[int, list[str]]:
         [sys.executable, "-c", PROBE, *args],
         project.root,
         clean_env(PYTHONPATH=str(REPO), MIGRATOR_CACHE_DIR="off"),
+        fork=False,  # the fork server has imported Django already: a new interpreter
     )
     found = json.loads(result.err.rpartition("\nMODULES ")[2])
     return found["code"], found["modules"]
