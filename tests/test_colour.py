@@ -119,7 +119,7 @@ def complete(words: str, cwd) -> list[str]:
         COMP_CWORD=str(len(words.split()) - 1),
     )
     code = "from migrator.cli import main; main([], prog_name='migrator')"
-    result = run([sys.executable, "-c", code], cwd, env)
+    result = run([sys.executable, "-c", code], cwd, env, fork=False)
     assert result.code == 0, result.err
     return result.out.split()
 
@@ -128,7 +128,9 @@ def test_shell_completion_installs_and_completes(tmp_path):
     code = (
         "from migrator.cli import main; main(['--show-completion', 'bash'], prog_name='migrator')"
     )
-    script = run([sys.executable, "-c", code], tmp_path)
+    # completion is driven by variables typer reads as the program starts: a new
+    # interpreter each (not the tests' fork server)
+    script = run([sys.executable, "-c", code], tmp_path, fork=False)
     assert script.code == 0, script.err
     assert "complete -o default -F _migrator_completion migrator" in script.out
     assert "_MIGRATOR_COMPLETE=complete_bash" in script.out

@@ -607,23 +607,27 @@ def non_utf8_name(project):
 
 
 def test_a_file_name_that_is_not_utf8_is_drawn(non_utf8_name):
-    """Every graph format is written, the name shown as a terminal shows it (U+FFFD),
-    where the encoders failed on the surrogate before."""
+    """Every graph format is written, where the encoders failed on the surrogate before:
+    JSON keeps the real name (its escape decodes back to the file's bytes), the pictures
+    show the byte as a visible escape, as the terminal does (render/escape.py)."""
     project = non_utf8_name
     assert project.django_conflicts() == {"alpha": ["0002_b", NON_UTF8]}
     for suffix in ("dot", "json", "html", "mmd", "svg"):
         result = project.migrator("graph", "-o", f"graph.{suffix}")
         assert (result.code, result.err) == (0, ""), suffix
-    assert "0003_caf\ufffd" in (project.root / "graph.json").read_text(encoding="utf-8")
-    assert "0003_caf\ufffd" in (project.root / "graph.dot").read_text(encoding="utf-8")
+    drawn = json.loads((project.root / "graph.json").read_text(encoding="utf-8"))
+    names = {node["name"] for node in drawn["nodes"]}
+    assert NON_UTF8 in names
+    assert os.fsencode(NON_UTF8) == b"0003_caf\xe9"
+    assert "0003_caf\\\\udce9" in (project.root / "graph.dot").read_text(encoding="utf-8")
 
 
 def test_a_file_name_that_is_not_utf8_on_a_strict_terminal(non_utf8_name):
     """A UTF-8 locale other than C makes Python's stdout strict: the conflict is still
-    listed (the byte shown as U+FFFD), not 'cannot write to standard output'."""
+    listed (the byte shown as a visible escape), not 'cannot write to standard output'."""
     result = non_utf8_name.migrator("check", env=clean_env(PYTHONIOENCODING="utf-8:strict"))
     assert (result.code, result.err) == (1, "")
-    assert result.out.startswith("alpha: conflict: 2 leaf migrations: 0002_b, 0003_caf\ufffd\n")
+    assert result.out.startswith("alpha: conflict: 2 leaf migrations: 0002_b, 0003_caf\\udce9\n")
 
 
 def test_run_from_a_subfolder_of_the_project(project):

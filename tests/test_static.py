@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -367,18 +368,20 @@ def test_cache_is_outside_the_tree_and_never_trusted_for_a_changed_file(project,
 
 def test_pre_commit_hook_runs_without_settings(tmp_path):
     """The ``migrator-check`` hook's entry, as pre-commit runs it (no file names), in a
-    checkout with no usable settings: it finds the conflict statically."""
-    hooks = (REPO / ".pre-commit-hooks.yaml").read_text()
-    fields = dict(
-        line.strip().lstrip("- ").split(": ", 1)
-        for line in hooks.splitlines()
-        if ": " in line and not line.lstrip().startswith("#")
-    )
-    assert fields["id"] == "migrator-check"
-    assert fields["pass_filenames"] == "false"
+    git checkout with no usable settings and the migrations staged: it finds the
+    conflict statically, and runs no project code."""
+    import yaml
+
+    hooks = {
+        hook["id"]: hook for hook in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    }
+    hook = hooks["migrator-check"]
+    assert hook["pass_filenames"] is False
     project = sentinel_project(tmp_path / "proj")
     (project.root / "project" / "settings.py").write_text("raise RuntimeError('secrets')\n")
-    entry = fields["entry"].split()
+    subprocess.run(["git", "init", "-q"], cwd=project.root, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=project.root, check=True)
+    entry = hook["entry"].split()
     assert entry[0] == "migrator"
     env = clean_env(MIGRATOR_SENTINEL=str(tmp_path / "sentinel.txt"))
     result = run([sys.executable, "-m", "migrator", *entry[1:]], project.root, env)
