@@ -27,6 +27,16 @@ def squash_report(
     the cleanup; refused when the graph already has a cycle."""
     from migrator.django.optimizer import squashes_squashed, window_cost
 
+    refuse_cycle(project)
+    labels = select_apps(project.graph, app_labels) if app_labels else None
+    report = analyse(project.graph, labels, min_length, allow_squashed=squashes_squashed())
+    report.cleanup = _project_cleanup(project, labels, database)
+    costs = [window_cost(project.graph, window) for window in report.windows]
+    return report, costs
+
+
+def refuse_cycle(project: Project) -> None:
+    """Refused when the graph already has a cycle: no squash is judged or written then."""
     cycle = [p for p in project.problems if p.kind == CIRCULAR_DEPENDENCY]
     if cycle:
         raise RefusedError(
@@ -35,11 +45,6 @@ def squash_report(
             line=cycle[0].line,
             hint="fix it first (`migrator check` lists every problem)",
         )
-    labels = select_apps(project.graph, app_labels) if app_labels else None
-    report = analyse(project.graph, labels, min_length, allow_squashed=squashes_squashed())
-    report.cleanup = _project_cleanup(project, labels, database)
-    costs = [window_cost(project.graph, window) for window in report.windows]
-    return report, costs
 
 
 def _project_cleanup(project: Project, labels, database: str | None) -> list[Cleanup]:
