@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,13 @@ from migrator.graph import Key, key_str
 from migrator.markers import MARKER_FILE, marker_apps, marker_change, marker_path
 from migrator.project import Project, select_apps
 from migrator.write.plan import WritePlan
-from migrator.write.verify import TIMEOUT_SECONDS, check_env, migrator_command
+from migrator.write.verify import (
+    BOOTSTRAP,
+    TIMEOUT_SECONDS,
+    check_env,
+    isolated_path,
+    own_folder,
+)
 
 #: A migration module's path has a part starting with a digit: nothing can import it.
 _MIGRATION_MODULE_PART = "migrations."
@@ -88,10 +95,29 @@ def unported_functions(project: Project, app: str, replaces: list[str]) -> list[
     return sorted(found)
 
 
+def fresh_command(project: Project, command: str, *args: str) -> list[str]:
+    """``migrator COMMAND ARGS`` in a fresh, isolated process on the same project and
+    this very migrator (see :mod:`migrator.write.verify`: a ``migrator.py`` of the
+    project cannot stand in for it)."""
+    options, choice = project.options, project.settings
+    setup = {
+        "own": str(own_folder()),
+        "path": isolated_path((options.cwd, choice.root, *choice.pythonpath)),
+        "preload": ["migrator.cli.commands", "networkx", "django"],
+        "cwd": str(options.cwd),
+    }
+    argv = [sys.executable, "-I", "-B", "-c", BOOTSTRAP, json.dumps(setup), command]
+    if options.settings:
+        argv += ["--settings", options.settings]
+    for entry in options.pythonpath:
+        argv += ["--pythonpath", entry]
+    return argv + list(args)
+
+
 def _run(argv: list[str], project: Project) -> subprocess.CompletedProcess:
     return subprocess.run(
         argv,
-        cwd=project.options.cwd,
+        cwd=own_folder(),
         env=check_env(project.settings),
         capture_output=True,
         text=True,
@@ -127,8 +153,9 @@ def plan_squash(
     chosen = tuple(names) or top_window(project, app)
     result = SquashApply(app, chosen, dry_run=dry_run)
     out = scratch / "squash.json"
-    argv = migrator_command(project.settings, "squash-source", "--database", database)
-    argv += ["--out", str(out), "--", app, *chosen]
+    argv = fresh_command(
+        project, "squash-source", "--database", database, "--out", str(out), "--", app, *chosen
+    )
     try:
         proc = _run(argv, project)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -170,8 +197,9 @@ def trial_verifier(project: Project, source_json: Path, database: str) -> Callab
 
     def verify() -> str | None:
         out = source_json.with_name("trial.json")
-        argv = migrator_command(project.settings, "squash-trial", "--database", database)
-        argv += ["--out", str(out), "--", str(source_json)]
+        argv = fresh_command(
+            project, "squash-trial", "--database", database, "--out", str(out), str(source_json)
+        )
         try:
             proc = _run(argv, project)
         except (OSError, subprocess.TimeoutExpired) as exc:
