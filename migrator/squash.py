@@ -91,6 +91,11 @@ def cleanup(
                 if target in replaced
             }
         )
+        run_before = sorted(
+            (other, target)
+            for other, target in dependents
+            if target in {tuple(k) for k in full_graph.nodes[other].get("run_before", ())}
+        )
         applied = None
         if database is not None and all(
             full_graph.nodes[r].get("applied") is not None for r in on_disk
@@ -105,6 +110,7 @@ def cleanup(
                 applied,
                 database,
                 error,
+                tuple(run_before),
             )
         )
     return found

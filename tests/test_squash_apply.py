@@ -238,3 +238,34 @@ def test_bad_ranges_are_refused_in_one_line(tmp_path, args, message):
     assert message in result.err.splitlines()[0]
     assert "Traceback" not in result.err
     assert project.snapshot() == before
+
+
+def test_run_before_is_reported_in_its_true_direction(tmp_path):
+    """other.0001 names shop.0002 in its run_before: shop.0002 depends on it (Django's
+    graph says so), not the reverse."""
+    project = DjangoProject(tmp_path / "proj")
+    project.chain("shop", ["0001_initial", "0002_b", "0003_c"])
+    project.add_migration("other", "0001_initial", [], run_before=[("shop", "0002_b")])
+    project.add_migration("other", "0002_uses", [("shop", "0003_c")])
+    parents = project.django(
+        """
+        from django.db.migrations.loader import MigrationLoader
+        node = MigrationLoader(None).graph.node_map[('shop', '0002_b')]
+        print(json.dumps(sorted(list(p.key) for p in node.parents)))
+        """
+    )
+    assert json.loads(parents.out) == [["other", "0001_initial"], ["shop", "0001_initial"]]
+    text = project.migrator("squash", "shop", "--min-length", "2")
+    assert text.code == 0, text.err
+    lines = [line for line in text.out.splitlines() if "repoint" in line]
+    assert lines == [
+        "  repoint before removing `replaces`: other.0001_initial runs before shop.0002_b "
+        "(its run_before names it)",
+        "  repoint before removing `replaces`: other.0002_uses depends on shop.0003_c",
+    ]
+    report = project.migrator("squash", "shop", "--min-length", "2", "--format", "json")
+    (window,) = [w for w in report.json()["windows"] if w["app"] == "shop"]
+    assert window["dependents"] == [
+        {"migration": "other.0001_initial", "runs_before": "shop.0002_b"},
+        {"migration": "other.0002_uses", "depends_on": "shop.0003_c"},
+    ]
