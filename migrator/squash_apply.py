@@ -56,6 +56,7 @@ class SquashApply:
     dependencies: list[str] = field(default_factory=list)  # put back (Django drops them)
     run_before: list[str] = field(default_factory=list)  # put back
     atomic: bool = True  # False: put back
+    copied: list[str] = field(default_factory=list)  # functions copied from replaced files
     marker: Path | None = None  # the marker file made to name the squashed migration
     dry_run: bool = False
     plan: WritePlan = field(default_factory=WritePlan)
@@ -168,11 +169,12 @@ def plan_squash(
     result.replaces = made["replaces"]
     result.dependencies, result.run_before = made["dependencies"], made["run_before"]
     result.atomic = made["atomic"]
+    result.copied = made.get("copied", [])
     if made.get("manual"):
-        functions = unported_functions(project, app, result.replaces)
+        functions = made.get("unportable") or unported_functions(project, app, result.replaces)
         raise RefusedError(
             "the squashed migration would call functions defined in the replaced "
-            f"migration files: {', '.join(functions) or 'see Django’s squash'}",
+            f"migration files that cannot be copied: {'; '.join(functions)}",
             hint="move them into a module of the app (and point the RunPython at it), "
             "or squash a range without them",
         )

@@ -200,23 +200,112 @@ def test_a_squash_that_changes_the_schema_is_refused_and_nothing_written(db_proj
     assert db_project.snapshot() == before
 
 
-def test_functions_in_replaced_files_are_listed_and_nothing_written(tmp_path):
-    project = DjangoProject(tmp_path / "proj")
-    project.add_migration("shop", "0001_initial", [], operations=[ITEM])
-    source = (
-        "from django.db import migrations\n\n\n"
-        "def forwards(apps, schema_editor):\n    pass\n\n\n"
-        "class Migration(migrations.Migration):\n"
-        "    dependencies = [('shop', '0001_initial')]\n"
-        "    operations = [migrations.RunPython(forwards)]\n"
+DATA = """\
+import json
+from django.db import migrations
+from django.db.models import F
+
+
+def forwards(apps, schema_editor):
+    Item = apps.get_model("shop", "Item")
+    Item.objects.create(number=len(json.dumps([1, 2])))
+    Item.objects.update(number=F("number") * 10)
+
+
+def backwards(apps, schema_editor):
+    apps.get_model("shop", "Item").objects.all().delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [migrations.RunPython(forwards, backwards)]
+"""
+
+MORE = """\
+from django.db import migrations
+
+{constant}
+
+def forwards(apps, schema_editor):
+    apps.get_model("shop", "Item").objects.create(number={value})
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0002_data")]
+    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+"""
+
+
+def data_project(project: DjangoProject, constant: str = "", value: str = "7") -> None:
+    project.add_migration(
+        "shop",
+        "0001_initial",
+        [],
+        operations=[
+            ITEM.replace(
+                "serialize=False))]",
+                "serialize=False)), ('number', models.IntegerField(default=0))]",
+            )
+        ],
     )
-    project.add_migration("shop", "0002_data", source=source)
+    project.add_migration("shop", "0002_data", source=DATA)
+    project.add_migration("shop", "0003_more", source=MORE.format(constant=constant, value=value))
+
+
+def _numbers(project: DjangoProject) -> list[int]:
+    migrate = project.manage("migrate", "--noinput")
+    assert migrate.code == 0, migrate.err
+    rows = project.django(
+        """
+        from django.db import connection
+        with connection.cursor() as cursor:
+            cursor.execute('SELECT number FROM shop_item ORDER BY number')
+            print(json.dumps([row[0] for row in cursor.fetchall()]))
+        """
+    )
+    assert rows.code == 0, rows.err
+    return json.loads(rows.out)
+
+
+def test_self_contained_functions_are_copied_into_the_squashed_file(tmp_path):
+    """Django leaves references to the replaced modules (and a note to port them by
+    hand); the functions and their imports are copied, a second ``forwards`` renamed.
+    Django's migrate on the new file writes the same rows as on the old files."""
+    project = DjangoProject(tmp_path / "proj")
+    data_project(project)
+    twin = project.twin(tmp_path / "twin")
+    result = project.migrator("squash", "shop", "--apply", "0003")
+    assert result.code == 0, result.err
+    assert (
+        "  copied from the replaced files (Django leaves them to port): backwards(), "
+        "forwards(), forwards_0003()"
+    ) in result.out.splitlines()
+    source = project.migration_path("shop", "0001_squashed_0003_more").read_text()
+    assert "manual copying" not in source
+    assert "from django.db.models import F\nimport json\n" in source
+    assert "def forwards_0003(apps, schema_editor):" in source
+    # only the squashed file is used from empty: the rows come from the copies
+    for name in ("0001_initial", "0002_data", "0003_more"):
+        project.migration_path("shop", name).unlink()
+    text = project.migration_path("shop", "0001_squashed_0003_more").read_text()
+    project.migration_path("shop", "0001_squashed_0003_more").write_text(
+        text.replace("    replaces = ", "    replaced_once = ")
+    )
+    expected = _numbers(twin)
+    assert len(expected) == 2
+    assert _numbers(project) == expected
+
+
+def test_functions_that_cannot_be_copied_are_listed_and_nothing_written(tmp_path):
+    project = DjangoProject(tmp_path / "proj")
+    data_project(project, constant="START = 3\n", value="START")
     before = project.snapshot()
-    result = project.migrator("squash", "shop", "--apply", "0002")
+    result = project.migrator("squash", "shop", "--apply", "0003")
     assert result.code == 1
     assert result.err.splitlines()[0] == (
         "migrator: error: the squashed migration would call functions defined in the "
-        "replaced migration files: forwards() in shop.0002_data"
+        "replaced migration files that cannot be copied: forwards() in 0003_more: it uses "
+        "START of its module"
     )
     assert project.snapshot() == before
 

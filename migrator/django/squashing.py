@@ -12,13 +12,23 @@ Where we differ from ``squashmigrations`` (on purpose):
 * ``atomic = False`` is kept when any replaced migration had it (Django would run a
   ``RunPython`` meant to run outside a transaction inside one);
 * every dependency of a replaced migration on a migration outside the range is kept
-  (Django keeps the same-app ones of the first replaced migration only).
+  (Django keeps the same-app ones of the first replaced migration only);
+* a ``RunPython`` function defined in a replaced migration file is copied into the
+  squashed file when it is self-contained (a plain module-level function that uses only
+  its arguments, builtins and its module's imports), with those imports; Django leaves
+  a reference to the old module (which no name can import) and asks for manual porting.
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
 import contextlib
+import inspect
 import os
+import re
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +39,7 @@ from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.migration import SwappableTuple
+from django.db.migrations.operations.special import RunPython
 from django.db.migrations.writer import MigrationWriter
 
 from migrator.errors import RefusedError
@@ -59,6 +70,121 @@ def _dropped(loader: MigrationLoader, replaced: list[Key]) -> tuple[list, list, 
     return dependencies, run_before, not atomic
 
 
+#: A migration module: some part of its dotted path starts with a digit.
+_MIGRATION_MODULE = re.compile(r"(^|\.)\d")
+_PORTING_NOTE = "# Functions from the following migrations need manual copying."
+
+
+def _import_lines(module_source: str) -> dict[str, str]:
+    """Each name the module's top-level imports bind -> the import of that one name."""
+    found: dict[str, str] = {}
+    for node in ast.parse(module_source).body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                found[bound] = ast.unparse(ast.Import(names=[alias]))
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                one = ast.ImportFrom(module=node.module, names=[alias], level=node.level)
+                found[alias.asname or alias.name] = ast.unparse(one)
+    return found
+
+
+def portable(function) -> tuple[str, list[str]] | str:
+    """The source of ``function`` and the imports it needs, when it can be copied into
+    another module as it is; else why not."""
+    if "." in function.__qualname__ or "<" in function.__qualname__:
+        return "it is not a module-level function"
+    module = sys.modules.get(function.__module__)
+    if module is None:
+        return "its module is not loaded"
+    try:
+        source = textwrap.dedent(inspect.getsource(function))
+        imports = _import_lines(inspect.getsource(module))
+    except (OSError, TypeError, SyntaxError):
+        return "its source cannot be read"
+    definition = ast.parse(source).body[0]
+    if not isinstance(definition, ast.FunctionDef) or definition.decorator_list:
+        return "it is decorated"
+    loaded: set[str] = set()
+    bound: set[str] = set()
+    for node in ast.walk(definition):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {a.asname or a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            return "it declares global names"
+    free = loaded - bound - set(dir(builtins))
+    missing = sorted(free - imports.keys())
+    if missing:
+        return f"it uses {', '.join(missing)} of its module"
+    return source, [imports[name] for name in sorted(free)]
+
+
+def _ported(migration) -> tuple[dict[str, str], list[str], list[str], list[str]]:
+    """For the ``RunPython`` functions of ``migration`` that live in migration files:
+    (Django's reference -> local name, the functions' sources, the imports they need,
+    why the others cannot be copied)."""
+    names: dict[str, str] = {}
+    sources: list[str] = []
+    imports: list[str] = []
+    refused: list[str] = []
+    taken = {"migrations", "models", "settings", "django"}
+    for operation in migration.operations:
+        if not isinstance(operation, RunPython):
+            continue
+        for function in (operation.code, operation.reverse_code):
+            module = getattr(function, "__module__", None) or ""
+            if function is None or not _MIGRATION_MODULE.search(module):
+                continue
+            reference = f"{module}.{function.__qualname__}"
+            if reference in names:
+                continue
+            where = f"{function.__qualname__}() in {module.rpartition('.')[2]}"
+            found = portable(function)
+            if isinstance(found, str):
+                refused.append(f"{where}: {found}")
+                continue
+            source, needed = found
+            local = function.__name__
+            if local in taken:
+                local = f"{local}_{module.rpartition('.')[2].partition('_')[0]}"
+                source = re.sub(
+                    rf"^def {re.escape(function.__name__)}\(", f"def {local}(", source, count=1
+                )
+            taken.add(local)
+            names[reference] = local
+            sources.append(source.rstrip("\n") + "\n")
+            imports += [line for line in needed if line not in imports]
+    return names, sources, imports, refused
+
+
+def _copy_functions(text: str, names, sources, imports) -> str:
+    """Django's squashed file with the functions copied in: references made local, its
+    note asking for manual porting removed, the functions and their imports above the
+    migration class."""
+    for reference, local in names.items():
+        text = text.replace(reference, local)
+    lines = text.split("\n")
+    if _PORTING_NOTE in lines:
+        at = lines.index(_PORTING_NOTE)
+        end = at
+        while end < len(lines) and lines[end].startswith("#"):
+            end += 1
+        lines[at:end] = []
+    text = "\n".join(lines)
+    head, marker, tail = text.partition("\nclass Migration(")
+    present = set(head.splitlines())
+    added = [line for line in imports if line not in present]
+    head = head.rstrip("\n") + "\n" + "".join(f"{line}\n" for line in added)
+    return head + "\n\n" + "\n\n".join(sources) + "\n" + marker + tail
+
+
 def squashed_source(app: str, start: str | None, end: str, folder: Path) -> dict:
     """Run Django's ``squashmigrations APP [START] END --noinput`` with its file written
     into ``folder``; put back what it drops. Returns ``name``, ``source`` (the file's
@@ -85,6 +211,9 @@ def squashed_source(app: str, start: str | None, end: str, folder: Path) -> dict
                 atomic=not non_atomic,
                 replaces=[key_str(k) for k in replaced],
             )
+            self._ported = _ported(migration)
+            made["copied"] = sorted(self._ported[0].values())
+            made["unportable"] = self._ported[3]
             self._extra = ""
             if non_atomic:
                 self._extra += "\n    atomic = False\n"
@@ -99,11 +228,14 @@ def squashed_source(app: str, start: str | None, end: str, folder: Path) -> dict
 
         def as_string(self):
             text = super().as_string()
-            made["manual"] = bool(self.needs_manual_porting)
+            names, sources, imports, refused = self._ported
+            made["manual"] = bool(self.needs_manual_porting) and bool(refused or not names)
             marker = "\n    dependencies = ["
             if self._extra:
                 at = text.index(marker)
                 text = text[:at] + self._extra.rstrip("\n") + "\n" + text[at:]
+            if self.needs_manual_porting and names and not refused:
+                text = _copy_functions(text, names, sources, imports)
             return text
 
     loader = MigrationLoader(None, ignore_no_migrations=True)

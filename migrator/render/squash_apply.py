@@ -46,6 +46,9 @@ def render_text(result: SquashApply, base: Path) -> str:
     lines += [f"  replaces {name}" for name in result.replaces]
     for what in _restored(result):
         lines.append(f"  put back what Django's squash drops: {what}")
+    if result.copied:
+        names = ", ".join(f"{name}()" for name in result.copied)
+        lines.append(f"  copied from the replaced files (Django leaves them to port): {names}")
     for change in result.plan.changes:
         shown = display_path(str(change.path), base)
         lines.append(f"  {change.verb} {shown}")
@@ -75,6 +78,7 @@ def render_json(result: SquashApply, base: Path) -> str:
             "dependencies": result.dependencies,
             "run_before": result.run_before,
             "atomic": result.atomic,
+            "functions": result.copied,
         },
         "marker": display_path(str(result.marker), base) if result.marker else None,
         "changes": [
