@@ -358,3 +358,37 @@ def test_run_before_is_reported_in_its_true_direction(tmp_path):
         {"migration": "other.0001_initial", "runs_before": "shop.0002_b"},
         {"migration": "other.0002_uses", "depends_on": "shop.0003_c"},
     ]
+
+
+def test_a_same_app_dependency_django_drops_is_put_back(tmp_path):
+    """shop.0001 -> 0002_a, 0002_b -> 0003_merge -> 0004: Django's order is 0002_b,
+    0002_a, 0003_merge, 0004_c; squashing 0002_a .. 0004, it keeps the first one's
+    dependencies only, so 0003_merge's on 0002_b is lost (the squash could run before
+    0002_b). It is put back."""
+    project = DjangoProject(tmp_path / "proj")
+    project.chain("shop", ["0001_initial", "0002_a"])
+    project.add_migration("shop", "0002_b", [("shop", "0001_initial")])
+    project.add_migration("shop", "0003_merge", [("shop", "0002_a"), ("shop", "0002_b")])
+    project.add_migration("shop", "0004_c", [("shop", "0003_merge")])
+    twin = project.twin(tmp_path / "twin")
+    result = project.migrator("squash", "shop", "--apply", "0002_a", "0004", "--format", "json")
+    assert result.code == 0, result.err
+    assert result.json()["restored"]["dependencies"] == ["shop.0002_b"]
+    assert result.json()["replaces"] == ["shop.0002_a", "shop.0003_merge", "shop.0004_c"]
+    django = twin.manage("squashmigrations", "shop", "0002_a", "0004", "--noinput")
+    assert django.code == 0, django.err
+    name = "0002_a_squashed_0004_c"
+
+    def dependencies(of: DjangoProject) -> list:
+        read = of.django(
+            f"""
+            from django.db.migrations.loader import MigrationLoader
+            m = MigrationLoader(None).disk_migrations[('shop', {name!r})]
+            print(json.dumps(sorted(list(d) for d in m.dependencies)))
+            """
+        )
+        assert read.code == 0, read.err
+        return json.loads(read.out)
+
+    assert dependencies(twin) == [["shop", "0001_initial"]]
+    assert dependencies(project) == [["shop", "0001_initial"], ["shop", "0002_b"]]
