@@ -181,6 +181,12 @@ def plan_squash(
     end: Key = (app, made["end"])
     folder = Path(project.graph.nodes[end]["path"]).parent
     result.path = folder / f"{result.name}.py"
+    if result.path.exists():
+        raise RefusedError(
+            f"{app!r} already has a migration {result.name!r}",
+            path=str(result.path),
+            hint="it was squashed already; choose another range",
+        )
     from migrator.write.plan import NewFile
 
     result.plan.add(NewFile(result.path, result.source, f"squash {app!r}"))

@@ -392,3 +392,35 @@ def test_a_same_app_dependency_django_drops_is_put_back(tmp_path):
 
     assert dependencies(twin) == [["shop", "0001_initial"]]
     assert dependencies(project) == [["shop", "0001_initial"], ["shop", "0002_b"]]
+
+
+def test_squashing_again_is_refused_in_one_line(tmp_path):
+    project = DjangoProject(tmp_path / "proj")
+    shop(project)
+    assert project.migrator("squash", "shop", "--apply", "0002", "0004").code == 0
+    before = project.snapshot()
+    again = project.migrator("squash", "shop", "--apply", "0002", "0004")
+    assert again.code == 1
+    assert again.err.startswith("migrator: error: ")
+    assert len(again.err.splitlines()) == 2  # the message and its hint
+    assert project.snapshot() == before
+
+
+def test_an_unreachable_database_is_refused_before_anything_is_written(tmp_path):
+    pytest.importorskip("psycopg")
+    from tests.databases import closed_port, databases_setting
+
+    project = DjangoProject(
+        tmp_path / "proj",
+        settings_extra=databases_setting(
+            "django.db.backends.postgresql", NAME="x", HOST="127.0.0.1", PORT=str(closed_port())
+        ),
+    )
+    shop(project)
+    before = project.snapshot()
+    result = project.migrator("squash", "shop", "--apply", "0002", "0004")
+    assert result.code == 1
+    assert result.err.startswith(
+        "migrator: error: cannot create a test database of 'default': OperationalError: "
+    )
+    assert project.snapshot() == before

@@ -355,10 +355,29 @@ def source_and_schema(alias: str, app: str, start: str | None, end: str, folder:
     database of ``alias``. Django 5.2's ``squashmigrations`` reads the applied migrations
     of the default database: it reads the (empty) test database, so the real one is
     never opened (SQLite would create its file)."""
-    with test_database(alias) as connection:
+    try:
+        database = test_database(alias)
+        connection = database.__enter__()
+    except Exception as exc:
+        raise RefusedError(
+            f"cannot create a test database of {alias!r}: {type(exc).__name__}: "
+            f"{' '.join(str(exc).split())}",
+            hint="the proof migrates throwaway test databases: make the server reachable "
+            "(and let the user create databases), or name another with --database",
+        ) from None
+    try:
         made = squashed_source(app, start, end, folder)
-        migrate_all(connection)
+        try:
+            migrate_all(connection)
+        except Exception as exc:
+            raise RefusedError(
+                "migrate from empty fails on a test database before the squash: "
+                f"{type(exc).__name__}: {' '.join(str(exc).split())}",
+                hint="fix the migrations first (`python manage.py migrate` on a new database)",
+            ) from None
         made["schema"] = schema(connection)
+    finally:
+        database.__exit__(None, None, None)
     return made
 
 
