@@ -424,3 +424,27 @@ def test_an_unreachable_database_is_refused_before_anything_is_written(tmp_path)
         "migrator: error: cannot create a test database of 'default': OperationalError: "
     )
     assert project.snapshot() == before
+
+
+def test_a_copied_function_reuses_the_imports_the_file_has(tmp_path):
+    """Django writes ``from django.db import migrations, models``: a function using
+    ``models`` needs no second import of it."""
+    project = DjangoProject(tmp_path / "proj")
+    project.add_migration("shop", "0001_initial", [], operations=[ITEM])
+    project.add_migration(
+        "shop",
+        "0002_data",
+        source=(
+            "from django.db import migrations, models\n\n\n"
+            "def forwards(apps, schema_editor):\n"
+            "    apps.get_model('shop', 'Item').objects.filter(models.Q(pk=1)).delete()\n\n\n"
+            "class Migration(migrations.Migration):\n"
+            "    dependencies = [('shop', '0001_initial')]\n"
+            "    operations = [migrations.RunPython(forwards)]\n"
+        ),
+    )
+    result = project.migrator("squash", "shop", "--apply", "0002")
+    assert result.code == 0, result.err
+    source = project.migration_path("shop", "0001_squashed_0002_data").read_text()
+    imports = [line for line in source.splitlines() if "import" in line]
+    assert imports == ["from django.db import migrations, models"]

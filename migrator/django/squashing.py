@@ -179,7 +179,7 @@ def _copy_functions(text: str, names, sources, imports) -> str:
         lines[at:end] = []
     text = "\n".join(lines)
     head, marker, tail = text.partition("\nclass Migration(")
-    present = set(head.splitlines())
+    present = set(head.splitlines()) | set(_import_lines(head).values())
     added = [line for line in imports if line not in present]
     head = head.rstrip("\n") + "\n" + "".join(f"{line}\n" for line in added)
     return head + "\n\n" + "\n\n".join(sources) + "\n" + marker + tail
