@@ -38,7 +38,8 @@ def squash(
             "--database",
             metavar="ALIAS",
             help="Also tell whether this database has applied every migration an "
-            "existing squash replaces.",
+            "existing squash replaces. With --apply: the database whose throwaway test "
+            "databases prove the squash (default: default).",
         ),
     ] = None,
     apply: Annotated[
