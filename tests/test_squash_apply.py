@@ -448,3 +448,38 @@ def test_a_copied_function_reuses_the_imports_the_file_has(tmp_path):
     source = project.migration_path("shop", "0001_squashed_0002_data").read_text()
     imports = [line for line in source.splitlines() if "import" in line]
     assert imports == ["from django.db import migrations, models"]
+
+
+@pytest.mark.parametrize("applied", ["0002", "0003", "0004"])
+def test_a_database_with_part_or_all_of_a_renaming_range_migrates(db_project, applied):
+    """0002 adds a field, 0003 renames it, 0004 makes it unique: the optimizer folds them
+    into one AddField. A database that applied part or all of the range with the old
+    files migrates on with the squash, and Django records the squash as applied."""
+    db_project.add_migration("shop", "0001_initial", [], operations=[ITEM])
+    steps = [
+        (
+            "0002_add",
+            "migrations.AddField(model_name='item', name='code', "
+            "field=models.CharField(default='', max_length=10))",
+        ),
+        (
+            "0003_rename",
+            "migrations.RenameField(model_name='item', old_name='code', new_name='sku')",
+        ),
+        (
+            "0004_unique",
+            "migrations.AlterField(model_name='item', name='sku', "
+            "field=models.CharField(default='', max_length=10, unique=True))",
+        ),
+    ]
+    previous = "0001_initial"
+    for name, operation in steps:
+        db_project.add_migration("shop", name, [("shop", previous)], operations=[operation])
+        previous = name
+    assert db_project.manage("migrate", "shop", applied, "--noinput").code == 0
+    result = db_project.migrator("squash", "shop", "--apply", "0002", "0004")
+    assert result.code == 0, result.err
+    migrate = db_project.manage("migrate", "--noinput")
+    assert migrate.code == 0, migrate.err
+    shown = db_project.manage("showmigrations", "shop")
+    assert "[X] 0002_add_squashed_0004_unique" in shown.out

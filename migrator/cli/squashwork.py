@@ -67,5 +67,7 @@ def squash_trial(
 
         made = json.loads(expected.read_text(encoding="utf-8"))
         with project_code(choice):
-            failure = trial(database, [parse_key(k) for k in made["replaces"]], made["schema"])
+            replaced = [parse_key(k) for k in made["replaces"]]
+            squashed = (replaced[0][0], made["name"])
+            failure = trial(database, squashed, replaced, made["schema"])
         out.write_text(json.dumps({"failure": failure}), encoding="utf-8")
