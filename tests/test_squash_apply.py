@@ -483,3 +483,23 @@ def test_a_database_with_part_or_all_of_a_renaming_range_migrates(db_project, ap
     assert migrate.code == 0, migrate.err
     shown = db_project.manage("showmigrations", "shop")
     assert "[X] 0002_add_squashed_0004_unique" in shown.out
+
+
+def test_the_marker_stays_when_the_squash_ends_before_the_leaf(tmp_path):
+    project = DjangoProject(tmp_path / "proj")
+    shop(project)
+    result = project.migrator("squash", "shop", "--apply", "0002", "0003")
+    assert result.code == 0, result.err
+    assert "max_migration.txt" not in result.out
+    marker = project.root / "shop" / "migrations" / "max_migration.txt"
+    assert marker.read_text() == "0004_index\n"
+    leaves = project.django(
+        """
+        from django.db.migrations.loader import MigrationLoader
+        graph = MigrationLoader(None).graph
+        print(json.dumps(sorted(n for a, n in graph.leaf_nodes() if a == 'shop')))
+        """
+    )
+    assert json.loads(leaves.out) == ["0004_index"]
+    check = project.migrator("check")
+    assert check.code == 0, check.out + check.err
