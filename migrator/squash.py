@@ -27,6 +27,16 @@ def squash_report(
     the cleanup; refused when the graph already has a cycle."""
     from migrator.django.optimizer import squashes_squashed, window_cost
 
+    refuse_cycle(project)
+    labels = select_apps(project.graph, app_labels) if app_labels else None
+    report = analyse(project.graph, labels, min_length, allow_squashed=squashes_squashed())
+    report.cleanup = _project_cleanup(project, labels, database)
+    costs = [window_cost(project.graph, window) for window in report.windows]
+    return report, costs
+
+
+def refuse_cycle(project: Project) -> None:
+    """Refused when the graph already has a cycle: no squash is judged or written then."""
     cycle = [p for p in project.problems if p.kind == CIRCULAR_DEPENDENCY]
     if cycle:
         raise RefusedError(
@@ -35,11 +45,6 @@ def squash_report(
             line=cycle[0].line,
             hint="fix it first (`migrator check` lists every problem)",
         )
-    labels = select_apps(project.graph, app_labels) if app_labels else None
-    report = analyse(project.graph, labels, min_length, allow_squashed=squashes_squashed())
-    report.cleanup = _project_cleanup(project, labels, database)
-    costs = [window_cost(project.graph, window) for window in report.windows]
-    return report, costs
 
 
 def _project_cleanup(project: Project, labels, database: str | None) -> list[Cleanup]:
@@ -86,6 +91,11 @@ def cleanup(
                 if target in replaced
             }
         )
+        run_before = sorted(
+            (other, target)
+            for other, target in dependents
+            if target in {tuple(k) for k in full_graph.nodes[other].get("run_before", ())}
+        )
         applied = None
         if database is not None and all(
             full_graph.nodes[r].get("applied") is not None for r in on_disk
@@ -100,6 +110,7 @@ def cleanup(
                 applied,
                 database,
                 error,
+                tuple(run_before),
             )
         )
     return found

@@ -72,6 +72,9 @@ class SquashWindow:
     flags: tuple[Flag, ...] = ()
     dependents: tuple[tuple[Key, Key], ...] = ()  # (outside migration, member it names)
     whole_history: bool = False  # starts at the app's first migration
+    # of ``dependents``, those that name the member in their ``run_before``: the outside
+    # migration runs *before* the member (the member depends on it, not the reverse)
+    named_in_run_before: tuple[tuple[Key, Key], ...] = ()
 
     @property
     def start(self) -> str:
@@ -130,6 +133,7 @@ class Cleanup:
     applied: tuple[Key, ...] | None  # of ``replaced``, on --database (None: unknown)
     database: str | None = None
     database_error: str | None = None  # why the database could not be read
+    named_in_run_before: tuple[tuple[Key, Key], ...] = ()  # of ``dependents``
 
     @property
     def database_ready(self) -> bool | None:
@@ -362,6 +366,19 @@ def outside_dependents(graph: nx.DiGraph, nodes: Iterable[Key]) -> list[tuple[Ke
     return sorted(found)
 
 
+def outside_run_before(graph: nx.DiGraph, nodes: Iterable[Key]) -> list[tuple[Key, Key]]:
+    """Of :func:`outside_dependents`, the (migration outside, member) where the outside
+    migration names the member in its ``run_before``: it runs before the member."""
+    members = set(nodes)
+    return sorted(
+        (parent, node)
+        for node in members
+        for parent in graph.predecessors(node)
+        if parent not in members
+        and graph.edges[parent, node].get("kind", "dependency") == "run_before"
+    )
+
+
 def _is_migrated_local(graph: nx.DiGraph, app: str) -> bool:
     info = installed_apps(graph).get(app)
     return info is None or info.local
@@ -448,6 +465,7 @@ def _app_windows(
                     tuple(sorted(flags, key=lambda f: (f.migration, f.kind))),
                     tuple(outside_dependents(graph, nodes)),
                     whole,
+                    tuple(outside_run_before(graph, nodes)),
                 )
             )
 

@@ -18,6 +18,7 @@ from migrator.cli import (
     rows,  # noqa: F401  (registers the command)
     show,  # noqa: F401  (registers the command)
     squash,  # noqa: F401  (registers the command)
+    squashwork,  # noqa: F401  (registers the command)
     trial,  # noqa: F401  (registers the command)
 )
 from migrator.cli.app import GuardedStdout, app, print_error, report_interrupt

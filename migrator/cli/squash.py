@@ -38,9 +38,22 @@ def squash(
             "--database",
             metavar="ALIAS",
             help="Also tell whether this database has applied every migration an "
-            "existing squash replaces.",
+            "existing squash replaces. With --apply: the database whose throwaway test "
+            "databases prove the squash (default: default).",
         ),
     ] = None,
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply",
+            help="Write the squash: `squash APP --apply [START] END` (no range: APP's "
+            "first-ranked window), with Django's squashmigrations, then prove it.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="With --apply: print the file and diff; write nothing."),
+    ] = False,
     settings: SettingsOption = None,
     pythonpath: PythonPathOption = None,
     static: StaticOption = False,
@@ -51,9 +64,26 @@ def squash(
     the ranges that are blocked (with the path that would become a cycle), and squashed
     migrations whose replaced files can be cleaned up.
 
-    Exit 0 with the report, 1 when the graph already has a cycle, 2 on a usage or
-    configuration error.
+    With --apply, write the squashed migration of APP as Django's `squashmigrations APP
+    [START] END --noinput` makes it, putting back the run_before, atomic = False and
+    dependencies Django drops, and the app's max_migration.txt; then verify in fresh
+    processes that the graph loads with no new problem and that test databases migrated
+    from empty and from part of the range give the schema from before. All or nothing.
+
+    Exit 0 with the report, 1 when the graph already has a cycle (or --apply was refused
+    or failed: nothing written), 2 on a usage or configuration error.
     """
+    if apply or dry_run:
+        _apply(
+            app_labels or [],
+            output_format,
+            database,
+            dry_run,
+            settings,
+            pythonpath,
+            static,
+            traceback,
+        )
     from migrator.project import load_project
     from migrator.render import squash as render
     from migrator.squash import squash_report
@@ -67,4 +97,40 @@ def squash(
         else render.render_text(report, costs),
         human=output_format is not Format.json,
     )
+    raise typer.Exit(EXIT_OK)
+
+
+def _apply(
+    names: list[str],
+    output_format: str,
+    database: str | None,
+    dry_run: bool,
+    settings,
+    pythonpath,
+    static: bool,
+    traceback: bool,
+) -> None:
+    from pathlib import Path
+
+    from migrator.cli.app import recover_interrupted
+    from migrator.errors import UsageError
+    from migrator.project import load_project
+    from migrator.render import squash_apply as render
+    from migrator.squash import refuse_cycle
+    from migrator.squash_apply import squash_apply
+
+    with handle_errors(traceback):
+        if not names:
+            raise UsageError(
+                "--apply needs the app to squash: `squash APP --apply [START] END`",
+                hint="`migrator squash` lists the ranges worth squashing",
+            )
+        recover_interrupted(Path.cwd())
+        project = load_project(project_options(settings, pythonpath, static))
+        refuse_cycle(project)
+        result = squash_apply(
+            project, names[0], names[1:], database=database or "default", dry_run=dry_run
+        )
+    renderer = render.render_json if output_format == Format.json else render.render_text
+    write(renderer(result, Path.cwd()), human=output_format != Format.json)
     raise typer.Exit(EXIT_OK)

@@ -67,9 +67,12 @@ def _window_lines(window: SquashWindow, cost: WindowCost) -> list[str]:
         f"  {_cost_line(cost)}",
     ]
     for other, member in window.dependents:
-        lines.append(
-            f"  repoint before removing `replaces`: {key_str(other)} depends on {key_str(member)}"
+        relation = (
+            f"{key_str(other)} runs before {key_str(member)} (its run_before names it)"
+            if (other, member) in window.named_in_run_before
+            else f"{key_str(other)} depends on {key_str(member)}"
         )
+        lines.append(f"  repoint before removing `replaces`: {relation}")
     for flag in window.flags:
         detail = f" ({flag.detail})" if flag.detail else ""
         lines.append(f"  {flag.kind}: {key_str(flag.migration)}{detail}: {flag.hint}")
@@ -134,8 +137,7 @@ def window_dict(window: SquashWindow, cost: WindowCost) -> dict:
         "kept_code": cost.kept_code,
         "elidable_dropped": cost.elidable_dropped,
         "dependents": [
-            {"migration": key_str(other), "depends_on": key_str(member)}
-            for other, member in window.dependents
+            _named(other, member, window.named_in_run_before) for other, member in window.dependents
         ],
         "flags": [
             {"kind": f.kind, "migration": key_str(f.migration), "detail": f.detail, "hint": f.hint}
@@ -162,15 +164,21 @@ def report_dict(report: SquashReport, costs: list[WindowCost]) -> dict:
                 "database_error": c.database_error,
                 "applied": None if c.applied is None else [key_str(k) for k in c.applied],
                 "ready": c.database_ready,
-                "dependents": [
-                    {"migration": key_str(o), "depends_on": key_str(t)} for o, t in c.dependents
-                ],
+                "dependents": [_named(o, t, c.named_in_run_before) for o, t in c.dependents],
                 "functions": [{"function": f, "module": key_str(m)} for f, m in c.functions],
                 "conditions": conditions(c),
             }
             for c in report.cleanup
         ],
     }
+
+
+def _named(other, member, run_before) -> dict:
+    """One migration outside naming a member: ``depends_on`` it, or (named in its
+    ``run_before``) ``runs_before`` it."""
+    if (other, member) in run_before:
+        return {"migration": key_str(other), "runs_before": key_str(member)}
+    return {"migration": key_str(other), "depends_on": key_str(member)}
 
 
 def render_json(report: SquashReport, costs: list[WindowCost]) -> str:
