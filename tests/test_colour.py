@@ -125,12 +125,18 @@ def complete(words: str, cwd) -> list[str]:
 
 
 def test_shell_completion_installs_and_completes(tmp_path):
-    code = (
-        "from migrator.cli import main; main(['--show-completion', 'bash'], prog_name='migrator')"
-    )
+    # The script --install-completion writes, asked for by name: `--show-completion`
+    # alone detects the shell from the parent processes, which a CI runner may not have
+    # (then typer says "Shell  not supported"), and it takes no shell argument.
+    code = "from migrator.cli import main; main([], prog_name='migrator')"
     # completion is driven by variables typer reads as the program starts: a new
     # interpreter each (not the tests' fork server)
-    script = run([sys.executable, "-c", code], tmp_path, fork=False)
+    script = run(
+        [sys.executable, "-c", code],
+        tmp_path,
+        clean_env(_MIGRATOR_COMPLETE="source_bash"),
+        fork=False,
+    )
     assert script.code == 0, script.err
     assert "complete -o default -F _migrator_completion migrator" in script.out
     assert "_MIGRATOR_COMPLETE=complete_bash" in script.out
