@@ -384,6 +384,7 @@ BOTH_WAYS = """\
 import json
 from pathlib import Path
 
+from migrator.analysis.overlap import collision_groups
 from migrator.django.overlap import branch_overlap
 from migrator.explain import explain_app
 from migrator.project import load_project
@@ -395,25 +396,37 @@ every_pair = branch_overlap(project.graph, x.branches, exhaustive=True)
 
 
 def dump(overlap):
+    groups = collision_groups(overlap)
     return {
         "level": overlap.level,
         "data_migrations": overlap.data_migrations,
-        "collisions": sorted(repr(c) for c in overlap.collisions),
-        "pairs": sorted(
-            [c.target, c.kind, *sorted(side.leaf for side in c.sides)] for c in overlap.collisions
-        ),
+        "groups": [repr(group) for group in groups],
+        "pairs": sorted([g.target, g.kind, *pair] for g in groups for pair in g.pairs),
     }
 
 
-print(json.dumps({"indexed": dump(x.overlap), "every_pair": dump(every_pair)}))
+print(
+    json.dumps(
+        {
+            "indexed": dump(x.overlap),
+            "every_pair": dump(every_pair),
+            "grouped_directly": bool(x.overlap.groups) and not x.overlap.collisions,
+        }
+    )
+)
 """
 
 
 def both_ways(project: DjangoProject) -> dict:
-    """The verdict as `explain` works it out, and with every pair replayed both ways."""
+    """The verdict as `explain` works it out (past a handful of leaves, grouped
+    directly from what each branch touched where it can be), and with every pair
+    replayed both ways, then grouped: the groups, each with its branches, what they do
+    there and the pairs."""
     result = run([sys.executable, "-c", BOTH_WAYS], project.root)
     assert result.code == 0, result.err
-    return result.json()
+    verdicts = result.json()
+    assert verdicts["every_pair"]["groups"], "the comparison needs collisions"
+    return verdicts
 
 
 def grouped_pairs(explained: dict) -> list[list[str]]:
@@ -459,6 +472,7 @@ def test_the_grouped_pairs_are_those_every_pair_replayed_finds(project):
     explained = project.migrator("explain", "--format", "json")
     (x,) = explained.json()["conflicts"]
     verdicts = both_ways(project)
+    assert verdicts["grouped_directly"]
     assert verdicts["indexed"] == verdicts["every_pair"]
     assert grouped_pairs(x) == verdicts["every_pair"]["pairs"]
     kinds = {(target, kind) for target, kind, *_ in verdicts["every_pair"]["pairs"]}
@@ -471,6 +485,75 @@ def test_the_grouped_pairs_are_those_every_pair_replayed_finds(project):
     text = project.migrator("explain").out
     assert "alpha.Order: same-model: both branches change this model (different fields): 2 " in text
     assert "      pairs: every pair of these branches\n" in text
+
+
+def test_every_pair_colliding_is_grouped_as_every_pair_replayed_finds(project):
+    """12 leaves that each alter Item.name to a length of their own (the worst case at
+    scale: every pair collides): one group of every pair, built without comparing the
+    pairs, the same as replaying every pair gives."""
+    many_leaves(project, 12, cycle=1)
+    verdicts = both_ways(project)
+    assert verdicts["grouped_directly"]
+    assert verdicts["indexed"] == verdicts["every_pair"]
+    assert len(verdicts["every_pair"]["pairs"]) == 66
+    (x,) = project.migrator("explain", "--format", "json").json()["conflicts"]
+    (group,) = x["overlap"]["collision_groups"]
+    assert (group["target"], group["kind"], group["pairs"], group["pair_count"]) == (
+        "alpha.Item.name",
+        "same-field",
+        None,
+        66,
+    )
+    text = project.migrator("explain").out
+    assert "    66 pairs of the 66 pairs of branches collide" in text
+    assert "      pairs: every pair of these branches\n" in text
+
+
+def test_field_level_shapes_are_grouped_as_every_pair_replayed_finds(project):
+    """12 leaves of field operations only (no pair's order needs replaying): alters of
+    one field, three to one definition; removals and a rename of a field others use
+    through a foreign key's to_field; two adds of one field name. Grouped directly, the
+    same groups (branches, what they do, pairs) as replaying every pair gives."""
+    project.add_migration("alpha", "0001_initial", [], operations=INITIAL, initial=True)
+
+    def field_op(kind: str, model: str, name: str, field: str) -> str:
+        return f"migrations.{kind}(model_name={model!r}, name={name!r}, field={field})"
+
+    by_title = (
+        "models.ForeignKey(on_delete=models.CASCADE, to='alpha.item', to_field='title', "
+        "null=True)"
+    )
+    leaves = [
+        field_op("AlterField", "item", "name", "models.CharField(max_length=150)"),
+        field_op("AlterField", "item", "name", "models.CharField(max_length=150)"),
+        field_op("AlterField", "item", "name", "models.CharField(max_length=150)"),
+        field_op("AlterField", "item", "name", "models.CharField(max_length=300)"),
+        field_op("AlterField", "item", "name", "models.TextField()"),
+        "migrations.RemoveField(model_name='item', name='title')",
+        "migrations.RenameField('item', old_name='title', new_name='heading')",
+        field_op("AddField", "order", "by_title", by_title),
+        field_op("AddField", "order", "other_title", by_title),
+        field_op("AddField", "order", "extra", "models.IntegerField(default=0)"),
+        field_op("AddField", "order", "extra", "models.TextField(default='')"),
+        field_op("AlterField", "order", "code", "models.CharField(max_length=20)"),
+    ]
+    for index, operation in enumerate(leaves):
+        project.add_migration(
+            "alpha", f"0002_{index:02d}", [("alpha", "0001_initial")], operations=[operation]
+        )
+    verdicts = both_ways(project)
+    assert verdicts["grouped_directly"]
+    assert verdicts["indexed"] == verdicts["every_pair"]
+    kinds = {(target, kind) for target, kind, *_ in verdicts["every_pair"]["pairs"]}
+    assert {
+        ("alpha.Item.name", "same-field"),
+        ("alpha.Item.title", "field-removed"),
+        ("alpha.Item.title", "field-renamed"),
+        ("alpha.Order.extra", "same-field-name"),
+        ("alpha.Order", "same-model"),
+    } <= kinds
+    (x,) = project.migrator("explain", "--format", "json").json()["conflicts"]
+    assert grouped_pairs(x) == verdicts["every_pair"]["pairs"]
 
 
 CUSTOM_OPERATION = """\
