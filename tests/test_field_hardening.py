@@ -520,8 +520,7 @@ def test_field_level_shapes_are_grouped_as_every_pair_replayed_finds(project):
         return f"migrations.{kind}(model_name={model!r}, name={name!r}, field={field})"
 
     by_title = (
-        "models.ForeignKey(on_delete=models.CASCADE, to='alpha.item', to_field='title', "
-        "null=True)"
+        "models.ForeignKey(on_delete=models.CASCADE, to='alpha.item', to_field='title', null=True)"
     )
     leaves = [
         field_op("AlterField", "item", "name", "models.CharField(max_length=150)"),
