@@ -464,6 +464,44 @@ def test_explain_on_500_leaves_is_bounded(project):
     assert len(merge.out) < 200_000
 
 
+def test_explain_on_500_leaves_that_all_collide_is_bounded(project):
+    """alpha: 0001_initial, then 500 leaves that each alter Item.name to a length of
+    their own: all 124,750 pairs collide (about 7 CPU seconds per command when each
+    pair was compared). One group, every pair; each command well under 5 CPU seconds
+    (CPU, not wall-clock: the machine may be shared)."""
+    many_leaves(project, 500, cycle=1)
+
+    def timed(*argv: str):
+        # A child of ours, not forked by the fork server (whose children's CPU time
+        # never reaches this process).
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result = run([sys.executable, "-m", "migrator", *argv], project.root, fork=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        assert cpu < 4, f"{' '.join(argv)}: {cpu:.1f} CPU seconds"
+        return result
+
+    text = timed("explain")
+    assert (text.code, text.err) == (1, "")
+    assert "    124750 pairs of the 124750 pairs of branches collide" in text.out
+    assert (
+        "    alpha.Item.name: same-field: both branches alter, remove or rename this field; "
+        "the one applied last wins: 500 branches, 124750 pairs\n"
+        "      branch 0002_b000: 0002_b000: Alter field name on item\n"
+    ) in text.out
+    assert "      pairs: every pair of these branches\n" in text.out
+    explained = timed("explain", "--format", "json")
+    (x,) = explained.json()["conflicts"]
+    (group,) = x["overlap"]["collision_groups"]
+    assert (group["pairs"], group["pair_count"], len(group["branches"])) == (None, 124750, 500)
+    assert x["overlap"]["collisions"] is None
+    merge = timed("merge", "alpha", "--dry-run")
+    assert merge.code == 1
+    assert "alpha.Item.name" in merge.out + merge.err
+    graph = timed("graph")
+    assert graph.code == 0
+
+
 def test_the_grouped_pairs_are_those_every_pair_replayed_finds(project):
     """12 leaves, five shapes (tests/manyleaves.py): summarised, since past a handful;
     the groups name exactly the pairs, targets and kinds that replaying every pair in
@@ -637,6 +675,7 @@ def test_the_index_finds_what_every_pair_replayed_finds(project):
         "alpha", "0002_21_beta_renamed", [("alpha", "0001_initial"), ("beta", "0002_rename")]
     )
     verdicts = both_ways(project)
+    assert not verdicts["grouped_directly"]  # orders replayed: compared pair by pair
     assert verdicts["indexed"] == verdicts["every_pair"]
     pairs = {tuple(p) for p in verdicts["every_pair"]["pairs"]}
     # Collisions that only the replay of both orders, a created name or a custom
