@@ -49,6 +49,7 @@ from migrator.analysis.overlap import (
     CollisionGroup,
     Overlap,
     Side,
+    collision_groups,
 )
 from migrator.analysis.plans import forwards_plan, migrate_plan
 from migrator.graph import Key
@@ -494,10 +495,10 @@ def branch_overlap(graph: nx.DiGraph, branches: Sequence, *, exhaustive: bool = 
     names = tuple(leaf[1] for leaf in leaves)
     groups = None
     if not exhaustive and len(names) > HANDFUL:
-        groups = _direct_groups(app_label, names, sides, effects, candidates)
-    if groups is not None:
-        level = max((g.level for g in groups), key=LEVELS.index, default=NONE)
-        return Overlap(level, data_pair, (), data, tuple(sorted(set(notes))), names, groups=groups)
+        replayed = {pair for pair, in_order in candidates.items() if in_order}
+        groups = _direct_groups(app_label, names, sides, effects, replayed)
+        if groups is not None:  # the pairs whose order must be replayed, one by one
+            candidates = {pair: True for pair in replayed}
     collisions: set[Collision] = set()
     for (i, j), in_order in sorted(candidates.items()):
         (leaf_a, side_a), (leaf_b, side_b) = (leaves[i], sides[i]), (leaves[j], sides[j])
@@ -511,6 +512,10 @@ def branch_overlap(graph: nx.DiGraph, branches: Sequence, *, exhaustive: bool = 
     # Collision's own order, as plain tuples: comparing dataclasses is far slower
     # (hundreds of thousands of collisions with hundreds of leaves).
     ordered = tuple(sorted(collisions, key=_collision_order))
+    if groups is not None:
+        groups = _merged(groups, collision_groups(Overlap(collisions=ordered)))
+        level = max((g.level for g in groups), key=LEVELS.index, default=NONE)
+        return Overlap(level, data_pair, (), data, tuple(sorted(set(notes))), names, groups=groups)
     level = max((c.level for c in ordered), key=LEVELS.index, default=NONE)
     return Overlap(level, data_pair, ordered, data, tuple(sorted(set(notes))), names)
 
@@ -568,23 +573,22 @@ def _direct_groups(
     leaves: Sequence[str],
     sides: Sequence[Sequence[Key]],
     effects: dict[Key, list[_Effect]],
-    candidates: dict[tuple[int, int], bool],
+    replayed: set[tuple[int, int]],
 ) -> tuple[CollisionGroup, ...] | None:
     """The collision groups built from what each branch does to each model, without
     comparing pair by pair: hundreds of branches on one field are tens of thousands of
-    pairs, all colliding. ``None`` where only pairs tell: branches that share
-    migrations, a pair whose order must be replayed (options, renames, deletions, a
-    created name, an unknown effect: see :func:`_candidate_pairs`), or a thing named
-    differently by two branches. Otherwise the answer is the pairwise rules' (each
-    rule below mirrors one, on field-level changes only; tests compare both).
+    pairs, all colliding. The pairs in ``replayed`` (those whose order must be replayed:
+    options, renames, deletions, a created name, an unknown effect, see
+    :func:`_candidate_pairs`) are left out, for the caller to compare one by one.
+    ``None`` where only pairs tell: branches that share migrations, or a thing named
+    differently by two branches. Otherwise each pair's answer is the pairwise rules'
+    (each rule below mirrors one, on field-level changes only; tests compare both).
 
     A pair's field-level collisions on a model depend only on the two branches'
     effects on it: same-field unless both end with one definition, field-removed and
     field-renamed between the branch that does it and those that only use the field,
     same-field-name between those that add one name, and same-model between those that
     change the model where no sharper group holds the pair."""
-    if any(candidates.values()):
-        return None
     if sum(len(side) for side in sides) != len({node for side in sides for node in side}):
         return None  # branches share migrations: what a pair has of its own varies
     per_branch = [[e for node in side for e in effects.get(node, ())] for side in sides]
@@ -621,6 +625,10 @@ def _direct_groups(
     orders = [{node: position for position, node in enumerate(side)} for side in sides]
     groups = []
     for f in found:
+        if replayed:
+            f.pairs.difference_update(replayed)
+            if not f.pairs:
+                continue
         members = sorted({k for pair in f.pairs for k in pair})
         groups.append(
             CollisionGroup(
@@ -636,6 +644,26 @@ def _direct_groups(
             )
         )
     return tuple(sorted(groups, key=lambda g: (g.target, g.kind)))
+
+
+def _merged(*found: Sequence[CollisionGroup]) -> tuple[CollisionGroup, ...]:
+    """Groups of one target and kind made one: their branches' changes and pairs."""
+    changes: dict[tuple[str, str], dict[str, dict[tuple[str, str], None]]] = {}
+    pairs: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for group in (g for groups in found for g in groups):
+        by_leaf = changes.setdefault((group.target, group.kind), {})
+        for side in group.sides:
+            by_leaf.setdefault(side.leaf, {}).update(dict.fromkeys(side.changes))
+        pairs.setdefault((group.target, group.kind), set()).update(group.pairs)
+    return tuple(
+        CollisionGroup(
+            target,
+            kind,
+            tuple(Side(leaf, tuple(steps)) for leaf, steps in sorted(by_leaf.items())),
+            tuple(sorted(pairs[target, kind])),
+        )
+        for (target, kind), by_leaf in sorted(changes.items())
+    )
 
 
 def _direct_parts(
