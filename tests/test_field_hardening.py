@@ -593,6 +593,58 @@ def test_field_level_shapes_are_grouped_as_every_pair_replayed_finds(project):
     assert grouped_pairs(x) == verdicts["every_pair"]["pairs"]
 
 
+def test_option_shapes_are_grouped_as_every_pair_replayed_finds(project):
+    """12 leaves that change Meta options: one option set to different values by many
+    (grouped directly: the replay of both orders adds nothing there), options that
+    replace each other (AlterModelOptions resets the keys it does not name: only the
+    replay of both orders shows it), one index name added twice, and field changes
+    beside them. The same groups as replaying every pair gives."""
+    project.add_migration("alpha", "0001_initial", [], operations=INITIAL, initial=True)
+
+    def options(model: str, **values: object) -> str:
+        return f"migrations.AlterModelOptions(name={model!r}, options={values!r})"
+
+    def index(fields: list[str]) -> str:
+        return (
+            f"migrations.AddIndex(model_name='order', "
+            f"index=models.Index(fields={fields!r}, name='code_idx'))"
+        )
+
+    leaves = [
+        options("item", verbose_name="one"),
+        options("item", verbose_name="two"),
+        options("item", verbose_name="three"),
+        options("item", verbose_name="three"),
+        options("item", verbose_name="four"),
+        options("order", ordering=["code"]),
+        options("order", verbose_name="o"),
+        index(["code"]),
+        index(["id", "code"]),
+        "migrations.AlterField(model_name='item', name='name', "
+        "field=models.CharField(max_length=300))",
+        "migrations.AlterField(model_name='item', name='name', "
+        "field=models.CharField(max_length=400))",
+        "migrations.AlterField(model_name='order', name='code', "
+        "field=models.CharField(max_length=30))",
+    ]
+    for number, operation in enumerate(leaves):
+        project.add_migration(
+            "alpha", f"0002_{number:02d}", [("alpha", "0001_initial")], operations=[operation]
+        )
+    verdicts = both_ways(project)
+    assert verdicts["grouped_directly"]
+    assert verdicts["indexed"] == verdicts["every_pair"]
+    kinds = {(target, kind) for target, kind, *_ in verdicts["every_pair"]["pairs"]}
+    assert {
+        ("alpha.Item.Meta.verbose_name", "same-option"),
+        ("alpha.Order.Meta.ordering", "order-dependent"),
+        ("alpha.Order.Meta.indexes['code_idx']", "same-option"),
+        ("alpha.Item.name", "same-field"),
+    } <= kinds
+    (x,) = project.migrator("explain", "--format", "json").json()["conflicts"]
+    assert grouped_pairs(x) == verdicts["every_pair"]["pairs"]
+
+
 CUSTOM_OPERATION = """\
 from django.db import migrations
 

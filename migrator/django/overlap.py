@@ -135,6 +135,9 @@ class _Replay:
         self.touched: dict[_ModelId, bool] = {}
         self.created: set[str] = set()
         self.wild = False
+        # The touched models whose state changed other than in their fields and options
+        # (created, deleted, renamed, bases or managers, or only as a side effect).
+        self.loose: set[_ModelId] = set()
 
     def copy(self) -> _Replay:
         twin = _Replay(self.app)
@@ -210,6 +213,8 @@ class _Replay:
             own = [e for e in effects if e.model == token]
             other = not own or any(e.part is None or e.part.kind != "field" for e in own)
             self.touched[token] = self.touched.get(token, False) or other
+            if not own or any(e.part is None for e in own):
+                self.loose.add(token)
 
     # -- what changed ------------------------------------------------------------------
 
@@ -495,9 +500,9 @@ def branch_overlap(graph: nx.DiGraph, branches: Sequence, *, exhaustive: bool = 
     names = tuple(leaf[1] for leaf in leaves)
     groups = None
     if not exhaustive and len(names) > HANDFUL:
-        replayed = {pair for pair, in_order in candidates.items() if in_order}
-        groups = _direct_groups(app_label, names, sides, effects, replayed)
-        if groups is not None:  # the pairs whose order must be replayed, one by one
+        direct = _direct_groups(app_label, names, sides, effects, touches)
+        if direct is not None:  # the pairs whose order must be replayed, one by one
+            groups, replayed = direct
             candidates = {pair: True for pair in replayed}
     collisions: set[Collision] = set()
     for (i, j), in_order in sorted(candidates.items()):
@@ -573,13 +578,12 @@ def _direct_groups(
     leaves: Sequence[str],
     sides: Sequence[Sequence[Key]],
     effects: dict[Key, list[_Effect]],
-    replayed: set[tuple[int, int]],
-) -> tuple[CollisionGroup, ...] | None:
+    touches: Sequence[_Replay],
+) -> tuple[tuple[CollisionGroup, ...], set[tuple[int, int]]] | None:
     """The collision groups built from what each branch does to each model, without
     comparing pair by pair: hundreds of branches on one field are tens of thousands of
-    pairs, all colliding. The pairs in ``replayed`` (those whose order must be replayed:
-    options, renames, deletions, a created name, an unknown effect, see
-    :func:`_candidate_pairs`) are left out, for the caller to compare one by one.
+    pairs, all colliding. The pairs :func:`_to_replay` names (those whose order must be
+    replayed) are left out, and returned, for the caller to compare one by one.
     ``None`` where only pairs tell: branches that share migrations, or a thing named
     differently by two branches. Otherwise each pair's answer is the pairwise rules'
     (each rule below mirrors one, on field-level changes only; tests compare both).
@@ -622,6 +626,7 @@ def _direct_groups(
                 pairs -= explained
         if pairs:
             found.append(_Found(target, SAME_MODEL, changers, pairs))
+    replayed = _to_replay(names, touches, found)
     orders = [{node: position for position, node in enumerate(side)} for side in sides]
     groups = []
     for f in found:
@@ -643,7 +648,48 @@ def _direct_groups(
                 ),
             )
         )
-    return tuple(sorted(groups, key=lambda g: (g.target, g.kind)))
+    return tuple(sorted(groups, key=lambda g: (g.target, g.kind))), replayed
+
+
+def _to_replay(
+    names: dict[tuple[_ModelId, _Part | None], str],
+    touches: Sequence[_Replay],
+    found: list[_Found],
+) -> set[tuple[int, int]]:
+    """The pairs :func:`_direct_groups` leaves to be compared one by one, with both
+    orders replayed: those of a branch whose effect is unknown or unbounded, those
+    that create one model name, those where one branch creates, deletes or renames a
+    model the other touches (or changes it as a side effect), and those that change a
+    model's options where no collision on that model is found directly (what the
+    replay of both orders would find there is explained by a sharper collision, as
+    :func:`_rule_order_dependent` says)."""
+    replay: set[tuple[int, int]] = set()
+    by_model: dict[_ModelId, list[int]] = {}
+    by_name: dict[str, list[int]] = {}
+    for k, touch in enumerate(touches):
+        for model in touch.touched:
+            by_model.setdefault(model, []).append(k)
+        for name in touch.created:
+            by_name.setdefault(name, []).append(k)
+        if touch.wild:
+            replay.update((min(k, j), max(k, j)) for j in range(len(touches)) if j != k)
+    for group in by_name.values():
+        replay.update(combinations(group, 2))
+    for model, group in by_model.items():
+        if len(group) < 2 or not any(touches[k].touched[model] for k in group):
+            continue
+        target = names.get((model, None))
+        explained: set[tuple[int, int]] = set()
+        for f in found:
+            if target is not None and f.kind != SAME_MODEL and _explained(target, {f.target}):
+                explained |= f.pairs
+        for i, j in combinations(group, 2):
+            if not (touches[i].touched[model] or touches[j].touched[model]):
+                continue
+            loose = model in touches[i].loose or model in touches[j].loose
+            if loose or (i, j) not in explained:
+                replay.add((i, j))
+    return replay
 
 
 def _merged(*found: Sequence[CollisionGroup]) -> tuple[CollisionGroup, ...]:
