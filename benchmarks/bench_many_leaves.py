@@ -11,7 +11,8 @@ refused, before the work.
     python benchmarks/bench_many_leaves.py [--leaves 500] [--cycle 50] [--strict]
 
 ``--cycle 1`` is the worst case: every leaf alters the same field, so every pair of
-branches collides (124,750 pairs at 500 leaves) and each is compared.
+branches collides (124,750 pairs at 500 leaves); they are grouped from what each branch
+touched, not compared pair by pair (before: about 7 CPU s per command, now about 1.3).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import networkx as nx
 from migrator import git
 from migrator.analysis import leaves as graph_leaves
 from migrator.analysis import plans
-from migrator.analysis.overlap import FIELD, MODEL, Overlap
+from migrator.analysis.overlap import FIELD, MODEL, Overlap, findings
 from migrator.django.overlap import branch_overlap
 from migrator.errors import RefusedError
 from migrator.graph import Key, key_str
@@ -182,7 +182,7 @@ def recommend(x: AppExplanation) -> str:
 
 
 def _targets_list(x: AppExplanation, level: str) -> list[str]:
-    return sorted({c.target for c in x.overlap.collisions if c.level == level})
+    return sorted({t for t, _, lv in findings(x.overlap) if lv == level})
 
 
 def _targets(x: AppExplanation, level: str) -> str:

@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from migrator.analysis.overlap import FIELD, MODEL, SAME_FIELD, SAME_FIELD_NAME, SAME_OPTION
+from migrator.analysis.overlap import (
+    FIELD,
+    MODEL,
+    SAME_FIELD,
+    SAME_FIELD_NAME,
+    SAME_OPTION,
+    findings,
+)
 from migrator.errors import RefusedError
 from migrator.problems import Problem
 from migrator.regenerate import AppliedElsewhere
@@ -145,7 +152,7 @@ def choose_strategy(explanation: AppExplanation) -> tuple[str, str]:
     """The strategy ``explain``'s verdict calls for, and why."""
     level = explanation.overlap.level
     if level == FIELD:
-        kinds = {c.kind for c in explanation.overlap.collisions if c.level == FIELD}
+        kinds = {kind for _, kind, lv in findings(explanation.overlap) if lv == FIELD}
         if kinds and kinds <= _SAME_FIELD_KINDS:
             return REGENERATE, WHY_SAME_FIELD
         return REBASE, WHY_COLLISION

@@ -384,6 +384,7 @@ BOTH_WAYS = """\
 import json
 from pathlib import Path
 
+from migrator.analysis.overlap import collision_groups
 from migrator.django.overlap import branch_overlap
 from migrator.explain import explain_app
 from migrator.project import load_project
@@ -395,25 +396,37 @@ every_pair = branch_overlap(project.graph, x.branches, exhaustive=True)
 
 
 def dump(overlap):
+    groups = collision_groups(overlap)
     return {
         "level": overlap.level,
         "data_migrations": overlap.data_migrations,
-        "collisions": sorted(repr(c) for c in overlap.collisions),
-        "pairs": sorted(
-            [c.target, c.kind, *sorted(side.leaf for side in c.sides)] for c in overlap.collisions
-        ),
+        "groups": [repr(group) for group in groups],
+        "pairs": sorted([g.target, g.kind, *pair] for g in groups for pair in g.pairs),
     }
 
 
-print(json.dumps({"indexed": dump(x.overlap), "every_pair": dump(every_pair)}))
+print(
+    json.dumps(
+        {
+            "indexed": dump(x.overlap),
+            "every_pair": dump(every_pair),
+            "grouped_directly": bool(x.overlap.groups) and not x.overlap.collisions,
+        }
+    )
+)
 """
 
 
 def both_ways(project: DjangoProject) -> dict:
-    """The verdict as `explain` works it out, and with every pair replayed both ways."""
+    """The verdict as `explain` works it out (past a handful of leaves, grouped
+    directly from what each branch touched where it can be), and with every pair
+    replayed both ways, then grouped: the groups, each with its branches, what they do
+    there and the pairs."""
     result = run([sys.executable, "-c", BOTH_WAYS], project.root)
     assert result.code == 0, result.err
-    return result.json()
+    verdicts = result.json()
+    assert verdicts["every_pair"]["groups"], "the comparison needs collisions"
+    return verdicts
 
 
 def grouped_pairs(explained: dict) -> list[list[str]]:
@@ -451,6 +464,44 @@ def test_explain_on_500_leaves_is_bounded(project):
     assert len(merge.out) < 200_000
 
 
+def test_explain_on_500_leaves_that_all_collide_is_bounded(project):
+    """alpha: 0001_initial, then 500 leaves that each alter Item.name to a length of
+    their own: all 124,750 pairs collide (about 7 CPU seconds per command when each
+    pair was compared). One group, every pair; each command well under 5 CPU seconds
+    (CPU, not wall-clock: the machine may be shared)."""
+    many_leaves(project, 500, cycle=1)
+
+    def timed(*argv: str):
+        # A child of ours, not forked by the fork server (whose children's CPU time
+        # never reaches this process).
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result = run([sys.executable, "-m", "migrator", *argv], project.root, fork=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        assert cpu < 4, f"{' '.join(argv)}: {cpu:.1f} CPU seconds"
+        return result
+
+    text = timed("explain")
+    assert (text.code, text.err) == (1, "")
+    assert "    124750 pairs of the 124750 pairs of branches collide" in text.out
+    assert (
+        "    alpha.Item.name: same-field: both branches alter, remove or rename this field; "
+        "the one applied last wins: 500 branches, 124750 pairs\n"
+        "      branch 0002_b000: 0002_b000: Alter field name on item\n"
+    ) in text.out
+    assert "      pairs: every pair of these branches\n" in text.out
+    explained = timed("explain", "--format", "json")
+    (x,) = explained.json()["conflicts"]
+    (group,) = x["overlap"]["collision_groups"]
+    assert (group["pairs"], group["pair_count"], len(group["branches"])) == (None, 124750, 500)
+    assert x["overlap"]["collisions"] is None
+    merge = timed("merge", "alpha", "--dry-run")
+    assert merge.code == 1
+    assert "alpha.Item.name" in merge.out + merge.err
+    graph = timed("graph")
+    assert graph.code == 0
+
+
 def test_the_grouped_pairs_are_those_every_pair_replayed_finds(project):
     """12 leaves, five shapes (tests/manyleaves.py): summarised, since past a handful;
     the groups name exactly the pairs, targets and kinds that replaying every pair in
@@ -459,6 +510,7 @@ def test_the_grouped_pairs_are_those_every_pair_replayed_finds(project):
     explained = project.migrator("explain", "--format", "json")
     (x,) = explained.json()["conflicts"]
     verdicts = both_ways(project)
+    assert verdicts["grouped_directly"]
     assert verdicts["indexed"] == verdicts["every_pair"]
     assert grouped_pairs(x) == verdicts["every_pair"]["pairs"]
     kinds = {(target, kind) for target, kind, *_ in verdicts["every_pair"]["pairs"]}
@@ -471,6 +523,126 @@ def test_the_grouped_pairs_are_those_every_pair_replayed_finds(project):
     text = project.migrator("explain").out
     assert "alpha.Order: same-model: both branches change this model (different fields): 2 " in text
     assert "      pairs: every pair of these branches\n" in text
+
+
+def test_every_pair_colliding_is_grouped_as_every_pair_replayed_finds(project):
+    """12 leaves that each alter Item.name to a length of their own (the worst case at
+    scale: every pair collides): one group of every pair, built without comparing the
+    pairs, the same as replaying every pair gives."""
+    many_leaves(project, 12, cycle=1)
+    verdicts = both_ways(project)
+    assert verdicts["grouped_directly"]
+    assert verdicts["indexed"] == verdicts["every_pair"]
+    assert len(verdicts["every_pair"]["pairs"]) == 66
+    (x,) = project.migrator("explain", "--format", "json").json()["conflicts"]
+    (group,) = x["overlap"]["collision_groups"]
+    assert (group["target"], group["kind"], group["pairs"], group["pair_count"]) == (
+        "alpha.Item.name",
+        "same-field",
+        None,
+        66,
+    )
+    text = project.migrator("explain").out
+    assert "    66 pairs of the 66 pairs of branches collide" in text
+    assert "      pairs: every pair of these branches\n" in text
+
+
+def test_field_level_shapes_are_grouped_as_every_pair_replayed_finds(project):
+    """12 leaves of field operations only (no pair's order needs replaying): alters of
+    one field, three to one definition; removals and a rename of a field others use
+    through a foreign key's to_field; two adds of one field name. Grouped directly, the
+    same groups (branches, what they do, pairs) as replaying every pair gives."""
+    project.add_migration("alpha", "0001_initial", [], operations=INITIAL, initial=True)
+
+    def field_op(kind: str, model: str, name: str, field: str) -> str:
+        return f"migrations.{kind}(model_name={model!r}, name={name!r}, field={field})"
+
+    by_title = (
+        "models.ForeignKey(on_delete=models.CASCADE, to='alpha.item', to_field='title', null=True)"
+    )
+    leaves = [
+        field_op("AlterField", "item", "name", "models.CharField(max_length=150)"),
+        field_op("AlterField", "item", "name", "models.CharField(max_length=150)"),
+        field_op("AlterField", "item", "name", "models.CharField(max_length=150)"),
+        field_op("AlterField", "item", "name", "models.CharField(max_length=300)"),
+        field_op("AlterField", "item", "name", "models.TextField()"),
+        "migrations.RemoveField(model_name='item', name='title')",
+        "migrations.RenameField('item', old_name='title', new_name='heading')",
+        field_op("AddField", "order", "by_title", by_title),
+        field_op("AddField", "order", "other_title", by_title),
+        field_op("AddField", "order", "extra", "models.IntegerField(default=0)"),
+        field_op("AddField", "order", "extra", "models.TextField(default='')"),
+        field_op("AlterField", "order", "code", "models.CharField(max_length=20)"),
+    ]
+    for index, operation in enumerate(leaves):
+        project.add_migration(
+            "alpha", f"0002_{index:02d}", [("alpha", "0001_initial")], operations=[operation]
+        )
+    verdicts = both_ways(project)
+    assert verdicts["grouped_directly"]
+    assert verdicts["indexed"] == verdicts["every_pair"]
+    kinds = {(target, kind) for target, kind, *_ in verdicts["every_pair"]["pairs"]}
+    assert {
+        ("alpha.Item.name", "same-field"),
+        ("alpha.Item.title", "field-removed"),
+        ("alpha.Item.title", "field-renamed"),
+        ("alpha.Order.extra", "same-field-name"),
+        ("alpha.Order", "same-model"),
+    } <= kinds
+    (x,) = project.migrator("explain", "--format", "json").json()["conflicts"]
+    assert grouped_pairs(x) == verdicts["every_pair"]["pairs"]
+
+
+def test_option_shapes_are_grouped_as_every_pair_replayed_finds(project):
+    """12 leaves that change Meta options: one option set to different values by many
+    (grouped directly: the replay of both orders adds nothing there), options that
+    replace each other (AlterModelOptions resets the keys it does not name: only the
+    replay of both orders shows it), one index name added twice, and field changes
+    beside them. The same groups as replaying every pair gives."""
+    project.add_migration("alpha", "0001_initial", [], operations=INITIAL, initial=True)
+
+    def options(model: str, **values: object) -> str:
+        return f"migrations.AlterModelOptions(name={model!r}, options={values!r})"
+
+    def index(fields: list[str]) -> str:
+        return (
+            f"migrations.AddIndex(model_name='order', "
+            f"index=models.Index(fields={fields!r}, name='code_idx'))"
+        )
+
+    leaves = [
+        options("item", verbose_name="one"),
+        options("item", verbose_name="two"),
+        options("item", verbose_name="three"),
+        options("item", verbose_name="three"),
+        options("item", verbose_name="four"),
+        options("order", ordering=["code"]),
+        options("order", verbose_name="o"),
+        index(["code"]),
+        index(["id", "code"]),
+        "migrations.AlterField(model_name='item', name='name', "
+        "field=models.CharField(max_length=300))",
+        "migrations.AlterField(model_name='item', name='name', "
+        "field=models.CharField(max_length=400))",
+        "migrations.AlterField(model_name='order', name='code', "
+        "field=models.CharField(max_length=30))",
+    ]
+    for number, operation in enumerate(leaves):
+        project.add_migration(
+            "alpha", f"0002_{number:02d}", [("alpha", "0001_initial")], operations=[operation]
+        )
+    verdicts = both_ways(project)
+    assert verdicts["grouped_directly"]
+    assert verdicts["indexed"] == verdicts["every_pair"]
+    kinds = {(target, kind) for target, kind, *_ in verdicts["every_pair"]["pairs"]}
+    assert {
+        ("alpha.Item.Meta.verbose_name", "same-option"),
+        ("alpha.Order.Meta.ordering", "order-dependent"),
+        ("alpha.Order.Meta.indexes['code_idx']", "same-option"),
+        ("alpha.Item.name", "same-field"),
+    } <= kinds
+    (x,) = project.migrator("explain", "--format", "json").json()["conflicts"]
+    assert grouped_pairs(x) == verdicts["every_pair"]["pairs"]
 
 
 CUSTOM_OPERATION = """\
@@ -555,6 +727,8 @@ def test_the_index_finds_what_every_pair_replayed_finds(project):
         "alpha", "0002_21_beta_renamed", [("alpha", "0001_initial"), ("beta", "0002_rename")]
     )
     verdicts = both_ways(project)
+    # Grouped directly, but for the pairs whose order is replayed (compared one by one).
+    assert verdicts["grouped_directly"]
     assert verdicts["indexed"] == verdicts["every_pair"]
     pairs = {tuple(p) for p in verdicts["every_pair"]["pairs"]}
     # Collisions that only the replay of both orders, a created name or a custom

@@ -75,30 +75,6 @@ class Collision:
         return KIND_LEVELS[self.kind]
 
 
-@dataclass(frozen=True)
-class Overlap:
-    """The verdict on a conflict's branches (:func:`migrator.django.overlap.branch_overlap`)."""
-
-    level: str = NONE
-    data_migrations: bool = False
-    collisions: tuple[Collision, ...] = ()
-    #: Per branch with any: the RunPython / RunSQL operations it runs on the app.
-    data_operations: tuple[Side, ...] = ()
-    #: Operations whose state could not be replayed (their effect is unknown).
-    notes: tuple[str, ...] = ()
-    #: The leaves of the branches compared, in the order given.
-    branches: tuple[str, ...] = ()
-
-
-#: Past this many branches, renderers group the collisions (:func:`collision_groups`)
-#: instead of listing one per pair of branches.
-HANDFUL = 6
-
-
-def is_summarised(overlap: Overlap) -> bool:
-    return len(overlap.branches) > HANDFUL
-
-
 @dataclass(frozen=True, order=True)
 class CollisionGroup:
     """The collisions on one target of one kind, whichever pair of branches: the
@@ -120,8 +96,38 @@ class CollisionGroup:
         return len(self.pairs) == n * (n - 1) // 2
 
 
+@dataclass(frozen=True)
+class Overlap:
+    """The verdict on a conflict's branches (:func:`migrator.django.overlap.branch_overlap`)."""
+
+    level: str = NONE
+    data_migrations: bool = False
+    collisions: tuple[Collision, ...] = ()
+    #: Per branch with any: the RunPython / RunSQL operations it runs on the app.
+    data_operations: tuple[Side, ...] = ()
+    #: Operations whose state could not be replayed (their effect is unknown).
+    notes: tuple[str, ...] = ()
+    #: The leaves of the branches compared, in the order given.
+    branches: tuple[str, ...] = ()
+    #: Past a handful of branches, the collisions grouped as they were found (from the
+    #: index of what each branch touched, without comparing pair by pair); ``collisions``
+    #: is then empty. See :func:`collision_groups` and :func:`findings`.
+    groups: tuple[CollisionGroup, ...] = ()
+
+
+#: Past this many branches, renderers group the collisions (:func:`collision_groups`)
+#: instead of listing one per pair of branches.
+HANDFUL = 6
+
+
+def is_summarised(overlap: Overlap) -> bool:
+    return len(overlap.branches) > HANDFUL
+
+
 def collision_groups(overlap: Overlap) -> tuple[CollisionGroup, ...]:
     """The collisions grouped by target and kind (as many lines as branches, not pairs)."""
+    if overlap.groups:
+        return overlap.groups
     changes: dict[tuple[str, str], dict[str, dict[tuple[str, str], None]]] = {}
     pairs: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for collision in overlap.collisions:
@@ -144,20 +150,29 @@ def collision_groups(overlap: Overlap) -> tuple[CollisionGroup, ...]:
 
 def colliding_pairs(overlap: Overlap) -> set[tuple[str, str]]:
     """The pairs of leaves (sorted) that collide anywhere."""
+    if overlap.groups:
+        return {pair for group in overlap.groups for pair in group.pairs}
     return {
         tuple(sorted(side.leaf for side in c.sides))[:2]  # type: ignore[misc]
         for c in overlap.collisions
     }
 
 
+def findings(overlap: Overlap) -> tuple[tuple[str, str, str], ...]:
+    """(target, kind, level) of each collision, or of each group past a handful of
+    branches: what a verdict's wording needs, without the pairs."""
+    found = overlap.groups or overlap.collisions
+    return tuple((c.target, c.kind, c.level) for c in found)
+
+
 def only_unreadable_unknowns(overlap: Overlap) -> bool:
     """The verdict is unsafe only because ``--static`` could not read some operations
     (every field-level collision an unknown effect, every replay note about an operation
     it could not read): Django mode, which replays them, may find the merge safe."""
-    unsafe = [c for c in overlap.collisions if c.level == FIELD]
+    unsafe = [kind for _, kind, level in findings(overlap) if level == FIELD]
     return (
         bool(unsafe)
-        and all(c.kind == UNKNOWN for c in unsafe)
+        and all(kind == UNKNOWN for kind in unsafe)
         and bool(overlap.notes)
         and all(UNREADABLE_NOTE in note for note in overlap.notes)
     )

@@ -33,6 +33,7 @@ from django.db.migrations.state import ProjectState
 from migrator.analysis.overlap import (
     FIELD_REMOVED,
     FIELD_RENAMED,
+    HANDFUL,
     LEVELS,
     MODEL_DELETED,
     MODEL_RENAMED,
@@ -45,8 +46,10 @@ from migrator.analysis.overlap import (
     SAME_OPTION,
     UNKNOWN,
     Collision,
+    CollisionGroup,
     Overlap,
     Side,
+    collision_groups,
 )
 from migrator.analysis.plans import forwards_plan, migrate_plan
 from migrator.graph import Key
@@ -132,6 +135,9 @@ class _Replay:
         self.touched: dict[_ModelId, bool] = {}
         self.created: set[str] = set()
         self.wild = False
+        # The touched models whose state changed other than in their fields and options
+        # (created, deleted, renamed, bases or managers, or only as a side effect).
+        self.loose: set[_ModelId] = set()
 
     def copy(self) -> _Replay:
         twin = _Replay(self.app)
@@ -207,6 +213,8 @@ class _Replay:
             own = [e for e in effects if e.model == token]
             other = not own or any(e.part is None or e.part.kind != "field" for e in own)
             self.touched[token] = self.touched.get(token, False) or other
+            if not own or any(e.part is None for e in own):
+                self.loose.add(token)
 
     # -- what changed ------------------------------------------------------------------
 
@@ -478,6 +486,24 @@ def branch_overlap(graph: nx.DiGraph, branches: Sequence, *, exhaustive: bool = 
         candidates = {pair: True for pair in combinations(range(len(leaves)), 2)}
     else:
         candidates = _candidate_pairs(touches)
+    data_sides = [set(n for n in side if _data_changes(graph, [n])) for side in sides]
+    with_data = [k for k, nodes in enumerate(data_sides) if nodes]
+    data_pair = any(
+        data_sides[i] - data_sides[j] and data_sides[j] - data_sides[i]
+        for i, j in combinations(with_data, 2)
+    )
+    data = tuple(
+        Side(leaf[1], _data_changes(graph, side))
+        for leaf, side in zip(leaves, sides, strict=True)
+        if _data_changes(graph, side)
+    )
+    names = tuple(leaf[1] for leaf in leaves)
+    groups = None
+    if not exhaustive and len(names) > HANDFUL:
+        direct = _direct_groups(app_label, names, sides, effects, touches)
+        if direct is not None:  # the pairs whose order must be replayed, one by one
+            groups, replayed = direct
+            candidates = {pair: True for pair in replayed}
     collisions: set[Collision] = set()
     for (i, j), in_order in sorted(candidates.items()):
         (leaf_a, side_a), (leaf_b, side_b) = (leaves[i], sides[i]), (leaves[j], sides[j])
@@ -488,29 +514,15 @@ def branch_overlap(graph: nx.DiGraph, branches: Sequence, *, exhaustive: bool = 
         order = {node: k for k, node in enumerate([*a_only, *b_only])}
         differences = _order_differences(graph, base, leaf_a, leaf_b) if in_order else []
         collisions |= _collide(app_label, leaf_a[1], a, leaf_b[1], b, order, differences)
-    data_sides = [set(n for n in side if _data_changes(graph, [n])) for side in sides]
-    with_data = [k for k, nodes in enumerate(data_sides) if nodes]
-    data_pair = any(
-        data_sides[i] - data_sides[j] and data_sides[j] - data_sides[i]
-        for i, j in combinations(with_data, 2)
-    )
     # Collision's own order, as plain tuples: comparing dataclasses is far slower
     # (hundreds of thousands of collisions with hundreds of leaves).
     ordered = tuple(sorted(collisions, key=_collision_order))
+    if groups is not None:
+        groups = _merged(groups, collision_groups(Overlap(collisions=ordered)))
+        level = max((g.level for g in groups), key=LEVELS.index, default=NONE)
+        return Overlap(level, data_pair, (), data, tuple(sorted(set(notes))), names, groups=groups)
     level = max((c.level for c in ordered), key=LEVELS.index, default=NONE)
-    data = tuple(
-        Side(leaf[1], _data_changes(graph, side))
-        for leaf, side in zip(leaves, sides, strict=True)
-        if _data_changes(graph, side)
-    )
-    return Overlap(
-        level,
-        data_pair,
-        ordered,
-        data,
-        tuple(sorted(set(notes))),
-        tuple(leaf[1] for leaf in leaves),
-    )
+    return Overlap(level, data_pair, ordered, data, tuple(sorted(set(notes))), names)
 
 
 def _collision_order(c: Collision) -> tuple:
@@ -549,6 +561,220 @@ def _candidate_pairs(touches: Sequence[_Replay]) -> dict[tuple[int, int], bool]:
                 if j != i:
                     pairs[min(i, j), max(i, j)] = True
     return pairs
+
+
+class _Found(NamedTuple):
+    """A group as :func:`_direct_groups` finds it: each branch's (by index) effects there,
+    and the colliding pairs of branch indexes (lower first)."""
+
+    target: str
+    kind: str
+    effects: dict[int, list[_Effect]]
+    pairs: set[tuple[int, int]]
+
+
+def _direct_groups(
+    app: str,
+    leaves: Sequence[str],
+    sides: Sequence[Sequence[Key]],
+    effects: dict[Key, list[_Effect]],
+    touches: Sequence[_Replay],
+) -> tuple[tuple[CollisionGroup, ...], set[tuple[int, int]]] | None:
+    """The collision groups built from what each branch does to each model, without
+    comparing pair by pair: hundreds of branches on one field are tens of thousands of
+    pairs, all colliding. The pairs :func:`_to_replay` names (those whose order must be
+    replayed) are left out, and returned, for the caller to compare one by one.
+    ``None`` where only pairs tell: branches that share migrations, or a thing named
+    differently by two branches. Otherwise each pair's answer is the pairwise rules'
+    (each rule below mirrors one, on field-level changes only; tests compare both).
+
+    A pair's field-level collisions on a model depend only on the two branches'
+    effects on it: same-field unless both end with one definition, field-removed and
+    field-renamed between the branch that does it and those that only use the field,
+    same-field-name between those that add one name, and same-model between those that
+    change the model where no sharper group holds the pair."""
+    if sum(len(side) for side in sides) != len({node for side in sides for node in side}):
+        return None  # branches share migrations: what a pair has of its own varies
+    per_branch = [[e for node in side for e in effects.get(node, ())] for side in sides]
+    if any(e.action == _UNKNOWN for branch in per_branch for e in branch):
+        return None
+    names: dict[tuple[_ModelId, _Part | None], str] = {}
+    for branch in per_branch:
+        for key, name in _names(app, branch).items():
+            if names.setdefault(key, name) != name:
+                return None
+    by_model: dict[_ModelId, dict[int, list[_Effect]]] = {}
+    for k, branch in enumerate(per_branch):
+        for e in branch:
+            by_model.setdefault(e.model, {}).setdefault(k, []).append(e)
+    found: list[_Found] = []
+    for model, on_model in by_model.items():
+        if len(on_model) > 1:
+            sharp = _direct_parts(names, model, on_model)
+            if sharp is None:
+                return None
+            found += sharp
+    sharp_targets = [(f.target, f.pairs) for f in found]
+    for model, on_model in by_model.items():
+        changers = {k: _changes(effs) for k, effs in on_model.items() if _changes(effs)}
+        if len(changers) < 2:
+            continue
+        target = names[model, None]
+        pairs = set(combinations(sorted(changers), 2))
+        for other, explained in sharp_targets:
+            if other == target or other.startswith(target + "."):
+                pairs -= explained
+        if pairs:
+            found.append(_Found(target, SAME_MODEL, changers, pairs))
+    replayed = _to_replay(names, touches, found)
+    orders = [{node: position for position, node in enumerate(side)} for side in sides]
+    groups = []
+    for f in found:
+        if replayed:
+            f.pairs.difference_update(replayed)
+            if not f.pairs:
+                continue
+        members = sorted({k for pair in f.pairs for k in pair})
+        groups.append(
+            CollisionGroup(
+                f.target,
+                f.kind,
+                tuple(sorted(_side(leaves[k], f.effects[k], orders[k]) for k in members)),
+                tuple(
+                    sorted(
+                        (leaves[i], leaves[j]) if leaves[i] < leaves[j] else (leaves[j], leaves[i])
+                        for i, j in f.pairs
+                    )
+                ),
+            )
+        )
+    return tuple(sorted(groups, key=lambda g: (g.target, g.kind))), replayed
+
+
+def _to_replay(
+    names: dict[tuple[_ModelId, _Part | None], str],
+    touches: Sequence[_Replay],
+    found: list[_Found],
+) -> set[tuple[int, int]]:
+    """The pairs :func:`_direct_groups` leaves to be compared one by one, with both
+    orders replayed: those of a branch whose effect is unknown or unbounded, those
+    that create one model name, those where one branch creates, deletes or renames a
+    model the other touches (or changes it as a side effect), and those that change a
+    model's options where no collision on that model is found directly (what the
+    replay of both orders would find there is explained by a sharper collision, as
+    :func:`_rule_order_dependent` says)."""
+    replay: set[tuple[int, int]] = set()
+    by_model: dict[_ModelId, list[int]] = {}
+    by_name: dict[str, list[int]] = {}
+    for k, touch in enumerate(touches):
+        for model in touch.touched:
+            by_model.setdefault(model, []).append(k)
+        for name in touch.created:
+            by_name.setdefault(name, []).append(k)
+        if touch.wild:
+            replay.update((min(k, j), max(k, j)) for j in range(len(touches)) if j != k)
+    for group in by_name.values():
+        replay.update(combinations(group, 2))
+    for model, group in by_model.items():
+        if len(group) < 2 or not any(touches[k].touched[model] for k in group):
+            continue
+        target = names.get((model, None))
+        explained: set[tuple[int, int]] = set()
+        for f in found:
+            if target is not None and f.kind != SAME_MODEL and _explained(target, {f.target}):
+                explained |= f.pairs
+        for i, j in combinations(group, 2):
+            if not (touches[i].touched[model] or touches[j].touched[model]):
+                continue
+            loose = model in touches[i].loose or model in touches[j].loose
+            if loose or (i, j) not in explained:
+                replay.add((i, j))
+    return replay
+
+
+def _merged(*found: Sequence[CollisionGroup]) -> tuple[CollisionGroup, ...]:
+    """Groups of one target and kind made one: their branches' changes and pairs."""
+    changes: dict[tuple[str, str], dict[str, dict[tuple[str, str], None]]] = {}
+    pairs: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for group in (g for groups in found for g in groups):
+        by_leaf = changes.setdefault((group.target, group.kind), {})
+        for side in group.sides:
+            by_leaf.setdefault(side.leaf, {}).update(dict.fromkeys(side.changes))
+        pairs.setdefault((group.target, group.kind), set()).update(group.pairs)
+    return tuple(
+        CollisionGroup(
+            target,
+            kind,
+            tuple(Side(leaf, tuple(steps)) for leaf, steps in sorted(by_leaf.items())),
+            tuple(sorted(pairs[target, kind])),
+        )
+        for (target, kind), by_leaf in sorted(changes.items())
+    )
+
+
+def _direct_parts(
+    names: dict[tuple[_ModelId, _Part | None], str],
+    model: _ModelId,
+    on_model: dict[int, list[_Effect]],
+) -> list[_Found] | None:
+    """The groups on one model's fields and options (see :func:`_direct_groups`);
+    ``None`` when two branches name one new field in different cases."""
+    found: list[_Found] = []
+    changed: dict[_Part, dict[int, list[_Effect]]] = {}
+    for k, effs in on_model.items():
+        for e in effs:
+            if e.part is not None and e.action in (_CHANGE, _REMOVE, _RENAME):
+                changed.setdefault(e.part, {})[k] = []
+    for part, members in changed.items():
+        for k in members:
+            members[k] = [e for e in _changes(on_model[k]) if e.part == part]
+        # Branches that only alter the thing, ending with one definition, do not collide
+        # with each other (see _same_outcome).
+        outcomes: list[tuple[object, list[int]]] = []
+        for k in sorted(members):
+            mine = members[k]
+            if all(e.action == _CHANGE and e.result is not None for e in mine):
+                for result, same in outcomes:
+                    if result == mine[-1].result:
+                        same.append(k)
+                        break
+                else:
+                    outcomes.append((mine[-1].result, [k]))
+        pairs = set(combinations(sorted(members), 2))
+        for _, same in outcomes:
+            if len(same) > 1:
+                pairs -= set(combinations(same, 2))
+        if pairs:
+            kind = SAME_FIELD if part.kind == "field" else SAME_OPTION
+            found.append(_Found(names[model, part], kind, members, pairs))
+        if part.kind != "field":
+            continue
+        users = {
+            k: [e for e in effs if e.part == part and e.action == _READ]
+            for k, effs in on_model.items()
+            if k not in members
+        }
+        users = {k: reads for k, reads in users.items() if reads}
+        for action, kind in ((_REMOVE, FIELD_REMOVED), (_RENAME, FIELD_RENAMED)):
+            doers = {k: [e for e in effs if e.action == action] for k, effs in members.items()}
+            doers = {k: done for k, done in doers.items() if done}
+            if doers and users:
+                pairs = {(min(i, j), max(i, j)) for i in doers for j in users}
+                found.append(_Found(names[model, part], kind, {**doers, **users}, pairs))
+    by_new_name: dict[str, dict[int, list[_Effect]]] = {}
+    for k, effs in on_model.items():
+        for e in effs:
+            if e.part is not None and e.new_name:
+                by_new_name.setdefault(e.new_name.lower(), {}).setdefault(k, []).append(e)
+    for named in by_new_name.values():
+        if len(named) < 2:
+            continue
+        if len({e.new_name for effs in named.values() for e in effs}) > 1:
+            return None  # the pair's target would be named as its first branch writes it
+        new_name = next(iter(named.values()))[0].new_name
+        target = f"{names[model, None]}.{new_name}"
+        found.append(_Found(target, SAME_FIELD_NAME, named, set(combinations(sorted(named), 2))))
+    return found
 
 
 def _shared_history(

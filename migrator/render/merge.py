@@ -6,7 +6,7 @@ import json
 import textwrap
 from pathlib import Path
 
-from migrator.analysis.overlap import FIELD, MODEL, Overlap
+from migrator.analysis.overlap import FIELD, MODEL, Overlap, findings
 from migrator.merge import INSTALLED, REFUSED, UNCERTAIN, UNWRITABLE, WRITE, AppMerge, MergeReport
 from migrator.render.escape import terminal
 from migrator.render.explain import render_collisions
@@ -48,7 +48,7 @@ def safety(overlap: Overlap, *, force: bool) -> tuple[str | None, list[str]]:
 
 
 def _targets(overlap: Overlap, level: str) -> str:
-    return ", ".join(sorted({c.target for c in overlap.collisions if c.level == level}))
+    return ", ".join(sorted({t for t, _, lv in findings(overlap) if lv == level}))
 
 
 def reason(merge: AppMerge, base: Path) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from migrator.analysis.overlap import FIELD, MODEL
+from migrator.analysis.overlap import FIELD, MODEL, findings
 from migrator.render import rebase as rebase_render
 from migrator.render.explain import render_collisions
 from migrator.render.merge import warnings as merge_warnings
@@ -36,9 +36,7 @@ _OVERLAP = {
 
 def _targets(app: AppResolution, level: str) -> str:
     assert app.explanation is not None
-    return ", ".join(
-        sorted({c.target for c in app.explanation.overlap.collisions if c.level == level})
-    )
+    return ", ".join(sorted({t for t, _, lv in findings(app.explanation.overlap) if lv == level}))
 
 
 def _why(app: AppResolution) -> str:
