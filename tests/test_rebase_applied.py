@@ -11,10 +11,11 @@ import shutil
 import sys
 import time
 
-from tests.djproject import DjangoProject, run_unprivileged
+from tests.djproject import DjangoProject, run, run_unprivileged
 from tests.gitrepo import commit_all, git, init_repo
 from tests.test_interrupts import files, kill_group, migrator, start, wait_for_plan
 from tests.test_rebase import base, kept_side, moving_side
+from tests.test_security import plant
 
 UPDATE = ["rebase", "orders", "--database", "default", "--update-applied"]
 
@@ -72,6 +73,21 @@ def developer_database(project: DjangoProject) -> DjangoProject:
     git(project.root, "checkout", "-q", "main")
     git(project.root, "merge", "-q", "--no-edit", "feature")
     return project
+
+
+def test_the_rows_step_and_its_check_never_run_the_projects_own_migrator(db_project, tmp_path):
+    """The row renames and the fresh read of the database are migrator processes too:
+    like the graph check, they start isolated, so a project's migrator.py, typer.py (and
+    the rest of tests/test_security.py's layout) never runs."""
+    project = developer_database(db_project)
+    marker = tmp_path / "hostile-code-ran"
+    plant(project, "modules", marker)
+    # as the installed script runs: its own folder first, never the project's (-P)
+    result = run([sys.executable, "-P", "-m", "migrator", *UPDATE], project.root)
+    assert result.code == 0, result.err
+    assert "Database 'default': renamed 2 applied rows" in result.out
+    assert not marker.exists(), marker.read_text()
+    assert rows(project) == ["0001_initial", "0002_base", "0003_x", "0004_a", "0005_b"]
 
 
 def test_applied_rows_move_with_the_files_and_migrate_applies_only_what_is_new(db_project):

@@ -83,27 +83,39 @@ def isolated_path(project: Iterable[Path]) -> list[str]:
     return path
 
 
+def fresh_migrator(
+    cwd: Path, project: Iterable[Path], args: Sequence[str], *, static: bool = False
+) -> list[str]:
+    """The command line of a fresh, isolated ``migrator ARGS`` that works in ``cwd``:
+    migrator, typer and what the command's core needs are imported from migrator's own
+    environment before it moves there, so a project file named like one of them (a
+    ``migrator.py``, a ``typer.py``, a ``migrator/`` package) never runs; the
+    ``project`` folders are left to the command itself to add. Every fresh process a
+    write starts (checks, database reads, row renames, trial migrations) is one of these.
+    """
+    setup = {
+        "own": str(own_folder()),
+        "path": isolated_path(project),
+        "preload": [*PRELOAD, *(() if static else ("django",))],
+        "cwd": str(cwd),
+    }
+    # -B: no __pycache__ left behind (-I ignores PYTHONDONTWRITEBYTECODE).
+    return [sys.executable, "-I", "-B", "-c", BOOTSTRAP, json.dumps(setup), *args]
+
+
 def check_command(
     options: ProjectOptions, choice: SettingsChoice, apps: Sequence[str]
 ) -> list[str]:
     """The command line of a fresh, isolated ``migrator check`` on the same project."""
-    project = (options.cwd, choice.root, *choice.pythonpath)
-    setup = {
-        "own": str(own_folder()),
-        "path": isolated_path(project),
-        "preload": [*PRELOAD, *(() if options.static else ("django",))],
-        "cwd": str(options.cwd),
-    }
-    # -B: no __pycache__ left behind (-I ignores PYTHONDONTWRITEBYTECODE).
-    command = [sys.executable, "-I", "-B", "-c", BOOTSTRAP, json.dumps(setup)]
-    command += ["check", "--format", "json"]
+    args = ["check", "--format", "json"]
     if options.settings:
-        command += ["--settings", options.settings]
+        args += ["--settings", options.settings]
     for entry in options.pythonpath:
-        command += ["--pythonpath", entry]
+        args += ["--pythonpath", entry]
     if options.static:
-        command.append("--static")  # the user asked that no project code runs
-    return command + ["--", *apps]
+        args.append("--static")  # the user asked that no project code runs
+    project = (options.cwd, choice.root, *choice.pythonpath)
+    return fresh_migrator(options.cwd, project, [*args, "--", *apps], static=options.static)
 
 
 def check_env(choice: SettingsChoice) -> dict[str, str]:
@@ -188,15 +200,18 @@ def single_leaf_verifier(
     return verify
 
 
-def show_command(options: ProjectOptions, database: str, apps: Sequence[str]) -> list[str]:
-    """The command line of a fresh ``migrator show --format json`` on one database."""
-    command = [sys.executable, "-m", "migrator", "show", "--format", "json"]
-    command += ["--database", database]
+def show_command(
+    options: ProjectOptions, choice: SettingsChoice, database: str, apps: Sequence[str]
+) -> list[str]:
+    """The command line of a fresh, isolated ``migrator show --format json`` on one
+    database."""
+    args = ["show", "--format", "json", "--database", database]
     if options.settings:
-        command += ["--settings", options.settings]
+        args += ["--settings", options.settings]
     for entry in options.pythonpath:
-        command += ["--pythonpath", entry]
-    return command + ["--", *apps]
+        args += ["--pythonpath", entry]
+    project = (options.cwd, choice.root, *choice.pythonpath)
+    return fresh_migrator(options.cwd, project, [*args, "--", *apps])
 
 
 def judge_applied(
@@ -243,8 +258,8 @@ def applied_verifier(
     def verify() -> str | None:
         try:
             proc = subprocess.run(
-                show_command(options, database, [app]),
-                cwd=options.cwd,
+                show_command(options, choice, database, [app]),
+                cwd=own_folder(),
                 env=check_env(choice),
                 capture_output=True,
                 text=True,
@@ -280,11 +295,7 @@ def rows_command(choice: SettingsChoice) -> list[str]:
     """The ``rename-applied-rows`` command line on the settings this run booted, up to
     its ``--database`` and renames: self-contained (module and paths absolute), so a
     later ``migrator recover`` in the same folder runs it alike."""
-    command = [sys.executable, "-m", "migrator", "rename-applied-rows"]
-    command += ["--settings", choice.module, "--pythonpath", str(choice.root.resolve())]
-    for entry in choice.pythonpath:
-        command += ["--pythonpath", str(entry.resolve())]
-    return command
+    return migrator_command(choice, "rename-applied-rows")
 
 
 def command_verifier(
@@ -325,9 +336,11 @@ def django_command(choice: SettingsChoice, *args: str) -> list[str]:
 
 
 def migrator_command(choice: SettingsChoice, *args: str) -> list[str]:
-    """``python -m migrator ARGS`` on the settings this run booted (options first)."""
-    command = [sys.executable, "-m", "migrator", args[0], "--settings", choice.module]
-    command += ["--pythonpath", str(choice.root.resolve())]
+    """A fresh, isolated ``migrator ARGS`` (:func:`fresh_migrator`) on the settings this
+    run booted (options first), in the project's root."""
+    root = choice.root.resolve()
+    options = ["--settings", choice.module, "--pythonpath", str(root)]
     for entry in choice.pythonpath:
-        command += ["--pythonpath", str(entry.resolve())]
-    return command + list(args[1:])
+        options += ["--pythonpath", str(entry.resolve())]
+    project = (root, *choice.pythonpath)
+    return fresh_migrator(root, project, [args[0], *options, *args[1:]])
