@@ -268,6 +268,16 @@ def apply_plan(
     return written
 
 
+def changed_since_plan(path: Path, old: bytes) -> str | None:
+    """Why a file the plan edits or deletes can no longer be, or ``None``: it must still
+    hold the bytes the plan was made from."""
+    if not path.is_file():
+        return "the file does not exist"
+    if path.read_bytes() != old:
+        return "the file changed since the plan was made"
+    return None
+
+
 @dataclass(frozen=True)
 class EditFile:
     """New bytes for an existing file whose bytes must still be ``old``.
@@ -283,11 +293,7 @@ class EditFile:
     verb: ClassVar[str] = "edit"
 
     def blocked(self) -> str | None:
-        if not self.path.is_file():
-            return "the file does not exist"
-        if self.path.read_bytes() != self.old:
-            return "the file changed since the plan was made"
-        return None
+        return changed_since_plan(self.path, self.old)
 
     def apply(self, journal: Journal) -> None:
         real = Path(os.path.realpath(self.path))
@@ -455,11 +461,7 @@ class DeleteFile:
     verb: ClassVar[str] = "delete"
 
     def blocked(self) -> str | None:
-        if not self.path.is_file():
-            return "the file does not exist"
-        if self.path.read_bytes() != self.old:
-            return "the file changed since the plan was made"
-        return None
+        return changed_since_plan(self.path, self.old)
 
     def apply(self, journal: Journal) -> None:
         journal.record({"kind": "delete", "path": str(self.path), "sha256": digest(self.old)})
