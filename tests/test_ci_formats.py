@@ -161,3 +161,100 @@ def test_escapers():
     assert md_text("<b>@team *x* [l](u)\nnext") == "\\<b\\>\\@team \\*x\\* \\[l\\](u) next"
     assert md_block(["```", "x"]) == "````\n```\nx\n````"
     assert mermaid_label('a"b]<c>;#') == "a#34;b#93;#60;c#62;#59;#35;"
+
+
+FORMATS = ("text", "json", "github", "markdown", "gitlab")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("check",),
+        ("check", "--static"),
+        ("check", "--static", "--against", "EVIL"),
+        ("check", "--against", "main", "--heads", "mine EVIL"),
+    ],
+    ids=["check", "static", "against", "heads"],
+)
+def test_one_run_writes_every_rendering_a_separate_run_would(branches, tmp_path, args):
+    """``--report FORMAT:PATH``: each file byte for byte what ``--format FORMAT`` prints,
+    and standard output and the exit code those of ``--format`` alone."""
+    evil = branches.evil  # type: ignore[attr-defined]
+    args = tuple(a.replace("EVIL", evil) for a in args)
+    git(branches.root, "checkout", "-q", "mine" if "--heads" not in args else "main")
+    if args == ("check",) or args == ("check", "--static"):
+        # a conflict and a problem in the working tree, for every format to show
+        branches.add_migration("shop", "0003_x", [("shop", "0001_initial")])
+        branches.add_migration("shop", "0004_y", [("shop", "0003_nope")])
+    alone = {fmt: branches.migrator(*args, "--format", fmt) for fmt in FORMATS}
+    assert {r.code for r in alone.values()} == {1}, [r.err for r in alone.values()]
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    for main in ("github", "text"):
+        flags = [f"--report={fmt}:{reports / (main + '.' + fmt)}" for fmt in FORMATS]
+        together = branches.migrator(
+            *args, "--format", main, *flags[:2], "--report", flags[2][9:], *flags[3:]
+        )
+        assert (together.code, together.out, together.err) == (
+            alone[main].code,
+            alone[main].out,
+            alone[main].err,
+        )
+        for fmt in FORMATS:
+            assert (reports / f"{main}.{fmt}").read_bytes() == alone[fmt].out.encode(), fmt
+    assert sorted(p.name for p in reports.iterdir()) == sorted(
+        f"{m}.{f}" for m in ("github", "text") for f in FORMATS
+    )  # no temporary file left behind
+
+
+def test_report_refused_before_any_work(branches, tmp_path):
+    """A bad --report is a usage error (exit 2) and nothing is written anywhere."""
+    existing = tmp_path / "kept.json"
+    existing.write_text("before\n")
+    for bad, said in (
+        ("xml:out.xml", "expected FORMAT:PATH, FORMAT one of text, json, github, markdown"),
+        ("json", "expected FORMAT:PATH"),
+        ("json:", "expected FORMAT:PATH"),
+        (f"json:{tmp_path / 'nope' / 'r.json'}", "does not exist"),
+        (f"json:{tmp_path}", "it is a folder"),
+    ):
+        result = branches.migrator(
+            "check", "--static", "--report", f"markdown:{existing}", "--report", bad
+        )
+        assert (result.code, result.out) == (2, ""), bad
+        assert said in result.err, (bad, result.err)
+        assert existing.read_text() == "before\n"
+    twice = branches.migrator(
+        "check", "--report", f"json:{existing}", "--report", f"text:{existing}"
+    )
+    assert (twice.code, existing.read_text()) == (2, "before\n")
+    assert "is named twice" in twice.err
+
+
+def test_report_never_leaves_a_partial_file(branches, tmp_path):
+    """A report that cannot be written whole (the file size limit, as a full disk would
+    stop it) fails the run with the error and nothing on stdout: the old file intact,
+    no temporary file left."""
+    import resource
+    import sys
+
+    from tests.djproject import run
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "r.md").write_text("old\n")
+    full = branches.migrator("check", "--static", "--format", "markdown")
+    assert len(full.out.encode()) > 32
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (32, 32))
+
+    result = run(
+        [sys.executable, "-m", "migrator", "check", "--static", f"--report=markdown:{folder}/r.md"],
+        branches.root,
+        preexec_fn=small_files,
+    )
+    assert (result.code, result.out) == (1, "")
+    assert f"cannot write '{folder}/r.md'" in result.err
+    assert [p.name for p in folder.iterdir()] == ["r.md"]
+    assert (folder / "r.md").read_text() == "old\n"

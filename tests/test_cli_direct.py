@@ -42,6 +42,8 @@ FORMS = [
     ["check", "--static", "--settings", "a", "--settings", "b"],
     ["check", "--static", "--", "shop"],
     ["check", "--static", "--nope"],
+    ["check", "--static", "--report", "json:report.json", "-f", "github"],
+    ["check", "--static", "--report=xml:report.xml"],
 ]
 
 
@@ -78,6 +80,8 @@ def test_plain_forms_are_read_and_the_rest_left_to_typer():
         ["check", "--traceback"],
         ["check", "--database", "default"],
         ["check", "--against", "main"],
+        ["check", "--static", "--report", "json:r.json"],
+        ["check", "--report=markdown:r.md", "--static"],
         ["check", "--format", "xml"],
         ["check", "-f=json"],
         ["check", "--settings"],

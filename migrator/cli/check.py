@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -22,6 +24,7 @@ from migrator.cli.app import (
     write,
 )
 from migrator.errors import EXIT_FOUND, EXIT_OK, UsageError
+from migrator.render.escape import terminal_block
 
 
 @app.command()
@@ -67,6 +70,16 @@ def check(
             "dependency on a file that is untracked, ignored or not staged is a problem.",
         ),
     ] = False,
+    reports: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--report",
+            metavar="FORMAT:PATH",
+            help="Also write the same result in FORMAT (text, json, github, markdown or "
+            "gitlab) to the file PATH, whole or not at all (repeatable); --format still "
+            "goes to standard output.",
+        ),
+    ] = None,
     settings: SettingsOption = None,
     pythonpath: PythonPathOption = None,
     static: StaticOption = False,
@@ -82,21 +95,23 @@ def check(
     from migrator.project import load_project, select_apps
     from migrator.render import check as render
 
-    if staged and (against is not None or heads or database is not None):
-        with handle_errors(traceback):
+    with handle_errors(traceback):
+        targets = report_targets(reports or [])
+        if staged and (against is not None or heads or database is not None):
             raise UsageError(
                 "--staged judges the next commit; it cannot be combined with --against, "
                 "--heads or --database",
                 hint="run them separately",
             )
+    formats = {Format(output_format), *(fmt for fmt, _ in targets)}
     if heads:
         check_heads(
-            against, heads, app_labels, output_format, settings, pythonpath, database, traceback
-        )
+            against, heads, app_labels, formats, settings, pythonpath, database, traceback
+        ).emit(output_format, targets, traceback)
     if against is not None:
         check_against(
-            against, app_labels, output_format, settings, pythonpath, static, database, traceback
-        )
+            against, app_labels, formats, settings, pythonpath, static, database, traceback
+        ).emit(output_format, targets, traceback)
     with handle_errors(traceback):
         if staged:
             from migrator.staged import check_staged
@@ -110,27 +125,85 @@ def check(
             markers = marker_problems(project.graph, project.problems, labels, options)
             report = check_graph(project.graph, project.problems + markers, labels)
         explanations = []
-        if output_format == Format.markdown and not staged:
+        if Format.markdown in formats and not staged:
             from migrator.against import explain_conflicts
 
             explanations = explain_conflicts(project.graph, report)
-    if output_format in (Format.markdown, Format.gitlab):
-        from migrator.render import ci
 
-        section = ci.Section(report, explanations)
-        if output_format == Format.markdown:
-            title = "migrator check --staged" if staged else "migrator check"
-            write(ci.render_markdown(section, Path.cwd(), title))
-        else:
-            write(ci.render_gitlab(section, repository_root()))
-        raise typer.Exit(EXIT_OK if report.ok else EXIT_FOUND)
-    renderer = {
-        Format.text: render.render_text,
-        Format.json: render.render_json,
-        Format.github: render.render_github,
-    }[Format(output_format)]
-    write(renderer(report, Path.cwd()), human=output_format == Format.text)
-    raise typer.Exit(EXIT_OK if report.ok else EXIT_FOUND)
+    def rendered(fmt: Format) -> str:
+        if fmt in (Format.markdown, Format.gitlab):
+            from migrator.render import ci
+
+            section = ci.Section(report, explanations)
+            if fmt == Format.markdown:
+                title = "migrator check --staged" if staged else "migrator check"
+                return ci.render_markdown(section, Path.cwd(), title)
+            return ci.render_gitlab(section, repository_root())
+        renderer = {
+            Format.text: render.render_text,
+            Format.json: render.render_json,
+            Format.github: render.render_github,
+        }[fmt]
+        return renderer(report, Path.cwd())
+
+    Result(rendered, report.ok).emit(output_format, targets, traceback)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One run's verdict, ready to be worded in any format."""
+
+    rendered: Callable[[Format], str]
+    ok: bool
+
+    def emit(
+        self, output_format: str, targets: list[tuple[Format, Path]], traceback: bool
+    ) -> NoReturn:
+        """The ``--report`` files first (each whole or not at all), then standard
+        output; exit 0 or 1. Every rendering is made before anything is written."""
+        from migrator.render import graph_files
+
+        with handle_errors(traceback):
+            files = [(path, terminal_block(self.rendered(fmt))) for fmt, path in targets]
+            main = self.rendered(Format(output_format))
+            for path, text in files:
+                graph_files.write_atomically(path, text.encode("utf-8"))
+        write(main, human=output_format == Format.text)
+        raise typer.Exit(EXIT_OK if self.ok else EXIT_FOUND)
+
+
+REPORT_FORMATS = (Format.text, Format.json, Format.github, Format.markdown, Format.gitlab)
+
+
+def report_targets(values: list[str]) -> list[tuple[Format, Path]]:
+    """``--report FORMAT:PATH`` values, checked before any work: a known format, a
+    file (not a folder) in a folder that exists, no path named twice."""
+    from migrator.render import graph_files
+
+    names = ", ".join(f.value for f in REPORT_FORMATS)
+    targets: list[tuple[Format, Path]] = []
+    for value in values:
+        name, colon, path = value.partition(":")
+        if not colon or not path or name not in names.split(", "):
+            raise UsageError(
+                f"--report {value!r}: expected FORMAT:PATH, FORMAT one of {names}",
+                hint="e.g. --report markdown:summary.md --report json:report.json",
+            )
+        target = Path(path)
+        folder = target.parent if str(target.parent) else Path(".")
+        if not folder.is_dir():
+            raise UsageError(
+                f"--report {value!r}: folder {str(folder)!r} does not exist",
+                hint="create the folder first",
+            )
+        graph_files.check_target(target, example=f"report.{name}")
+        if any(target.resolve() == other.resolve() for _, other in targets):
+            raise UsageError(
+                f"--report {value!r}: {path!r} is named twice",
+                hint="give each report its own file",
+            )
+        targets.append((Format(name), target))
+    return targets
 
 
 def repository_root() -> Path:
@@ -143,15 +216,15 @@ def repository_root() -> Path:
 def check_against(
     ref: str,
     app_labels: list[str] | None,
-    output_format: str,
+    formats: set[Format],
     settings: str | None,
     pythonpath: list[str] | None,
     static: bool,
     database: str | None,
     traceback: bool,
-) -> None:
+) -> Result:
     """``check --against REF``: the conflicts a merge of REF would create."""
-    from migrator.against import predict
+    from migrator.against import explain_conflicts, predict
     from migrator.check import check_graph
     from migrator.project import select_apps
     from migrator.render import against as render_against
@@ -165,44 +238,45 @@ def check_against(
         prediction = predict(project_options(settings, pythonpath, static), ref)
         labels = select_apps(prediction.graph, app_labels or [], only_migrated=True)
         report = check_graph(prediction.graph, prediction.problems, labels)
-        if output_format in (Format.markdown, Format.gitlab):
-            from migrator.against import explain_conflicts
+        explanations = (
+            explain_conflicts(prediction.graph, report) if Format.markdown in formats else []
+        )
+
+    def rendered(fmt: Format) -> str:
+        if fmt in (Format.markdown, Format.gitlab):
             from migrator.render import ci
 
             section = ci.Section(
                 report,
-                explain_conflicts(prediction.graph, report)
-                if output_format == Format.markdown
-                else [],
+                explanations if fmt == Format.markdown else [],
                 prediction.changes,
                 ref,
                 prediction.side_of,
             )
-    if output_format == Format.markdown:
-        title = f"Predicted merge of {ci.md_code(ref)}"
-        write(ci.render_markdown(section, Path.cwd(), title))
-    elif output_format == Format.gitlab:
-        write(ci.render_gitlab(section, repository_root()))
-    else:
+            if fmt == Format.markdown:
+                title = f"Predicted merge of {ci.md_code(ref)}"
+                return ci.render_markdown(section, Path.cwd(), title)
+            return ci.render_gitlab(section, repository_root())
         renderer = {
             Format.text: render_against.render_text,
             Format.json: render_against.render_json,
             Format.github: render_against.render_github,
-        }[Format(output_format)]
-        write(renderer(report, prediction, Path.cwd()))
-    raise typer.Exit(EXIT_OK if prediction.is_ok(report) else EXIT_FOUND)
+        }[fmt]
+        return renderer(report, prediction, Path.cwd())
+
+    return Result(rendered, prediction.is_ok(report))
 
 
 def check_heads(
     ref: str | None,
     patterns: list[str],
     app_labels: list[str] | None,
-    output_format: str,
+    formats: set[Format],
     settings: str | None,
     pythonpath: list[str] | None,
     database: str | None,
     traceback: bool,
-) -> None:
+) -> Result:
     """``check --against BASE --heads PATTERN...``: every head's merge into BASE."""
     from migrator.against import predict_heads
     from migrator.render import against as render_against
@@ -224,22 +298,23 @@ def check_heads(
             ref,
             names,
             app_labels,
-            explain=output_format == Format.markdown,
+            explain=Format.markdown in formats,
         )
     for pattern in prediction.unmatched:
         warn(f"--heads: no ref matches {pattern!r}")
-    if output_format in (Format.markdown, Format.gitlab):
+
+    def rendered(fmt: Format) -> str:
         from migrator.render import ci
 
-        if output_format == Format.markdown:
-            write(ci.render_heads_markdown(prediction, Path.cwd()))
-        else:
-            write(ci.render_heads_gitlab(prediction, repository_root()))
-        raise typer.Exit(EXIT_OK if prediction.ok else EXIT_FOUND)
-    renderer = {
-        Format.text: render_against.render_heads_text,
-        Format.json: render_against.render_heads_json,
-        Format.github: render_against.render_heads_github,
-    }[Format(output_format)]
-    write(renderer(prediction, Path.cwd()), human=output_format == Format.text)
-    raise typer.Exit(EXIT_OK if prediction.ok else EXIT_FOUND)
+        if fmt == Format.markdown:
+            return ci.render_heads_markdown(prediction, Path.cwd())
+        if fmt == Format.gitlab:
+            return ci.render_heads_gitlab(prediction, repository_root())
+        renderer = {
+            Format.text: render_against.render_heads_text,
+            Format.json: render_against.render_heads_json,
+            Format.github: render_against.render_heads_github,
+        }[fmt]
+        return renderer(prediction, Path.cwd())
+
+    return Result(rendered, prediction.ok)

@@ -138,12 +138,12 @@ def write_atomically(path: Path, content: bytes) -> None:
         raise
 
 
-def check_target(path: Path) -> None:
+def check_target(path: Path, example: str = "migrations.svg") -> None:
     """Refuse an output path that names a folder, before any work is done."""
     if path.is_dir():
         raise UsageError(
             f"cannot write {str(path)!r}: it is a folder",
-            hint="name a file, e.g. " + repr(str(path / "migrations.svg")),
+            hint="name a file, e.g. " + repr(str(path / example)),
         )
 
 
