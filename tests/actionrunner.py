@@ -1,5 +1,5 @@
 """Run the shell steps of a GitHub composite action (``action.yml``) or of a workflow job
-the way the runner does: each ``run:`` through ``bash -e {0}``, with the step's ``env``,
+the way the runner does: each ``run:`` through bash as GitHub calls it, with the step's ``env``,
 ``working-directory`` and the ``GITHUB_*`` files (``GITHUB_OUTPUT``,
 ``GITHUB_STEP_SUMMARY``, ...), and each ``${{ ... }}`` expanded from the contexts.
 
@@ -21,6 +21,9 @@ import yaml
 
 _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 _NAME = re.compile(r"[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*")
+_DEFAULT_VARIABLES = ("repository", "ref_name", "base_ref", "event_name", "sha")
+#: What a test does itself before it runs a job's steps (a clone; the interpreter on PATH).
+_DONE_BY_THE_TEST = ("actions/checkout", "actions/setup-python")
 
 
 @dataclass
@@ -30,6 +33,7 @@ class StepResult:
     out: str
     err: str
     outputs: dict[str, str]
+    script: str = ""  # the step's script, expressions expanded
 
 
 @dataclass
@@ -76,13 +80,22 @@ class Runner:
             "RUNNER_TEMP": str(self.temp),
             "CI": "true",
             "GITHUB_ACTIONS": "true",
+            # the runner's default variables the steps read, from the github context
+            **{
+                f"GITHUB_{name.upper()}": str(self.github[name])
+                for name in _DEFAULT_VARIABLES
+                if name in self.github
+            },
         }
         env.update({k: self.expand(str(v), contexts) for k, v in step.get("env", {}).items()})
         folder = cwd / self.expand(step.get("working-directory", "."), contexts)
         script = self.temp / f"step-{len(self.results)}.sh"
         script.write_text(self.expand(step["run"], contexts))
         proc = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            # GitHub's commands: `shell: bash`, and a workflow step's default (no shell:)
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)]
+            if "shell" in step
+            else ["bash", "-e", str(script)],
             cwd=folder,
             env=env,
             capture_output=True,
@@ -93,7 +106,12 @@ class Runner:
             line.split("=", 1) for line in output.read_text().splitlines() if "=" in line
         )
         result = StepResult(
-            step.get("name", step.get("id", "")), proc.returncode, proc.stdout, proc.stderr, outputs
+            step.get("name", step.get("id", "")),
+            proc.returncode,
+            proc.stdout,
+            proc.stderr,
+            outputs,
+            script.read_text(),
         )
         self.results.append(result)
         if "id" in step:
@@ -131,24 +149,21 @@ class Runner:
             self.steps[step_id] = {"outputs": outputs}
         return outputs, results
 
-    def run_job(self, workflow: Path, job: str, action: Path, python_input: Path | None = None):
-        """The job's steps: ``run:`` steps and ``uses: ./`` (this repository's action, its
-        ``python`` input set to ``python_input``, the interpreter setup-python would
-        give); other ``uses:`` (checkout, setup-python) are the test's to have done."""
+    def run_job(self, workflow: Path, job: str) -> list[StepResult]:
+        """The job's ``run:`` steps, in order, stopping at the first that fails (as
+        steps without ``if:`` do). ``actions/checkout`` and ``actions/setup-python`` are
+        the test's to have done (a clone, the interpreter first on ``PATH``); any other
+        ``uses:`` fails the test rather than being skipped."""
         definition = yaml.safe_load(workflow.read_text())
         results = []
         for step in definition["jobs"][job]["steps"]:
-            contexts = {"github": self.github, "steps": self.steps}
             if "uses" in step:
-                if step["uses"] != "./":
-                    continue
-                given = {k: self.expand(str(v), contexts) for k, v in step.get("with", {}).items()}
-                if python_input is not None:
-                    given["python"] = str(python_input)
-                _, inner = self.run_action(action, given, step.get("id"))
-                results += inner
-            else:
-                results.append(self.run_step(step, contexts, self.workspace))
+                assert step["uses"].split("@")[0] in _DONE_BY_THE_TEST, step["uses"]
+                continue
+            contexts = {"github": self.github, "steps": self.steps}
+            results.append(self.run_step(step, contexts, self.workspace))
+            if results[-1].code != 0:
+                break
         return results
 
 
