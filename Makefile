@@ -50,20 +50,22 @@ help:
 install: system-deps venvs
 
 # Graphviz's dot renders images; Chromium checks the HTML graph page; PostgreSQL backs the
-# database tests. apt-get when we are root and one is missing; else a hint.
+# database tests; the GitHub CLI (gh) runs the documented re-check workflow's steps.
+# apt-get when we are root and one is missing; else a hint.
 system-deps:
 	@missing=""; \
 	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v gh >/dev/null 2>&1 || missing="$$missing gh"; \
 	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing with apt-get"; \
 	    (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "note: missing$$missing. Graphviz 'dot' renders images, Chromium and PostgreSQL"; \
-	    echo "      are used by some tests (skipped without them). Install them, e.g.:"; \
-	    echo "      apt-get install$$missing   |   brew install graphviz chromium postgresql"; \
+	    echo "note: missing$$missing. Graphviz 'dot' renders images, Chromium, PostgreSQL"; \
+	    echo "      and gh are used by some tests (skipped without them). Install them, e.g.:"; \
+	    echo "      apt-get install$$missing   |   brew install graphviz chromium postgresql gh"; \
 	  fi; \
 	fi
 

@@ -7,6 +7,7 @@ on a clone of what was committed.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import yaml
 
 from tests.djproject import DjangoProject, clean_env, run
 from tests.gitrepo import commit_all, git, init_repo
+from tests.release import build_wheelhouse
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
@@ -101,9 +103,10 @@ def pre_commit_home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
-def run_pre_commit(project: DjangoProject, home: Path, *args: str):
+def run_pre_commit(project: DjangoProject, home: Path, *args: str, **extra_env: str):
     env = {k: v for k, v in clean_env().items() if not k.startswith("PYTHON")}
     env["PRE_COMMIT_HOME"] = str(home)
+    env.update(extra_env)
     return subprocess.run(
         [pre_commit(), "run", *args],
         cwd=project.root,
@@ -152,6 +155,60 @@ def test_pre_commit_by_url(project, pre_commit_home, tmp_path):
     )
     git(project.root, "add", "-A")
     edited = run_pre_commit(project, pre_commit_home)
+    assert edited.returncode == 1
+    assert (
+        "published-migration-changed: 'shop.0001_initial' is published on origin/main"
+        in edited.stdout
+    )
+
+
+def test_the_readme_configuration_as_pasted(project, tmp_path_factory):
+    """The README's ``.pre-commit-config.yaml``, word for word: pre-commit installs
+    ``migrator-django==X`` by name (served from a wheel of this checkout, its
+    dependencies from the package index) and both hooks judge the commit."""
+    import migrator
+
+    pre_commit()
+    readme = (ROOT / "README.md").read_text()
+    (config,) = [
+        block
+        for block in re.findall(r"```yaml\n(.*?)```", readme, re.S)
+        if block.startswith("repos:\n  - repo: local\n")
+    ]
+    assert set(re.findall(r"migrator-django==([\w.]+)", config)) == {migrator.__version__}
+    defined = {hook["id"]: hook for hook in yaml.safe_load(config)["repos"][0]["hooks"]}
+    for name, hook in hooks().items():  # the same hooks as .pre-commit-hooks.yaml's
+        assert (defined[name]["files"], defined[name]["pass_filenames"]) == (
+            hook["files"],
+            hook["pass_filenames"],
+        )
+        assert defined[name]["entry"] == " ".join([hook["entry"], *hook.get("args", [])])
+    (project.root / ".pre-commit-config.yaml").write_text(config)
+    git(project.root, "add", ".pre-commit-config.yaml")
+    wheels = build_wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
+    home = tmp_path_factory.mktemp("pre-commit-home-readme")
+
+    def pre_commit_run():
+        return run_pre_commit(project, home, PIP_FIND_LINKS=str(wheels))
+
+    project.add_migration("shop", "0002_a", [("shop", "0001_initial")])
+    project.add_migration("shop", "0003_b", [("shop", "0002_a")])
+    git(project.root, "add", "shop/migrations/0003_b.py")
+    result = pre_commit_run()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "unstaged-dependency: 'shop.0003_b' depends on ('shop', '0002_a')" in result.stdout
+    git(project.root, "add", "-A")
+    clean = pre_commit_run()
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    git(project.root, "commit", "-q", "--no-verify", "-m", "two")
+    path = project.migration_path("shop", "0001_initial")
+    path.write_text(
+        path.read_text().replace(
+            "operations = [", "operations = [\n        migrations.RunSQL('SELECT 1'),"
+        )
+    )
+    git(project.root, "add", "-A")
+    edited = pre_commit_run()
     assert edited.returncode == 1
     assert (
         "published-migration-changed: 'shop.0001_initial' is published on origin/main"
