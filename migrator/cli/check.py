@@ -184,7 +184,7 @@ def report_targets(values: list[str]) -> list[tuple[Format, Path]]:
     targets: list[tuple[Format, Path]] = []
     for value in values:
         name, colon, path = value.partition(":")
-        if not colon or not path or name not in names.split(", "):
+        if not colon or not path or name not in {f.value for f in REPORT_FORMATS}:
             raise UsageError(
                 f"--report {value!r}: expected FORMAT:PATH, FORMAT one of {names}",
                 hint="e.g. --report markdown:summary.md --report json:report.json",
