@@ -90,11 +90,11 @@ def squash(
 
     with handle_errors(traceback):
         project = load_project(project_options(settings, pythonpath, static))
-        report, costs = squash_report(project, app_labels, min_length, database)
+        report, ranked = squash_report(project, app_labels, min_length, database)
     write(
-        render.render_json(report, costs)
+        render.render_json(report, ranked)
         if output_format is Format.json
-        else render.render_text(report, costs),
+        else render.render_text(report, ranked),
         human=output_format is not Format.json,
     )
     raise typer.Exit(EXIT_OK)
