@@ -408,6 +408,23 @@ def test_cleanup_of_replaced_files(project):
     assert item["applied"] is None and item["ready"] is None
 
 
+def test_third_party_apps_stay_out_of_the_report_cleanup_included(project, tmp_path):
+    """The squashed app installed from elsewhere (a site-packages folder) is not the
+    project's: neither its windows nor its cleanup are listed, until
+    ``[tool.migrator] project-apps`` names it."""
+    _with_squash(project)
+    vendor = tmp_path / "vendor" / "site-packages"
+    vendor.mkdir(parents=True)
+    (project.root / "shop").rename(vendor / "shop")
+    report = squash_json(project, "--min-length", "2", "--pythonpath", str(vendor))
+    assert report["apps"] == ["other"]
+    assert report["cleanup"] == [] and report["windows"] == []
+    (project.root / "pyproject.toml").write_text('[tool.migrator]\nproject-apps = ["shop"]\n')
+    named = squash_json(project, "--min-length", "2", "--pythonpath", str(vendor))
+    assert named["apps"] == ["other", "shop"]
+    assert [c["squashed"] for c in named["cleanup"]] == ["shop.0001_squashed_0003_c"]
+
+
 def test_cleanup_with_database(project):
     """Whether the database has applied all, none or part of what the squash replaces,
     read by Django's recorder on a real SQLite database."""
@@ -497,7 +514,7 @@ def test_conflict_is_resolve_first(project):
     assert project.django_conflicts() == {"shop": ["0002_a", "0002_b"]}
 
 
-def test_text_output(project):
+def _round_trip(project: DjangoProject) -> None:
     """a: 0001 -> 0002 -> 0003 -> 0004, with a.0002 -> b.0001 -> a.0004."""
     project.add_migration("a", "0001_initial", operations=[create("A1")])
     project.add_migration("a", "0002_x", [("a", "0001_initial")], operations=[add_field("a1", "x")])
@@ -506,6 +523,11 @@ def test_text_output(project):
     project.add_migration(
         "a", "0004_z", [("a", "0003_y"), ("b", "0001_initial")], operations=[create("A2", "b.b1")]
     )
+
+
+def test_text_output(project):
+    """a: 0001 -> 0002 -> 0003 -> 0004, with a.0002 -> b.0001 -> a.0004."""
+    _round_trip(project)
     result = project.migrator("squash", "a", "--min-length", "2")
     assert (result.code, result.err) == (0, "")
     assert result.out == (
@@ -530,6 +552,34 @@ def test_text_output(project):
         "2 windows of 2+ migrations, 1 blocked range, 0 squashed migrations to clean up "
         "in 1 app.\n"
     )
+
+
+def test_the_dependency_to_move_unblocks_the_range_in_django(project, tmp_path):
+    """The blocked range of test_text_output, once b.0001_initial depends on
+    a.0001_initial as the report says: Django squashes a.0002_x .. a.0004_z together,
+    and migrates."""
+    _round_trip(project)
+    report = squash_json(project, "a", "--min-length", "2")
+    (blocked,) = report["blocked"]
+    move = blocked["unblock"]
+    assert (move["dependent"], move["dependency"], move["new_dependency"]) == (
+        "b.0001_initial",
+        "a.0002_x",
+        "a.0001_initial",
+    )
+    twin = project.twin(tmp_path / "moved")
+    twin.add_migration(
+        "b", "0001_initial", [("a", "0001_initial")], operations=[create("B1", "a.a1")]
+    )
+    after = squash_json(twin, "a", "--min-length", "2")
+    # the block moved one migration earlier: what was blocked is one window now
+    assert [(b["start"], b["end"]) for b in after["blocked"]] == [("0001_initial", "0004_z")]
+    unblocked = next(w for w in after["windows"] if w["start"] == "0002_x")
+    assert unblocked["end"] == "0004_z"
+    squashed = squash_with_django(twin, unblocked["command"])
+    assert squashed.code == 0, squashed.err
+    migrated = twin.manage("migrate", "--noinput")
+    assert migrated.code == 0, migrated.err
 
 
 def test_json_is_sorted_and_stable(project):
@@ -629,3 +679,28 @@ def test_static_reads_the_same_report(project):
     static = squash_json(project, "--min-length", "3", "--static")
     assert static == loaded
     assert [w["manual_porting"] for w in loaded["windows"] if w["app"] == "delta"] == [1]
+
+
+def test_window_costs_are_cached_until_a_file_changes(project, tmp_path):
+    """A second run reads the costs from the cache; an edited file (same size and
+    mtime kept apart, a new inode) is judged again."""
+    import os
+
+    project.chain("shop", ["0001_initial", "0002_a", "0003_b"])
+    old = 1_600_000_000
+    for path in (project.root / "shop" / "migrations").glob("0*.py"):
+        os.utime(path, (old, old))  # not racy: the cache may keep it
+    env = clean_env(MIGRATOR_CACHE_DIR=str(tmp_path / "cache"))
+    first = project.migrator("squash", "--format", "json", "--min-length", "2", env=env)
+    assert first.code == 0, first.err
+    (stored,) = (tmp_path / "cache").glob("*.squash-costs.marshal")
+    again = project.migrator("squash", "--format", "json", "--min-length", "2", env=env)
+    assert again.out == first.out
+    edited = project.add_migration(
+        "shop", "0003_b", [("shop", "0002_a")], operations=[create("Extra")]
+    )
+    os.utime(edited, (old, old))
+    changed = project.migrator("squash", "--format", "json", "--min-length", "2", env=env)
+    (window,) = changed.json()["windows"]
+    assert window["operations_before"] == first.json()["windows"][0]["operations_before"] + 1
+    assert stored.stat().st_size > 0
