@@ -418,9 +418,13 @@ def unblocking_move(
     app = start[0]
     # The app's own neighbours in the graph (in a chain: the next and previous in the
     # order); a migration on a parallel branch would be no place to move it to.
-    after = min((c for c in graph.successors(end) if c[0] == app), key=position.get, default=None)
+    after = min(
+        (c for c in graph.successors(end) if c[0] == app), key=position.__getitem__, default=None
+    )
     before = max(
-        (p for p in graph.predecessors(start) if p[0] == app), key=position.get, default=None
+        (p for p in graph.predecessors(start) if p[0] == app),
+        key=position.__getitem__,
+        default=None,
     )
     candidates = []
     if after is not None:  # end depends on cycle[-2]: its child takes that over
