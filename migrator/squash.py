@@ -1,38 +1,123 @@
-"""``migrator squash``: the windows to squash, what each costs, and the squashed
-migrations whose replaced files can be cleaned up.
+"""``migrator squash``: the windows to squash, best first, what each saves and costs,
+and the squashed migrations whose replaced files can be cleaned up.
 
 The windows come from the pure analysis :mod:`migrator.analysis.squash`; their cost from
-Django's optimizer (:mod:`migrator.django.optimizer`). Cleanup reads the graph loaded
-without replacing, so replaced migrations are nodes.
+Django's optimizer (:mod:`migrator.django.optimizer`), kept in a cache beside the static
+parse cache (:mod:`migrator.static.cache`) because the optimizer is most of the report's
+time on a large project; their order from :func:`migrator.analysis.squash.rank_windows`.
+Cleanup reads the graph loaded without replacing, so replaced migrations are nodes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 import networkx as nx
 
-from migrator.analysis.squash import Cleanup, SquashReport, WindowCost, analyse
+from migrator import __version__
+from migrator.analysis.squash import (
+    Cleanup,
+    RankedWindow,
+    SquashReport,
+    SquashWindow,
+    WindowCost,
+    analyse,
+    rank_windows,
+)
 from migrator.errors import RefusedError
 from migrator.graph import Key, database_info
 from migrator.problems import CIRCULAR_DEPENDENCY
 from migrator.project import Project, load_project, select_apps
+from migrator.static.cache import cache_dir, is_racy, load_marshal, save_marshal, stamp
 
 
 def squash_report(
     project: Project, app_labels: list[str] | None, min_length: int, database: str | None
-) -> tuple[SquashReport, list[WindowCost]]:
-    """The windows of the named apps (none named: every project app), their costs and
-    the cleanup; refused when the graph already has a cycle."""
-    from migrator.django.optimizer import squashes_squashed, window_cost
+) -> tuple[SquashReport, list[RankedWindow]]:
+    """The windows of the named apps (none named: every project app), ranked, and the
+    cleanup of the same apps; refused when the graph already has a cycle.
+    ``report.windows`` is in the ranked order too (the first of an app is its best)."""
+    from migrator.django.optimizer import squashes_squashed
 
     refuse_cycle(project)
     labels = select_apps(project.graph, app_labels) if app_labels else None
     report = analyse(project.graph, labels, min_length, allow_squashed=squashes_squashed())
-    report.cleanup = _project_cleanup(project, labels, database)
-    costs = [window_cost(project.graph, window) for window in report.windows]
-    return report, costs
+    # Never a third-party app, cleanup included: the apps the analysis chose.
+    report.cleanup = _project_cleanup(project, report.apps, database)
+    ranked = rank_windows(report.windows, window_costs(project, report.windows))
+    report.windows = [item.window for item in ranked]
+    return report, ranked
+
+
+def window_costs(project: Project, windows: list[SquashWindow]) -> list[WindowCost]:
+    """Each window's :class:`WindowCost`, from the cache when no file of the window
+    changed since it was stored (the same stamps the static parse cache trusts)."""
+    from migrator.django.optimizer import optimizer_version, window_cost
+
+    cache = _CostCache(project, optimizer_version())
+    costs = []
+    for window in windows:
+        key = cache.key(project.graph, window)
+        cost = cache.get(key)
+        if cost is None:
+            cost = window_cost(project.graph, window)
+            cache.put(key, cost)
+        costs.append(cost)
+    cache.save()
+    return costs
+
+
+class _CostCache:
+    """Window costs of one project, keyed on the digest of the Django version, the
+    loader (static or not) and each member's path and stamp. A window with a racy file
+    (changed within two seconds, see :mod:`migrator.static.cache`) or without a file is
+    never stored. Only the entries of this run are written back."""
+
+    def __init__(self, project: Project, version: str) -> None:
+        folder = cache_dir()
+        root = hashlib.sha256(str(project.settings.root.resolve()).encode()).hexdigest()[:16]
+        self.file = folder / f"{root}.squash-costs.marshal" if folder else None
+        self.format = (
+            f"costs-v1-{__version__}-{sys.version_info[0]}.{sys.version_info[1]}-"
+            f"{version}-{'static' if project.options.static else 'django'}"
+        )
+        self.entries: dict[bytes, tuple] = load_marshal(self.file, self.format) if self.file else {}
+        self.used: dict[bytes, tuple] = {}
+
+    def key(self, graph: nx.DiGraph, window: SquashWindow) -> bytes | None:
+        if self.file is None:
+            return None
+        parts = []
+        for node in window.nodes:
+            path = graph.nodes[node].get("path")
+            current = stamp(path) if path else None
+            if current is None or is_racy(current):
+                return None
+            parts.append((node, str(path), current))
+        return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
+
+    def get(self, key: bytes | None) -> WindowCost | None:
+        if key is None or key not in self.entries:
+            return None
+        self.used[key] = self.entries[key]
+        return WindowCost(*self.used[key])
+
+    def put(self, key: bytes | None, cost: WindowCost) -> None:
+        if key is not None:
+            self.used[key] = (
+                cost.operations_before,
+                cost.operations_after,
+                cost.manual_porting,
+                cost.kept_code,
+                cost.elidable_dropped,
+            )
+
+    def save(self) -> None:
+        if self.file is not None and self.used != self.entries:
+            save_marshal(self.file, self.format, self.used)
 
 
 def refuse_cycle(project: Project) -> None:
@@ -47,7 +132,7 @@ def refuse_cycle(project: Project) -> None:
         )
 
 
-def _project_cleanup(project: Project, labels, database: str | None) -> list[Cleanup]:
+def _project_cleanup(project: Project, labels: list[str], database: str | None) -> list[Cleanup]:
     """Squashed migrations with replaced files on disk, judged on the graph loaded
     without replacing (replaced migrations stay nodes, with ``applied`` per database)."""
     graph = project.graph

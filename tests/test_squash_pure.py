@@ -16,11 +16,17 @@ from migrator.analysis.squash import (
     NON_ATOMIC,
     RUN_BEFORE,
     SQUASHED,
+    DependencyMove,
+    Flag,
+    Payoff,
+    SquashWindow,
+    WindowCost,
     analyse,
     find_windows,
+    rank_windows,
 )
 from migrator.squash import cleanup
-from tests.graphs import chain, graph_of
+from tests.graphs import chain, graph_of, keys
 
 
 def spans(graph, app=None, min_length=2, **kw):
@@ -254,3 +260,135 @@ def test_windows_match_brute_force(seed):
             cycle = blocked.cycle
             assert all(graph.has_edge(u, v) for u, v in itertools.pairwise(cycle))
             assert all(n[0] != app for n in cycle[1:-1])
+
+
+# -- the one dependency to move that unblocks a blocked range ---------------------------
+
+
+def moved(graph, move):
+    """The graph after the move: what the reader would write by hand."""
+    graph = graph.copy()
+    graph.remove_edge(move.dependency, move.dependent)
+    graph.add_edge(move.new_dependency, move.new_dependent, same_app=False, kind="dependency")
+    assert nx.is_directed_acyclic_graph(graph)
+    return graph
+
+
+def assert_unblocks(graph, blocked):
+    after = analyse(moved(graph, blocked.move), [blocked.app], 2)
+    assert (blocked.start, blocked.end) not in [(b.start, b.end) for b in after.blocked]
+    together = [w for w in after.windows if (blocked.app, blocked.start) in w.nodes]
+    assert any((blocked.app, blocked.end) in w.nodes for w in together)
+
+
+def test_round_trip_unblocked_by_moving_the_returning_dependency_later():
+    """a.0001 -> a.0002 -> a.0003 -> a.0004 -> a.0005
+                   \\-> b.0001 -> b.0002 -/
+
+    a.0004's dependency on b.0002 moves to a.0005: both files are a's own."""
+    deps = {**chain("a", 5, extra={4: ["b.0002"]}), **chain("b", 2, extra={1: ["a.0002"]})}
+    graph = graph_of(deps)
+    (blocked,) = analyse(graph, ["a"], 2).blocked
+    assert blocked.move == DependencyMove(*keys("a.0004", "b.0002", "a.0005", "b.0002"))
+    assert blocked.move.later
+    assert_unblocks(graph, blocked)
+
+
+def test_round_trip_into_the_leaf_moves_the_leaving_dependency_earlier():
+    """a.0001 -> a.0002 -> a.0003 (leaf), a.0002 -> b.0001 -> a.0003: a.0003 has no
+    child to take the dependency, so b.0001 depends on a.0001 instead of a.0002."""
+    deps = {**chain("a", 3, extra={3: ["b.0001"]}), "b.0001": ["a.0002"]}
+    graph = graph_of(deps)
+    (blocked,) = analyse(graph, ["a"], 2).blocked
+    assert blocked.move == DependencyMove(*keys("b.0001", "a.0002", "b.0001", "a.0001"))
+    assert not blocked.move.later
+    assert_unblocks(graph, blocked)
+
+
+def test_adjacent_block_at_both_ends_of_the_app_has_no_move():
+    """a.0001 -> b.0001 -> a.0002, the app's only two migrations: nowhere to move to."""
+    graph = graph_of({**chain("a", 2, extra={2: ["b.0001"]}), "b.0001": ["a.0001"]})
+    (blocked,) = analyse(graph, ["a"], 2).blocked
+    assert blocked.move is None
+
+
+def test_two_parallel_paths_back_have_no_single_move():
+    """a.0002 -> b.0001 -> a.0004 and a.0002 -> c.0001 -> a.0004: moving any one
+    dependency leaves the other path."""
+    deps = {
+        **chain("a", 5, extra={4: ["b.0001", "c.0001"]}),
+        "b.0001": ["a.0002"],
+        "c.0001": ["a.0002"],
+    }
+    (blocked,) = analyse(graph_of(deps), ["a"], 2).blocked
+    assert blocked.move is None
+
+
+def test_fan_out_after_one_leaving_dependency_moves_that_one():
+    """a.0002 -> b.0001, then b.0001 -> b.0002 -> a.0004 and b.0001 -> c.0001 -> a.0004:
+    two dependencies enter, one leaves: the leaving one moves."""
+    deps = {
+        **chain("a", 5, extra={4: ["b.0002", "c.0001"]}),
+        **chain("b", 2, extra={1: ["a.0002"]}),
+        "c.0001": ["b.0001"],
+    }
+    graph = graph_of(deps)
+    (blocked,) = analyse(graph, ["a"], 2).blocked
+    assert blocked.move == DependencyMove(*keys("b.0001", "a.0002", "b.0001", "a.0001"))
+    assert_unblocks(graph, blocked)
+
+
+def test_run_before_on_the_path_is_not_moved():
+    """a.0002 -> b.0001 -> a.0004 where a.0002's run_before names b.0001 (the edge is
+    declared in a's file, not a dependency of b.0001) and a.0004 depends on b.0001."""
+    deps = {**chain("a", 5, extra={4: ["b.0001"]}), "b.0001": []}
+    graph = graph_of(deps, nodes={"a.0002": {"run_before": ["b.0001"]}})
+    graph.add_edge(("a", "0002"), ("b", "0001"), same_app=False, kind="run_before")
+    (blocked,) = analyse(graph, ["a"], 2).blocked
+    # only the entering dependency can move; the run_before stays where it is
+    assert blocked.move == DependencyMove(*keys("a.0004", "b.0001", "a.0005", "b.0001"))
+
+
+# -- ranking --------------------------------------------------------------------------
+
+
+def window(app, start, length, flags=()):
+    nodes = tuple((app, f"{n:04d}") for n in range(start, start + length))
+    return SquashWindow(app, nodes, tuple(flags))
+
+
+def test_ranking_prefers_operations_removed_over_length_and_porting():
+    """The issue's case: 132 migrations taking 424 operations to 412 with 18 functions
+    to port ranks below 40 migrations taking 120 to 30 with none."""
+    big = window("orders", 1, 132)
+    small = window("billing", 1, 40)
+    ranked = rank_windows(
+        [big, small], [WindowCost(424, 412, 18, 0, 0), WindowCost(120, 30, 0, 0, 0)]
+    )
+    assert [r.window.app for r in ranked] == ["billing", "orders"]
+    assert ranked[1].payoff == Payoff(12, 131, round(131 * 0.29 + 12 * 3.9, 1), 1 + 5 * 18)
+
+
+def test_overlapping_windows_of_one_app_are_alternatives_best_first():
+    """a.0001..0010 and a.0008..0020 overlap; a.0025..0030 does not; b.0001..0010 is
+    another app. The better of the overlapping two leads, the other follows it."""
+    a_early, a_late, a_far = window("a", 1, 10), window("a", 8, 13), window("a", 25, 6)
+    b = window("b", 1, 10)
+    costs = [WindowCost(10, 10, 0, 0, 0), WindowCost(13, 3, 0, 0, 0)]
+    costs += [WindowCost(6, 2, 0, 0, 0), WindowCost(10, 4, 0, 0, 0)]
+    ranked = rank_windows([a_early, a_late, a_far, b], costs)
+    assert [(r.window, r.alternative_to) for r in ranked] == [
+        (a_late, None),
+        (a_early, 1),
+        (b, None),
+        (a_far, None),
+    ]
+    assert [r.rank for r in ranked] == [1, 2, 3, 4]
+
+
+def test_a_window_django_cannot_express_ranks_last():
+    """However much it saves, a window with no squashmigrations command comes last."""
+    odd = window("a", 1, 30, [Flag(BRANCHED, ("a", "0030"))])
+    plain = window("b", 1, 3)
+    ranked = rank_windows([odd, plain], [WindowCost(90, 1, 0, 0, 0), WindowCost(3, 3, 0, 0, 0)])
+    assert [r.window for r in ranked] == [plain, odd]

@@ -104,14 +104,37 @@ class SquashWindow:
 
 
 @dataclass(frozen=True)
+class DependencyMove:
+    """One cross-app dependency whose move unblocks a blocked range: ``dependent``
+    stops depending on ``dependency``, and ``new_dependent`` depends on
+    ``new_dependency`` instead. Either the dependency moves to the blocked app's
+    migration just after the range (``new_dependency == dependency``), or the other
+    app's migration depends on the one just before the range instead
+    (``new_dependent == dependent``)."""
+
+    dependent: Key
+    dependency: Key
+    new_dependent: Key
+    new_dependency: Key
+
+    @property
+    def later(self) -> bool:
+        """The dependency moves to a later migration of the blocked app."""
+        return self.new_dependency == self.dependency
+
+
+@dataclass(frozen=True)
 class BlockedRange:
     """Migrations ``start`` and ``end`` of one app that can never be in the same squash:
-    ``cycle`` runs from ``start`` through other apps to ``end``."""
+    ``cycle`` runs from ``start`` through other apps to ``end``. ``move``: the one
+    dependency to move that unblocks it, when one exists (no order of squashes ever
+    does: squashing contracts migrations, which keeps every path)."""
 
     app: str
     start: str
     end: str
     cycle: tuple[Key, ...]
+    move: DependencyMove | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +175,92 @@ class WindowCost:
     manual_porting: int  # non-elidable RunPython whose functions live in migration files
     kept_code: int  # other non-elidable RunPython/RunSQL: carried over as they are
     elidable_dropped: int  # elidable RunPython/RunSQL the optimizer removed
+
+
+# -- what a window saves against what it costs ----------------------------------------
+
+# Load time a squash saves, estimated from two costs measured on the generated
+# 10,000-migration project (benchmarks/generate.py, Django 5.2, SQLite, warm, loaded
+# 2-core machine): importing a migration file and building the graph took 0.29 ms per
+# file (MigrationLoader); replaying one operation into the project state, which every
+# ``migrate``, ``makemigrations`` and test-database creation does, took 3.9 ms per
+# operation (``loader.project_state()``), before any SQL. An estimate, not a promise:
+# both grow with the project's size.
+FILE_LOAD_MS = 0.29
+OPERATION_LOAD_MS = 3.9
+# Hand work, in units: a RunPython function to port into the squashed file (it does
+# not import until then) weighs PORT_WORK; a RunPython/RunSQL the squash keeps, and
+# each flag (something Django drops, or a squashed migration squashed again), one.
+PORT_WORK = 5
+
+
+@dataclass(frozen=True)
+class Payoff:
+    """What squashing a window saves against the hand work it costs."""
+
+    operations_removed: int
+    files_removed: int
+    load_ms: float  # estimated, per run that loads the migrations (FILE_LOAD_MS...)
+    work: int  # 1 + PORT_WORK per function to port + 1 per kept RunPython/RunSQL and flag
+
+    @property
+    def score(self) -> float:
+        """Milliseconds saved per unit of work: the ranking's key."""
+        return self.load_ms / self.work
+
+
+def payoff(window: SquashWindow, cost: WindowCost) -> Payoff:
+    removed = cost.operations_before - cost.operations_after
+    files = window.length - 1
+    load = round(files * FILE_LOAD_MS + removed * OPERATION_LOAD_MS, 1)
+    work = 1 + PORT_WORK * cost.manual_porting + cost.kept_code + len(window.flags)
+    return Payoff(removed, files, load, work)
+
+
+@dataclass(frozen=True)
+class RankedWindow:
+    """A window in the report's order. ``alternative_to``: the rank of the better window
+    of the same app it overlaps (squash one or the other), None when it is a choice of
+    its own."""
+
+    rank: int
+    window: SquashWindow
+    cost: WindowCost
+    payoff: Payoff
+    alternative_to: int | None = None
+
+
+def rank_windows(windows: list[SquashWindow], costs: list[WindowCost]) -> list[RankedWindow]:
+    """Windows best first: those Django can squash as they are before the others, then
+    by score (load saved per unit of hand work), then by load saved. A window that
+    overlaps a better one of its app follows it as an alternative. Ties: app, start."""
+    scored = sorted(
+        ((w, c, payoff(w, c)) for w, c in zip(windows, costs, strict=True)),
+        key=lambda t: (not t[0].expressible, -t[2].score, -t[2].load_ms, t[0].app, t[0].start),
+    )
+    chosen: list[tuple[SquashWindow, WindowCost, Payoff]] = []
+    alternatives: dict[int, list[tuple[SquashWindow, WindowCost, Payoff]]] = {}
+    for item in scored:
+        members = set(item[0].nodes)
+        better = next(
+            (
+                index
+                for index, (other, _, _) in enumerate(chosen)
+                if other.app == item[0].app and members.intersection(other.nodes)
+            ),
+            None,
+        )
+        if better is None:
+            chosen.append(item)
+        else:
+            alternatives.setdefault(better, []).append(item)
+    ranked: list[RankedWindow] = []
+    for index, item in enumerate(chosen):
+        ranked.append(RankedWindow(len(ranked) + 1, *item))
+        primary = len(ranked)
+        for alternative in alternatives.get(index, ()):
+            ranked.append(RankedWindow(len(ranked) + 1, *alternative, alternative_to=primary))
+    return ranked
 
 
 @dataclass
@@ -212,22 +321,18 @@ def _app_components(graph: nx.DiGraph) -> dict[str, frozenset[str]]:
     return found
 
 
-def reach_back(
+def lowest_reached(
     graph: nx.DiGraph,
-    app: str,
     order: list[Key],
     component: frozenset[str],
     topo: list[Key],
     children: dict[Key, list[Key]] | None = None,
-) -> list[float]:
-    """``f`` for each migration of ``order``: the smallest position of a migration of
-    the app reachable from it through at least one migration of another app (inf:
-    none). ``topo`` is a topological order of the whole graph."""
-    if len(component) < 2:
-        return [math.inf] * len(order)
+) -> dict[Key, float]:
+    """For each migration of the apps in ``component``: the smallest position in
+    ``order`` (one app's order) of a migration that it is or reaches (inf: none).
+    ``topo`` is a topological order of the whole graph."""
     children = children if children is not None else {n: list(graph.successors(n)) for n in graph}
     position = {node: index for index, node in enumerate(order)}
-    # lowest[v]: smallest position of an app migration that v is or reaches.
     lowest: dict[Key, float] = {}
     for node in reversed(topo):
         if node[0] not in component:
@@ -238,6 +343,25 @@ def reach_back(
             if value < best:
                 best = value
         lowest[node] = best
+    return lowest
+
+
+def reach_back(
+    graph: nx.DiGraph,
+    app: str,
+    order: list[Key],
+    component: frozenset[str],
+    topo: list[Key],
+    children: dict[Key, list[Key]] | None = None,
+    lowest: dict[Key, float] | None = None,
+) -> list[float]:
+    """``f`` for each migration of ``order``: the smallest position of a migration of
+    the app reachable from it through at least one migration of another app (inf:
+    none). ``topo`` is a topological order of the whole graph."""
+    if len(component) < 2:
+        return [math.inf] * len(order)
+    if lowest is None:
+        lowest = lowest_reached(graph, order, component, topo, children)
     return [
         min(
             (lowest.get(child, math.inf) for child in graph.successors(node) if child[0] != app),
@@ -264,6 +388,83 @@ def witness(graph: nx.DiGraph, app: str, start: Key, end: Key) -> tuple[Key, ...
                 parent[child] = node
                 queue.append(child)
     raise ValueError(f"no path from {key_str(start)} back to {key_str(end)}")
+
+
+# -- unblocking ------------------------------------------------------------------------
+
+
+def unblocking_move(
+    graph: nx.DiGraph,
+    order: list[Key],
+    cycle: tuple[Key, ...],
+    lowest: dict[Key, float],
+) -> DependencyMove | None:
+    """The one cross-app dependency of ``cycle`` (``start -> other apps -> end``, a
+    minimal blocked range of the app of ``order``) whose move lets ``start`` and ``end``
+    be squashed together, or None.
+
+    Tried first, the dependency that enters the range (``end`` depends on the other
+    app's migration): it moves to ``end``'s child in the app, so both files edited are
+    the blocked app's own. Then the one that leaves it (the other app's migration
+    depends on ``start``): it depends on ``start``'s parent in the app instead. A move
+    counts when no path from ``start`` through other apps reaches the range any more
+    (neither move can make a cycle: each new dependency names an ancestor of the
+    migration that declares it). Whether the moved dependency is needed where it was
+    (the operations that use it) is for the reader: the report says so.
+    """
+    start, end = cycle[0], cycle[-1]
+    position = {node: index for index, node in enumerate(order)}
+    last = position[end]
+    app = start[0]
+    # The app's own neighbours in the graph (in a chain: the next and previous in the
+    # order); a migration on a parallel branch would be no place to move it to.
+    after = min(
+        (c for c in graph.successors(end) if c[0] == app), key=position.__getitem__, default=None
+    )
+    before = max(
+        (p for p in graph.predecessors(start) if p[0] == app),
+        key=position.__getitem__,
+        default=None,
+    )
+    candidates = []
+    if after is not None:  # end depends on cycle[-2]: its child takes that over
+        candidates.append((DependencyMove(end, cycle[-2], after, cycle[-2]), (cycle[-2], end)))
+    if before is not None:  # cycle[1] depends on start: on start's parent instead
+        candidates.append((DependencyMove(cycle[1], start, cycle[1], before), (start, cycle[1])))
+    for move, removed in candidates:
+        if graph.edges[removed].get("kind", "dependency") != "dependency":
+            continue  # a run_before: declared on the other side, not a dependency to move
+        if not _returns(graph, order[0][0], start, last, lowest, removed):
+            return move
+    return None
+
+
+def _returns(
+    graph: nx.DiGraph,
+    app: str,
+    start: Key,
+    last: int,
+    lowest: dict[Key, float],
+    removed: tuple[Key, Key],
+) -> bool:
+    """Whether ``start`` still reaches a migration of the app at position ``last`` or
+    before through other apps once the ``removed`` edge is gone. Only migrations whose
+    ``lowest`` is at most ``last`` can lead there (removing an edge never lowers it)."""
+    seen: set[Key] = set()
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        for child in graph.successors(node):
+            if (node, child) == removed or child in seen:
+                continue
+            if child[0] == app:
+                if node != start and lowest.get(child, math.inf) <= last:
+                    return True
+                continue
+            if lowest.get(child, math.inf) <= last:
+                seen.add(child)
+                stack.append(child)
+    return False
 
 
 # -- windows ---------------------------------------------------------------------------
@@ -419,13 +620,19 @@ def analyse(
         if len(component) > 1 and topo is None:
             topo = list(nx.topological_sort(graph))
             children = {node: list(graph.successors(node)) for node in graph}
-        reach = reach_back(graph, app, order, component, topo or [], children)
+        lowest = (
+            lowest_reached(graph, order, component, topo or [], children)
+            if len(component) > 1
+            else {}
+        )
+        reach = reach_back(graph, app, order, component, topo or [], children, lowest)
         _app_windows(
             graph, app, order, reach, min_length, allow_squashed, chain is not None, report
         )
         for a, b in minimal_blocks(reach):
             cycle = witness(graph, app, order[a], order[b])
-            report.blocked.append(BlockedRange(app, order[a][1], order[b][1], cycle))
+            move = unblocking_move(graph, order, cycle, lowest)
+            report.blocked.append(BlockedRange(app, order[a][1], order[b][1], cycle, move))
     report.windows.sort(key=lambda w: (w.app, w.nodes[0][1], w.length))
     report.blocked.sort(key=lambda b: (b.app, b.start, b.end))
     return report

@@ -47,7 +47,7 @@ def squash(
         typer.Option(
             "--apply",
             help="Write the squash: `squash APP --apply [START] END` (no range: APP's "
-            "first-ranked window), with Django's squashmigrations, then prove it.",
+            "top-ranked window of 2+ migrations), with Django's squashmigrations, then prove it.",
         ),
     ] = False,
     dry_run: Annotated[
@@ -59,9 +59,11 @@ def squash(
     static: StaticOption = False,
     traceback: TracebackOption = False,
 ) -> None:
-    """List the longest ranges of each app that can be squashed without creating a
-    circular dependency, what each costs, the exact `manage.py squashmigrations` command,
-    the ranges that are blocked (with the path that would become a cycle), and squashed
+    """List the longest ranges of each project app that can be squashed without creating
+    a circular dependency, best first (estimated load time saved per unit of hand work;
+    overlapping ranges of an app as alternatives), what each costs, the exact
+    `manage.py squashmigrations` command, the ranges that are blocked (with the path that
+    would become a cycle and the one dependency to move that unblocks them), and squashed
     migrations whose replaced files can be cleaned up.
 
     With --apply, write the squashed migration of APP as Django's `squashmigrations APP
@@ -90,11 +92,11 @@ def squash(
 
     with handle_errors(traceback):
         project = load_project(project_options(settings, pythonpath, static))
-        report, costs = squash_report(project, app_labels, min_length, database)
+        report, ranked = squash_report(project, app_labels, min_length, database)
     write(
-        render.render_json(report, costs)
+        render.render_json(report, ranked)
         if output_format is Format.json
-        else render.render_text(report, costs),
+        else render.render_text(report, ranked),
         human=output_format is not Format.json,
     )
     raise typer.Exit(EXIT_OK)

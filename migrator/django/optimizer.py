@@ -25,6 +25,11 @@ def squashes_squashed() -> bool:
     return django.VERSION >= (6, 0)
 
 
+def optimizer_version() -> str:
+    """What a cached :class:`WindowCost` depends on besides the files: Django's version."""
+    return django.get_version()
+
+
 def window_cost(graph: nx.DiGraph, window: SquashWindow) -> WindowCost:
     operations = [op for node in window.nodes for op in graph.nodes[node]["operations"]]
     # squashmigrations: MigrationOptimizer().optimize(operations, app_label)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 import shlex
 
-from migrator.analysis.squash import Cleanup, SquashReport, SquashWindow, WindowCost
+from migrator.analysis.squash import (
+    BlockedRange,
+    Cleanup,
+    DependencyMove,
+    Payoff,
+    RankedWindow,
+    SquashReport,
+    WindowCost,
+)
 from migrator.graph import key_str
 from migrator.render.escape import terminal
 from migrator.render.words import plural
@@ -61,11 +69,21 @@ def conditions(item: Cleanup) -> list[str]:
     return found
 
 
-def _window_lines(window: SquashWindow, cost: WindowCost) -> list[str]:
-    lines = [
-        f"{window.app}: {window.start} .. {window.end} ({plural(window.length, 'migration')})",
-        f"  {_cost_line(cost)}",
-    ]
+def _payoff_line(payoff: Payoff) -> str:
+    return (
+        f"saves {plural(payoff.operations_removed, 'operation')} and "
+        f"{plural(payoff.files_removed, 'file')}: ~{payoff.load_ms:g} ms per load "
+        f"(estimated); hand work {payoff.work}; score {payoff.score:.1f}"
+    )
+
+
+def _window_lines(item: RankedWindow) -> list[str]:
+    window = item.window
+    head = f"#{item.rank} {window.app}: {window.start} .. {window.end} "
+    head += f"({plural(window.length, 'migration')})"
+    if item.alternative_to is not None:
+        head += f", alternative to #{item.alternative_to} (they overlap)"
+    lines = [head, f"  {_payoff_line(item.payoff)}", f"  {_cost_line(item.cost)}"]
     for other, member in window.dependents:
         relation = (
             f"{key_str(other)} runs before {key_str(member)} (its run_before names it)"
@@ -81,25 +99,44 @@ def _window_lines(window: SquashWindow, cost: WindowCost) -> list[str]:
     return lines
 
 
-def render_text(report: SquashReport, costs: list[WindowCost]) -> str:
-    """Per app (sorted): resolve first, windows, blocked ranges; then cleanup."""
-    by_app: dict[str, list[str]] = {}
-    for item in report.resolve_first:
-        by_app.setdefault(item.app, []).extend(
-            [
-                f"{item.app}: resolve first: conflict, {len(item.leaves)} leaf migrations: "
-                + ", ".join(item.leaves),
-                f"  hint: run `migrator merge {item.app}`, then `migrator squash` again",
-            ]
+def move_text(move: DependencyMove) -> str:
+    """The one dependency to move, in plain words, with what the reader must check."""
+    if move.later:
+        return (
+            f"move the dependency on {key_str(move.dependency)} from "
+            f"{key_str(move.dependent)} to {key_str(move.new_dependent)} (with the "
+            f"operations of {key_str(move.dependent)} that need it)"
         )
-    for window, cost in zip(report.windows, costs, strict=True):
-        by_app.setdefault(window.app, []).extend(_window_lines(window, cost))
+    return (
+        f"make {key_str(move.dependent)} depend on {key_str(move.new_dependency)} instead "
+        f"of {key_str(move.dependency)} (if it needs nothing {key_str(move.dependency)} does)"
+    )
+
+
+def _blocked_lines(blocked: BlockedRange) -> list[str]:
+    lines = [
+        f"{blocked.app}: blocked {blocked.start} .. {blocked.end}: "
+        + " -> ".join(key_str(k) for k in blocked.cycle)
+    ]
+    if blocked.move is not None:
+        lines.append(f"  to unblock: {move_text(blocked.move)}")
+    return lines
+
+
+def render_text(report: SquashReport, ranked: list[RankedWindow]) -> str:
+    """Apps to resolve first; the windows best first (an alternative right after the
+    window it overlaps); blocked ranges per app; then cleanup."""
+    lines = []
+    for item in sorted(report.resolve_first, key=lambda r: r.app):
+        lines += [
+            f"{item.app}: resolve first: conflict, {len(item.leaves)} leaf migrations: "
+            + ", ".join(item.leaves),
+            f"  hint: run `migrator merge {item.app}`, then `migrator squash` again",
+        ]
+    for window in ranked:
+        lines += _window_lines(window)
     for blocked in report.blocked:
-        by_app.setdefault(blocked.app, []).append(
-            f"{blocked.app}: blocked {blocked.start} .. {blocked.end}: "
-            + " -> ".join(key_str(k) for k in blocked.cycle)
-        )
-    lines = [line for app in sorted(by_app) for line in by_app[app]]
+        lines += _blocked_lines(blocked)
     for cleanup in report.cleanup:
         lines.append(
             f"{cleanup.squashed[0]}: cleanup {cleanup.squashed[1]}: "
@@ -110,7 +147,8 @@ def render_text(report: SquashReport, costs: list[WindowCost]) -> str:
         lines.extend(f"  - {text}" for text in conditions(cleanup))
     if report.windows:
         lines.append(
-            "Each window is safe on its own (windows of one app overlap): squash one, then "
+            "Windows best first: estimated load time saved per unit of hand work. Each is "
+            "safe on its own; an alternative overlaps the one it names: squash one, then "
             "run `migrator squash` again."
         )
     lines.append(
@@ -123,8 +161,11 @@ def render_text(report: SquashReport, costs: list[WindowCost]) -> str:
     return "\n".join(map(terminal, lines)) + "\n"
 
 
-def window_dict(window: SquashWindow, cost: WindowCost) -> dict:
+def window_dict(item: RankedWindow) -> dict:
+    window, cost, payoff = item.window, item.cost, item.payoff
     return {
+        "rank": item.rank,
+        "alternative_to": item.alternative_to,
         "app": window.app,
         "start": window.start,
         "end": window.end,
@@ -136,6 +177,11 @@ def window_dict(window: SquashWindow, cost: WindowCost) -> dict:
         "manual_porting": cost.manual_porting,
         "kept_code": cost.kept_code,
         "elidable_dropped": cost.elidable_dropped,
+        "operations_removed": payoff.operations_removed,
+        "files_removed": payoff.files_removed,
+        "load_ms_saved": payoff.load_ms,
+        "work": payoff.work,
+        "score": round(payoff.score, 3),
         "dependents": [
             _named(other, member, window.named_in_run_before) for other, member in window.dependents
         ],
@@ -146,13 +192,31 @@ def window_dict(window: SquashWindow, cost: WindowCost) -> dict:
     }
 
 
-def report_dict(report: SquashReport, costs: list[WindowCost]) -> dict:
+def _move_dict(move: DependencyMove | None) -> dict | None:
+    if move is None:
+        return None
+    return {
+        "dependent": key_str(move.dependent),
+        "dependency": key_str(move.dependency),
+        "new_dependent": key_str(move.new_dependent),
+        "new_dependency": key_str(move.new_dependency),
+        "text": move_text(move),
+    }
+
+
+def report_dict(report: SquashReport, ranked: list[RankedWindow]) -> dict:
     return {
         "apps": report.apps,
         "min_length": report.min_length,
-        "windows": [window_dict(w, c) for w, c in zip(report.windows, costs, strict=True)],
+        "windows": [window_dict(item) for item in ranked],
         "blocked": [
-            {"app": b.app, "start": b.start, "end": b.end, "cycle": [key_str(k) for k in b.cycle]}
+            {
+                "app": b.app,
+                "start": b.start,
+                "end": b.end,
+                "cycle": [key_str(k) for k in b.cycle],
+                "unblock": _move_dict(b.move),
+            }
             for b in report.blocked
         ],
         "resolve_first": [{"app": r.app, "leaves": list(r.leaves)} for r in report.resolve_first],
@@ -181,5 +245,5 @@ def _named(other, member, run_before) -> dict:
     return {"migration": key_str(other), "depends_on": key_str(member)}
 
 
-def render_json(report: SquashReport, costs: list[WindowCost]) -> str:
-    return json.dumps(report_dict(report, costs), indent=2, sort_keys=True) + "\n"
+def render_json(report: SquashReport, ranked: list[RankedWindow]) -> str:
+    return json.dumps(report_dict(report, ranked), indent=2, sort_keys=True) + "\n"

@@ -64,7 +64,7 @@ def digest(source: bytes) -> bytes:
     return hashlib.blake2b(source, digest_size=16).digest()
 
 
-def _is_racy(current: Stamp) -> bool:
+def is_racy(current: Stamp) -> bool:
     return max(current[1], current[2]) > time.time_ns() - _RACY_NS
 
 
@@ -83,13 +83,7 @@ class ParseCache:
     def _load(self) -> None:
         if self.file is None:
             return
-        try:
-            # loads(bytes): marshal.load on a file object reads in tiny pieces, 10x slower
-            data = marshal.loads(self.file.read_bytes())
-        except Exception:  # missing, truncated, or from another version: start afresh
-            return
-        if isinstance(data, dict) and data.get("format") == _FORMAT:
-            self.entries = data.get("entries", {})
+        self.entries = load_marshal(self.file, _FORMAT)
 
     def get(self, path: str, current: Stamp | None) -> ParsedMigration | None:
         """The file's parse when its stamp is the one stored (and, for an entry stored
@@ -103,7 +97,7 @@ class ParseCache:
                     return None
             except OSError:
                 return None
-            if not _is_racy(current):
+            if not is_racy(current):
                 self.entries[path] = (entry[0], entry[1], False, entry[3])
                 self.dirty = True
         return from_plain(entry[3])
@@ -123,7 +117,7 @@ class ParseCache:
         if current is None:
             self.entries.pop(path, None)
         else:
-            self.entries[path] = (current, hashed, _is_racy(current), entry[3])
+            self.entries[path] = (current, hashed, is_racy(current), entry[3])
         self.dirty = True
         return from_plain(entry[3])
 
@@ -137,7 +131,7 @@ class ParseCache:
         if current is None:
             self.entries.pop(path, None)
             return
-        self.entries[path] = (current, hashed, _is_racy(current), plain)
+        self.entries[path] = (current, hashed, is_racy(current), plain)
         self.dirty = True
 
     def forget_except(self, paths: set[str]) -> None:
@@ -148,19 +142,36 @@ class ParseCache:
 
     def save(self) -> None:
         """Write atomically; a cache that cannot be written is simply not kept."""
-        if self.file is None or not self.dirty:
-            return
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".tmp-")
-        except OSError:
-            return
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(marshal.dumps({"format": _FORMAT, "entries": self.entries}))
-            os.replace(tmp, self.file)
-        except (OSError, ValueError):
-            Path(tmp).unlink(missing_ok=True)
+        if self.file is not None and self.dirty:
+            save_marshal(self.file, _FORMAT, self.entries)
+
+
+def load_marshal(file: Path, format: str) -> dict:
+    """The entries of a cache file written by :func:`save_marshal` in this ``format``
+    (empty when it is missing, damaged or of another format)."""
+    try:
+        # loads(bytes): marshal.load on a file object reads in tiny pieces, 10x slower
+        data = marshal.loads(file.read_bytes())
+    except Exception:  # missing, truncated, or from another version: start afresh
+        return {}
+    if isinstance(data, dict) and data.get("format") == format:
+        return data.get("entries", {})
+    return {}
+
+
+def save_marshal(file: Path, format: str, entries: dict) -> None:
+    """Write a cache file atomically; a cache that cannot be written is simply not kept."""
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".tmp-")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(marshal.dumps({"format": format, "entries": entries}))
+        os.replace(tmp, file)
+    except (OSError, ValueError):
+        Path(tmp).unlink(missing_ok=True)
 
 
 class OperationTrees(Sequence):
