@@ -5,7 +5,7 @@
 #               (the layer test included) on Django 5.2/Python 3.11 and Django 6.1/Python
 #               3.13 (side by side; the second one's output follows)
 #   make test-wheel  build the sdist and wheel, install the wheel (not editable) into a fresh
-#               virtualenv with Django 6.0/Python 3.13, run a smoke subset of the tests on it
+#               virtualenv with Django 6.0/Python 3.13, run the whole suite against it
 #   make realworld  --static against Django mode on 37 pinned real packages (not in `make test`)
 #
 # Everything the suite needs is installed from here: CI runs on a clean clone.
@@ -21,12 +21,6 @@ SCRATCH := scratch
 WHEEL_VENV := $(SCRATCH)/wheel-venv
 DIST := $(SCRATCH)/dist
 DJANGO_WHEEL := django>=6.0,<6.1
-# What a file missing from the package would break first: the Django app (apps, checks,
-# management command), the writers, every command's entry point.
-SMOKE_TESTS := tests/test_django_app.py::test_manage_py_migrator_says_what_the_cli_says \
-  tests/test_django_app.py::test_manage_py_check_reports_every_conflict_django_sees \
-  tests/test_markers.py::test_lock_writes_what_django_linear_migrations_writes \
-  tests/test_merge.py::test_json_output tests/test_rebase.py::test_max_migration_txt_follows_the_new_leaf
 REALWORLD_VENV := $(SCRATCH)/realworld-venv
 REALWORLD_REQUIREMENTS := benchmarks/realworld/requirements.txt
 PYTEST_ARGS ?=
@@ -34,12 +28,12 @@ PYTEST_ARGS ?=
 # 2-core machine 2 each keep both cores busy while a worker waits on a subprocess.
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install system-deps venvs demo test test-a test-b test-wheel lint typecheck format bench realworld clean
+.PHONY: help install system-deps venvs demo test test-suites test-a test-b test-wheel lint typecheck format bench realworld clean
 
 help:
 	@echo "make demo    set up, then run migrator on a scratch copy of sample_apps/"
 	@echo "make test    set up, then run the tests on both Django versions"
-	@echo "make test-wheel  build the sdist and wheel, test the installed wheel on Django 6.0"
+	@echo "make test-wheel  build the sdist and wheel, run the suite on the installed wheel (Django 6.0)"
 	@echo "make lint    ruff check and format check"
 	@echo "make typecheck  mypy over migrator/"
 	@echo "make bench   benchmarks against generated projects (see benchmarks/README.md)"
@@ -86,19 +80,16 @@ $(VENV_B)/.installed: pyproject.toml
 demo: install
 	@VENV=$(VENV_A) SCRATCH=$(SCRATCH)/demo scripts/demo.sh
 
-# The database tests get a throwaway PostgreSQL cluster (scripts/pg-cluster) through
+# The database tests get a throwaway PostgreSQL cluster (scripts/with-pg) through
 # MIGRATOR_TEST_PG, stopped and deleted after the run even when a test fails or the run
 # is interrupted. Set MIGRATOR_TEST_PG yourself to use another server; when none can be
 # started, those tests are skipped and say why.
 test: install lint typecheck
-	@status=0; pgdir=""; \
-	trap '[ -z "$$pgdir" ] || scripts/pg-cluster stop "$$pgdir"' EXIT; trap 'exit 130' INT TERM; \
-	if [ -z "$${MIGRATOR_TEST_PG:-}" ]; then \
-	  pgdir=$$(mktemp -d -t migrator-pg.XXXXXX); \
-	  if dsn=$$(scripts/pg-cluster start "$$pgdir"); then export MIGRATOR_TEST_PG="$$dsn"; \
-	  else echo "note: PostgreSQL could not be started: its tests will be skipped"; fi; \
-	fi; \
-	echo "PostgreSQL for the tests: $${MIGRATOR_TEST_PG:-none}"; \
+	@scripts/with-pg $(MAKE) --no-print-directory test-suites
+
+# Both suites side by side; the second one's output follows the first's.
+test-suites:
+	@status=0; \
 	blog=$$(mktemp -t migrator-test-b.XXXXXX); \
 	$(MAKE) --no-print-directory test-b > "$$blog" 2>&1 & bpid=$$!; \
 	$(MAKE) --no-print-directory test-a || status=1; \
@@ -120,18 +111,19 @@ test-b:
 # file missing from either fails here. The tests run from the checkout, but import
 # migrator from the wheel: pytest's own script (not `python -m`, which would put the
 # checkout first on sys.path) with --import-mode=append.
-test-wheel: $(VENV_B)/.installed
+test-wheel: system-deps $(VENV_B)/.installed
 	rm -rf $(DIST) $(WHEEL_VENV) && mkdir -p $(SCRATCH)
 	$(VENV_B)/bin/python -m build --outdir $(DIST) . >/dev/null 2>$(SCRATCH)/build.log \
 	  || { cat $(SCRATCH)/build.log; exit 1; }
 	$$(scripts/find-python 3.13) -m venv $(WHEEL_VENV)
-	$(WHEEL_VENV)/bin/pip install -q --disable-pip-version-check $(DIST)/*.whl \
-	  "$(DJANGO_WHEEL)" pytest django-linear-migrations
+	$(WHEEL_VENV)/bin/pip install -q --disable-pip-version-check "$$(ls $(DIST)/*.whl)[dev]" \
+	  "$(DJANGO_WHEEL)"
 	cd $(SCRATCH) && wheel-venv/bin/python -c "import django, migrator; \
 	  assert 'site-packages' in migrator.__file__, migrator.__file__; \
 	  print('== migrator', migrator.__version__, 'from the wheel, Django', django.__version__, '==')"
-	$(WHEEL_VENV)/bin/pytest -p no:cacheprovider --import-mode=append -q \
-	  --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-wheel" $(SMOKE_TESTS)
+	@scripts/with-pg $(WHEEL_VENV)/bin/pytest -p no:cacheprovider --import-mode=append \
+	  -n $(PYTEST_WORKERS) --dist worksteal --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-wheel" \
+	  $(PYTEST_ARGS)
 
 # zizmor (from PyPI, a binary in its wheel) checks the GitHub Action and the documented
 # workflows: syntax, schema and security audits, offline.

@@ -18,11 +18,19 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+import migrator
 from tests import forkserver
 
 PR_CAPBSET_DROP = 24  # <linux/prctl.h>
 SAMPLE_APPS = Path(__file__).resolve().parent.parent / "sample_apps"
 NOT_COPIED = shutil.ignore_patterns("__pycache__", "db.sqlite3")
+#: PYTHONPATH for a child that runs migrator or the tests' own modules: first the folder
+#: migrator is imported from (the checkout, or site-packages when the suite runs against
+#: the installed wheel, `make test-wheel`), so both runs test the code they mean to; then
+#: the checkout, for the ``tests`` package.
+MIGRATOR_PYTHONPATH = os.pathsep.join(
+    dict.fromkeys([str(Path(migrator.__file__).resolve().parent.parent), str(SAMPLE_APPS.parent)])
+)
 
 SETTINGS = """\
 from pathlib import Path

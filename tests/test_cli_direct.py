@@ -4,14 +4,11 @@ form gives what typer gives, word for word, exit code included."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 
 from migrator.cli.direct import check_arguments
-from tests.djproject import clean_env, run
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.djproject import MIGRATOR_PYTHONPATH, clean_env, run
 
 # The CLI with the direct path switched off: everything through typer.
 THROUGH_TYPER = """
@@ -60,7 +57,7 @@ def conflicted(tmp_path_factory):
 
 @pytest.mark.parametrize("argv", FORMS, ids=" ".join)
 def test_every_form_answers_as_typer_does(conflicted, argv):
-    env = clean_env(PYTHONPATH=str(REPO))
+    env = clean_env(PYTHONPATH=MIGRATOR_PYTHONPATH)
     direct = run([sys.executable, "-m", "migrator", *argv], conflicted.root, env)
     typer = run([sys.executable, "-c", THROUGH_TYPER, *argv], conflicted.root, env)
     assert (direct.code, direct.out, direct.err) == (typer.code, typer.out, typer.err)

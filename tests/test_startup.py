@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
-from tests.djproject import clean_env, run
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.djproject import MIGRATOR_PYTHONPATH, clean_env, run
 
 # Runs the CLI in this process, then says which modules it imported (on stderr: the
 # command's own output is on stdout).
@@ -30,7 +27,7 @@ def imported(project, *args: str) -> tuple[int, list[str]]:
     result = run(
         [sys.executable, "-c", PROBE, *args],
         project.root,
-        clean_env(PYTHONPATH=str(REPO), MIGRATOR_CACHE_DIR="off"),
+        clean_env(PYTHONPATH=MIGRATOR_PYTHONPATH, MIGRATOR_CACHE_DIR="off"),
         fork=False,  # the fork server has imported Django already: a new interpreter
     )
     found = json.loads(result.err.rpartition("\nMODULES ")[2])

@@ -19,7 +19,7 @@ from pathlib import Path
 import django
 import pytest
 
-from tests.djproject import DjangoProject, clean_env, run, sample_project
+from tests.djproject import MIGRATOR_PYTHONPATH, DjangoProject, clean_env, run, sample_project
 from tests.test_check_oracle import SCENARIOS, generate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,7 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 def graph_dump(root: Path, *, static: bool, env: dict[str, str] | None = None) -> dict:
     args = [sys.executable, "-m", "tests.graphdump", *(["--static"] if static else [])]
     # No parse cache: every file is parsed (in parallel from 400 files on, see loader.py).
-    result = run(args, root, env or clean_env(PYTHONPATH=str(REPO), MIGRATOR_CACHE_DIR="off"))
+    result = run(
+        args, root, env or clean_env(PYTHONPATH=MIGRATOR_PYTHONPATH, MIGRATOR_CACHE_DIR="off")
+    )
     assert result.code == 0, result.err
     return json.loads(result.out)
 

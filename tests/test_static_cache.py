@@ -9,7 +9,7 @@ from pathlib import Path
 
 from migrator.static.cache import ParseCache, digest, stamp
 from migrator.static.parse import parse_migration
-from tests.djproject import clean_env, run
+from tests.djproject import MIGRATOR_PYTHONPATH, clean_env, run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -98,8 +98,8 @@ def test_every_file_touched_and_one_edited_gives_the_uncached_verdict(tmp_path):
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
     root = generate_project(tmp_path / "bench", 3, 150, conflicts=1, seed=0)
-    cached = clean_env(PYTHONPATH=str(REPO), MIGRATOR_CACHE_DIR=str(tmp_path / "cache"))
-    uncached = clean_env(PYTHONPATH=str(REPO), MIGRATOR_CACHE_DIR="off")
+    cached = clean_env(PYTHONPATH=MIGRATOR_PYTHONPATH, MIGRATOR_CACHE_DIR=str(tmp_path / "cache"))
+    uncached = clean_env(PYTHONPATH=MIGRATOR_PYTHONPATH, MIGRATOR_CACHE_DIR="off")
     check = [sys.executable, "-m", "migrator", "check", "--static", "--format", "json"]
 
     def verdicts() -> tuple[dict, dict]:
