@@ -1,0 +1,246 @@
+"""``migrator squash --finish`` on real Django projects, Django the oracle: the squash is
+Django's own ``squashmigrations``; after the transition Django's loader reads no
+``replaces`` and every dependent pointing at the squashed migration, ``migrate`` has
+nothing to do on the database that had applied the replaced migrations and
+``showmigrations`` shows the squashed one applied, and a new database migrates to the
+same schema as before; an unsafe database is refused, named, with nothing written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.djproject import DjangoProject
+
+ITEM = (
+    "migrations.CreateModel(name='Item', fields=[('id', models.BigAutoField("
+    "auto_created=True, primary_key=True, serialize=False))])"
+)
+THING = ITEM.replace("'Item'", "'Thing'")
+SQUASHED = "0001_squashed_0004_merge"
+REPLACED = ["0001_initial", "0002_thing", "0003a_a", "0003b_b", "0004_merge"]
+
+
+def _field(name: str) -> str:
+    return (
+        f"migrations.AddField(model_name='item', name={name!r}, "
+        "field=models.IntegerField(default=0))"
+    )
+
+
+def shop(project: DjangoProject) -> None:
+    """shop 0001 <- 0002 (needs other.0001) <- 0003a, 0003b <- 0004_merge <- 0005;
+    other.0002 depends on shop.0002; extra.0001 runs before shop.0003a (run_before)."""
+    project.add_migration("other", "0001_initial", [], operations=[THING])
+    project.add_migration("shop", "0001_initial", [], operations=[ITEM])
+    project.add_migration(
+        "shop",
+        "0002_thing",
+        [("shop", "0001_initial"), ("other", "0001_initial")],
+        operations=[
+            "migrations.AddField(model_name='item', name='thing', field=models.ForeignKey("
+            "on_delete=models.CASCADE, to='other.thing'))"
+        ],
+    )
+    project.add_migration("shop", "0003a_a", [("shop", "0002_thing")], operations=[_field("a")])
+    project.add_migration("shop", "0003b_b", [("shop", "0002_thing")], operations=[_field("b")])
+    project.add_migration("shop", "0004_merge", [("shop", "0003a_a"), ("shop", "0003b_b")])
+    project.add_migration("shop", "0005_c", [("shop", "0004_merge")], operations=[_field("c")])
+    project.add_migration("other", "0002_uses", [("other", "0001_initial"), ("shop", "0002_thing")])
+    project.add_migration(
+        "extra", "0001_initial", [("other", "0001_initial")], run_before=[("shop", "0003a_a")]
+    )
+
+
+def squashed_shop(project: DjangoProject) -> None:
+    shop(project)
+    made = project.manage("squashmigrations", "shop", "0004_merge", "--noinput")
+    assert made.code == 0, made.err
+    assert project.migration_path("shop", SQUASHED).is_file()
+
+
+LOADED = """
+from django.db.migrations.loader import MigrationLoader
+loader = MigrationLoader(None)
+disk = loader.disk_migrations
+print(json.dumps({
+    "replaces": [list(k) for k in disk[('shop', %r)].replaces],
+    "shop": sorted(n for a, n in disk if a == 'shop'),
+    "other.0002": sorted(map(list, disk[('other', '0002_uses')].dependencies)),
+    "shop.0005": sorted(map(list, disk[('shop', '0005_c')].dependencies)),
+    "extra.run_before": sorted(map(list, disk[('extra', '0001_initial')].run_before)),
+}))
+""" % (SQUASHED,)
+
+SCHEMA = """
+from django.db import connection
+connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+with connection.cursor() as cursor:
+    intro = connection.introspection
+    print(json.dumps({t: sorted(c.name for c in intro.get_table_description(cursor, t))
+                      for t in sorted(intro.table_names(cursor)) if t != 'django_migrations'}))
+connection.creation.destroy_test_db(':memory:', verbosity=0)
+"""
+
+
+def test_finish_deletes_the_replaced_files_and_repoints_every_dependent(db_project, tmp_path):
+    squashed_shop(db_project)
+    assert db_project.manage("migrate", "--noinput").code == 0
+    twin = db_project.twin(tmp_path / "twin")
+    before = twin.django(SCHEMA)
+    assert before.code == 0, before.err
+
+    result = db_project.migrator("squash", "--finish")
+    assert result.code == 0, result.out + result.err
+    assert f"shop.{SQUASHED}: finished: 5 replaced files" in result.out
+    assert f"repoint other.0002_uses: shop.0002_thing -> shop.{SQUASHED}" in result.out
+    assert f"repoint extra.0001_initial: shop.0003a_a -> shop.{SQUASHED}" in result.out
+    assert "database 'default' has it applied" in result.out
+    for name in REPLACED:
+        assert not db_project.migration_path("shop", name).exists()
+
+    read = db_project.django(LOADED)
+    assert read.code == 0, read.err
+    assert json.loads(read.out) == {
+        "replaces": [],
+        "shop": [SQUASHED, "0005_c"],
+        "other.0002": [["other", "0001_initial"], ["shop", SQUASHED]],
+        "shop.0005": [["shop", SQUASHED]],
+        "extra.run_before": [["shop", SQUASHED]],
+    }
+    # the database that had applied the replaced migrations: nothing to do, squash applied
+    migrate = db_project.manage("migrate", "--noinput")
+    assert migrate.code == 0, migrate.err
+    assert "No migrations to apply." in migrate.out
+    shown = db_project.manage("showmigrations", "shop")
+    assert shown.out.split() == ["shop", "[X]", SQUASHED, "[X]", "0005_c"]
+    # a new database gets the schema it got before
+    after = db_project.django(SCHEMA)
+    assert after.code == 0, after.err
+    assert json.loads(after.out) == json.loads(before.out)
+    assert db_project.migrator("check").code == 0
+
+
+def test_dry_run_prints_the_plan_and_diffs_and_writes_nothing(tmp_path):
+    project = DjangoProject(tmp_path / "proj")
+    squashed_shop(project)
+    assert project.manage("migrate", "--noinput").code == 0
+    files = project.snapshot()
+    result = project.migrator("squash", "--finish", "--dry-run")
+    assert result.code == 0, result.err
+    assert project.snapshot() == files
+    assert f"shop.{SQUASHED}: would finish: 5 replaced files" in result.out
+    assert "  delete shop/migrations/0002_thing.py" in result.out
+    assert (
+        "--- a/other/migrations/0002_uses.py\n"
+        "+++ b/other/migrations/0002_uses.py\n"
+        "@@ -3,7 +3,7 @@\n"
+        " \n"
+        " class Migration(migrations.Migration):\n"
+        " \n"
+        "-    dependencies = [('other', '0001_initial'), ('shop', '0002_thing')]\n"
+        f"+    dependencies = [('other', '0001_initial'), ('shop', '{SQUASHED}')]\n"
+    ) in result.out
+    assert "-    replaces = [('shop', '0001_initial'), " in result.out
+    data = json.loads(project.migrator("squash", "--finish", "--dry-run", "--format", "json").out)
+    assert [s["outcome"] for s in data["squashed"]] == ["finished"]
+    assert sorted(c["path"] for c in data["changes"] if c["verb"] == "delete") == sorted(
+        f"shop/migrations/{name}.py" for name in REPLACED
+    )
+    assert data["written"] == []
+
+
+def test_a_database_that_applied_only_part_is_refused_and_named(db_project):
+    shop(db_project)
+    assert db_project.manage("migrate", "shop", "0002_thing", "--noinput").code == 0
+    made = db_project.manage("squashmigrations", "shop", "0004_merge", "--noinput")
+    assert made.code == 0, made.err
+    files = db_project.snapshot()
+    result = db_project.migrator("squash", "--finish")
+    assert result.code == 1, result.out + result.err
+    assert f"shop.{SQUASHED}: refused" in result.out
+    assert "database 'default' applied only 2 of the 5 replaced migrations" in result.out
+    assert db_project.snapshot() == files
+    # --force goes past the database (and the proof still holds on test databases)
+    forced = db_project.migrator("squash", "--finish", "--force")
+    assert forced.code == 0, forced.out + forced.err
+    assert "forced past: database 'default' applied only 2" in forced.out
+
+
+def test_a_database_that_never_migrated_since_the_squash_is_refused_until_it_does(tmp_path):
+    """Applied every replaced migration before the squash existed: no row of the
+    squashed one, which Django adds on the next migrate; without it, deleting the files
+    would make Django run the squashed migration again."""
+    project = DjangoProject(tmp_path / "proj")
+    shop(project)
+    assert project.manage("migrate", "--noinput").code == 0
+    made = project.manage("squashmigrations", "shop", "0004_merge", "--noinput")
+    assert made.code == 0, made.err
+    result = project.migrator("squash", "--finish")
+    assert result.code == 1
+    assert "applied every replaced migration but has no row of" in result.out
+    assert project.migration_path("shop", "0002_thing").exists()
+    assert project.manage("migrate", "--noinput").code == 0
+    result = project.migrator("squash", "--finish")
+    assert result.code == 0, result.out + result.err
+    assert "No migrations to apply." in project.manage("migrate", "--noinput").out
+
+
+def test_a_runpython_function_in_a_replaced_file_is_refused(tmp_path):
+    project = DjangoProject(tmp_path / "proj")
+    project.add_migration("shop", "0001_initial", [], operations=[ITEM])
+    project.add_migration("shop", "0002_b", [("shop", "0001_initial")])
+    squash = project.add_migration(
+        "shop",
+        "0001_squashed_0002_b",
+        [],
+        operations=[ITEM, "migrations.RunPython(forwards)"],
+        replaces=[("shop", "0001_initial"), ("shop", "0002_b")],
+    )
+    squash.write_text(
+        squash.read_text().replace(
+            "from django.db import migrations, models\n",
+            "from django.db import migrations, models\n"
+            "from shop.migrations import __init__ as _\n"
+            "import importlib\n"
+            "forwards = importlib.import_module('shop.migrations.0002_b').forwards\n",
+        )
+    )
+    path = project.migration_path("shop", "0002_b")
+    path.write_text(path.read_text() + "\n\ndef forwards(apps, schema_editor):\n    pass\n")
+    result = project.migrator("squash", "--finish", "--force")
+    assert result.code == 1, result.out + result.err
+    assert "runs forwards() defined in shop.0002_b, which would be deleted" in result.out
+    assert path.exists()
+
+
+def test_bytes_the_finish_does_not_mean_to_change_are_kept(tmp_path):
+    """A CRLF, latin-1 dependent keeps its line endings, encoding and mode."""
+    project = DjangoProject(tmp_path / "proj")
+    squashed_shop(project)
+    assert project.manage("migrate", "--noinput").code == 0
+    dependent = project.migration_path("other", "0002_uses")
+    text = "# -*- coding: latin-1 -*-\n# caf\xe9\n" + dependent.read_text()
+    dependent.write_bytes(text.replace("\n", "\r\n").encode("latin-1"))
+    dependent.chmod(0o640)
+    result = project.migrator("squash", "--finish")
+    assert result.code == 0, result.out + result.err
+    expected = text.replace("'0002_thing'", f"'{SQUASHED}'").replace("\n", "\r\n")
+    assert dependent.read_bytes() == expected.encode("latin-1")
+    assert dependent.stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.parametrize("marker", ["0004_merge\n", "0004_merge\r\n"])
+def test_the_marker_names_the_squashed_migration_once_it_is_the_leaf(tmp_path, marker):
+    project = DjangoProject(tmp_path / "proj")
+    shop(project)
+    project.migration_path("shop", "0005_c").unlink()
+    made = project.manage("squashmigrations", "shop", "0004_merge", "--noinput")
+    assert made.code == 0, made.err
+    path = project.root / "shop" / "migrations" / "max_migration.txt"
+    path.write_bytes(marker.encode())
+    assert project.manage("migrate", "--noinput").code == 0
+    result = project.migrator("squash", "--finish")
+    assert result.code == 0, result.out + result.err
+    assert path.read_bytes() == marker.replace("0004_merge", SQUASHED).encode()
