@@ -244,3 +244,82 @@ def test_the_marker_names_the_squashed_migration_once_it_is_the_leaf(tmp_path, m
     result = project.migrator("squash", "--finish")
     assert result.code == 0, result.out + result.err
     assert path.read_bytes() == marker.replace("0004_merge", SQUASHED).encode()
+
+
+def test_sigkill_at_random_points_then_recover_leaves_before_or_after(tmp_path):
+    """The finish is one journaled write: killed (with all it started) at random points,
+    then ``migrator recover``, the files are as before or as a finished run leaves them."""
+    import random
+    import shutil
+    import time
+
+    from tests.test_interrupts import files, kill_group, migrator, start
+
+    pristine = tmp_path / "pristine"
+    project = DjangoProject(pristine)
+    squashed_shop(project)
+    assert project.manage("migrate", "--noinput").code == 0
+    before = files(pristine)
+    done = tmp_path / "done"
+    shutil.copytree(pristine, done)
+    assert migrator(done, "squash", "--finish").returncode == 0
+    after = files(done)
+    rng = random.Random(19)
+    reports = []
+    for attempt in range(4):
+        root = tmp_path / "p"
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.copytree(pristine, root)
+        proc = start(root, ["squash", "--finish"], slow="0.2")
+        time.sleep(rng.uniform(4.0, 14.0))  # loads and migrates a test database first
+        kill_group(proc)
+        recovered = migrator(root, "recover")
+        assert recovered.returncode == 0, recovered.stderr
+        reports.append(recovered.stdout)
+        assert files(root) in (before, after), attempt
+    assert any(" was found and rolled back: " in report for report in reports), reports
+
+
+@pytest.mark.skipif(
+    __import__("django").VERSION < (6, 0), reason="Django 6.0 squashes squashed migrations"
+)
+def test_a_squash_in_a_chain_goes_with_the_later_squash_that_replaces_it(db_project):
+    """shop 0001..0002 squashed (A), then A..0004 squashed (B): finishing B deletes A
+    and the files A replaced too; the database shows B applied."""
+    shop(db_project)
+    first = db_project.manage("squashmigrations", "shop", "0002_thing", "--noinput")
+    assert first.code == 0, first.err
+    assert db_project.manage("migrate", "--noinput").code == 0
+    squashed_again = db_project.manage("squashmigrations", "shop", "0004_merge", "--noinput")
+    assert squashed_again.code == 0, squashed_again.err
+    assert db_project.manage("migrate", "--noinput").code == 0
+    result = db_project.migrator("squash", "--finish", "shop", "--format", "json")
+    assert result.code == 0, result.out + result.err
+    outcome = {s["migration"]: s["outcome"] for s in json.loads(result.out)["squashed"]}
+    assert outcome == {"shop.0001_squashed_0002_thing": "within", f"shop.{SQUASHED}": "finished"}
+    names = sorted(p.name for p in (db_project.root / "shop" / "migrations").glob("0*.py"))
+    assert names == ["0001_squashed_0004_merge.py", "0005_c.py"]
+    migrate = db_project.manage("migrate", "--noinput")
+    assert "No migrations to apply." in migrate.out, migrate.err
+    assert db_project.manage("showmigrations", "shop").out.split() == [
+        "shop",
+        "[X]",
+        SQUASHED,
+        "[X]",
+        "0005_c",
+    ]
+
+
+def test_a_dependent_named_other_than_as_a_literal_is_refused(tmp_path):
+    project = DjangoProject(tmp_path / "proj")
+    squashed_shop(project)
+    assert project.manage("migrate", "--noinput").code == 0
+    path = project.migration_path("other", "0002_uses")
+    path.write_text(
+        path.read_text().replace("('shop', '0002_thing')", "('shop', '0002_' + 'thing')")
+    )
+    files = project.snapshot()
+    result = project.migrator("squash", "--finish")
+    assert result.code == 1, result.out + result.err
+    assert "other.0002_uses names shop.0002_thing other than as a literal" in result.out, result.out
+    assert project.snapshot() == files
