@@ -60,18 +60,19 @@ def squashed_shop(project: DjangoProject) -> None:
     assert project.migration_path("shop", SQUASHED).is_file()
 
 
-LOADED = """
+LOADED = f"""
 from django.db.migrations.loader import MigrationLoader
 loader = MigrationLoader(None)
 disk = loader.disk_migrations
-print(json.dumps({
-    "replaces": [list(k) for k in disk[('shop', %r)].replaces],
+SQUASHED = {SQUASHED!r}
+print(json.dumps({{
+    "replaces": [list(k) for k in disk[('shop', SQUASHED)].replaces],
     "shop": sorted(n for a, n in disk if a == 'shop'),
     "other.0002": sorted(map(list, disk[('other', '0002_uses')].dependencies)),
     "shop.0005": sorted(map(list, disk[('shop', '0005_c')].dependencies)),
     "extra.run_before": sorted(map(list, disk[('extra', '0001_initial')].run_before)),
-}))
-""" % (SQUASHED,)
+}}))
+"""
 
 SCHEMA = """
 from django.db import connection
@@ -120,6 +121,14 @@ def test_finish_deletes_the_replaced_files_and_repoints_every_dependent(db_proje
     assert after.code == 0, after.err
     assert json.loads(after.out) == json.loads(before.out)
     assert db_project.migrator("check").code == 0
+    # the rows of the deleted migrations: Django's own prune, as the output says
+    prune = "python manage.py migrate shop --prune --database default"
+    assert prune in result.out
+    assert db_project.migrator("check", "--database", "default").code == 1  # ghost rows
+    pruned = db_project.manage(*prune.split()[2:])
+    assert pruned.code == 0, pruned.err
+    assert pruned.out.count(" OK") == len(REPLACED)
+    assert db_project.migrator("check", "--database", "default").code == 0
 
 
 def test_dry_run_prints_the_plan_and_diffs_and_writes_nothing(tmp_path):

@@ -4,6 +4,7 @@ why (with the database), and the diff."""
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 from migrator.graph import key_str
@@ -74,6 +75,17 @@ def refusal_words(finish: Finish, refusal: Refusal) -> str:
     return refusal.kind
 
 
+def prune_commands(result: SquashFinish) -> list[str]:
+    """Django's own way to delete the rows of the deleted migrations, per app and
+    database (``migrate --prune`` refuses while a squash still has ``replaces``)."""
+    apps = sorted({f.squashed[0] for f in result.finished})
+    return [
+        shlex.join(["python", "manage.py", "migrate", app, "--prune", "--database", alias])
+        for app in apps
+        for alias in result.databases or ["default"]
+    ]
+
+
 _STATES = {RECORDED: "has it applied", NONE_APPLIED: "applied none of them (it will run it)"}
 
 
@@ -113,6 +125,11 @@ def render_text(result: SquashFinish, base: Path) -> str:
             "empty gives the schema from before, and one with the rows of an up-to-date "
             "database has nothing to migrate and shows the squashed migrations applied"
         )
+        lines.append(
+            "  the rows of the deleted migrations stay in django_migrations (Django ignores "
+            "them); once the files are deployed, prune them on each database:"
+        )
+        lines += [f"    {command}" for command in prune_commands(result)]
     return "\n".join(terminal(line) for line in lines) + "\n"
 
 
@@ -151,5 +168,6 @@ def render_json(result: SquashFinish, base: Path) -> str:
             {"verb": c.verb, "path": display_path(str(c.path), base)} for c in result.plan.changes
         ],
         "written": [display_path(str(p), base) for p in result.written],
+        "prune": prune_commands(result) if result.written else [],
     }
     return json.dumps(data, indent=2) + "\n"
