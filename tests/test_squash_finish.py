@@ -332,3 +332,48 @@ def test_a_dependent_named_other_than_as_a_literal_is_refused(tmp_path):
     assert result.code == 1, result.out + result.err
     assert "other.0002_uses names shop.0002_thing other than as a literal" in result.out, result.out
     assert project.snapshot() == files
+
+
+def test_nothing_to_finish_and_static_runs(tmp_path):
+    project = DjangoProject(tmp_path / "proj")
+    shop(project)
+    result = project.migrator("squash", "--finish")
+    assert (result.code, result.out, result.err) == (
+        0,
+        "no squashed migration has replaced files left: nothing to finish\n",
+        "",
+    )
+    made = project.manage("squashmigrations", "shop", "0004_merge", "--noinput")
+    assert made.code == 0, made.err
+    static = project.migrator("squash", "--finish", "--static")
+    assert static.code == 2
+    assert "--finish proves the change by migrating test databases" in static.err
+    plan = project.migrator("squash", "--finish", "--static", "--dry-run")
+    assert plan.code == 1
+    assert "no database was read (--static)" in plan.out
+
+
+def test_a_database_that_cannot_be_read_is_refused_and_named(tmp_path):
+    pytest.importorskip("psycopg")
+    from tests.databases import closed_port
+
+    replica = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "nowhere",
+        "HOST": "127.0.0.1",
+        "PORT": str(closed_port()),
+        "USER": "nobody",
+    }
+    project = DjangoProject(
+        tmp_path / "proj", settings_extra=f"DATABASES['replica'] = {json.dumps(replica)}\n"
+    )
+    squashed_shop(project)
+    assert project.manage("migrate", "--noinput").code == 0
+    files = project.snapshot()
+    result = project.migrator(
+        "squash", "--finish", "--database", "default", "--database", "replica"
+    )
+    assert result.code == 1, result.out + result.err
+    assert "database 'default' has it applied" in result.out
+    assert "database 'replica' could not be read: " in result.out
+    assert project.snapshot() == files
