@@ -86,20 +86,24 @@ def squash(
     processes that the graph loads with no new problem and that test databases migrated
     from empty and from part of the range give the schema from before. All or nothing.
 
+    With --finish, for each squashed migration every --database has applied: delete the
+    replaced files, remove `replaces`, repoint every dependent in every app, update the
+    marker files; verified like --apply. Refused per squash, naming the database.
+
     Exit 0 with the report, 1 when the graph already has a cycle (or --apply was refused
-    or failed: nothing written), 2 on a usage or configuration error.
+    or failed: nothing written; or --finish refused one), 2 on a usage or configuration
+    error.
     """
     database = databases[-1] if databases else None
-    if finish:
+    if finish or force or len(databases or []) > 1:
         from migrator.cli.squashfinish import finish_command
 
         finish_command(
             app_labels or [],
             output_format,
             databases or [],
-            force,
-            dry_run,
-            project_options(settings, pythonpath, static),
+            (finish, apply, force, dry_run),
+            (settings, pythonpath, static),
             traceback,
         )
     if apply or dry_run:
