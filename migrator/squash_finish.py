@@ -75,6 +75,7 @@ class Finish:
 
     squashed: Key
     replaced: tuple[Key, ...]  # files to delete (an earlier squash's included)
+    names: frozenset[Key] = frozenset()  # every key it replaces in the end, file or not
     dependents: tuple[tuple[Key, Key], ...] = ()  # (migration, the replaced one it names)
     databases: dict[str, str] = field(default_factory=dict)  # alias -> RECORDED | ...
     refusals: list[Refusal] = field(default_factory=list)
@@ -192,13 +193,14 @@ def judge(
         if item.squashed[0] not in local:
             continue  # a third-party app's squash is its maintainers' to finish
         on_disk, members = _closure(full, item.squashed)
-        finish = Finish(item.squashed, tuple(sorted(on_disk)))
+        names = frozenset(on_disk | members)
+        finish = Finish(item.squashed, tuple(sorted(on_disk)), names)
         dependents = sorted(
             (other, target)
             for other in full.nodes
             if other not in on_disk and other != item.squashed
             for target in _named(full.nodes[other])
-            if target in on_disk
+            if target in names
         )
         finish.dependents = tuple(dependents)
         if rows is None:
@@ -233,8 +235,8 @@ def _plan(project: Project, full: nx.DiGraph, result: SquashFinish) -> bool:
     """Plan the changes of the finishes ``result`` makes (edits, deletions, markers);
     ``False``, with nothing planned, when one of them turned out to be refused."""
     ready = result.finished
-    mapping = {key: f.squashed for f in ready for key in f.replaced}
-    deleted = set(mapping)
+    mapping = {key: f.squashed for f in ready for key in f.names}
+    deleted = {key for f in ready for key in f.replaced}
     after = _after(full, deleted, mapping)
     if not nx.is_directed_acyclic_graph(after):
         cycle = tuple(parent for parent, _ in nx.find_cycle(after))
@@ -257,7 +259,7 @@ def _plan(project: Project, full: nx.DiGraph, result: SquashFinish) -> bool:
                 owner[key].refusals.append(Refusal(NO_REPLACES, None, (key,)))
                 continue
             text = cut
-        wanted = _named(full.nodes[key]) & deleted
+        wanted = _named(full.nodes[key]) & set(mapping)
         new, done = repoint(text, mapping)
         if wanted - done:
             owner[key].refusals.append(Refusal(NOT_LITERAL, None, (key, *sorted(wanted - done))))
