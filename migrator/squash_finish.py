@@ -218,16 +218,17 @@ def judge(
             if other[0] not in local:
                 finish.refusals.append(Refusal(NOT_OURS, None, (other,)))
         finishes.append(finish)
-    _nest(finishes)
     return finishes
 
 
-def _nest(finishes: list[Finish]) -> None:
-    """A squash that a later one replaces goes with it when the later one is finished."""
+def _nest(finishes: list[Finish], force: bool) -> None:
+    """A squash that a later one replaces goes with it when the later one is finished
+    (and is finished alone when the later one is refused)."""
     for inner in finishes:
         inner.within = None
         for outer in finishes:
-            if outer is not inner and inner.squashed in outer.replaced and not outer.blocking:
+            going = not outer.blocking and (force or not outer.refusals)
+            if outer is not inner and inner.squashed in outer.replaced and going:
                 inner.within = outer.squashed
 
 
@@ -360,8 +361,9 @@ def squash_finish(
         rows = read_databases(aliases)
     result = SquashFinish([], aliases, force=force, dry_run=dry_run)
     result.finishes = judge(project, full, labels, rows)
+    _nest(result.finishes, force)
     while result.finished and not _plan(project, full, result):
-        _nest(result.finishes)
+        _nest(result.finishes, force)
     if dry_run or not result.plan:
         return result
     from migrator.recover import journal_for

@@ -377,3 +377,35 @@ def test_a_database_that_cannot_be_read_is_refused_and_named(tmp_path):
     assert "database 'default' has it applied" in result.out
     assert "database 'replica' could not be read: " in result.out
     assert project.snapshot() == files
+
+
+@pytest.mark.skipif(
+    __import__("django").VERSION < (6, 0), reason="Django 6.0 squashes squashed migrations"
+)
+def test_the_earlier_squash_of_a_chain_is_finished_alone_when_the_later_is_refused(tmp_path):
+    """The database applied A (0001..0002 squashed) but not the rest of B (A..0004):
+    B is refused, A finished; Django then migrates the database through B's
+    replaced migrations and records B."""
+    project = DjangoProject(tmp_path / "proj")
+    shop(project)
+    assert project.manage("squashmigrations", "shop", "0002_thing", "--noinput").code == 0
+    first = "0001_squashed_0002_thing"
+    assert project.manage("migrate", "shop", first, "--noinput").code == 0
+    assert project.manage("squashmigrations", "shop", "0004_merge", "--noinput").code == 0
+    result = project.migrator("squash", "--finish", "--format", "json")
+    assert result.code == 1, result.out + result.err
+    outcome = {s["migration"]: s["outcome"] for s in json.loads(result.out)["squashed"]}
+    assert outcome == {f"shop.{first}": "finished", f"shop.{SQUASHED}": "refused"}
+    names = sorted(p.name for p in (project.root / "shop" / "migrations").glob("0*.py"))
+    assert names == [f"{first}.py", f"{SQUASHED}.py", "0003a_a.py", "0003b_b.py"] + [
+        "0004_merge.py",
+        "0005_c.py",
+    ]
+    migrate = project.manage("migrate", "--noinput")
+    assert migrate.code == 0, migrate.err
+    shown = project.manage("showmigrations", "shop").out
+    # B keeps its replaces (the files of 0003a..0004 are still there)
+    assert shown.split() == ["shop", "[X]", SQUASHED, "(4", "squashed", "migrations)"] + [
+        "[X]",
+        "0005_c",
+    ]
