@@ -9,6 +9,7 @@ from migrator.cli import app as app_module
 from migrator.cli import (
     check,  # noqa: F401  (registers the command)
     explain,  # noqa: F401  (registers the command)
+    finishwork,  # noqa: F401  (registers the command)
     graph,  # noqa: F401  (registers the command)
     lock,  # noqa: F401  (registers the command)
     merge,  # noqa: F401  (registers the command)

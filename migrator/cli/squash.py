@@ -32,14 +32,15 @@ def squash(
         ),
     ] = 10,
     output_format: Annotated[str, format_option(Format.text, Format.json)] = "text",
-    database: Annotated[
-        str | None,
+    databases: Annotated[
+        list[str] | None,
         typer.Option(
             "--database",
             metavar="ALIAS",
             help="Also tell whether this database has applied every migration an "
             "existing squash replaces. With --apply: the database whose throwaway test "
-            "databases prove the squash (default: default).",
+            "databases prove the squash (default: default). With --finish (repeatable): "
+            "each database that must have applied them (default: default).",
         ),
     ] = None,
     apply: Annotated[
@@ -50,9 +51,24 @@ def squash(
             "top-ranked window of 2+ migrations), with Django's squashmigrations, then prove it.",
         ),
     ] = False,
+    finish: Annotated[
+        bool,
+        typer.Option(
+            "--finish",
+            help="Finish the transition of the squashed migrations of APP... (default: "
+            "every project app) that every --database has applied: delete the replaced "
+            "files, remove `replaces`, repoint every dependent, then prove it.",
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="With --finish: do not ask the databases."),
+    ] = False,
     dry_run: Annotated[
         bool,
-        typer.Option("--dry-run", help="With --apply: print the file and diff; write nothing."),
+        typer.Option(
+            "--dry-run", help="With --apply or --finish: print the plan and diff; write nothing."
+        ),
     ] = False,
     settings: SettingsOption = None,
     pythonpath: PythonPathOption = None,
@@ -72,9 +88,26 @@ def squash(
     processes that the graph loads with no new problem and that test databases migrated
     from empty and from part of the range give the schema from before. All or nothing.
 
+    With --finish, for each squashed migration every --database has applied: delete the
+    replaced files, remove `replaces`, repoint every dependent in every app, update the
+    marker files; verified like --apply. Refused per squash, naming the database.
+
     Exit 0 with the report, 1 when the graph already has a cycle (or --apply was refused
-    or failed: nothing written), 2 on a usage or configuration error.
+    or failed: nothing written; or --finish refused one), 2 on a usage or configuration
+    error.
     """
+    database = databases[-1] if databases else None
+    if finish or force or len(databases or []) > 1:
+        from migrator.cli.squashfinish import finish_command
+
+        finish_command(
+            app_labels or [],
+            output_format,
+            databases or [],
+            (finish, apply, force, dry_run),
+            (settings, pythonpath, static),
+            traceback,
+        )
     if apply or dry_run:
         _apply(
             app_labels or [],

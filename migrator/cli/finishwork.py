@@ -1,0 +1,67 @@
+"""``migrator squash-finish-before`` and ``squash-finish-trial`` (hidden): the two fresh
+processes of ``squash --finish``. The first, before the write, migrates a test database
+with the files as they are and writes its schema and rows; the second, after it, proves
+the new files on test databases (see :mod:`migrator.django.finishing`). Both write JSON
+into ``--out``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from migrator.cli.app import (
+    PythonPathOption,
+    SettingsOption,
+    TracebackOption,
+    app,
+    handle_errors,
+    project_options,
+)
+from migrator.cli.squashwork import DatabaseOption, OutOption
+
+
+@app.command("squash-finish-before", hidden=True)
+def squash_finish_before(
+    out: OutOption,
+    database: DatabaseOption = "default",
+    settings: SettingsOption = None,
+    pythonpath: PythonPathOption = None,
+    traceback: TracebackOption = False,
+) -> None:
+    """The schema and rows of a test database migrated with the files as they are."""
+    from migrator.django.setup import project_code, setup_django
+
+    with handle_errors(traceback):
+        choice = setup_django(project_options(settings, pythonpath))
+        from migrator.django.finishing import before
+
+        with project_code(choice):
+            made = before(database)
+        out.write_text(json.dumps(made), encoding="utf-8")
+
+
+@app.command("squash-finish-trial", hidden=True)
+def squash_finish_trial(
+    expected: Annotated[Path, typer.Argument(metavar="BEFORE_JSON")],
+    squashed: Annotated[list[str], typer.Argument(metavar="APP.SQUASHED...")],
+    out: OutOption,
+    database: DatabaseOption = "default",
+    settings: SettingsOption = None,
+    pythonpath: PythonPathOption = None,
+    traceback: TracebackOption = False,
+) -> None:
+    """Migrate test databases from empty and from the state an up-to-date database had;
+    compare with the schema and rows from before."""
+    from migrator.django.setup import project_code, setup_django
+
+    with handle_errors(traceback):
+        choice = setup_django(project_options(settings, pythonpath))
+        from migrator.django.finishing import trial
+
+        made = json.loads(expected.read_text(encoding="utf-8"))
+        with project_code(choice):
+            failure = trial(database, made, squashed)
+        out.write_text(json.dumps({"failure": failure}), encoding="utf-8")
