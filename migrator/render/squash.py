@@ -143,7 +143,10 @@ def render_text(report: SquashReport, ranked: list[RankedWindow]) -> str:
             f"{plural(len(cleanup.replaced), 'replaced file')} still on disk: "
             + ", ".join(name for _, name in cleanup.replaced)
         )
-        lines.append("  before deleting them:")
+        lines.append(
+            f"  `migrator squash --finish {cleanup.squashed[0]}` deletes them and repoints "
+            "their dependents once it is safe; it holds when:"
+        )
         lines.extend(f"  - {text}" for text in conditions(cleanup))
     if report.windows:
         lines.append(
