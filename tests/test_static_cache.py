@@ -125,3 +125,43 @@ def test_every_file_touched_and_one_edited_gives_the_uncached_verdict(tmp_path):
     after, oracle_after = verdicts()
     assert after == oracle_after
     assert after["conflicts"] == [] and after["ok"]
+
+
+def test_check_keeps_its_verdict_only_for_the_same_bytes(project, tmp_path):
+    """``check --static`` keeps what it read of the graph (leaves, conflicts) under the
+    hashes of every file's bytes: after an edit that keeps the file's size and
+    modification time, or a new file, it gives the verdict of a run without the cache,
+    in every format."""
+    project.chain("shop", ["0001_x", "0002_a", "0002_b"])
+    project.chain("blog", ["0001_initial"], start=("shop", "0002_b"))
+    cached = clean_env(PYTHONPATH=str(REPO), MIGRATOR_CACHE_DIR=str(tmp_path / "cache"))
+    uncached = clean_env(PYTHONPATH=str(REPO), MIGRATOR_CACHE_DIR="off")
+
+    def verdicts() -> list[str]:
+        found = []
+        for output in ("text", "json", "github"):
+            check = ("check", "--static", "--format", output)
+            with_cache, without = (
+                project.migrator(*check, env=cached),
+                project.migrator(*check, env=uncached),
+            )
+            assert (with_cache.code, with_cache.out, with_cache.err) == (
+                without.code,
+                without.out,
+                without.err,
+            )
+            found.append(with_cache.out)
+        return found
+
+    edited = project.migration_path("shop", "0002_b")
+    os.utime(edited, (1_600_000_000, 1_600_000_000))
+    first = verdicts()
+    assert json.loads(first[1])["ok"]
+    assert verdicts() == first  # from the kept verdict
+    edited.write_text(edited.read_text().replace("0002_a", "0001_x"))  # same size
+    os.utime(edited, (1_600_000_000, 1_600_000_000))  # and the old mtime back
+    conflict = verdicts()
+    assert json.loads(conflict[1])["conflicts"][0]["leaves"] == ["0002_a", "0002_b"]
+    assert verdicts() == conflict
+    project.add_migration("shop", "0003_merge", [("shop", "0002_a"), ("shop", "0002_b")])
+    assert json.loads(verdicts()[1])["ok"]

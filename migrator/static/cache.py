@@ -13,6 +13,11 @@ clock tick and keep its whole stamp (git's "racy" rule): its entry is checked ag
 the bytes on every use until the file is old enough. Deleting the folder is always safe.
 ``MIGRATOR_CACHE_DIR=off`` disables it.
 
+Beside the parsed files, the cache keeps values a command derived from the whole graph
+(``check``'s leaves and conflicts), each under the hash of every input the graph was
+built from (:func:`migrator.static.loader.load_static_derived`): the hashes of the
+bytes of the entries above, so such a value is trusted exactly when every entry is.
+
 The whole cache is one :mod:`marshal` file (builtins only: it loads several times faster
 than pickle). Each entry keeps a file's operations as a marshal blob of their own,
 decoded only when a command looks at them (``check`` never does).
@@ -35,7 +40,7 @@ from migrator.static.parse import ParsedMigration, ParseError
 CACHE_ENV = "MIGRATOR_CACHE_DIR"
 _RACY_NS = 2_000_000_000
 # Bump when ParsedMigration, the parser or the entry layout changes meaning.
-_FORMAT = f"parse-v5-{__version__}-{sys.version_info[0]}.{sys.version_info[1]}"
+_FORMAT = f"parse-v6-{__version__}-{sys.version_info[0]}.{sys.version_info[1]}"
 
 Stamp = tuple[int, int, int, int]  # (size, mtime_ns, ctime_ns, inode)
 #: A cache entry: the stamp the file had before it was read, the digest of the bytes
@@ -77,6 +82,8 @@ class ParseCache:
         digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
         self.file = folder / f"{digest}.marshal" if folder else None
         self.entries: dict[str, Entry] = {}
+        #: name -> (the key of the inputs, the value derived from them)
+        self.derived_values: dict[str, tuple[bytes, object]] = {}
         self.dirty = False
         self._load()
 
@@ -90,6 +97,7 @@ class ParseCache:
             return
         if isinstance(data, dict) and data.get("format") == _FORMAT:
             self.entries = data.get("entries", {})
+            self.derived_values = data.get("derived", {})
 
     def get(self, path: str, current: Stamp | None) -> ParsedMigration | None:
         """The file's parse when its stamp is the one stored (and, for an entry stored
@@ -140,6 +148,15 @@ class ParseCache:
         self.entries[path] = (current, hashed, _is_racy(current), plain)
         self.dirty = True
 
+    def derived(self, name: str, key: bytes) -> object | None:
+        """The value kept as ``name`` when it was derived from inputs whose key is ``key``."""
+        kept = self.derived_values.get(name)
+        return kept[1] if kept is not None and kept[0] == key else None
+
+    def keep_derived(self, name: str, key: bytes, value: object) -> None:
+        self.derived_values[name] = (key, value)
+        self.dirty = True
+
     def forget_except(self, paths: set[str]) -> None:
         stale = [p for p in self.entries if p not in paths]
         for path in stale:
@@ -157,7 +174,8 @@ class ParseCache:
             return
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(marshal.dumps({"format": _FORMAT, "entries": self.entries}))
+                data = {"format": _FORMAT, "entries": self.entries, "derived": self.derived_values}
+                handle.write(marshal.dumps(data))
             os.replace(tmp, self.file)
         except (OSError, ValueError):
             Path(tmp).unlink(missing_ok=True)
