@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from migrator.static.cache import ParseCache, digest, stamp
-from migrator.static.parse import parse_migration
+from migrator.static.parse import ParsedMigration, parse_migration
 from tests.djproject import clean_env, run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,6 +28,30 @@ def test_a_racy_entry_is_checked_against_the_bytes(tmp_path, monkeypatch):
     assert cache.get(str(path), current) is not None
     path.write_bytes(SOURCE.replace(b"pass", b"PASS"))  # same size
     assert cache.get(str(path), current) is None  # same stamp given: the bytes differ
+
+
+def test_the_cache_vouches_for_the_bytes_of_a_file_only_while_they_are_on_disk(
+    tmp_path, monkeypatch
+):
+    """``vouch`` (what a kept check verdict is keyed on) follows ``get``: the digest of
+    an entry whose stamp is current, checked on the bytes while racy; none for a file
+    whose parse needs settings or sibling modules (its meaning is not in its bytes)."""
+    monkeypatch.setenv("MIGRATOR_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "0001_initial.py"
+    path.write_bytes(SOURCE)
+    current = stamp(path)
+    cache = ParseCache(tmp_path)
+    parsed = parse_migration(SOURCE, str(path))
+    cache.put(str(path), current, parsed, digest(SOURCE))
+    assert cache.vouch(str(path), current) == digest(SOURCE)
+    path.write_bytes(SOURCE.replace(b"pass", b"PASS"))  # same size, same clock tick
+    assert cache.vouch(str(path), current) is None
+    assert cache.vouch(str(path), stamp(path)) is None
+    path.write_bytes(SOURCE)
+    contextual = ParsedMigration(None, needs_context=True)
+    cache.put(str(path), stamp(path), contextual, digest(SOURCE))
+    assert cache.get(str(path), stamp(path)) is not None
+    assert cache.vouch(str(path), stamp(path)) is None
 
 
 def test_an_old_entry_is_trusted_on_its_stamp_and_dropped_when_it_changes(tmp_path, monkeypatch):

@@ -102,6 +102,16 @@ class ParseCache:
     def get(self, path: str, current: Stamp | None) -> ParsedMigration | None:
         """The file's parse when its stamp is the one stored (and, for an entry stored
         while the file was racy, its bytes are the ones hashed)."""
+        entry = self._trusted(path, current)
+        return None if entry is None else from_plain(entry[3])
+
+    def vouch(self, path: str, current: Stamp | None) -> bytes | None:
+        """The digest of the file's bytes when :meth:`get` gives its parse and that parse
+        is all the file means (it was read without settings or sibling modules)."""
+        entry = self._trusted(path, current)
+        return None if entry is None or entry[3][_NEEDS_CONTEXT] else entry[1]
+
+    def _trusted(self, path: str, current: Stamp | None) -> Entry | None:
         entry = self.entries.get(path)
         if entry is None or current is None or entry[0] != current:
             return None
@@ -114,7 +124,7 @@ class ParseCache:
             if not _is_racy(current):
                 self.entries[path] = (entry[0], entry[1], False, entry[3])
                 self.dirty = True
-        return from_plain(entry[3])
+        return entry
 
     def known_digest(self, path: str) -> bytes | None:
         """The digest of the bytes the file's entry was parsed from, whatever its stamp."""
@@ -216,6 +226,9 @@ class OperationTrees(Sequence):
 
     def __repr__(self) -> str:
         return repr(self._decoded())
+
+
+_NEEDS_CONTEXT = 8  # the index of ``needs_context`` in to_plain's tuple
 
 
 def to_plain(parsed: ParsedMigration) -> tuple:

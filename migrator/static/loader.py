@@ -34,6 +34,7 @@ from migrator.static.apps import (
     StaticProject,
     contrib_app,
     discover,
+    migration_file_paths,
     migration_files,
 )
 from migrator.static.cache import ParseCache, Stamp, digest, from_plain, stamp, to_plain
@@ -113,21 +114,23 @@ def load_static_derived(
     gc.disable()
     try:
         project = discover(options)
-        files = {app.label: migration_files(app) for app in project.apps}
         cache = ParseCache(project.root)
-        parsed = _parse_all(cache, files, {})
-        _add_referenced_contrib_apps(project, files, parsed, {}, cache)
-        cache.forget_except(set(parsed))
-        key = _inputs_key(name, project, files, parsed, cache)
-        stored = cast(
-            "tuple[list[tuple], object] | None",
-            cache.derived(name, key) if key is not None else None,
-        )
+        stored = None
+        if project.installed_known:  # else the files may add Django's contrib apps
+            listed = {app.label: migration_file_paths(app) for app in project.apps}
+            stored = _kept(cache, name, _inputs_key(name, project, listed, cache))
         if stored is None:
-            graph, found = _graph(project, files, parsed, True, {})
-            stored = ([_plain_problem(p) for p in found], derive(graph))
-            if key is not None:
-                cache.keep_derived(name, key, stored)
+            files = {app.label: migration_files(app) for app in project.apps}
+            parsed = _parse_all(cache, files, {})
+            _add_referenced_contrib_apps(project, files, parsed, {}, cache)
+            cache.forget_except(set(parsed))
+            key = _inputs_key(name, project, files, cache)
+            stored = _kept(cache, name, key)
+            if stored is None:
+                graph, found = _graph(project, files, parsed, True, {})
+                stored = ([_plain_problem(p) for p in found], derive(graph))
+                if key is not None:
+                    cache.keep_derived(name, key, stored)
         cache.save()
         problems = [Problem(*plain) for plain in stored[0]] + _disk_problems(project)
         return StaticDerived(stored[1], sorted(set(problems), key=Problem.sort_key), project)
@@ -137,21 +140,27 @@ def load_static_derived(
             gc.enable()
 
 
+def _kept(cache: ParseCache, name: str, key: bytes | None) -> tuple[list[tuple], object] | None:
+    """The problems and value kept as ``name`` for inputs whose key is ``key``."""
+    kept = cache.derived(name, key) if key is not None else None
+    return cast("tuple[list[tuple], object] | None", kept)
+
+
 def _inputs_key(
-    name: str, project: StaticProject, files, parsed, cache: ParseCache
+    name: str,
+    project: StaticProject,
+    files: dict[str, dict[str, Path]] | dict[str, dict[str, str]],
+    cache: ParseCache,
 ) -> bytes | None:
-    """The hash of what the graph is built from, or ``None`` when the cache cannot vouch
-    for a file's bytes, or a file was read with context (settings, sibling modules)."""
-    inputs: list[object] = [
-        name,
-        repr(project.apps),
-        sorted(project.settings.items()),
-    ]
+    """The hash of what the graph is built from (the apps, and each file's path and the
+    hash of its bytes), or ``None`` when the cache does not vouch for a file as it is on
+    disk now (changed since it was read, unreadable, or read with context)."""
+    inputs: list[object] = [name, repr(project.apps), sorted(project.settings.items())]
     for app in project.apps:
         for migration, path in files[app.label].items():
             text = str(path)
-            hashed = cache.known_digest(text)
-            if hashed is None or parsed[text].needs_context:
+            hashed = cache.vouch(text, stamp(text))
+            if hashed is None:
                 return None
             inputs.append((app.label, migration, text, hashed))
     return hashlib.blake2b(marshal.dumps(inputs), digest_size=20).digest()
