@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from migrator import problems as kinds
 from migrator.analysis.broken import DanglingReference, conflicts_despite_broken_links
+from migrator.analysis.leaves import leaf_paths
 from migrator.errors import ConfigurationError
-from migrator.graph import Key, database_info, partially_applied
+from migrator.graph import AppInfo, Key, database_info, installed_apps, partially_applied
 from migrator.problems import Problem
 from migrator.sourcefiles import migration_class_line
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 # Problems that leave a migration out of the graph: its edges are unknown.
 _NOT_LOADED = {
@@ -46,29 +49,64 @@ class CheckReport:
         return not self.conflicts and not self.problems
 
 
+@dataclass
+class GraphFacts:
+    """What ``check`` reads of a graph, as plain data: a warm ``check --static`` takes it
+    from the parse cache (:func:`migrator.project.load_static_facts`) and builds no graph."""
+
+    apps: dict[str, AppInfo]  # the graph's installed apps
+    names: dict[str, tuple[str, ...]]  # app -> the names of its migrations
+    leaves: dict[str, tuple[tuple[str, str | None], ...]]  # app -> (name, path) of each leaf
+    #: Apps in conflict whatever their dangling references may be fixed to, with their
+    #: leaves (:func:`~migrator.analysis.broken.conflicts_despite_broken_links`).
+    conflicts: dict[str, list[str]]
+
+    def has(self, key: Key) -> bool:
+        return key[1] in self.names.get(key[0], ())
+
+    def plain(self) -> tuple:
+        """The facts but ``apps`` (which discovery gives), as builtins :mod:`marshal` keeps."""
+        return self.names, self.leaves, self.conflicts
+
+
+def graph_facts(graph: nx.DiGraph) -> GraphFacts:
+    """What ``check`` reads of ``graph``."""
+    names: dict[str, list[str]] = {}
+    for app, name in graph.nodes:
+        names.setdefault(app, []).append(name)
+    conflicted = conflicts_despite_broken_links(graph, dangling_references(graph), names)
+    return GraphFacts(
+        installed_apps(graph),
+        {app: tuple(found) for app, found in names.items()},
+        leaf_paths(graph),
+        conflicted,
+    )
+
+
 def check_graph(graph: nx.DiGraph, problems: list[Problem], apps: list[str]) -> CheckReport:
     """The conflicts and problems of the chosen apps, sorted."""
+    return check_facts(graph_facts(graph), problems, apps)
+
+
+def check_facts(facts: GraphFacts, problems: list[Problem], apps: list[str]) -> CheckReport:
+    """:func:`check_graph` of the graph these are the facts of."""
     chosen = set(apps)
-    unsure = unloaded_apps(problems)
-    judged = sorted(chosen - unsure)
+    judged = chosen - unloaded_apps(problems)
     found = [
-        _conflict(graph, app, names)
-        for app, names in conflicts_despite_broken_links(
-            graph, dangling_references(graph), judged
-        ).items()
+        _conflict(facts, app, names)
+        for app, names in sorted(facts.conflicts.items())
+        if app in judged
     ]
     kept = [p for p in problems if p.app is None or p.app in chosen]
-    counts = {app: 0 for app in sorted(chosen)}
-    for app, _ in graph.nodes:
-        if app in chosen:
-            counts[app] += 1
+    counts = {app: len(facts.names.get(app, ())) for app in sorted(chosen)}
     return CheckReport(
         sorted(apps), sum(counts.values()), found, sorted(kept, key=Problem.sort_key), counts
     )
 
 
-def _conflict(graph: nx.DiGraph, app: str, names: list[str]) -> Conflict:
-    paths = tuple(graph.nodes[(app, name)]["path"] for name in names)
+def _conflict(facts: GraphFacts, app: str, names: list[str]) -> Conflict:
+    path_of = dict(facts.leaves.get(app, ()))
+    paths = tuple(path_of[name] for name in names)
     return Conflict(app, tuple(names), paths, tuple(map(migration_class_line, paths)))
 
 

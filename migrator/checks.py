@@ -92,7 +92,7 @@ def check_migrations(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """What ``migrator check`` finds, for the apps checked (all by default)."""
     if _is_quiet_before(_running_command()):
         return []
-    from migrator.check import check_graph
+    from migrator.check import check_facts, graph_facts
     from migrator.markers import marker_problems, uses_dlm
     from migrator.project import load_running_project, select_apps
     from migrator.render.check import render_system_checks
@@ -111,10 +111,11 @@ def check_migrations(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
         labels = sorted(migrated)
     else:
         labels = sorted(migrated & {config.label for config in app_configs})
+    facts = graph_facts(project.graph)
     markers = []
     if not uses_dlm(project.graph):  # else its own checks (dlm.E001-E004) say it
-        markers = marker_problems(project.graph, project.problems, labels, project.options)
-    report = check_graph(project.graph, project.problems + markers, labels)
+        markers = marker_problems(facts, project.problems, labels, project.options)
+    report = check_facts(facts, project.problems + markers, labels)
     known = ids()
     return [
         checks.Error(entry.message, hint=entry.hint, obj=entry.obj, id=known.get(entry.key))

@@ -77,8 +77,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
+
 
 Key = tuple[str, str]
 
@@ -165,10 +168,10 @@ def is_local_app(path: str | None, root: Path | None, name: str) -> bool:
     return root is None or Path(path).resolve().is_relative_to(root.resolve())
 
 
-def treat_as_local(graph: nx.DiGraph, names: Iterable[str]) -> list[str]:
+def treat_as_local(apps: dict[str, AppInfo], names: Iterable[str]) -> list[str]:
     """Mark the installed apps named (by label or module name) as the project's own
-    (``[tool.migrator] project-apps``). Returns the names no installed app has."""
-    apps = installed_apps(graph)
+    (``[tool.migrator] project-apps``), in ``apps`` (a graph's :func:`installed_apps`).
+    Returns the names no installed app has."""
     unknown = []
     for name in names:
         found = [info for info in apps.values() if name in (info.label, info.name)]

@@ -16,33 +16,47 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from migrator import problems as kinds
-from migrator.analysis.leaves import leaves
-from migrator.graph import installed_apps
+from migrator.analysis.leaves import leaf_paths, leaves
+from migrator.check import GraphFacts
+from migrator.graph import AppInfo, installed_apps
 from migrator.problems import Problem
 from migrator.settings import ProjectOptions, find_pyproject, read_tool_config
 from migrator.write.plan import Change, EditFile, NewFile, WritePlan
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 MARKER_FILE = "max_migration.txt"
 CONFIG_KEY = "max-migration-files"
 DLM_APP = "django_linear_migrations"
 
 
+#: App -> the name and file path of each of its leaves (``leaf_paths``).
+Tips = dict[str, tuple[tuple[str, str | None], ...]]
+
+
 def migrations_folder(graph: nx.DiGraph, app: str) -> Path | None:
     """The folder of an app's migrations (its leaves'), ``None`` when it has none on
     disk."""
-    for _, name in leaves(graph, app):
-        path = graph.nodes[(app, name)].get("path")
+    return _folder(leaf_paths(graph).get(app, ()))
+
+
+def _folder(tips: tuple[tuple[str, str | None], ...]) -> Path | None:
+    for _, path in tips:
         if path:
             return Path(path).parent
     return None
 
 
 def marker_path(graph: nx.DiGraph, app: str) -> Path | None:
-    folder = migrations_folder(graph, app)
+    return _marker_path(leaf_paths(graph).get(app, ()))
+
+
+def _marker_path(tips: tuple[tuple[str, str | None], ...]) -> Path | None:
+    folder = _folder(tips)
     return None if folder is None else folder / MARKER_FILE
 
 
@@ -54,56 +68,69 @@ def marker_names(text: str) -> list[str]:
 
 def uses_dlm(graph: nx.DiGraph) -> bool:
     """Whether django-linear-migrations is installed."""
-    return any(info.name == DLM_APP for info in installed_apps(graph).values())
+    return _uses_dlm(installed_apps(graph))
 
 
-def everywhere(graph: nx.DiGraph, options: ProjectOptions) -> bool:
+def _uses_dlm(apps: dict[str, AppInfo]) -> bool:
+    return any(info.name == DLM_APP for info in apps.values())
+
+
+def _everywhere(apps: dict[str, AppInfo], options: ProjectOptions) -> bool:
     """Whether every app of the project must have a marker file."""
-    if uses_dlm(graph):
+    if _uses_dlm(apps):
         return True
     return read_tool_config(find_pyproject(options.cwd.resolve())).get(CONFIG_KEY) is True
 
 
 def own_apps(graph: nx.DiGraph) -> list[str]:
     """The project's own apps that have migrations, sorted."""
+    return _own_apps(installed_apps(graph), leaf_paths(graph))
+
+
+def _own_apps(apps: dict[str, AppInfo], tips: Tips) -> list[str]:
     return sorted(
         label
-        for label, info in installed_apps(graph).items()
-        if info.local and info.migrated and marker_path(graph, label) is not None
+        for label, info in apps.items()
+        if info.local and info.migrated and _marker_path(tips.get(label, ())) is not None
     )
 
 
 def marker_apps(graph: nx.DiGraph, options: ProjectOptions) -> set[str]:
     """The apps that use marker files."""
-    if everywhere(graph, options):
-        return set(own_apps(graph))
+    return _marker_apps(installed_apps(graph), leaf_paths(graph), options)
+
+
+def _marker_apps(apps: dict[str, AppInfo], tips: Tips, options: ProjectOptions) -> set[str]:
+    if _everywhere(apps, options):
+        return set(_own_apps(apps, tips))
     found = set()
-    for label, info in installed_apps(graph).items():
-        path = marker_path(graph, label) if info.migrated else None
+    for label, info in apps.items():
+        path = _marker_path(tips.get(label, ())) if info.migrated else None
         if path is not None and path.is_file():
             found.add(label)
     return found
 
 
 def marker_problems(
-    graph: nx.DiGraph, problems: list[Problem], apps: list[str], options: ProjectOptions
+    facts: GraphFacts, problems: list[Problem], apps: list[str], options: ProjectOptions
 ) -> list[Problem]:
-    """What is wrong with the marker files of ``apps`` that use them. An app in conflict,
-    or one whose migrations did not all load, is left out: that is reported already, and
+    """What is wrong with the marker files of ``apps`` that use them (``facts``: of the
+    graph, :func:`migrator.check.graph_facts`). An app in conflict, or one whose
+    migrations did not all load, is left out: that is reported already, and
     ``merge``/``rebase`` rewrite its marker when they resolve it."""
     unsure = {p.app for p in problems if p.app and p.migration}
     in_marker = {p.app for p in problems if p.path and Path(p.path).name == MARKER_FILE}
     found = []
-    for app in sorted(set(apps) & marker_apps(graph, options)):
-        tips = [name for _, name in leaves(graph, app)]
-        path = marker_path(graph, app)
+    for app in sorted(set(apps) & _marker_apps(facts.apps, facts.leaves, options)):
+        tips = facts.leaves.get(app, ())
+        path = _marker_path(tips)
         if app in unsure or app in in_marker or len(tips) != 1 or path is None:
             continue
-        found += _problems_of(graph, app, tips[0], path)
+        found += _problems_of(facts, app, tips[0][0], path)
     return found
 
 
-def _problems_of(graph: nx.DiGraph, app: str, leaf: str, path: Path) -> list[Problem]:
+def _problems_of(facts: GraphFacts, app: str, leaf: str, path: Path) -> list[Problem]:
     where = f"{MARKER_FILE} of app {app!r}"
     if not path.is_file():
         return [Problem(kinds.MARKER_MISSING, f"{where} does not exist", app, None, str(path))]
@@ -116,7 +143,7 @@ def _problems_of(graph: nx.DiGraph, app: str, leaf: str, path: Path) -> list[Pro
         message = f"{where} should hold one migration name, it holds {len(names)}: {held}"
         return [Problem(kinds.MARKER_LINES, message, app, None, str(path), 1)]
     name = names[0]
-    if (app, name) not in graph:
+    if not facts.has((app, name)):
         message = f"{where} names {name!r}, which does not exist; the leaf is {leaf!r}"
         return [Problem(kinds.MARKER_DANGLING, message, app, None, str(path), 1)]
     if name != leaf:

@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from migrator.django.setup import (
     project_code,
@@ -16,7 +16,7 @@ from migrator.django.setup import (
     static_time_zone,
 )
 from migrator.errors import ConfigurationError, UsageError
-from migrator.graph import installed_apps, treat_as_local
+from migrator.graph import AppInfo, installed_apps, treat_as_local
 from migrator.settings import (
     PROJECT_APPS,
     ProjectOptions,
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     import networkx as nx
 
+    from migrator.check import GraphFacts
     from migrator.problems import Problem
 
 
@@ -78,7 +79,7 @@ def load_project(
         if needs_django:  # the clock names merges; check never reads it
             static_time_zone(found.settings_values, found.settings_unknown, found.settings_read)
         settings = SettingsChoice(found.settings_module or "", found.settings_source, found.root)
-        _mark_project_apps(static.graph, options)
+        _mark_project_apps(installed_apps(static.graph), options)
         return Project(options, settings, static.graph, static.problems)
     from migrator.static.bytecode import compiling_ahead
 
@@ -93,7 +94,7 @@ def load_project(
                 database=database,
                 overlay=overlay,
             )
-    _mark_project_apps(loaded.graph, options)
+    _mark_project_apps(installed_apps(loaded.graph), options)
     return Project(options, settings, loaded.graph, loaded.problems)
 
 
@@ -112,14 +113,31 @@ def load_running_project(cwd: Path) -> Project:
     )
 
 
-def _mark_project_apps(graph: nx.DiGraph, options: ProjectOptions) -> None:
+def load_static_facts(options: ProjectOptions) -> tuple[GraphFacts, list[Problem]]:
+    """What ``check`` reads of the static graph and its problems, as :func:`load_project`
+    (static, without a database) would give them: kept in the parse cache, so a repeat
+    run with every file unchanged builds no graph (and imports no networkx)."""
+    from migrator.check import GraphFacts, graph_facts
+    from migrator.static.loader import app_infos, load_static_derived
+
+    derived = load_static_derived(options, _FACTS, lambda graph: graph_facts(graph).plain())
+    names, tips, conflicts = cast("tuple[dict, dict, dict]", derived.value)  # .plain()
+    facts = GraphFacts(app_infos(derived.project), names, tips, conflicts)
+    _mark_project_apps(facts.apps, options)
+    return facts, derived.problems
+
+
+_FACTS = "check-facts-v1"  # the name of graph_facts' plain value in the cache
+
+
+def _mark_project_apps(apps: dict[str, AppInfo], options: ProjectOptions) -> None:
     """Installed apps ``[tool.migrator] project-apps`` names are the project's own."""
     names = project_apps(options.cwd)
-    unknown = treat_as_local(graph, names)
+    unknown = treat_as_local(apps, names)
     if unknown:
         pyproject = find_pyproject(options.cwd.resolve())
         assert pyproject is not None  # the names were read from it
-        installed = ", ".join(sorted(installed_apps(graph)))
+        installed = ", ".join(sorted(apps))
         raise ConfigurationError(
             f"[tool.migrator] {PROJECT_APPS} names no installed app: "
             + ", ".join(map(repr, unknown)),
@@ -156,7 +174,13 @@ def select_apps(
 ) -> list[str]:
     """Validate app labels given on the command line; when none, all installed apps
     (with ``only_migrated``, those that have migrations)."""
-    apps = installed_apps(graph)
+    return choose_apps(installed_apps(graph), labels, only_migrated=only_migrated)
+
+
+def choose_apps(
+    apps: dict[str, AppInfo], labels: Iterable[str], *, only_migrated: bool = False
+) -> list[str]:
+    """:func:`select_apps` among ``apps`` (a graph's installed apps)."""
     installed = sorted(apps)
     chosen = sorted(set(labels))
     for label in chosen:

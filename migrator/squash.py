@@ -84,7 +84,9 @@ class _CostCache:
             f"costs-v1-{__version__}-{sys.version_info[0]}.{sys.version_info[1]}-"
             f"{version}-{'static' if project.options.static else 'django'}"
         )
-        self.entries: dict[bytes, tuple] = load_marshal(self.file, self.format) if self.file else {}
+        self.entries: dict[bytes, tuple] = (
+            load_marshal(self.file, self.format).get("entries", {}) if self.file else {}
+        )
         self.used: dict[bytes, tuple] = {}
 
     def key(self, graph: nx.DiGraph, window: SquashWindow) -> bytes | None:
@@ -117,7 +119,7 @@ class _CostCache:
 
     def save(self) -> None:
         if self.file is not None and self.used != self.entries:
-            save_marshal(self.file, self.format, self.used)
+            save_marshal(self.file, self.format, entries=self.used)
 
 
 def refuse_cycle(project: Project) -> None:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from migrator.static.cache import ParseCache, digest, stamp
-from migrator.static.parse import parse_migration
+from migrator.static.parse import ParsedMigration, parse_migration
 from tests.djproject import MIGRATOR_PYTHONPATH, clean_env, run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,6 +28,30 @@ def test_a_racy_entry_is_checked_against_the_bytes(tmp_path, monkeypatch):
     assert cache.get(str(path), current) is not None
     path.write_bytes(SOURCE.replace(b"pass", b"PASS"))  # same size
     assert cache.get(str(path), current) is None  # same stamp given: the bytes differ
+
+
+def test_the_cache_vouches_for_the_bytes_of_a_file_only_while_they_are_on_disk(
+    tmp_path, monkeypatch
+):
+    """``vouch`` (what a kept check verdict is keyed on) follows ``get``: the digest of
+    an entry whose stamp is current, checked on the bytes while racy; none for a file
+    whose parse needs settings or sibling modules (its meaning is not in its bytes)."""
+    monkeypatch.setenv("MIGRATOR_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "0001_initial.py"
+    path.write_bytes(SOURCE)
+    current = stamp(path)
+    cache = ParseCache(tmp_path)
+    parsed = parse_migration(SOURCE, str(path))
+    cache.put(str(path), current, parsed, digest(SOURCE))
+    assert cache.vouch(str(path), current) == digest(SOURCE)
+    path.write_bytes(SOURCE.replace(b"pass", b"PASS"))  # same size, same clock tick
+    assert cache.vouch(str(path), current) is None
+    assert cache.vouch(str(path), stamp(path)) is None
+    path.write_bytes(SOURCE)
+    contextual = ParsedMigration(None, needs_context=True)
+    cache.put(str(path), stamp(path), contextual, digest(SOURCE))
+    assert cache.get(str(path), stamp(path)) is not None
+    assert cache.vouch(str(path), stamp(path)) is None
 
 
 def test_an_old_entry_is_trusted_on_its_stamp_and_dropped_when_it_changes(tmp_path, monkeypatch):
@@ -125,3 +149,43 @@ def test_every_file_touched_and_one_edited_gives_the_uncached_verdict(tmp_path):
     after, oracle_after = verdicts()
     assert after == oracle_after
     assert after["conflicts"] == [] and after["ok"]
+
+
+def test_check_keeps_its_verdict_only_for_the_same_bytes(project, tmp_path):
+    """``check --static`` keeps what it read of the graph (leaves, conflicts) under the
+    hashes of every file's bytes: after an edit that keeps the file's size and
+    modification time, or a new file, it gives the verdict of a run without the cache,
+    in every format."""
+    project.chain("shop", ["0001_x", "0002_a", "0002_b"])
+    project.chain("blog", ["0001_initial"], start=("shop", "0002_b"))
+    cached = clean_env(PYTHONPATH=MIGRATOR_PYTHONPATH, MIGRATOR_CACHE_DIR=str(tmp_path / "cache"))
+    uncached = clean_env(PYTHONPATH=MIGRATOR_PYTHONPATH, MIGRATOR_CACHE_DIR="off")
+
+    def verdicts() -> list[str]:
+        found = []
+        for output in ("text", "json", "github"):
+            check = ("check", "--static", "--format", output)
+            with_cache, without = (
+                project.migrator(*check, env=cached),
+                project.migrator(*check, env=uncached),
+            )
+            assert (with_cache.code, with_cache.out, with_cache.err) == (
+                without.code,
+                without.out,
+                without.err,
+            )
+            found.append(with_cache.out)
+        return found
+
+    edited = project.migration_path("shop", "0002_b")
+    os.utime(edited, (1_600_000_000, 1_600_000_000))
+    first = verdicts()
+    assert json.loads(first[1])["ok"]
+    assert verdicts() == first  # from the kept verdict
+    edited.write_text(edited.read_text().replace("0002_a", "0001_x"))  # same size
+    os.utime(edited, (1_600_000_000, 1_600_000_000))  # and the old mtime back
+    conflict = verdicts()
+    assert json.loads(conflict[1])["conflicts"][0]["leaves"] == ["0002_a", "0002_b"]
+    assert verdicts() == conflict
+    project.add_migration("shop", "0003_merge", [("shop", "0002_a"), ("shop", "0002_b")])
+    assert json.loads(verdicts()[1])["ok"]

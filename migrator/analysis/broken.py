@@ -18,11 +18,13 @@ unjudged, as is one whose migration did not load at all (its edges are unknown).
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from migrator.analysis.leaves import app_subgraph, conflicts, leaves
 from migrator.graph import Key
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: (the migration that asks, the missing migration it names, "dependencies" or "run_before")
 DanglingReference = tuple[Key, Key, str]
@@ -56,6 +58,8 @@ def conflicts_despite_broken_links(
 
 def most_leaves_taken(graph: nx.DiGraph, app: str, references: list[DanglingReference]) -> int:
     """An upper bound on the leaves of ``app`` that fixing ``references`` can take away."""
+    import networkx as nx  # only for an app with dangling references
+
     current = set(leaves(graph, app))
     sub = app_subgraph(graph, app)
     askers: dict[Key, set[Key]] = {}

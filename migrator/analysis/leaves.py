@@ -6,9 +6,15 @@ data, sorted so output is deterministic.
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from migrator.graph import Key
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+# networkx is imported where its algorithms are called: a warm ``check --static`` reads
+# what it needs from the cache (:class:`migrator.check.GraphFacts`) and never imports it.
 
 
 def app_labels(graph: nx.DiGraph) -> list[str]:
@@ -50,6 +56,14 @@ def leaves(graph: nx.DiGraph, app_label: str | None = None) -> list[Key]:
     return sorted(found)
 
 
+def leaf_paths(graph: nx.DiGraph) -> dict[str, tuple[tuple[str, str | None], ...]]:
+    """App -> the name and file path of each of its leaves (:func:`leaves`), sorted."""
+    found: dict[str, list[tuple[str, str | None]]] = {}
+    for key in leaves(graph):
+        found.setdefault(key[0], []).append((key[1], graph.nodes[key].get("path")))
+    return {app: tuple(pairs) for app, pairs in found.items()}
+
+
 def roots(graph: nx.DiGraph, app_label: str | None = None) -> list[Key]:
     """Root nodes, as Django's ``MigrationGraph.root_nodes()`` defines them, sorted."""
     return sorted(
@@ -82,6 +96,8 @@ def certain_leaves(graph: nx.DiGraph) -> dict[str, list[str]]:
     may give the migration itself a child, unreadable ``replaces`` may remove anything.
     A conflict is claimed only on two or more certain leaves.
     """
+    import networkx as nx
+
     unreadable: dict[Key, tuple[str, ...]] = graph.graph.get("unreadable") or {}
     by_app: dict[str, list[Key]] = {}
     for key in unreadable:
@@ -110,6 +126,8 @@ def certain_leaves(graph: nx.DiGraph) -> dict[str, list[str]]:
 def cycles(graph: nx.DiGraph) -> list[list[Key]]:
     """One cycle per strongly connected component that has one, each starting at its
     smallest key, so ``[a, b, c]`` reads ``a -> b -> c -> a``. Sorted."""
+    import networkx as nx
+
     found = []
     for component in nx.strongly_connected_components(graph):
         start = min(component)
@@ -127,12 +145,16 @@ def cycles(graph: nx.DiGraph) -> list[list[Key]]:
 
 def ancestors_in_app(graph: nx.DiGraph, node: Key) -> set[Key]:
     """The migrations of ``node``'s own app that run before it along same-app edges."""
+    import networkx as nx
+
     return nx.ancestors(app_subgraph(graph, node[0]), node)
 
 
 def common_ancestors(graph: nx.DiGraph, nodes: list[Key]) -> set[Key]:
     """Migrations of the app that are in the history (self included) of every node,
     following the app's own subgraph."""
+    import networkx as nx
+
     if not nodes:
         return set()
     sub = app_subgraph(graph, nodes[0][0])

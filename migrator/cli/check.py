@@ -90,9 +90,9 @@ def check(
     Exit 0 when all is well, 1 when conflicts or problems were found, 2 on a usage or
     configuration error.
     """
-    from migrator.check import check_graph, require_database
+    from migrator.check import check_facts, graph_facts, require_database
     from migrator.markers import marker_problems
-    from migrator.project import load_project, select_apps
+    from migrator.project import choose_apps, load_project, load_static_facts
     from migrator.render import check as render
 
     with handle_errors(traceback):
@@ -119,11 +119,16 @@ def check(
             report = check_staged(project_options(settings, pythonpath, static), app_labels)
         else:
             options = project_options(settings, pythonpath, static)
-            project = load_project(options, database=database, needs_django=False)
-            require_database(project.graph)
-            labels = select_apps(project.graph, app_labels or [], only_migrated=True)
-            markers = marker_problems(project.graph, project.problems, labels, options)
-            report = check_graph(project.graph, project.problems + markers, labels)
+            if static and database is None and output_format != Format.markdown:
+                # no graph needed (markdown explains conflicts on it): a warm cache has this
+                facts, problems = load_static_facts(options)
+            else:
+                project = load_project(options, database=database, needs_django=False)
+                require_database(project.graph)
+                facts, problems = graph_facts(project.graph), project.problems
+            labels = choose_apps(facts.apps, app_labels or [], only_migrated=True)
+            markers = marker_problems(facts, problems, labels, options)
+            report = check_facts(facts, problems + markers, labels)
         explanations = []
         if Format.markdown in formats and not staged:
             from migrator.against import explain_conflicts

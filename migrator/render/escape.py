@@ -15,8 +15,10 @@ from __future__ import annotations
 import html
 import json
 import re
+from typing import TYPE_CHECKING
 
-import graphviz
+if TYPE_CHECKING:
+    import graphviz
 
 # -- terminals ---------------------------------------------------------------------------
 
@@ -150,11 +152,15 @@ def dot_text(text: object) -> graphviz.nohtml:
     ``\\G``...), ``&`` as ``&amp;`` (Graphviz decodes entities such as ``&lt;`` in
     every string), never an HTML label even when it looks like ``<...>``; the graphviz
     package escapes the quotes."""
+    import graphviz  # here: most output is no DOT, and graphviz takes long to import
+
     return graphviz.nohtml(terminal(text).replace("\\", "\\\\").replace("&", "&amp;"))
 
 
 def dot_lines(lines: list[str]) -> graphviz.nohtml:
     """A DOT label of several lines (each escaped as :func:`dot_text`)."""
+    import graphviz
+
     return graphviz.nohtml("\\n".join(dot_text(line) for line in lines))
 
 

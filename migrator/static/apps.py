@@ -24,7 +24,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from migrator.errors import ConfigurationError, MigratorError
 from migrator.graph import is_local_app
@@ -57,6 +57,7 @@ _SKIP_DIRS = {
     ".pytest_cache",
 }
 SWAPPABLE_DEFAULTS = {"AUTH_USER_MODEL": "auth.User"}
+T = TypeVar("T")
 
 # absolute path -> source bytes (None: deleted), laid over what is on disk
 Overlay = Mapping[Path, "bytes | None"]
@@ -615,20 +616,42 @@ def migration_files(app: StaticApp, overlay: Overlay | None = None) -> dict[str,
     if app.migrations is None:
         return {}
     folder = app.migrations
-    found: dict[str, Path] = {}
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name.endswith(".py") and entry.is_file():
-                    found[entry.name[:-3]] = folder / entry.name
-    except OSError:
-        pass
+    found = {name: folder / file for name, file in _python_files(folder).items()}
     for path, source in (overlay or {}).items():
         if path.parent == folder and path.suffix == ".py":
             if source is None:
                 found.pop(path.stem, None)
             else:
                 found[path.stem] = path
+    return _migration_names(found)
+
+
+def migration_file_paths(app: StaticApp) -> dict[str, str]:
+    """:func:`migration_files` without an overlay, each path as a string (10,000 paths
+    are made several times faster so)."""
+    if app.migrations is None:
+        return {}
+    folder = str(app.migrations)
+    return _migration_names(
+        {name: os.path.join(folder, file) for name, file in _python_files(folder).items()}
+    )
+
+
+def _python_files(folder: Path | str) -> dict[str, str]:
+    """Module name -> file name of the ``*.py`` files in ``folder``."""
+    found = {}
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.endswith(".py") and entry.is_file():
+                    found[entry.name[:-3]] = entry.name
+    except OSError:
+        pass
+    return found
+
+
+def _migration_names(found: dict[str, T]) -> dict[str, T]:
+    """The migrations among modules (name -> file), as Django's loader lists them."""
     return {
         name: found[name]
         for name in sorted(found)

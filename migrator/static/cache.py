@@ -13,6 +13,11 @@ clock tick and keep its whole stamp (git's "racy" rule): its entry is checked ag
 the bytes on every use until the file is old enough. Deleting the folder is always safe.
 ``MIGRATOR_CACHE_DIR=off`` disables it.
 
+Beside the parsed files, the cache keeps values a command derived from the whole graph
+(``check``'s leaves and conflicts), each under the hash of every input the graph was
+built from (:func:`migrator.static.loader.load_static_derived`): the hashes of the
+bytes of the entries above, so such a value is trusted exactly when every entry is.
+
 The whole cache is one :mod:`marshal` file (builtins only: it loads several times faster
 than pickle). Each entry keeps a file's operations as a marshal blob of their own,
 decoded only when a command looks at them (``check`` never does).
@@ -35,7 +40,7 @@ from migrator.static.parse import ParsedMigration, ParseError
 CACHE_ENV = "MIGRATOR_CACHE_DIR"
 _RACY_NS = 2_000_000_000
 # Bump when ParsedMigration, the parser or the entry layout changes meaning.
-_FORMAT = f"parse-v5-{__version__}-{sys.version_info[0]}.{sys.version_info[1]}"
+_FORMAT = f"parse-v6-{__version__}-{sys.version_info[0]}.{sys.version_info[1]}"
 
 Stamp = tuple[int, int, int, int]  # (size, mtime_ns, ctime_ns, inode)
 #: A cache entry: the stamp the file had before it was read, the digest of the bytes
@@ -77,17 +82,31 @@ class ParseCache:
         digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
         self.file = folder / f"{digest}.marshal" if folder else None
         self.entries: dict[str, Entry] = {}
+        #: name -> (the key of the inputs, the value derived from them)
+        self.derived_values: dict[str, tuple[bytes, object]] = {}
         self.dirty = False
         self._load()
 
     def _load(self) -> None:
         if self.file is None:
             return
-        self.entries = load_marshal(self.file, _FORMAT)
+        data = load_marshal(self.file, _FORMAT)
+        self.entries = data.get("entries", {})
+        self.derived_values = data.get("derived", {})
 
     def get(self, path: str, current: Stamp | None) -> ParsedMigration | None:
         """The file's parse when its stamp is the one stored (and, for an entry stored
         while the file was racy, its bytes are the ones hashed)."""
+        entry = self._trusted(path, current)
+        return None if entry is None else from_plain(entry[3])
+
+    def vouch(self, path: str, current: Stamp | None) -> bytes | None:
+        """The digest of the file's bytes when :meth:`get` gives its parse and that parse
+        is all the file means (it was read without settings or sibling modules)."""
+        entry = self._trusted(path, current)
+        return None if entry is None or entry[3][_NEEDS_CONTEXT] else entry[1]
+
+    def _trusted(self, path: str, current: Stamp | None) -> Entry | None:
         entry = self.entries.get(path)
         if entry is None or current is None or entry[0] != current:
             return None
@@ -100,7 +119,7 @@ class ParseCache:
             if not is_racy(current):
                 self.entries[path] = (entry[0], entry[1], False, entry[3])
                 self.dirty = True
-        return from_plain(entry[3])
+        return entry
 
     def known_digest(self, path: str) -> bytes | None:
         """The digest of the bytes the file's entry was parsed from, whatever its stamp."""
@@ -134,6 +153,15 @@ class ParseCache:
         self.entries[path] = (current, hashed, is_racy(current), plain)
         self.dirty = True
 
+    def derived(self, name: str, key: bytes) -> object | None:
+        """The value kept as ``name`` when it was derived from inputs whose key is ``key``."""
+        kept = self.derived_values.get(name)
+        return kept[1] if kept is not None and kept[0] == key else None
+
+    def keep_derived(self, name: str, key: bytes, value: object) -> None:
+        self.derived_values[name] = (key, value)
+        self.dirty = True
+
     def forget_except(self, paths: set[str]) -> None:
         stale = [p for p in self.entries if p not in paths]
         for path in stale:
@@ -143,11 +171,11 @@ class ParseCache:
     def save(self) -> None:
         """Write atomically; a cache that cannot be written is simply not kept."""
         if self.file is not None and self.dirty:
-            save_marshal(self.file, _FORMAT, self.entries)
+            save_marshal(self.file, _FORMAT, entries=self.entries, derived=self.derived_values)
 
 
 def load_marshal(file: Path, format: str) -> dict:
-    """The entries of a cache file written by :func:`save_marshal` in this ``format``
+    """The parts of a cache file written by :func:`save_marshal` in this ``format``
     (empty when it is missing, damaged or of another format)."""
     try:
         # loads(bytes): marshal.load on a file object reads in tiny pieces, 10x slower
@@ -155,12 +183,13 @@ def load_marshal(file: Path, format: str) -> dict:
     except Exception:  # missing, truncated, or from another version: start afresh
         return {}
     if isinstance(data, dict) and data.get("format") == format:
-        return data.get("entries", {})
+        return data
     return {}
 
 
-def save_marshal(file: Path, format: str, entries: dict) -> None:
-    """Write a cache file atomically; a cache that cannot be written is simply not kept."""
+def save_marshal(file: Path, format: str, **parts: object) -> None:
+    """Write a cache file of ``parts`` atomically; a cache that cannot be written is
+    simply not kept."""
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".tmp-")
@@ -168,7 +197,7 @@ def save_marshal(file: Path, format: str, entries: dict) -> None:
         return
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(marshal.dumps({"format": format, "entries": entries}))
+            handle.write(marshal.dumps({"format": format, **parts}))
         os.replace(tmp, file)
     except (OSError, ValueError):
         Path(tmp).unlink(missing_ok=True)
@@ -209,6 +238,9 @@ class OperationTrees(Sequence):
 
     def __repr__(self) -> str:
         return repr(self._decoded())
+
+
+_NEEDS_CONTEXT = 8  # the index of ``needs_context`` in to_plain's tuple
 
 
 def to_plain(parsed: ParsedMigration) -> tuple:

@@ -15,10 +15,12 @@ files a merge would produce, without writing them anywhere.
 from __future__ import annotations
 
 import gc
+import hashlib
+import marshal
 import os
+from collections.abc import Callable
 from pathlib import Path
-
-import networkx as nx
+from typing import TYPE_CHECKING, cast
 
 from migrator import problems as kinds
 from migrator.graph import AppInfo, Key, add_derived_attributes, key_str
@@ -32,6 +34,7 @@ from migrator.static.apps import (
     StaticProject,
     contrib_app,
     discover,
+    migration_file_paths,
     migration_files,
 )
 from migrator.static.cache import ParseCache, Stamp, digest, from_plain, stamp, to_plain
@@ -43,6 +46,9 @@ from migrator.static.parse import (
     ParseError,
     parse_migration,
 )
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 _SIDE_FILES = ("max_migration.txt",)
 _PARALLEL_MIN = 400  # below this many new files, starting workers costs more than it saves
@@ -78,6 +84,97 @@ def load_static_graph(
         gc.freeze()
         if enabled:
             gc.enable()
+
+
+class StaticDerived:
+    """What a command derived from the graph (``value``), the load's problems, and what
+    static discovery found."""
+
+    def __init__(self, value: object, problems: list[Problem], project: StaticProject):
+        self.value = value
+        self.problems = problems
+        self.project = project
+
+
+def load_static_derived(
+    options: ProjectOptions, name: str, derive: Callable[[nx.DiGraph], object]
+) -> StaticDerived:
+    """``derive(graph)`` of the static graph :func:`load_static_graph` loads, without
+    building the graph when the cache holds the value derived from these very inputs.
+
+    ``derive`` must be a function of the graph alone, returning builtins :mod:`marshal`
+    can store; ``name`` says which function it is (change it when its meaning changes).
+    The value is kept with the problems the graph made, under a key of everything the
+    graph is built from: the apps discovery found, and each migration file's path and
+    the hash of the bytes its cache entry was parsed from (an entry is trusted only when
+    those bytes are on disk: see :mod:`migrator.static.cache`). What is read from disk
+    besides (side files, entries that are not files) is looked at on every run; a
+    project with a file read with settings or sibling modules is never kept."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        project = discover(options)
+        cache = ParseCache(project.root)
+        stored = None
+        if project.installed_known:  # else the files may add Django's contrib apps
+            listed = {app.label: migration_file_paths(app) for app in project.apps}
+            stored = _kept(cache, name, _inputs_key(name, project, listed, cache))
+        if stored is None:
+            files = {app.label: migration_files(app) for app in project.apps}
+            parsed = _parse_all(cache, files, {})
+            _add_referenced_contrib_apps(project, files, parsed, {}, cache)
+            cache.forget_except(set(parsed))
+            key = _inputs_key(name, project, files, cache)
+            stored = _kept(cache, name, key)
+            if stored is None:
+                graph, found = _graph(project, files, parsed, True, {})
+                stored = ([_plain_problem(p) for p in found], derive(graph))
+                if key is not None:
+                    cache.keep_derived(name, key, stored)
+        cache.save()
+        problems = [Problem(*plain) for plain in stored[0]] + _disk_problems(project)
+        return StaticDerived(stored[1], sorted(set(problems), key=Problem.sort_key), project)
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def _kept(cache: ParseCache, name: str, key: bytes | None) -> tuple[list[tuple], object] | None:
+    """The problems and value kept as ``name`` for inputs whose key is ``key``."""
+    kept = cache.derived(name, key) if key is not None else None
+    return cast("tuple[list[tuple], object] | None", kept)
+
+
+def _inputs_key(
+    name: str,
+    project: StaticProject,
+    files: dict[str, dict[str, Path]] | dict[str, dict[str, str]],
+    cache: ParseCache,
+) -> bytes | None:
+    """The hash of what the graph is built from (the apps, and each file's path and the
+    hash of its bytes), or ``None`` when the cache does not vouch for a file as it is on
+    disk now (changed since it was read, unreadable, or read with context)."""
+    inputs: list[object] = [name, repr(project.apps), sorted(project.settings.items())]
+    for app in project.apps:
+        for migration, path in files[app.label].items():
+            text = str(path)
+            hashed = cache.vouch(text, stamp(text))
+            if hashed is None:
+                return None
+            inputs.append((app.label, migration, text, hashed))
+    return hashlib.blake2b(marshal.dumps(inputs), digest_size=20).digest()
+
+
+def _plain_problem(problem: Problem) -> tuple:
+    return (
+        problem.kind,
+        problem.message,
+        problem.app,
+        problem.migration,
+        problem.path,
+        problem.line,
+    )
 
 
 def _load(options: ProjectOptions, overlay: Overlay | None, replace_migrations: bool) -> StaticLoad:
@@ -292,9 +389,37 @@ def _unknown_swappable(dep: tuple[str, str], settings: dict[str, str]) -> str | 
 # -- the graph ----------------------------------------------------------------------
 
 
+def app_infos(project: StaticProject) -> dict[str, AppInfo]:
+    """The graph's ``apps`` attribute: label -> :class:`AppInfo`, sorted by label."""
+    return {
+        app.label: AppInfo(app.label, app.name, app.path, app.local, app.migrations is not None)
+        for app in sorted(project.apps, key=lambda a: a.label)
+    }
+
+
 def _assemble(
     project: StaticProject, files, parsed, replace_migrations: bool, overlay: Overlay
 ) -> StaticLoad:
+    graph, problems = _graph(project, files, parsed, replace_migrations, overlay)
+    problems += _disk_problems(project)
+    return StaticLoad(graph, sorted(set(problems), key=Problem.sort_key), project)
+
+
+def _disk_problems(project: StaticProject) -> list[Problem]:
+    """What is wrong on disk beside the migration files (side files, ``*.py`` entries
+    that are not files): never part of what the graph is derived from."""
+    found: list[Problem] = []
+    for app in project.apps:
+        if app.migrations is not None:
+            found += _side_file_problems(app)
+            found += _not_files_problems(app)
+    return found
+
+
+def _graph(
+    project: StaticProject, files, parsed, replace_migrations: bool, overlay: Overlay
+) -> tuple[nx.DiGraph, list[Problem]]:
+    """The graph, and the problems found building it (unsorted)."""
     _read_with_context(project, files, parsed, overlay)
     problems: list[Problem] = []
     declared: dict[Key, rules.Declared] = {}
@@ -302,9 +427,6 @@ def _assemble(
     unusual: list[Key] = []  # unreadable values or swappable dependencies: rare
     failed: set[Key] = set()
     for app in project.apps:
-        if app.migrations is not None:
-            problems += _side_file_problems(app)
-            problems += _not_files_problems(app)
         label = app.label
         for name, path in files.get(label, {}).items():
             key = (label, name)
@@ -351,7 +473,7 @@ def _assemble(
         )
     if not built.is_acyclic():
         problems += cycle_problems(graph)
-    return StaticLoad(graph, sorted(set(problems), key=Problem.sort_key), project)
+    return graph, problems
 
 
 def _unreadable_attributes(migrations, settings: dict[str, str]) -> dict[Key, tuple[str, ...]]:
@@ -486,12 +608,11 @@ def _to_networkx(
     declared: dict[Key, rules.Declared],
     migrations: dict[Key, tuple[Path, ParsedMigration]],
 ) -> nx.DiGraph:
+    import networkx as nx  # here: a value derived from the cache needs no graph
+
     builder = OperationBuilder(project.settings)  # Django only once operations are read
     graph: nx.DiGraph[Key] = nx.DiGraph()
-    graph.graph["apps"] = {
-        app.label: AppInfo(app.label, app.name, app.path, app.local, app.migrations is not None)
-        for app in sorted(project.apps, key=lambda a: a.label)
-    }
+    graph.graph["apps"] = app_infos(project)
     # add_nodes_from / add_edges_from: one call each, several times faster at 10,000
     # nodes; the attributes filled in afterwards (given as (key, dict) pairs, networkx
     # tells them from keys by catching a TypeError, one per node)
