@@ -119,7 +119,7 @@ def check(
             report = check_staged(project_options(settings, pythonpath, static), app_labels)
         else:
             options = project_options(settings, pythonpath, static)
-            if static and database is None and output_format != Format.markdown:
+            if static and database is None and Format.markdown not in formats:
                 # no graph needed (markdown explains conflicts on it): a warm cache has this
                 facts, problems = load_static_facts(options)
             else:
@@ -166,13 +166,14 @@ class Result:
     ) -> NoReturn:
         """The ``--report`` files first (each whole or not at all), then standard
         output; exit 0 or 1. Every rendering is made before anything is written."""
-        from migrator.render import graph_files
-
         with handle_errors(traceback):
             files = [(path, terminal_block(self.rendered(fmt))) for fmt, path in targets]
             main = self.rendered(Format(output_format))
-            for path, text in files:
-                graph_files.write_atomically(path, text.encode("utf-8"))
+            if files:  # the graph writers import networkx, which a warm check never needs
+                from migrator.render import graph_files
+
+                for path, text in files:
+                    graph_files.write_atomically(path, text.encode("utf-8"))
         write(main, human=output_format == Format.text)
         raise typer.Exit(EXIT_OK if self.ok else EXIT_FOUND)
 
@@ -183,6 +184,8 @@ REPORT_FORMATS = (Format.text, Format.json, Format.github, Format.markdown, Form
 def report_targets(values: list[str]) -> list[tuple[Format, Path]]:
     """``--report FORMAT:PATH`` values, checked before any work: a known format, a
     file (not a folder) in a folder that exists, no path named twice."""
+    if not values:
+        return []
     from migrator.render import graph_files
 
     names = ", ".join(f.value for f in REPORT_FORMATS)
