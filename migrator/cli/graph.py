@@ -297,6 +297,7 @@ def graph(
             base=Path.cwd(),
             title=_title(project.settings.module, project.settings.root),
             layout_choice=layout.value,
+            details=_details(project.graph, view) if fmt == "html" else None,
         )
         if output is None:
             if fmt in graph_files.BINARY:
@@ -368,6 +369,14 @@ def _draw_apps(
         f"wrote {output}: {count} app{'s' if count != 1 else ''}, "
         f"{shown} dependenc{'ies' if edges != 1 else 'y'} between them drawn\n"
     )
+
+
+def _details(graph, view):
+    """What the HTML page shows of each drawn migration when it is clicked."""
+    from migrator.drawing import migration_details
+
+    members = [member for _, data in view.nodes(data=True) for member in data["members"]]
+    return migration_details(graph, members, Path.cwd())
 
 
 def _title(settings_module: str, root: Path | None) -> str:
