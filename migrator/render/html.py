@@ -72,9 +72,9 @@ def render_html(
         '<input id="search" type="search" placeholder="search migrations (Enter: next)" '
         'autocomplete="off">'
         f'<span id="status"></span>{notice_html}'
-        '<span id="keys">n / p: conflicts, f: whole graph, /: search, Esc: clear</span>'
         "</header>\n"
-        '<nav id="side"></nav>\n'
+        '<nav id="side"><p id="keys">n / p: next / previous conflict, f: whole graph, '
+        "/: search, Esc: clear; click a migration for its details</p></nav>\n"
         f'<div id="view">\n{svg}\n<canvas id="minimap" width="220" height="160"></canvas>\n</div>\n'
         '<aside id="details" hidden></aside>\n'
         '<pre id="page-report" hidden></pre>\n'

@@ -90,12 +90,12 @@
   function fitAll() {
     var vw = view.clientWidth, vh = view.clientHeight;
     var s = Math.min(vw / content.w, vh / content.h, CLOSE_UP * legibleScale());
-    if (s >= legibleScale()) {
+    fitAll.whole = s >= legibleScale();
+    if (fitAll.whole) {
       state.s = s;
       state.x = (vw - s * content.w) / 2; state.y = (vh - s * content.h) / 2;
     } else {  // too big to read whole: legible, from the start; the minimap shows the rest
-      state.s = legibleScale(); state.x = 0;
-      state.y = Math.min(0, (vh - state.s * content.h) / 2);
+      state.s = legibleScale(); state.x = 0; state.y = 0;
     }
     apply();
   }
@@ -207,7 +207,15 @@
   }
   var fitted = "all";
   function fitOnLoad() {
-    if (!stops.length) { fitAll(); return; }
+    if (!stops.length) {
+      fitAll();
+      var count = 0;
+      data.nodes.forEach(function (n) { count += n.members.length; });
+      status.textContent = "no conflict: " + count + (count === 1 ? " migration" : " migrations") +
+        " in " + data.apps.length + (data.apps.length === 1 ? " app" : " apps") +
+        (fitAll.whole ? "" : " (the minimap shows where you are)");
+      return;
+    }
     // Every conflict with the migrations its branches start from, else the leaves
     // alone, else the first conflict (n / p visit the others).
     var leaves = [], withParents = [];
@@ -242,7 +250,8 @@
     var b = boxes[el.id];
     if (!b) { return; }
     state.s = Math.max(state.s, legibleScale());  // from the overview, zoom in to read
-    state.x = view.clientWidth / 2 - state.s * (b.x + b.w / 2);
+    var width = view.clientWidth - (panel.hidden ? 0 : panel.offsetWidth);  // beside the panel
+    state.x = width / 2 - state.s * (b.x + b.w / 2);
     state.y = view.clientHeight / 2 - state.s * (b.y + b.h / 2);
     apply();
   }
@@ -410,6 +419,7 @@
       fitted: fitted, scale: state.s, legible_px: LEGIBLE_PX,
       viewport: { left: v.left, top: v.top, right: v.right, bottom: v.bottom },
       minimap: minimap.getBoundingClientRect().width > 0, conflicts: leaves,
+      smallest_font_px: fontAtOne * state.s, status: status.textContent,
       apps: side.querySelectorAll("input[type=checkbox]").length
     });
   }
