@@ -55,7 +55,9 @@ def graph_data(view: nx.DiGraph, base: Path) -> dict:
         }
         for w in view.graph.get("windows", [])
     ]
+    review = view.graph.get("review")  # --since / --against: the ref and merge base
     return {
+        **({"review": review} if review else {}),
         "version": FORMAT_VERSION,
         "apps": [{"label": app, **info} for app, info in view.graph["apps"].items()],
         "collapsed": view.graph["collapsed"],
