@@ -68,7 +68,8 @@ def test_page_opens_on_every_conflicting_leaf_legibly(tmp_path, apps, migrations
         assert inside(leaf, report["viewport"]), leaf
         assert leaf["font_px"] >= 12, leaf
     assert report["fitted"] in ("whole", "conflicts")
-    assert report["minimap"] and report["apps"] == apps
+    assert report["minimap"] == (report["fitted"] != "whole")  # when something is out of sight
+    assert report["apps"] == apps
 
 
 def test_conflict_in_the_url_is_the_one_shown(tmp_path):

@@ -103,6 +103,12 @@
   // -- the minimap ------------------------------------------------------------------
   var mini = { k: 1 };
   function drawMinimap() {
+    // Only when some of the picture is out of sight.
+    var left = -state.x / state.s, top = -state.y / state.s;
+    var whole = left <= 0 && top <= 0 && left + view.clientWidth / state.s >= content.w &&
+      top + view.clientHeight / state.s >= content.h;
+    minimap.hidden = whole;
+    if (whole) { return; }
     var ctx = minimap.getContext("2d");
     var maxW = 220, maxH = 160;
     mini.k = Math.min(maxW / content.w, maxH / content.h);
