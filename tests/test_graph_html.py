@@ -143,3 +143,23 @@ def test_a_click_shows_file_operations_dependencies_commit_and_applied_state(tmp
     assert fields[fields.index("git") + 1].endswith("shop: orders with a total")
     after = [part for part in panel("shop.0003_after").split("|") if part]
     assert after[after.index("applied") + 1] == "no"
+
+
+def test_an_app_hidden_from_the_list_takes_its_migrations_and_edges_along(tmp_path):
+    """``#hide=APP`` (what unticking it in the side list does)."""
+    generator().generate_project(tmp_path / "gen", 4, 6, conflicts=0, seed=3)
+    project = DjangoProject.open(tmp_path / "gen")
+    assert project.migrator("graph", "--no-collapse", "-o", "graph.html").code == 0
+    url = (project.root / "graph.html").as_uri() + "#hide=app_002"
+    document = browser.dom(url, tmp_path / "profile")
+    nodes = re.findall(r'<g id="n\d+" class="([^"]*)">\s*<title>([^<]+)</title>', document)
+    assert len(nodes) == 24
+    hidden = sorted(title for classes, title in nodes if "off" in classes.split())
+    assert hidden == sorted(title for _, title in nodes if title.startswith("app_002."))
+    assert len(hidden) == 6
+    edges = re.findall(r'<g id="e\d+" class="([^"]*)">\s*<title>([^<]+)</title>', document)
+    for classes, title in edges:
+        touches = "app_002." in unescape(title)
+        assert ("off" in classes.split()) == touches, title
+    clusters = re.findall(r'<g id="clust\d+" class="([^"]*)">\s*<title>([^<]+)</title>', document)
+    assert [t for c, t in clusters if "off" in c.split()] == ["cluster_app_002"]

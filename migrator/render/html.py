@@ -5,7 +5,8 @@ hide, ``n``/``p`` to go from one conflict to the next, search, and a panel with 
 clicked migration's file, operations, dependencies, git commit and applied state.
 
 No CDN, no external file: it works from ``file://`` and offline. The page honours
-``#search=TEXT``, ``#select=APP.MIGRATION`` and ``#conflict=N`` in its URL so it can be
+``#search=TEXT``, ``#select=APP.MIGRATION``, ``#conflict=N`` and ``#hide=APP,APP`` in its
+URL so it can be
 linked to, and tested in a headless browser: once fitted it writes what the reader sees
 (each conflicting leaf's box on the screen, its label's font size in pixels) as JSON
 into ``#page-report``.

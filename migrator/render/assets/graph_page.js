@@ -388,15 +388,25 @@
   box.addEventListener("input", function () { search(box.value); });
   box.addEventListener("keydown", function (e) { if (e.key === "Enter") { next(); } });
   document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") {
+      box.value = ""; clear(); status.textContent = ""; panel.hidden = true; return;
+    }
     if (e.target === box) { return; }
-    if (e.key === "Escape") { box.value = ""; clear(); status.textContent = ""; panel.hidden = true; }
-    else if ((e.key === "n" || e.key === "p") && stops.length) { goTo(stop + (e.key === "n" ? 1 : -1)); }
+    if ((e.key === "n" || e.key === "p") && stops.length) { goTo(stop + (e.key === "n" ? 1 : -1)); }
     else if (e.key === "0" || e.key === "f") { fitAll(); }
     else if (e.key === "/") { e.preventDefault(); box.focus(); }
   });
   function fromHash() {
     var m = /(?:^#|&)search=([^&]*)/.exec(location.hash);
     if (m) { box.value = decodeURIComponent(m[1]); search(box.value); }
+    var h = /(?:^#|&)hide=([^&]*)/.exec(location.hash);
+    if (h) {
+      decodeURIComponent(h[1]).split(",").forEach(function (app) {
+        side.querySelectorAll("input[type=checkbox]").forEach(function (check) {
+          if (check.dataset.app === app && check.checked) { check.checked = false; setApp(app, false); }
+        });
+      });
+    }
     var c = /(?:^#|&)conflict=(\d+)/.exec(location.hash);
     if (c && stops.length) { goTo(parseInt(c[1], 10) - 1); }
     var s = /(?:^#|&)select=([^&]*)/.exec(location.hash);
