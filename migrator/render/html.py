@@ -6,10 +6,9 @@ clicked migration's file, operations, dependencies, git commit and applied state
 
 No CDN, no external file: it works from ``file://`` and offline. The page honours
 ``#search=TEXT``, ``#select=APP.MIGRATION``, ``#conflict=N`` and ``#hide=APP,APP`` in its
-URL so it can be
-linked to, and tested in a headless browser: once fitted it writes what the reader sees
-(each conflicting leaf's box on the screen, its label's font size in pixels) as JSON
-into ``#page-report``.
+URL so it can be linked to, and tested in a headless browser: once fitted it writes what
+the reader sees (each conflicting leaf's box on the screen, its label's font size in
+pixels) as JSON into ``#page-report``.
 """
 
 from __future__ import annotations
