@@ -29,7 +29,8 @@ from migrator.errors import EXIT_OK, UsageError
 from migrator.render.words import plural
 
 if TYPE_CHECKING:
-    from migrator.graph import DatabaseInfo
+    from migrator.graph import DatabaseInfo, Key
+    from migrator.review import Review
 
 
 #: The formats of ``--format``, as :mod:`migrator.render.graph_files` names them.
@@ -353,7 +354,7 @@ def graph(
 
 
 def _check_review_options(
-    since: str | None, against: str | None, *, apps: bool, database: str | None, squashed
+    since: str | None, against: str | None, *, apps: bool, database: str | None, squashed: Squashed
 ) -> None:
     if since is not None and against is not None:
         raise UsageError(
@@ -370,7 +371,7 @@ def _check_review_options(
         )
 
 
-def _review_marks(review) -> dict | None:
+def _review_marks(review: Review | None) -> dict[Key, str] | None:
     """``--since`` / ``--against``: each migration's mark in the view."""
     from migrator.render.viewmodel import ADDED, INCOMING
 

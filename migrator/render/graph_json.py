@@ -57,8 +57,8 @@ def graph_data(view: nx.DiGraph, base: Path) -> dict:
     ]
     review = view.graph.get("review")  # --since / --against: the ref and merge base
     return {
-        **({"review": review} if review else {}),
         "version": FORMAT_VERSION,
+        **({"review": review} if review else {}),
         "apps": [{"label": app, **info} for app, info in view.graph["apps"].items()],
         "collapsed": view.graph["collapsed"],
         "hidden": view.graph["hidden"],
