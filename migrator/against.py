@@ -42,7 +42,7 @@ from migrator.errors import UsageError
 from migrator.problems import Problem
 from migrator.project import load_project, migration_packages, select_apps
 from migrator.published import PublishedChange, allowed_names, published_changes
-from migrator.settings import ProjectOptions
+from migrator.settings import ProjectOptions, SettingsChoice
 
 #: Where a migration file of the predicted merge comes from.
 WORKING_TREE = "working tree"
@@ -61,6 +61,7 @@ class Prediction:
     problems: list[Problem]
     sides: dict[str, str] = field(default_factory=dict)  # absolute path -> side
     changes: list[PublishedChange] = field(default_factory=list)  # published, then edited
+    settings: SettingsChoice | None = None  # the settings the graph was loaded with
 
     def side_of(self, path: str | None) -> str | None:
         return self.sides.get(path) if path else None
@@ -108,6 +109,7 @@ def predict(options: ProjectOptions, ref: str) -> Prediction:
         project.problems,
         _sides_of_nodes(project.graph, sides),
         changes,
+        project.settings,
     )
 
 

@@ -6,11 +6,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
 import networkx as nx
 
+from migrator import git
 from migrator.analysis.leaves import conflicts
 from migrator.analysis.squash import SquashWindow, find_windows
 from migrator.errors import MigratorError, UsageError
+from migrator.graph import Key
 
 
 def squash_windows(graph: nx.DiGraph, min_length: int) -> list[SquashWindow]:
@@ -38,3 +44,41 @@ def verdicts(graph: nx.DiGraph) -> dict[str, str]:
         except MigratorError:
             continue
     return found
+
+
+@dataclass(frozen=True)
+class MigrationDetail:
+    """What the HTML page shows when a migration is clicked."""
+
+    path: str | None
+    operations: tuple[str, ...]  # Django's describe() of each
+    dependencies: tuple[Key, ...]  # the migrations it runs after
+    dependents: tuple[Key, ...]  # the migrations that run after it
+    applied: bool | None  # None: no database was read
+    commit: git.Commit | None  # the commit that added its file
+
+
+def migration_details(
+    graph: nx.DiGraph, keys: Iterable[Key], cwd: Path
+) -> tuple[dict[Key, MigrationDetail], bool]:
+    """Each migration's details, and whether ``cwd`` is in a git work tree (when not,
+    no commit is known). One ``git log`` for all the files."""
+    from migrator.explain import describe_operation
+
+    keys = sorted(key for key in keys if key in graph)
+    in_git = git.toplevel(cwd) is not None and git.rev_parse("HEAD", cwd) is not None
+    paths = [Path(graph.nodes[key]["path"]) for key in keys if graph.nodes[key].get("path")]
+    commits = git.commits_adding(paths, cwd, ["HEAD"]) if in_git else {}
+    found = {}
+    for key in keys:
+        data = graph.nodes[key]
+        path = data.get("path")
+        found[key] = MigrationDetail(
+            path,
+            tuple(describe_operation(op) for op in data.get("operations", ())),
+            tuple(sorted(graph.predecessors(key))),
+            tuple(sorted(graph.successors(key))),
+            data.get("applied"),
+            commits.get(Path(path)) if path else None,
+        )
+    return found, in_git

@@ -110,14 +110,14 @@ def _step(graph: nx.DiGraph, node: Key, origins: dict[Path, git.Origin] | None) 
     return Step(
         node[1],
         path,
-        tuple(_describe(op) for op in data.get("operations", ())),
+        tuple(describe_operation(op) for op in data.get("operations", ())),
         tuple(key_str(p) for p in sorted(graph.predecessors(node)) if p[0] != node[0]),
         tuple(key_str(c) for c in sorted(graph.successors(node)) if c[0] != node[0]),
         origins.get(Path(path)) if origins and path else None,
     )
 
 
-def _describe(op) -> str:
+def describe_operation(op) -> str:
     try:
         return str(op.describe())
     except Exception:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.djproject import DjangoProject, clean_env, run, sample_project
+from tests import browser
+from tests.browser import needs_chromium
+from tests.djproject import DjangoProject, clean_env, sample_project
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("MIGRATOR_UPDATE_SNAPSHOTS") == "1"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' not installed")
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed")
 
 
 def assert_snapshot(name: str, text: str) -> None:
@@ -313,30 +313,6 @@ def test_odd_names_are_escaped_in_html(odd):
 # -- the HTML page in a real headless Chromium ------------------------------------------
 
 
-def chromium_dom(url: str, profile: Path) -> str:
-    """The DOM after the page's scripts ran, with every network request refused."""
-    result = run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--proxy-server=http://127.0.0.1:9",
-            "--window-size=1200,800",
-            "--dump-dom",
-            url,
-        ],
-        profile.parent,
-    )
-    assert result.code == 0, result.err
-    return result.out
-
-
 @needs_chromium
 @pytest.mark.parametrize("layout_choice", ["dot", "lanes"])
 def test_html_page_loads_offline_and_search_finds_a_migration(small, tmp_path, layout_choice):
@@ -347,13 +323,13 @@ def test_html_page_loads_offline_and_search_finds_a_migration(small, tmp_path, l
     page = small.root / "graph.html"
     text = page.read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)  # nothing to fetch
-    dom = chromium_dom(page.as_uri() + "#search=shop.0003", tmp_path / "profile")
+    dom = browser.dom(page.as_uri() + "#search=shop.0003", tmp_path / "profile")
     status = re.search(r'<span id="status">(.*?)</span>', dom).group(1)
     assert status == "2 matches: shop.0003_a, shop.0003_b"
     assert re.search(r'<g id="n\d+" class="node match current">\s*<title>shop\.0003_a</title>', dom)
-    nothing = chromium_dom(page.as_uri() + "#search=nosuchmigration", tmp_path / "profile")
+    nothing = browser.dom(page.as_uri() + "#search=nosuchmigration", tmp_path / "profile")
     assert '<span id="status">0 matches</span>' in nothing
-    chosen = chromium_dom(page.as_uri() + "#select=billing.0003_merge", tmp_path / "profile")
+    chosen = browser.dom(page.as_uri() + "#select=billing.0003_merge", tmp_path / "profile")
     status = re.search(r'<span id="status">(.*?)</span>', chosen).group(1)
     assert status == "billing.0003_merge: 5 ancestors and descendants (Esc to clear)"
     dimmed = re.findall(r'class="node dim">\s*<title>(.*?)</title>', chosen)

@@ -10,6 +10,7 @@ write), never by looking for one bad string.
 
 from __future__ import annotations
 
+import html as html_module
 import json
 import re
 import shlex
@@ -19,12 +20,16 @@ import sys
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
+from migrator.drawing import MigrationDetail
+from migrator.git import Commit
 from migrator.render import escape, graph_json, html, mermaid
 from migrator.render.dot import render_dot
 from migrator.render.viewmodel import build_view
+from tests import browser
 from tests.djproject import DjangoProject, Result, run
 from tests.gitrepo import commit_all, git, init_repo
 from tests.graphs import graph_of
@@ -531,3 +536,38 @@ def test_against_and_explain_with_hostile_names_and_commit_subjects(project, mod
     lines = printable_lines(explain.out)
     assert not any(line.startswith("::") for line in lines)
     assert any(line.endswith(escape.terminal(subject)) for line in lines), explain.out
+
+
+#: Markup that would mark the page if a browser ever ran it.
+PWN = "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">"
+
+
+@needs_dot
+@browser.needs_chromium
+def test_html_page_run_in_chromium_shows_hostile_text_as_text(hostile_view, tmp_path):
+    """The page's script builds the app list, the conflicts and the clicked migration's
+    panel from hostile names, operations, paths and commit subjects: after it ran, they
+    are text, no element of theirs exists and no handler of theirs ran."""
+    source = render_dot(hostile_view)
+    svg = subprocess.run(["dot", "-Tsvg"], input=source, capture_output=True, text=True).stdout
+    leaf = (EVIL_LABEL, EVIL_NAMES[5])
+    commit = Commit("f" * 40, PWN, "a@example.com", "2026-01-01T00:00:00+00:00", PWN)
+    detail = MigrationDetail(
+        f"/x/{PWN}.py", (PWN,), ((EVIL_LABEL, "0001_initial"),), (), None, commit
+    )
+    page = html.render_html(
+        hostile_view, svg, tmp_path, title=PWN, details={leaf: detail}, in_git=True
+    )
+    (tmp_path / "g.html").write_text(page, encoding="utf-8")
+    url = (tmp_path / "g.html").as_uri() + "#select=" + quote(f"{EVIL_LABEL}.{EVIL_NAMES[5]}")
+    document = browser.dom(url, tmp_path / "profile")
+    assert not re.search(r"<[^<>]*\sdata-pwned=", document)  # no element has it
+    assert "<img" not in document
+    panel = re.search(r'<aside id="details">(.*?)</aside>', document, re.DOTALL).group(1)
+    assert set(re.findall(r"<(\w+)", panel)) <= {"button", "h3", "dl", "dt", "dd", "ul", "li", "a"}
+    texts = [html_module.unescape(t) for t in re.findall(r">([^<]+)<", panel)]
+    assert f"/x/{PWN}.py" in texts and PWN in texts
+    assert any(t.endswith(f"{PWN}: {PWN}") for t in texts)  # the commit's author and subject
+    side = re.search(r'<nav id="side">(.*?)</nav>', document, re.DOTALL).group(1)
+    assert set(re.findall(r"<(\w+)", side)) <= {"p", "h2", "button", "label", "input", "span"}
+    assert browser.page_report(document)["apps"] == 2

@@ -29,7 +29,8 @@ from migrator.errors import EXIT_OK, UsageError
 from migrator.render.words import plural
 
 if TYPE_CHECKING:
-    from migrator.graph import DatabaseInfo
+    from migrator.graph import DatabaseInfo, Key
+    from migrator.review import Review
 
 
 #: The formats of ``--format``, as :mod:`migrator.render.graph_files` names them.
@@ -192,6 +193,25 @@ def graph(
             "unapplied ones white, as this database's django_migrations says.",
         ),
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="REF",
+            help="Outline the migrations this branch adds over its merge base with REF "
+            "(read from git).",
+        ),
+    ] = None,
+    against: Annotated[
+        str | None,
+        typer.Option(
+            "--against",
+            metavar="REF",
+            help="Draw the graph a merge of REF would give, as `check --against` "
+            "predicts it: the conflict it would create, this branch's migrations and REF's "
+            "outlined.",
+        ),
+    ] = None,
     settings: SettingsOption = None,
     pythonpath: PythonPathOption = None,
     static: StaticOption = False,
@@ -212,6 +232,7 @@ def graph(
     from migrator.render import graph_files
     from migrator.render.escape import terminal
     from migrator.render.viewmodel import build_view
+    from migrator.review import added_since, predicted_merge
 
     with handle_errors(traceback):
         if output is not None:
@@ -238,10 +259,17 @@ def graph(
                 database=database is not None,
                 layout=layout is not Layout.auto,
             )
+        _check_review_options(since, against, apps=apps, database=database, squashed=squashed)
         options = project_options(settings, pythonpath, static)
-        project = load_project(
-            options, replace_migrations=squashed is Squashed.used, database=database
-        )
+        review = None
+        if against is not None:
+            project, review = predicted_merge(options, against)
+        else:
+            project = load_project(
+                options, replace_migrations=squashed is Squashed.used, database=database
+            )
+        if since is not None:
+            review = added_since(project.graph, options.cwd, since)
         _warn_unread_database(database_info(project.graph))
         if project.problems:  # drawn anyway: the picture helps to find them
             count = len(project.problems)
@@ -277,6 +305,7 @@ def graph(
             depth=depth,
             collapse_runs=collapse,
             windows=windows,
+            review=_review_marks(review),
         )
         if fmt == "mermaid" and explain:
             # Refuse a diagram too big for GitHub before the verdicts, the costly part
@@ -289,14 +318,21 @@ def graph(
             drawing.verdicts(project.graph) if explain and squashed is Squashed.used else None
         )
         view = view_of(verdicts=verdicts)
+        if review is not None:
+            view.graph["review"] = {
+                "against" if against else "since": review.ref,
+                "merge_base": review.base_sha,
+            }
         content, note = graph_files.render(
             view,
             fmt,
             rankdir=rankdir.value,
             legend=legend,
             base=Path.cwd(),
-            title=_title(project.settings.module, project.settings.root),
+            title=_title(project.settings.module, project.settings.root)
+            + (f", merged with {against} (predicted)" if against else ""),
             layout_choice=layout.value,
+            details=_details(project.graph, view) if fmt == "html" else None,
         )
         if output is None:
             if fmt in graph_files.BINARY:
@@ -315,6 +351,33 @@ def graph(
     write(f"wrote {terminal(output)}: {plural(shown, 'migration')} in {app_count}{after}\n")
     if note:
         write(f"note: {note}\n")
+
+
+def _check_review_options(
+    since: str | None, against: str | None, *, apps: bool, database: str | None, squashed: Squashed
+) -> None:
+    if since is not None and against is not None:
+        raise UsageError(
+            "--since marks this branch's migrations, --against draws a predicted merge",
+            hint="give one of them (--against also outlines this branch's migrations)",
+        )
+    given = "--since" if since is not None else "--against" if against is not None else None
+    if given and apps:
+        raise UsageError(f"{given} marks migrations: --apps draws apps", hint="leave out --apps")
+    if against is not None and (database is not None or squashed is Squashed.all):
+        raise UsageError(
+            "--against predicts the merge from the migration files alone",
+            hint="leave out --database and --squashed all",
+        )
+
+
+def _review_marks(review: Review | None) -> dict[Key, str] | None:
+    """``--since`` / ``--against``: each migration's mark in the view."""
+    from migrator.render.viewmodel import ADDED, INCOMING
+
+    if review is None:
+        return None
+    return {key: ADDED for key in review.added} | {key: INCOMING for key in review.incoming}
 
 
 def _check_app_options(fmt: str, **given: bool) -> None:
@@ -368,6 +431,14 @@ def _draw_apps(
         f"wrote {output}: {count} app{'s' if count != 1 else ''}, "
         f"{shown} dependenc{'ies' if edges != 1 else 'y'} between them drawn\n"
     )
+
+
+def _details(graph, view):
+    """What the HTML page shows of each drawn migration when it is clicked."""
+    from migrator.drawing import migration_details
+
+    members = [member for _, data in view.nodes(data=True) for member in data["members"]]
+    return migration_details(graph, members, Path.cwd())
 
 
 def _title(settings_module: str, root: Path | None) -> str:

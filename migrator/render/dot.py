@@ -20,7 +20,16 @@ from migrator.graph import Key, key_str
 from migrator.render import viewmodel
 from migrator.render.escape import dot_id, dot_lines, dot_text
 from migrator.render.lanes import Lanes
-from migrator.render.palette import CROSS_APP_EDGE, GREY, ORANGE, RED, RED_FILL, SAME_APP_EDGE
+from migrator.render.palette import (
+    ADDED_BLUE,
+    CROSS_APP_EDGE,
+    GREY,
+    INCOMING_PURPLE,
+    ORANGE,
+    RED,
+    RED_FILL,
+    SAME_APP_EDGE,
+)
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
 FONT = "Helvetica"
@@ -37,6 +46,8 @@ LEGEND = {
     viewmodel.FOCUS: "focused migration",
     viewmodel.APPLIED: "applied",
     viewmodel.UNAPPLIED: "not applied",
+    viewmodel.ADDED: "added on this branch",
+    viewmodel.INCOMING: "from the merged branch",
 }
 
 
@@ -80,6 +91,9 @@ def node_attributes(data: dict, colours: dict[str, str]) -> dict[str, str]:
         attributes.update(fontcolor=GREY, color=GREY)
     if viewmodel.CONFLICT in marks:
         attributes.update(color=RED, fontcolor=RED, fillcolor=RED_FILL, penwidth="2.5")
+    for mark, colour in ((viewmodel.ADDED, ADDED_BLUE), (viewmodel.INCOMING, INCOMING_PURPLE)):
+        if mark in marks:  # the border says the side, a conflict's fill stays red
+            attributes.update(color=colour, penwidth="3.5")
     if viewmodel.UNAPPLIED in marks:
         attributes["fillcolor"] = "white"
     if viewmodel.FOCUS in marks:

@@ -80,8 +80,11 @@ def render(
     base: Path,
     title: str,
     layout_choice: str = "auto",
+    details: tuple[dict, bool] | None = None,
 ) -> tuple[bytes, str | None]:
-    """The file's bytes, and a note for the user (or ``None``)."""
+    """The file's bytes, and a note for the user (or ``None``). ``details``: what the
+    HTML page shows of a clicked migration, as
+    :func:`migrator.drawing.migration_details` returns it."""
     if fmt == "json":
         return readable(graph_json.render_json(view, base)).encode(), None
     if fmt == "mermaid":
@@ -104,7 +107,10 @@ def render(
                 "Graphviz 'dot' is not installed: drawn with migrator's lane layout; "
                 "install Graphviz for the full layout"
             )
-        page = html.render_html(view, svg, base, title=title, notice=note)
+        found, in_git = details or ({}, False)
+        page = html.render_html(
+            view, svg, base, title=title, notice=note, details=found, in_git=in_git
+        )
         return readable(page).encode(), note
     return dot.render_image(source, fmt, positioned=positioned), None
 

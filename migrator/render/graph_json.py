@@ -55,8 +55,10 @@ def graph_data(view: nx.DiGraph, base: Path) -> dict:
         }
         for w in view.graph.get("windows", [])
     ]
+    review = view.graph.get("review")  # --since / --against: the ref and merge base
     return {
         "version": FORMAT_VERSION,
+        **({"review": review} if review else {}),
         "apps": [{"label": app, **info} for app, info in view.graph["apps"].items()],
         "collapsed": view.graph["collapsed"],
         "hidden": view.graph["hidden"],

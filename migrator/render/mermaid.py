@@ -14,7 +14,7 @@ import networkx as nx
 from migrator.errors import RefusedError
 from migrator.graph import Key
 from migrator.render import viewmodel
-from migrator.render.dot import node_ids, node_lines
+from migrator.render.dot import LEGEND, node_ids, node_lines
 from migrator.render.escape import mermaid_id, mermaid_text
 
 MAX_EDGES = 450
@@ -23,6 +23,8 @@ MAX_CHARS = 45_000
 # Mermaid classes, by mark; a node takes the first of its marks found here.
 CLASSES = {
     viewmodel.CONFLICT: "fill:#ffd6d6,stroke:#c62828,stroke-width:3px,color:#c62828",
+    viewmodel.ADDED: "stroke:#1565c0,stroke-width:4px",
+    viewmodel.INCOMING: "stroke:#7b1fa2,stroke-width:4px",
     viewmodel.UNAPPLIED: "fill:#ffffff,stroke:#4f5b66,stroke-dasharray:2 2",
     viewmodel.REPLACED: "fill:#f4f4f4,stroke:#8a939c,stroke-dasharray:4 3,color:#8a939c",
     viewmodel.DATA: "stroke:#e07b00,stroke-width:2px",
@@ -64,6 +66,7 @@ def render_mermaid(view: nx.DiGraph, *, rankdir: str = "LR") -> str:
             label = "<br/>".join(mermaid_text(line) for line in node_lines(data))
             lines.append(f"        {ids[node]}{_shape(set(data['marks']), label)}")
         lines.append("    end")
+    lines += _review_legend(view)
     for parent, child, data in sorted(view.edges(data=True)):
         arrow = "-->" if data["same_app"] else "-.->"
         lines.append(f"    {ids[parent]} {arrow} {ids[child]}")
@@ -78,8 +81,23 @@ def render_mermaid(view: nx.DiGraph, *, rankdir: str = "LR") -> str:
     return source
 
 
+_REVIEW = (viewmodel.ADDED, viewmodel.INCOMING)
+
+
+def _review_legend(view: nx.DiGraph) -> list[str]:
+    """``--since`` / ``--against``: what the blue and purple borders mean."""
+    used = [m for m in _REVIEW if any(m in d["marks"] for _, d in view.nodes(data=True))]
+    if not used:
+        return []
+    entries = [f'        legend_{mark}["{mermaid_text(LEGEND[mark])}"]' for mark in used]
+    return ['    subgraph legend["legend"]', *entries, "    end"]
+
+
 def _classes(view: nx.DiGraph, ids: dict[Key, str]) -> list[str]:
     members: dict[str, list[str]] = {}
+    for mark in _REVIEW:
+        if any(mark in data["marks"] for _, data in view.nodes(data=True)):
+            members[mark] = [f"legend_{mark}"]
     for node in sorted(view.nodes):
         marks = view.nodes[node]["marks"]
         chosen = next((mark for mark in CLASSES if mark in marks), None)

@@ -72,3 +72,7 @@ SAME_APP_EDGE = "#4f5b66"
 
 
 CROSS_APP_EDGE = "#a9b4be"
+
+#: --since / --against: the migrations this branch adds, those the merged branch brings.
+ADDED_BLUE = "#1565c0"
+INCOMING_PURPLE = "#7b1fa2"

@@ -63,7 +63,12 @@ COLLAPSED = "collapsed"
 FOCUS = "focus"
 APPLIED = "applied"
 UNAPPLIED = "unapplied"
-MARKS = (CONFLICT, MERGE, SQUASHED, REPLACED, DATA, ELIDABLE, COLLAPSED, FOCUS, APPLIED, UNAPPLIED)
+ADDED = "added"  # --since / --against: this branch adds it over the merge base
+INCOMING = "incoming"  # --against: the merged branch brings it
+MARKS = (
+    *(CONFLICT, MERGE, SQUASHED, REPLACED, DATA, ELIDABLE, COLLAPSED, FOCUS, APPLIED, UNAPPLIED),
+    *(ADDED, INCOMING),
+)
 
 _DATA_OPERATIONS = ("RunPython", "RunSQL")
 
@@ -346,9 +351,11 @@ def build_view(
     collapse_runs: bool | None = None,
     windows: Iterable[Outline] = (),
     verdicts: dict[str, str] | None = None,
+    review: Mapping[Key, str] | None = None,
 ) -> nx.DiGraph:
     """The graph to draw (see the module docstring). ``collapse_runs=None`` collapses
-    when more than :data:`AUTO_COLLAPSE` migrations are shown."""
+    when more than :data:`AUTO_COLLAPSE` migrations are shown. ``review``: a migration's
+    :data:`ADDED` or :data:`INCOMING` mark (``--since``, ``--against``)."""
     if depth is not None and depth < 0:
         raise UsageError(f"--depth must be 0 or more, not {depth}")
     if depth is not None and not focus:
@@ -382,6 +389,8 @@ def build_view(
         marks = node_marks(graph, node, conflicting, replaced)
         if node in focused and len(focused) < len(shown):
             marks = sorted({*marks, FOCUS})
+        if review and node in review:
+            marks = sorted({*marks, review[node]})
         view.add_node(
             node,
             app_label=node[0],
@@ -463,8 +472,14 @@ def _collapse_view(view: nx.DiGraph, windows: list[Outline]) -> nx.DiGraph:
         for node in view.nodes
         if node not in ends and is_collapsible(view, node, view.nodes[node]["marks"])
     }
+    review = {ADDED, INCOMING}
     same = {
-        node: (view.nodes[node]["applied"], view.nodes[node]["replaced_by"], window_of.get(node))
+        node: (
+            view.nodes[node]["applied"],
+            view.nodes[node]["replaced_by"],
+            window_of.get(node),
+            review & set(view.nodes[node]["marks"]),
+        )
         for node in collapsible
     }
     return collapse(view, linear_runs(view, collapsible, same=same))
