@@ -836,6 +836,7 @@ def test_model_level_collisions_beside_replayed_orders(project):
         ("alpha.Item", "model-renamed"),
         ("alpha.Product", "same-model-name"),
         ("alpha.Order", "model-deleted"),
+        ("alpha.Foo.item", "order-dependent"),  # only the replay shows it
     } <= kinds
 
 
