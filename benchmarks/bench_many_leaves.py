@@ -8,11 +8,14 @@ the second run's wall-clock and CPU seconds (the CPU seconds stay meaningful whe
 work shares the machine) and the size of what it printed. ``graph -o x.mmd`` must be
 refused, before the work.
 
-    python benchmarks/bench_many_leaves.py [--leaves 500] [--cycle 50] [--strict]
+    python benchmarks/bench_many_leaves.py [--leaves 500] [--cycle 50] [--shape S] [--strict]
 
 ``--cycle 1`` is the worst case: every leaf alters the same field, so every pair of
 branches collides (124,750 pairs at 500 leaves); they are grouped from what each branch
 touched, not compared pair by pair (before: about 7 CPU s per command, now about 1.3).
+``--shape`` gives every leaf one kind of change instead (tests/manyleaves.py: ``delete``,
+``rename-model``, ``rename-field``, ``add-same-model``, and hostile ones such as
+``run-python`` or ``chain``, a branch of three migrations per leaf).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ def main() -> int:
     parser = common_parser("Time every reading command on an app with hundreds of leaves.")
     parser.add_argument("--leaves", type=int, default=500)
     parser.add_argument("--cycle", type=int, default=50, help="see tests/manyleaves.py")
+    parser.add_argument("--shape", default="alter", help="see tests/manyleaves.py")
     parser.add_argument("--strict", action="store_true", help="exit 1 when over the target")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
@@ -60,7 +64,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="many-leaves-", dir=args.workdir))
     try:
         project = DjangoProject(workdir / "project")
-        many_leaves(project, args.leaves, cycle=args.cycle)
+        many_leaves(project, args.leaves, cycle=args.cycle, shape=args.shape)
         env = project_env(project.root, project.settings_module)
         env["PYTHONPATH"] += f":{REPO}"
         rows, over = [], []
@@ -87,7 +91,7 @@ def main() -> int:
             if not ok or result.seconds > TARGET:
                 over.append(" ".join(command))
         print(
-            f"\n{args.leaves} leaves in one app, cycle {args.cycle} "
+            f"\n{args.leaves} leaves in one app, shape {args.shape}, cycle {args.cycle} "
             f"(target {TARGET:.0f} s per command)"
         )
         print_table(["command", "wall s", "cpu s", "exit", "stdout bytes", "status"], rows)

@@ -12,7 +12,20 @@ The leaves cycle through five shapes (``index % cycle``):
   outcome: no same-field collision among them);
 - anything else: creates a model of its own, colliding with nothing.
 
-``python tests/manyleaves.py DIR [--leaves N] [--cycle C]`` writes one on disk.
+That is the ``alter`` shape; the others (``SHAPES``) give every leaf the same kind of
+change, all on one model, or the hostile variants the benchmark tries:
+
+- ``delete``: each leaf deletes ``Item`` (model-deleted, every pair);
+- ``rename-model``: each renames ``Item`` to a name of its own (model-renamed, every pair);
+- ``rename-field``: each renames ``Item.name`` to a name of its own (same-field);
+- ``add-same-model``: each creates a model ``Thing`` (same-model-name, every pair);
+- ``run-python``: each runs a data migration (RunPython) and nothing else;
+- ``create``: each creates a model of its own (no collision);
+- ``delete-alter``: even leaves delete ``Item``, odd ones alter ``Item.name``;
+- ``chain``: each leaf is a branch of three migrations (alter ``Item.name``, add a field
+  of its own to ``Order``, alter ``Item.title``).
+
+``python tests/manyleaves.py DIR [--leaves N] [--cycle C] [--shape S]`` writes one on disk.
 """
 
 from __future__ import annotations
@@ -68,16 +81,62 @@ def leaf_operation(index: int, cycle: int) -> str:
     )
 
 
-def many_leaves(project: DjangoProject, leaves: int, *, cycle: int = 50, app: str = "alpha"):
+def alter(length: int) -> str:
+    return (
+        "migrations.AlterField(model_name='item', name='name', "
+        f"field=models.CharField(max_length={length}))"
+    )
+
+
+def create(name: str, *fields: str) -> str:
+    columns = "".join(f", ({field!r}, models.IntegerField(default=0))" for field in fields)
+    return (
+        f'migrations.CreateModel(name="{name}", fields=[("id", '
+        f"models.BigAutoField(auto_created=True, primary_key=True, serialize=False)){columns}])"
+    )
+
+
+DELETE = "migrations.DeleteModel(name='Item')"
+
+#: Each shape's operations for one leaf, a list per migration of its branch.
+SHAPES = {
+    "delete": lambda index: [[DELETE]],
+    "rename-model": lambda index: [
+        [f"migrations.RenameModel(old_name='Item', new_name='Item{index:04d}')"]
+    ],
+    "rename-field": lambda index: [
+        [f"migrations.RenameField('item', old_name='name', new_name='name_{index}')"]
+    ],
+    "add-same-model": lambda index: [[create("Thing", f"f{index}")]],
+    "run-python": lambda index: [["migrations.RunPython(migrations.RunPython.noop)"]],
+    "create": lambda index: [[create(f"Thing{index}")]],
+    "delete-alter": lambda index: [[DELETE if index % 2 == 0 else alter(200 + index)]],
+    "chain": lambda index: [
+        [alter(200 + index)],
+        [
+            f"migrations.AddField(model_name='order', name='extra_{index}', "
+            "field=models.IntegerField(default=0))"
+        ],
+        [
+            "migrations.AlterField(model_name='item', name='title', "
+            f"field=models.CharField(max_length={200 + index}))"
+        ],
+    ],
+}
+
+
+def many_leaves(
+    project: DjangoProject, leaves: int, *, cycle: int = 50, app: str = "alpha", shape="alter"
+):
     """Write the app into ``project`` (see the module's docstring)."""
     project.add_migration(app, "0001_initial", [], operations=INITIAL, initial=True)
     for index in range(leaves):
-        project.add_migration(
-            app,
-            leaf_name(index),
-            [(app, "0001_initial")],
-            operations=[leaf_operation(index, cycle)],
-        )
+        steps = [[leaf_operation(index, cycle)]] if shape == "alter" else SHAPES[shape](index)
+        parent = (app, "0001_initial")
+        for number, operations in enumerate(steps, start=2):
+            name = leaf_name(index) if number == 2 else f"{number:04d}_b{index:03d}"
+            project.add_migration(app, name, [parent], operations=operations)
+            parent = (app, name)
 
 
 def main() -> int:
@@ -85,9 +144,10 @@ def main() -> int:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--leaves", type=int, default=500)
     parser.add_argument("--cycle", type=int, default=50)
+    parser.add_argument("--shape", choices=["alter", *SHAPES], default="alter")
     args = parser.parse_args()
     project = DjangoProject(args.folder)
-    many_leaves(project, args.leaves, cycle=args.cycle)
+    many_leaves(project, args.leaves, cycle=args.cycle, shape=args.shape)
     print(args.folder)
     return 0
 

@@ -751,6 +751,113 @@ def test_the_index_finds_what_every_pair_replayed_finds(project):
     assert ("alpha.Order", "same-model", "0002_06_index", "0002_20_custom") in pairs
 
 
+@pytest.mark.parametrize(
+    ("shape", "kinds"),
+    [
+        ("delete", {("alpha.Item", "model-deleted")}),
+        ("rename-model", {("alpha.Item", "model-renamed")}),
+        ("rename-field", {("alpha.Item.name", "same-field")}),
+        ("add-same-model", {("alpha.Thing", "same-model-name")}),
+        ("delete-alter", {("alpha.Item", "model-deleted"), ("alpha.Item.name", "same-field")}),
+    ],
+)
+def test_model_level_shapes_are_grouped_as_every_pair_replayed_finds(project, shape, kinds):
+    """12 leaves of one shape (tests/manyleaves.py): each deletes Item, renames it or
+    its field to a name of its own, creates a model Thing, or deletes Item and alters
+    it in turn. Every pair collides; the groups (branches, what they do, pairs) are
+    those that replaying every pair in both orders gives."""
+    many_leaves(project, 12, shape=shape)
+    verdicts = both_ways(project)
+    assert verdicts["grouped_directly"]
+    assert verdicts["indexed"] == verdicts["every_pair"]
+    assert len(verdicts["every_pair"]["pairs"]) >= 66
+    assert {(target, kind) for target, kind, *_ in verdicts["every_pair"]["pairs"]} == kinds
+    (x,) = project.migrator("explain", "--format", "json").json()["conflicts"]
+    assert grouped_pairs(x) == verdicts["every_pair"]["pairs"]
+
+
+def test_model_level_collisions_beside_replayed_orders(project):
+    """alpha: 0001_initial (Item, Order with a foreign key to Item), then leaves that
+    delete or rename Item (two to one name), rename it and create a new Item, only use
+    it through a foreign key (on Order, on a model of their own: a rename of Item
+    repoints that one in one order only), alter it, or create a model named like a
+    rename's target. Where one order cannot be replayed (a branch changes a model the
+    other deleted or renamed) the groups are built directly; the rest are replayed:
+    the same groups as replaying every pair gives."""
+
+    def fk(to: str) -> str:
+        return f"models.ForeignKey(on_delete=models.CASCADE, to={to!r}, null=True)"
+
+    def model_op(name: str, *fields: str) -> str:
+        columns = "".join(f", ({f!r}, {fk('alpha.item')})" for f in fields)
+        key = "('id', models.AutoField(primary_key=True))"
+        return f"migrations.CreateModel({name!r}, [{key}{columns}])"
+
+    def rename(new: str) -> str:
+        return f"migrations.RenameModel(old_name='Item', new_name={new!r})"
+
+    project.add_migration(
+        "alpha",
+        "0001_initial",
+        operations=[
+            *INITIAL,
+            f"migrations.AddField(model_name='order', name='item', field={fk('alpha.item')})",
+        ],
+    )
+    leaves = {
+        "delete_one": ["migrations.DeleteModel('Item')"],
+        "delete_two": ["migrations.DeleteModel('Item')"],
+        "rename_product": [rename("Product")],
+        "rename_product_too": [rename("Product")],
+        "rename_goods": [rename("Goods")],
+        "rename_recreate": [rename("Old"), model_op("Item")],
+        "fk_on_order": [
+            f"migrations.AddField(model_name='order', name='other', field={fk('alpha.item')})"
+        ],
+        "fk_on_own": [model_op("Foo", "item")],
+        "alter_name": [
+            "migrations.AlterField(model_name='item', name='name', "
+            "field=models.CharField(max_length=300))"
+        ],
+        "create_product": [model_op("Product")],
+        "options": ["migrations.AlterModelOptions(name='item', options={'ordering': ['name']})"],
+        "delete_order": ["migrations.DeleteModel('Order')"],
+    }
+    for index, (name, operations) in enumerate(sorted(leaves.items())):
+        project.add_migration(
+            "alpha", f"0002_{index:02d}_{name}", [("alpha", "0001_initial")], operations=operations
+        )
+    verdicts = both_ways(project)
+    assert verdicts["grouped_directly"]
+    assert verdicts["indexed"] == verdicts["every_pair"]
+    kinds = {(target, kind) for target, kind, *_ in verdicts["every_pair"]["pairs"]}
+    assert {
+        ("alpha.Item", "model-deleted"),
+        ("alpha.Item", "model-renamed"),
+        ("alpha.Product", "same-model-name"),
+        ("alpha.Order", "model-deleted"),
+        ("alpha.Foo.item", "order-dependent"),  # only the replay shows it
+    } <= kinds
+
+
+def test_explain_on_500_leaves_that_all_delete_one_model_is_bounded(project):
+    """alpha: 0001_initial, then 500 leaves that each delete Item: all 124,750 pairs
+    collide (model-deleted). Each pair's order was replayed (about 25 CPU seconds);
+    one order cannot be replayed (the model is gone), so the group is built directly:
+    well under 4 CPU seconds."""
+    many_leaves(project, 500, shape="delete")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    text = run([sys.executable, "-m", "migrator", "explain"], project.root, fork=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    assert (text.code, text.err) == (1, "")
+    assert (
+        "    alpha.Item: model-deleted: one branch deletes this model, the other changes or "
+        "uses it: 500 branches, 124750 pairs\n"
+    ) in text.out
+    assert cpu < 4, f"explain: {cpu:.1f} CPU seconds"
+
+
 # -- beyond the issue's list -------------------------------------------------------------
 
 

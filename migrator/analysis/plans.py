@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from migrator.analysis.leaves import ancestors_in_app, common_ancestors, leaves
+from migrator.analysis.leaves import app_subgraph, common_ancestors, leaves
 from migrator.graph import Key
 
 
@@ -59,9 +59,11 @@ def branches(graph: nx.DiGraph, app_label: str) -> list[tuple[Key, list[Key]]]:
     in every leaf's history, in the order Django applies them to reach that leaf."""
     app_leaves = leaves(graph, app_label)
     common = common_ancestors(graph, app_leaves)
+    # ancestors_in_app, with the app's subgraph built once (not once per leaf: hundreds)
+    own_app = app_subgraph(graph, app_label).copy()
     found = []
     for leaf in app_leaves:
-        own = (ancestors_in_app(graph, leaf) | {leaf}) - common
+        own = (nx.ancestors(own_app, leaf) | {leaf}) - common
         found.append((leaf, [node for node in forwards_plan(graph, leaf) if node in own]))
     return found
 

@@ -500,7 +500,7 @@ def branch_overlap(graph: nx.DiGraph, branches: Sequence, *, exhaustive: bool = 
     names = tuple(leaf[1] for leaf in leaves)
     groups = None
     if not exhaustive and len(names) > HANDFUL:
-        direct = _direct_groups(app_label, names, sides, effects, touches)
+        direct = _direct_groups(graph, base, names, sides, effects, touches)
         if direct is not None:  # the pairs whose order must be replayed, one by one
             groups, replayed = direct
             candidates = {pair: True for pair in replayed}
@@ -574,7 +574,8 @@ class _Found(NamedTuple):
 
 
 def _direct_groups(
-    app: str,
+    graph: nx.DiGraph,
+    base: _Replay,
     leaves: Sequence[str],
     sides: Sequence[Sequence[Key]],
     effects: dict[Key, list[_Effect]],
@@ -592,7 +593,10 @@ def _direct_groups(
     effects on it: same-field unless both end with one definition, field-removed and
     field-renamed between the branch that does it and those that only use the field,
     same-field-name between those that add one name, and same-model between those that
-    change the model where no sharper group holds the pair."""
+    change the model where no sharper group holds the pair. Model-level collisions
+    (:func:`_direct_models`) are grouped too; their pairs' order is replayed only where
+    the replay can succeed both ways (:func:`_failing_pairs`)."""
+    app = base.app
     if sum(len(side) for side in sides) != len({node for side in sides for node in side}):
         return None  # branches share migrations: what a pair has of its own varies
     per_branch = [[e for node in side for e in effects.get(node, ())] for side in sides]
@@ -607,7 +611,7 @@ def _direct_groups(
     for k, branch in enumerate(per_branch):
         for e in branch:
             by_model.setdefault(e.model, {}).setdefault(k, []).append(e)
-    found: list[_Found] = []
+    found, spelt = _direct_models(app, names, by_model)
     for model, on_model in by_model.items():
         if len(on_model) > 1:
             sharp = _direct_parts(names, model, on_model)
@@ -626,7 +630,17 @@ def _direct_groups(
                 pairs -= explained
         if pairs:
             found.append(_Found(target, SAME_MODEL, changers, pairs))
-    replayed = _to_replay(names, touches, found)
+    own = [set(side) for side in sides]
+    plain = {
+        k
+        for k, touch in enumerate(touches)
+        if not touch.wild
+        and all(m.created_in in own[k] for m in touch.loose)
+        and not any(e.part is None and e.action in (_REMOVE, _RENAME) for e in per_branch[k])
+    }
+    replayed = _to_replay(names, touches, found, plain)
+    replayed -= _failing_pairs(graph, base, touches, by_model)
+    replayed |= spelt
     orders = [{node: position for position, node in enumerate(side)} for side in sides]
     groups = []
     for f in found:
@@ -651,14 +665,114 @@ def _direct_groups(
     return tuple(sorted(groups, key=lambda g: (g.target, g.kind))), replayed
 
 
+def _direct_models(
+    app: str,
+    names: dict[tuple[_ModelId, _Part | None], str],
+    by_model: dict[_ModelId, dict[int, list[_Effect]]],
+) -> tuple[list[_Found], set[tuple[int, int]]]:
+    """The model-level groups (see :func:`_direct_groups`), as the pairwise rules find
+    them: model-deleted and model-renamed between the branch that does it and every other
+    that touches the model (its side: the deletion or rename, and all it does to the
+    model where it meets another that does the same), same-model-name between the
+    branches that create (or rename to) one name, and the pairs left to be compared one
+    by one: those that spell one new model name in different cases (a pair's target is
+    then its first branch's spelling)."""
+    found: list[_Found] = []
+    for model, on_model in by_model.items():
+        if len(on_model) < 2:
+            continue
+        for action, kind in ((_REMOVE, MODEL_DELETED), (_RENAME, MODEL_RENAMED)):
+            doers = {
+                k: done
+                for k, effs in on_model.items()
+                if (done := [e for e in effs if e.part is None and e.action == action])
+            }
+            if not doers:
+                continue
+            pairs = {(min(i, j), max(i, j)) for i in doers for j in on_model if j != i}
+            effects = {
+                k: effs if k not in doers or len(doers) > 1 else doers[k]
+                for k, effs in on_model.items()
+            }
+            found.append(_Found(names[model, None], kind, effects, pairs))
+    by_new_name: dict[str, dict[int, list[_Effect]]] = {}
+    for on_model in by_model.values():
+        for k, effs in on_model.items():
+            for e in effs:
+                if e.part is None and e.new_name:
+                    by_new_name.setdefault(e.new_name.lower(), {}).setdefault(k, []).append(e)
+    spelt: set[tuple[int, int]] = set()
+    for named in by_new_name.values():
+        if len(named) < 2:
+            continue
+        pairs = set(combinations(sorted(named), 2))
+        if len({e.new_name for effs in named.values() for e in effs}) > 1:
+            spelt |= pairs
+            continue
+        new_name = next(iter(named.values()))[0].new_name
+        found.append(_Found(f"{app}.{new_name}", SAME_MODEL_NAME, named, pairs))
+    return found, spelt
+
+
+def _failing_pairs(
+    graph: nx.DiGraph,
+    base: _Replay,
+    touches: Sequence[_Replay],
+    by_model: dict[_ModelId, dict[int, list[_Effect]]],
+) -> set[tuple[int, int]]:
+    """The pairs whose replay fails in one order, so that the replay of both orders finds
+    nothing (:func:`_order_differences`): one branch deletes or renames a model of the
+    shared history and ends without its name, and the other's first own operation on
+    that model, one of Django's, names it (Django's state operations look their model up
+    by name, and raise when it is gone). Hundreds of branches deleting one model are
+    tens of thousands of such pairs."""
+    fork_names = {token: name for name, token in base.models.items()}
+    failing: set[tuple[int, int]] = set()
+    for model, on_model in by_model.items():
+        name = fork_names.get(model)
+        if name is None or len(on_model) < 2:
+            continue
+        removers = [
+            k
+            for k, effs in on_model.items()
+            if any(e.part is None and e.action in (_REMOVE, _RENAME) for e in effs)
+            and (base.app, name) not in touches[k].state.models
+        ]
+        if not removers:
+            continue
+        changers = []
+        for k, effs in on_model.items():
+            first = next((e for e in effs if e.action != _READ), None)
+            if first is None or name in touches[k].created:
+                continue
+            operation = graph.nodes[first.migration]["operations"][first.index]
+            if _is_django_state_operation(operation):
+                changers.append(k)
+        failing.update((min(i, j), max(i, j)) for i in removers for j in changers if i != j)
+    return failing
+
+
+def _is_django_state_operation(op) -> bool:
+    """One of Django's operations (whose state change looks its models up by name)."""
+    if not type(op).__module__.startswith("django.db.migrations."):
+        return False
+    if isinstance(op, SeparateDatabaseAndState):
+        return all(_is_django_state_operation(inner) for inner in op.state_operations)
+    return True
+
+
 def _to_replay(
     names: dict[tuple[_ModelId, _Part | None], str],
     touches: Sequence[_Replay],
     found: list[_Found],
+    plain: set[int],
 ) -> set[tuple[int, int]]:
     """The pairs :func:`_direct_groups` leaves to be compared one by one, with both
     orders replayed: those of a branch whose effect is unknown or unbounded, those
-    that create one model name, those where one branch creates, deletes or renames a
+    that create one model name (unless both are ``plain``: they delete or rename no
+    model and change none as a side effect, so that whichever is applied last, the
+    replay differs only on the models of that name, which same-model-name explains),
+    those where one branch creates, deletes or renames a
     model the other touches (or changes it as a side effect), and those that change a
     model's options where no collision on that model is found directly (what the
     replay of both orders would find there is explained by a sharper collision, as
@@ -674,7 +788,7 @@ def _to_replay(
         if touch.wild:
             replay.update((min(k, j), max(k, j)) for j in range(len(touches)) if j != k)
     for group in by_name.values():
-        replay.update(combinations(group, 2))
+        replay.update(pair for pair in combinations(group, 2) if not plain.issuperset(pair))
     for model, group in by_model.items():
         if len(group) < 2 or not any(touches[k].touched[model] for k in group):
             continue
