@@ -31,6 +31,7 @@ import networkx as nx
 
 from migrator.analysis.leaves import conflicts
 from migrator.analysis.overlap import FIELD, Overlap, only_unreadable_unknowns
+from migrator.errors import RefusedError
 from migrator.markers import MARKER_FILE, marker_change
 from migrator.problems import Problem
 from migrator.write.plan import NewFile, WritePlan
@@ -199,3 +200,16 @@ def plan_merges(
 def global_problems(problems: list[Problem]) -> list[Problem]:
     """Problems that make every app's leaves uncertain (no app named, or a cycle)."""
     return [p for p in problems if p.app is None or p.kind == "circular-dependency"]
+
+
+def refuse_uncertain(problems: list[Problem], command: str) -> None:
+    """Refuse the whole run of ``command`` (``merge``, ``resolve``) when a problem makes
+    every app's leaves uncertain."""
+    blocking = global_problems(problems)
+    if blocking:
+        raise RefusedError(
+            f"cannot {command}: {blocking[0].message}",
+            path=blocking[0].path,
+            line=blocking[0].line,
+            hint="fix it first (`migrator check` lists every problem)",
+        )

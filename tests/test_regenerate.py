@@ -171,17 +171,31 @@ def test_makemigrations_failing_after_the_changes_rolls_everything_back(merged):
     assert merged.snapshot() == before
 
 
-def test_models_that_do_not_import_are_refused_before_anything_is_written(merged):
+@pytest.mark.parametrize(
+    "command",
+    [["rebase", "orders", "--regenerate"], ["resolve", "--yes"]],
+    ids=["rebase", "resolve"],
+)
+def test_models_that_do_not_import_are_refused_before_anything_is_written(merged, command):
+    """A conflict marker git left in models.py: regenerating needs the merged models, so
+    it is a refusal (exit 1) with Django's reason, not a configuration error (exit 2)."""
     models = merged.root / "orders" / "models.py"
     models.write_text(models.read_text() + "<<<<<<< HEAD\n")
     before = merged.snapshot()
 
-    result = merged.migrator("rebase", "orders", "--regenerate")
+    result = merged.migrator(*command)
 
-    assert result.code == 2
-    assert result.err.startswith("migrator: error: ")
-    assert "orders/models.py" in result.err and "SyntaxError" in result.err
-    assert "Traceback" not in result.err
+    assert (result.code, result.out) == (1, ""), result.err
+    message, hint = result.err.splitlines()
+    assert message.startswith(
+        f"migrator: error: {models}:{len(models.read_text().splitlines())}: cannot "
+        "regenerate: the models do not import (cannot set up Django 'project.settings': SyntaxError: "
+    ), message
+    assert hint == (
+        "  hint: fix them (git may have left conflict markers in them) and run "
+        f"`migrator {' '.join(command[:-1] if command[-1] == '--yes' else command)}` again; "
+        "nothing was written"
+    )
     assert merged.snapshot() == before
 
 

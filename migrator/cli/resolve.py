@@ -75,21 +75,15 @@ def resolve(
     Exit 0 when resolved (or nothing to do), 1 when an app was refused, the write was
     declined or failed (nothing written then), 2 on a usage or configuration error.
     """
-    from migrator.merge import global_problems
+    from migrator.markers import marker_apps
+    from migrator.merge import refuse_uncertain
     from migrator.project import load_project, select_apps
     from migrator.recover import journal_for
+    from migrator.regenerate import models_must_import
     from migrator.render import resolve as render
     from migrator.resolve import plan_resolve
     from migrator.write.plan import apply_plan
-    from migrator.write.verify import (
-        all_of,
-        applied_verifier,
-        command_verifier,
-        django_command,
-        migrator_command,
-        rows_command,
-        single_leaf_verifier,
-    )
+    from migrator.write.verify import all_of, rows_command, single_leaf_verifier
 
     cwd = Path.cwd()
     with handle_errors(traceback):
@@ -106,16 +100,10 @@ def resolve(
             )
         recover_interrupted(cwd)
         options = project_options(settings, pythonpath)
-        project = load_project(options)
+        with models_must_import("migrator resolve"):
+            project = load_project(options)
         labels = select_apps(project.graph, app_labels or [])
-        blocking = global_problems(project.problems)
-        if blocking:
-            raise RefusedError(
-                f"cannot resolve: {blocking[0].message}",
-                path=blocking[0].path,
-                line=blocking[0].line,
-                hint="fix it first (`migrator check` lists every problem)",
-            )
+        refuse_uncertain(project.problems, "resolve")
         resolution = plan_resolve(
             project.graph,
             project.problems,
@@ -127,6 +115,7 @@ def resolve(
             cwd=cwd,
             rows_command=rows_command(project.settings),
             settings=project.settings,
+            markers=marker_apps(project.graph, options),
         )
         if not resolution.apps:
             write(render.nothing_to_resolve())
@@ -160,41 +149,7 @@ def resolve(
                 counts,
                 select_apps(project.graph, [], only_migrated=True),
             ),
-            *[
-                applied_verifier(
-                    options,
-                    project.settings,
-                    d.alias,
-                    a.app,
-                    [new[1] for _, new in d.renames if new[0] == a.app],
-                )
-                for a in resolution.resolved
-                if a.rebase is not None
-                for d in a.rebase.row_renames
-            ],
-            *[
-                verifier
-                for a in resolution.resolved
-                if a.regenerate is not None
-                for verifier in (
-                    command_verifier(
-                        django_command(
-                            project.settings, "makemigrations", "--check", "--dry-run", a.app
-                        ),
-                        options,
-                        project.settings,
-                        f"`makemigrations --check {a.app}`",
-                    ),
-                    command_verifier(
-                        migrator_command(
-                            project.settings, "trial-migrate", "--", f"{a.app}.{a.regenerate.keep}"
-                        ),
-                        options,
-                        project.settings,
-                        "`migrate` on test databases",
-                    ),
-                )
-            ],
+            *resolution.verifiers(options, project.settings),
         )
         written = apply_plan(
             resolution.plan,
