@@ -115,7 +115,7 @@ def _explain(graph: nx.DiGraph, app_label: str, cwd: Path | None):
     return explain_app(graph, app_label, cwd=cwd)
 
 
-def _app_problems(problems: list[Problem], app_label: str) -> list[Problem]:
+def app_problems(problems: list[Problem], app_label: str) -> list[Problem]:
     """The app's problems, but those of its marker file, which the merge rewrites."""
     return [
         p
@@ -138,7 +138,7 @@ def plan_app(
     from migrator.django.writer import merge_migration  # imports Django: only after setup
 
     merge = AppMerge(app_label, tuple(sorted(leaves)))
-    own = _app_problems(problems, app_label)
+    own = app_problems(problems, app_label)
     if own:
         merge.outcome, merge.blocked_by, merge.problems = BLOCKED, UNCERTAIN, tuple(own)
         return merge

@@ -267,8 +267,13 @@ def _plan_files(
 
 def makemigrations_command(settings: SettingsChoice, app: str) -> tuple[str, ...]:
     """Django's own ``makemigrations APP`` on the project's settings, printing the file
-    it would write instead of writing it (the journal writes it)."""
+    it would write instead of writing it (the journal writes it).
+
+    Without the system checks: django-linear-migrations' refuse a marker file git left
+    in conflict, which this very write fixes (it names the new leaf in the same step);
+    the verification's ``makemigrations --check`` runs them all once it is written."""
     command = [sys.executable, "-m", "django", "makemigrations", app, "--dry-run"]
+    command += ["--skip-checks"]
     command += ["--verbosity", "3", "--no-color", "--settings", settings.module]
     command += ["--pythonpath", str(settings.root.resolve())]
     for entry in settings.pythonpath:

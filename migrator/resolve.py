@@ -198,13 +198,14 @@ def plan_resolve(
     of ``markers`` names its new leaf, in the same write."""
     from migrator.analysis.leaves import conflicts
     from migrator.explain import explain_app  # imports Django: only after setup
+    from migrator.merge import app_problems
 
     resolution = Resolution()
     taken: set[Path] = set()  # files a planned app already changes
     for app, leaves in conflicts(graph).items():
         if app not in labels:
             continue
-        own = [p for p in problems if p.app == app]
+        own = app_problems(problems, app)  # but its marker file's: each strategy rewrites it
         if own:
             resolution.apps.append(
                 AppResolution(

@@ -71,6 +71,10 @@ def test_regenerate_removes_the_generated_migration_keeps_the_hand_written_one(m
         "makemigrations wrote 0005_alter_order_qty. Verified in fresh processes: 'orders' has "
         "one leaf (0005_alter_order_qty), `makemigrations --check` is clean, and `migrate` "
         "runs on test databases from empty and from 0003_alter_qty.\n"
+        "Next: git was left alone; record the removed and written files with `git add -A -- "
+        "orders/migrations/0003_qty_default.py orders/migrations/0004_fill.py "
+        "orders/migrations/0005_alter_order_qty.py`, then run `python manage.py migrate` to "
+        "apply what is new.\n"
     )
     assert names(merged, "orders") == [
         "0001_initial",
@@ -90,6 +94,15 @@ def test_regenerate_removes_the_generated_migration_keeps_the_hand_written_one(m
     assert check.code == 0, check.out
     migrate(merged)
     assert rows(merged)[-1] == "0005_alter_order_qty"
+    # git was told nothing: the removal is not staged, the new file untracked; the
+    # command the run printed records exactly the files it changed
+    status = git(merged.root, "status", "--porcelain", "--", "orders").stdout
+    assert " D orders/migrations/0003_qty_default.py\n" in status
+    assert "?? orders/migrations/0005_alter_order_qty.py\n" in status
+    command = result.out.split("`git add -A -- ")[1].split("`")[0]
+    git(merged.root, "add", "-A", "--", *command.split())
+    git(merged.root, "commit", "-q", "-m", "regenerate")
+    assert git(merged.root, "status", "--porcelain", "--", "orders").stdout == ""
 
 
 def test_from_the_kept_branchs_applied_state_migrate_runs_on(project):

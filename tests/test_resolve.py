@@ -128,7 +128,10 @@ def test_resolve_merges_the_safe_app_and_regenerates_the_same_field(merged):
         "Resolved 2 apps: customers (merge), orders (regenerate); verified in a fresh "
         "process: one leaf each, no new problem.\n"
         "orders: makemigrations wrote orders/migrations/0004_alter_order_qty.py\n"
-        "Next: review that the changes to customers.Customer combine, then run "
+        "Next: git was left alone; record the changed files with `git add -A -- "
+        "customers/migrations/0003_merge_0002_phone_0002_tier.py "
+        "orders/migrations/0003_qty_default.py orders/migrations/0004_alter_order_qty.py`; "
+        "then review that the changes to customers.Customer combine, then run "
         "`python manage.py makemigrations --check --dry-run`.\n"
     )
     assert merged.migration_path("customers", "0003_merge_0002_phone_0002_tier").is_file()

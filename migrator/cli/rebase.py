@@ -163,6 +163,7 @@ def rebase(
 
 def _regenerate(project, app_label, keep, move, onto, databases, dry_run, cwd) -> None:
     """``rebase --regenerate``: plan, print, write and verify (inside handle_errors)."""
+    from migrator import git
     from migrator.markers import marker_apps
     from migrator.project import select_apps
     from migrator.recover import journal_for
@@ -198,4 +199,4 @@ def _regenerate(project, app_label, keep, move, onto, databases, dry_run, cwd) -
     written = apply_plan(
         regen.plan, verify, journal=journal_for(cwd), command=f"rebase {app_label} --regenerate"
     )
-    write(render.regenerated_text(regen, written))
+    write(render.regenerated_text(regen, written, git.to_add(written, cwd), cwd))

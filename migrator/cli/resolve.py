@@ -75,6 +75,7 @@ def resolve(
     Exit 0 when resolved (or nothing to do), 1 when an app was refused, the write was
     declined or failed (nothing written then), 2 on a usage or configuration error.
     """
+    from migrator import git
     from migrator.markers import marker_apps
     from migrator.merge import refuse_uncertain
     from migrator.project import load_project, select_apps
@@ -157,5 +158,6 @@ def resolve(
             journal=journal_for(cwd),
             command="resolve " + " ".join(resolved),
         )
-    write(render.written_text(resolution, cwd, written))
+    stage = git.to_add(written, cwd) if any(a.regenerate for a in resolution.resolved) else []
+    write(render.written_text(resolution, cwd, written, stage))
     raise typer.Exit(refused)

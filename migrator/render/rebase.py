@@ -4,6 +4,7 @@ edit, a diff of each edit for ``--dry-run``, and the verified result."""
 from __future__ import annotations
 
 import difflib
+import shlex
 from pathlib import Path
 
 from migrator.graph import key_str
@@ -125,6 +126,9 @@ def regenerate_plan_text(regenerate: Regenerate, base: Path) -> str:
                 f"  then   makemigrations {regenerate.app}: writes what the merged models "
                 f"still need after {regenerate.last_kept}"
             )
+            if regenerate.marker is not None:
+                marker = display_path(str(regenerate.marker), base)
+                lines.append(f"  then   {marker}: names the new leaf")
             continue
         source = getattr(change, "source", None)
         renamed = f"{display_path(str(source), base)} -> " if source is not None else ""
@@ -141,14 +145,48 @@ def regenerate_dry_run_text(regenerate: Regenerate, base: Path) -> str:
     )
 
 
-def regenerated_text(regenerate: Regenerate, written: list[Path]) -> str:
-    planned = {change.path for change in regenerate.plan.changes}
-    last = written[-1] if written else None
-    made = last.stem if last is not None and last not in planned else None
-    leaf = made or regenerate.last_kept
-    wrote = f"makemigrations wrote {made}" if made else "makemigrations found nothing to write"
-    return (
+def regenerated_text(
+    regenerate: Regenerate, written: list[Path], stage: list[Path], base: Path
+) -> str:
+    """What makemigrations wrote, what the fresh processes verified, the marker file
+    (when the app has one), and the follow-up: tell git, then migrate."""
+    made = generated_file(regenerate, written)
+    leaf = made.stem if made else regenerate.last_kept
+    wrote = f"makemigrations wrote {leaf}" if made else "makemigrations found nothing to write"
+    lines = [
         f"{wrote}. Verified in fresh processes: {regenerate.app!r} has one leaf ({leaf}), "
         "`makemigrations --check` is clean, and `migrate` runs on test databases from empty "
-        f"and from {regenerate.keep}.\n"
+        f"and from {regenerate.keep}."
+    ]
+    if regenerate.marker is not None and regenerate.marker in written:
+        lines.append(f"{display_path(str(regenerate.marker), base)} names {leaf}.")
+    lines.append(next_text(stage, base))
+    return "".join(line + "\n" for line in lines)
+
+
+def generated_file(regenerate: Regenerate, written: list[Path]) -> Path | None:
+    """The migration makemigrations wrote (``None``: it found nothing to write)."""
+    planned = {change.path for change in regenerate.plan.changes}
+    folders = {c.path for c in regenerate.plan.changes if c.verb == "generate"}
+    made = [p for p in written if p not in planned and p.suffix == ".py" and p.parent in folders]
+    return made[0] if made else None
+
+
+def git_add_text(stage: list[Path], base: Path) -> str:
+    """``git add -A PATHS``, each path relative to ``base`` and quoted for the shell."""
+    return "git add -A -- " + " ".join(
+        shlex.quote(display_path(str(path), base) or str(path)) for path in stage
+    )
+
+
+def next_text(stage: list[Path], base: Path) -> str:
+    """The follow-up of a regenerating write. git is left alone (removing a tracked file
+    from its index is the user's call, never done silently): inside git, the command
+    that records the removals and the new file comes first."""
+    migrate = "`python manage.py migrate` to apply what is new"
+    if not stage:
+        return f"Next: run {migrate}."
+    return (
+        f"Next: git was left alone; record the removed and written files with "
+        f"`{git_add_text(stage, base)}`, then run {migrate}."
     )

@@ -5,6 +5,7 @@ one thing left to do."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from pathlib import Path
 
 from migrator.analysis.overlap import FIELD, MODEL, findings
@@ -131,34 +132,48 @@ def database_notes(resolution: Resolution) -> str:
     )
 
 
-def written_text(resolution: Resolution, base: Path, written: list[Path]) -> str:
+def written_text(
+    resolution: Resolution, base: Path, written: list[Path], stage: Sequence[Path] = ()
+) -> str:
+    """What was written and verified, then the follow-up (``stage``: the files to give
+    ``git add -A``, which a regenerate leaves to the user)."""
     resolved = resolution.resolved
     done = ", ".join(f"{a.app} ({a.strategy})" for a in resolved)
     lines = [
         f"Resolved {plural(len(resolved), 'app')}: {done}; verified in a fresh process: "
         "one leaf each, no new problem."
     ]
-    planned = {change.path for change in resolution.plan.changes}
-    made = [p for p in written if p not in planned]  # what makemigrations wrote
     for app in resolved:
         if app.rebase is not None:
             lines += rebase_render.verified_text(app.rebase).splitlines()[1:]
         if app.regenerate is not None:
-            folders = {c.path for c in app.regenerate.plan.changes if c.verb == "generate"}
-            mine = [p for p in made if p.parent in folders]
+            made = rebase_render.generated_file(app.regenerate, written)
             lines.append(
-                f"{app.app}: makemigrations wrote {display_path(str(mine[0]), base)}"
-                if mine
+                f"{app.app}: makemigrations wrote {display_path(str(made), base)}"
+                if made
                 else f"{app.app}: makemigrations found nothing left to write"
             )
     if resolution.refused:
         lines.append(f"Not resolved: {', '.join(a.app for a in resolution.refused)} (see above).")
-    lines.append(follow_up_text(resolution))
+    lines.append(follow_up_text(resolution, list(stage), base))
     return "".join(line + "\n" for line in lines)
 
 
-def follow_up_text(resolution: Resolution) -> str:
-    """The one thing the user must still do."""
+def follow_up_text(
+    resolution: Resolution, stage: list[Path] | None = None, base: Path | None = None
+) -> str:
+    """The one thing the user must still do; first, when a regenerate removed and wrote
+    files inside git (which it leaves alone), the ``git add -A`` that records them."""
+    text = _follow_up(resolution)
+    if not stage or base is None:
+        return text
+    command = rebase_render.git_add_text(stage, base)
+    return f"Next: git was left alone; record the changed files with `{command}`; then " + (
+        text.removeprefix("Next: ")
+    )
+
+
+def _follow_up(resolution: Resolution) -> str:
     kind, apps = resolution.follow_up
     if kind == FOLLOW_DECIDE:
         targets = "; ".join(_targets(a, FIELD) for a in apps)
