@@ -53,6 +53,7 @@ from migrator.write.plan import (
     WritePlan,
     order_renames,
 )
+from migrator.write.rehearse import Generated, rehearse
 from migrator.write.sourceedit import replace_keys
 from migrator.write.verify import command_verifier, django_command, migrator_command
 
@@ -320,6 +321,21 @@ def regenerate_verifiers(
             "`migrate` on test databases",
         ),
     ]
+
+
+def preview(plan: WritePlan, root: Path) -> list[Generated] | None:
+    """For ``--dry-run``: what makemigrations would write once ``plan``'s changes are
+    made, found on a throwaway copy of the project folder ``root`` (see
+    :mod:`migrator.write.rehearse`); ``None`` when the plan reaches outside it. Refused
+    when makemigrations fails there, as the real run would be."""
+    try:
+        return rehearse(plan, root)
+    except OSError as exc:
+        raise RefusedError(
+            f"makemigrations fails on a copy of the project with these changes: "
+            f"{exc.strerror or exc}",
+            hint="fix the merged models and run again; nothing was written",
+        ) from None
 
 
 def regenerate_app(

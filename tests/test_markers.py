@@ -264,10 +264,23 @@ def same_field_diverged(project: DjangoProject) -> DjangoProject:
 def test_regenerate_after_a_git_merge_names_the_generated_migration_and_dlm_passes(project):
     same_field_diverged(project)
     assert project.migrator("merge", "customers").code == 0
+    before = project.snapshot()
+    dry = project.migrator("rebase", "orders", "--regenerate", "--dry-run")
+    assert dry.code == 0, dry.out + dry.err
+    assert project.snapshot() == before
+    assert "  then   orders/migrations/max_migration.txt: names the new leaf\n" in dry.out
+    assert "+++ b/orders/migrations/0004_alter_order_qty.py\n" in dry.out
+    assert "+++ b/orders/migrations/max_migration.txt\n" in dry.out
+    assert (
+        dry.out.split("+++ b/orders/migrations/max_migration.txt\n")[1]
+        .split("Dry run")[0]
+        .endswith("+0004_alter_order_qty\n")
+    )
 
     result = project.migrator("rebase", "orders", "--regenerate")
 
     assert result.code == 0, result.out + result.err
+    assert "orders/migrations/max_migration.txt names 0004_alter_order_qty.\n" in result.out
     generated = "0004_alter_order_qty"
     assert project.migration_path("orders", generated).is_file()
     assert marker(project, "orders").read_text() == generated + "\n"

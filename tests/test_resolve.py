@@ -161,6 +161,10 @@ def test_dry_run_prints_the_plan_and_every_diff_and_writes_nothing(merged):
     assert merged.snapshot() == before
     assert result.out.startswith(EXPECTED_PLAN)
     assert "+++ b/customers/migrations/0003_merge_0002_phone_0002_tier.py\n" in result.out
+    # makemigrations ran on a throwaway copy with every change, the merge included
+    generated = result.out.split("+++ b/orders/migrations/0004_alter_order_qty.py\n")[1]
+    assert "+        ('orders', '0003_alter_qty'),\n" in generated
+    assert "field=models.IntegerField(default=1)" in generated
     assert result.out.endswith("Dry run: nothing written.\n")
 
 

@@ -167,7 +167,7 @@ def _regenerate(project, app_label, keep, move, onto, databases, dry_run, cwd) -
     from migrator.markers import marker_apps
     from migrator.project import select_apps
     from migrator.recover import journal_for
-    from migrator.regenerate import regenerate_app, regenerate_verifiers
+    from migrator.regenerate import preview, regenerate_app, regenerate_verifiers
     from migrator.render import rebase as render
     from migrator.write.plan import apply_plan
     from migrator.write.verify import all_of, single_leaf_verifier
@@ -189,7 +189,8 @@ def _regenerate(project, app_label, keep, move, onto, databases, dry_run, cwd) -
         raise typer.Exit(0)
     write(render.regenerate_plan_text(regen, cwd))
     if dry_run:
-        write(render.regenerate_dry_run_text(regen, cwd))
+        generated = preview(regen.plan, choice.root)
+        write(render.regenerate_dry_run_text(regen, cwd, generated))
         raise typer.Exit(0)
     scope = select_apps(project.graph, [], only_migrated=True)
     verify = all_of(

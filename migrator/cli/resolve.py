@@ -80,7 +80,7 @@ def resolve(
     from migrator.merge import refuse_uncertain
     from migrator.project import load_project, select_apps
     from migrator.recover import journal_for
-    from migrator.regenerate import models_must_import
+    from migrator.regenerate import models_must_import, preview
     from migrator.render import resolve as render
     from migrator.resolve import plan_resolve
     from migrator.write.plan import apply_plan
@@ -125,7 +125,9 @@ def resolve(
         write(render.plan_text(resolution, cwd))
         refused = EXIT_FOUND if resolution.refused else EXIT_OK
         if dry_run:
-            write(render.dry_run_text(resolution, cwd))
+            regenerating = any(a.regenerate for a in resolution.resolved)
+            generated = preview(resolution.plan, project.settings.root) if regenerating else None
+            write(render.dry_run_text(resolution, cwd, generated))
             raise typer.Exit(refused)
         if not resolution.resolved:
             write(render.follow_up_text(resolution) + "\n")

@@ -21,6 +21,7 @@ from migrator.rebase import (
 from migrator.regenerate import Regenerate
 from migrator.render.escape import terminal, terminal_block
 from migrator.render.paths import display_path
+from migrator.write.rehearse import Generated
 
 
 def nothing_to_rebase(app: str) -> str:
@@ -74,6 +75,18 @@ def _diff(edit: FileEdit, base: Path) -> str:
             edit.new.splitlines(keepends=True),
             fromfile=terminal(f"a/{display_path(str(edit.old_path), base)}"),
             tofile=terminal(f"b/{display_path(str(edit.new_path), base)}"),
+        )
+    )
+
+
+def new_file_diff(path: Path, source: str, base: Path) -> str:
+    """A new file as a unified diff from ``/dev/null``."""
+    return "".join(
+        difflib.unified_diff(
+            [],
+            source.splitlines(keepends=True),
+            "/dev/null",
+            terminal(f"b/{display_path(str(path), base)}"),
         )
     )
 
@@ -136,12 +149,35 @@ def regenerate_plan_text(regenerate: Regenerate, base: Path) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def regenerate_dry_run_text(regenerate: Regenerate, base: Path) -> str:
+def regenerate_dry_run_text(
+    regenerate: Regenerate, base: Path, generated: list[Generated] | None = None
+) -> str:
+    """A diff of each edit, then the migration makemigrations wrote on a throwaway copy
+    of the project with these changes (``generated``; ``None``: no copy could show it)
+    and the marker file naming it; nothing was written."""
     diffs = [_diff(edit, base) for edit in regenerate.edits]
-    return (
-        "".join(d if d.endswith("\n") else d + "\n" for d in diffs)
-        + f"Dry run: nothing written (makemigrations {regenerate.app} runs only once the "
-        "changes above are on disk).\n"
+    folders = {c.path for c in regenerate.plan.changes if c.verb == "generate"}
+    mine = [g for g in generated or [] if g.step.folder in folders]
+    for made in mine:
+        if made.path is not None and made.source is not None:
+            diffs.append(new_file_diff(made.path, made.source, base))
+    marker = regenerate.marker
+    if marker is not None and generated is not None:
+        leaf = next((g.path.stem for g in mine if g.path is not None), regenerate.last_kept)
+        old = marker.read_text("utf-8", "replace") if marker.is_file() else ""
+        if old.strip() != leaf:
+            diffs.append(_diff(FileEdit(marker, marker, old, leaf + "\n"), base))
+    text = "".join(terminal_block(d if d.endswith("\n") else d + "\n") for d in diffs)
+    if generated is None:
+        return text + (
+            f"Dry run: nothing written (makemigrations {regenerate.app} runs only once the "
+            "changes above are on disk).\n"
+        )
+    found = "what it wrote" if any(g.path for g in mine) else "it found nothing to write"
+    return text + (
+        f"Dry run: nothing written (makemigrations {regenerate.app} ran on a throwaway copy "
+        f"of the project with the changes above: {found}; the real run generates it "
+        "again, then verifies).\n"
     )
 
 

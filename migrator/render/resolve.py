@@ -4,7 +4,6 @@ one thing left to do."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from migrator.resolve import (
     AppResolution,
     Resolution,
 )
+from migrator.write.rehearse import Generated
 
 _OVERLAP = {
     "none": "none: the branches change different models",
@@ -100,18 +100,20 @@ def plan_text(resolution: Resolution, base: Path) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def dry_run_text(resolution: Resolution, base: Path) -> str:
-    """The source of each new file and a diff of each edit; nothing was written."""
+def dry_run_text(
+    resolution: Resolution, base: Path, generated: list[Generated] | None = None
+) -> str:
+    """The source of each new file and a diff of each edit (``generated``: what
+    makemigrations wrote on a throwaway copy with the changes); nothing was written."""
     out = []
     for app in resolution.resolved:
         if app.merge is not None and app.merge.migration is not None:
-            path = display_path(str(app.merge.migration.path), base)
-            source = app.merge.migration.source.splitlines(keepends=True)
-            out.append("".join(difflib.unified_diff([], source, "/dev/null", f"b/{path}")))
+            migration = app.merge.migration
+            out.append(rebase_render.new_file_diff(migration.path, migration.source, base))
         if app.rebase is not None:
             out.append(rebase_render.dry_run_text(app.rebase, base).removesuffix(_DRY_RUN))
         if app.regenerate is not None:
-            text = rebase_render.regenerate_dry_run_text(app.regenerate, base)
+            text = rebase_render.regenerate_dry_run_text(app.regenerate, base, generated)
             out.append(text[: text.rindex("Dry run:")])
     text = "".join(d if d.endswith("\n") or not d else d + "\n" for d in out)
     return text + _DRY_RUN
