@@ -53,7 +53,7 @@ from migrator.write.plan import (
     WritePlan,
     order_renames,
 )
-from migrator.write.rehearse import Generated, rehearse
+from migrator.write.rehearse import rehearse
 from migrator.write.sourceedit import replace_keys
 from migrator.write.verify import command_verifier, django_command, migrator_command
 
@@ -323,19 +323,32 @@ def regenerate_verifiers(
     ]
 
 
-def preview(plan: WritePlan, root: Path) -> list[Generated] | None:
+@dataclass(frozen=True)
+class Preview:
+    """What makemigrations would write into ``folder``: ``path`` and ``source``, or
+    ``None`` for both when it would write nothing."""
+
+    folder: Path
+    path: Path | None
+    source: str | None
+
+
+def preview(plan: WritePlan, root: Path) -> list[Preview] | None:
     """For ``--dry-run``: what makemigrations would write once ``plan``'s changes are
     made, found on a throwaway copy of the project folder ``root`` (see
     :mod:`migrator.write.rehearse`); ``None`` when the plan reaches outside it. Refused
     when makemigrations fails there, as the real run would be."""
     try:
-        return rehearse(plan, root)
+        generated = rehearse(plan, root)
     except OSError as exc:
         raise RefusedError(
             f"makemigrations fails on a copy of the project with these changes: "
             f"{exc.strerror or exc}",
             hint="fix the merged models and run again; nothing was written",
         ) from None
+    if generated is None:
+        return None
+    return [Preview(g.step.folder, g.path, g.source) for g in generated]
 
 
 def regenerate_app(

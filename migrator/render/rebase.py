@@ -18,10 +18,9 @@ from migrator.rebase import (
     FileEdit,
     Rebase,
 )
-from migrator.regenerate import Regenerate
+from migrator.regenerate import Preview, Regenerate
 from migrator.render.escape import terminal, terminal_block
 from migrator.render.paths import display_path
-from migrator.write.rehearse import Generated
 
 
 def nothing_to_rebase(app: str) -> str:
@@ -150,14 +149,14 @@ def regenerate_plan_text(regenerate: Regenerate, base: Path) -> str:
 
 
 def regenerate_dry_run_text(
-    regenerate: Regenerate, base: Path, generated: list[Generated] | None = None
+    regenerate: Regenerate, base: Path, generated: list[Preview] | None = None
 ) -> str:
     """A diff of each edit, then the migration makemigrations wrote on a throwaway copy
     of the project with these changes (``generated``; ``None``: no copy could show it)
     and the marker file naming it; nothing was written."""
     diffs = [_diff(edit, base) for edit in regenerate.edits]
     folders = {c.path for c in regenerate.plan.changes if c.verb == "generate"}
-    mine = [g for g in generated or [] if g.step.folder in folders]
+    mine = [g for g in generated or [] if g.folder in folders]
     for made in mine:
         if made.path is not None and made.source is not None:
             diffs.append(new_file_diff(made.path, made.source, base))

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from migrator.analysis.overlap import FIELD, MODEL, findings
+from migrator.regenerate import Preview
 from migrator.render import rebase as rebase_render
 from migrator.render.explain import render_collisions
 from migrator.render.merge import warnings as merge_warnings
@@ -26,7 +27,6 @@ from migrator.resolve import (
     AppResolution,
     Resolution,
 )
-from migrator.write.rehearse import Generated
 
 _OVERLAP = {
     "none": "none: the branches change different models",
@@ -100,9 +100,7 @@ def plan_text(resolution: Resolution, base: Path) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def dry_run_text(
-    resolution: Resolution, base: Path, generated: list[Generated] | None = None
-) -> str:
+def dry_run_text(resolution: Resolution, base: Path, generated: list[Preview] | None = None) -> str:
     """The source of each new file and a diff of each edit (``generated``: what
     makemigrations wrote on a throwaway copy with the changes); nothing was written."""
     out = []
