@@ -47,6 +47,13 @@ class ConfigurationError(MigratorError):
     """Django settings cannot be found, imported or set up."""
 
 
+class AppsError(ConfigurationError):
+    """Django's setup failed in the project's apps: a models module or an AppConfig does
+    not import (a conflict marker git left, a syntax error). A command that needs the
+    models themselves refuses on it (:class:`RefusedError`) rather than calling it
+    configuration."""
+
+
 class UsageError(MigratorError):
     """The command line asks for something that does not exist (an unknown app, ...)."""
 

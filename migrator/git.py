@@ -3,6 +3,7 @@ folder is not a repository: it returns ``None`` (or an empty result) instead."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -276,6 +277,15 @@ def path_in_tree(rev: str, path: Path, cwd: Path) -> bool:
 def is_tracked(path: Path, cwd: Path) -> bool:
     """``path`` is in git's index (so ``git mv`` can move it)."""
     return run_git(["ls-files", "--error-unmatch", "--", str(path)], cwd) is not None
+
+
+def to_add(paths: list[Path], cwd: Path) -> list[Path]:
+    """Of the files a write changed, those to give ``git add -A``, sorted: each that
+    exists, and each removed one git still tracks (an untracked one git never knew:
+    naming it would make ``git add`` fail). Empty outside git."""
+    if toplevel(cwd) is None:
+        return []
+    return sorted({p for p in paths if os.path.lexists(p) or is_tracked(p, cwd)})
 
 
 # -- reading another revision without touching the work tree (check --against) -------------

@@ -7,9 +7,9 @@ stops the merge with a text conflict instead of letting two leaves in silently.
 An app *uses* marker files when its ``max_migration.txt`` exists, or for every one of the
 project's own apps with migrations when ``[tool.migrator] max-migration-files = true``
 or django-linear-migrations is installed (it expects one in each). ``migrator lock``
-writes them; ``merge`` and ``rebase`` keep them current in the same write; ``check``
-reports one that is missing, holds not exactly one name, names a migration that does
-not exist, or names one that is not the leaf.
+writes them; ``merge``, ``rebase`` (``--regenerate`` too) and ``resolve`` keep them
+current in the same write; ``check`` reports one that is missing, holds not exactly one
+name, names a migration that does not exist, or names one that is not the leaf.
 """
 
 from __future__ import annotations

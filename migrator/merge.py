@@ -31,6 +31,7 @@ import networkx as nx
 
 from migrator.analysis.leaves import conflicts
 from migrator.analysis.overlap import FIELD, Overlap, only_unreadable_unknowns
+from migrator.errors import RefusedError
 from migrator.markers import MARKER_FILE, marker_change
 from migrator.problems import Problem
 from migrator.write.plan import NewFile, WritePlan
@@ -114,7 +115,7 @@ def _explain(graph: nx.DiGraph, app_label: str, cwd: Path | None):
     return explain_app(graph, app_label, cwd=cwd)
 
 
-def _app_problems(problems: list[Problem], app_label: str) -> list[Problem]:
+def app_problems(problems: list[Problem], app_label: str) -> list[Problem]:
     """The app's problems, but those of its marker file, which the merge rewrites."""
     return [
         p
@@ -137,7 +138,7 @@ def plan_app(
     from migrator.django.writer import merge_migration  # imports Django: only after setup
 
     merge = AppMerge(app_label, tuple(sorted(leaves)))
-    own = _app_problems(problems, app_label)
+    own = app_problems(problems, app_label)
     if own:
         merge.outcome, merge.blocked_by, merge.problems = BLOCKED, UNCERTAIN, tuple(own)
         return merge
@@ -199,3 +200,16 @@ def plan_merges(
 def global_problems(problems: list[Problem]) -> list[Problem]:
     """Problems that make every app's leaves uncertain (no app named, or a cycle)."""
     return [p for p in problems if p.app is None or p.kind == "circular-dependency"]
+
+
+def refuse_uncertain(problems: list[Problem], command: str) -> None:
+    """Refuse the whole run of ``command`` (``merge``, ``resolve``) when a problem makes
+    every app's leaves uncertain."""
+    blocking = global_problems(problems)
+    if blocking:
+        raise RefusedError(
+            f"cannot {command}: {blocking[0].message}",
+            path=blocking[0].path,
+            line=blocking[0].line,
+            hint="fix it first (`migrator check` lists every problem)",
+        )

@@ -16,6 +16,7 @@ words are :mod:`migrator.render.rebase`'s.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +28,10 @@ from migrator.analysis.leaves import app_subgraph, conflicts
 from migrator.errors import RefusedError, UsageError
 from migrator.graph import Key, key_str
 from migrator.project import select_apps
+from migrator.settings import ProjectOptions, SettingsChoice
 from migrator.write.plan import EditFile, RenameFile, RunCommand, WritePlan, order_renames
 from migrator.write.sourceedit import decode_source, encode_source, replace_keys
+from migrator.write.verify import applied_verifier
 
 MAX_MIGRATION_FILE = "max_migration.txt"  # django-linear-migrations
 _NUMBERED = re.compile(r"^(\d+)(?:_(.*))?$")
@@ -514,6 +517,23 @@ def plan_row_renames(
             )
         )
     rebase.databases = databases
+
+
+def rows_verifiers(
+    rebase: Rebase, options: ProjectOptions, choice: SettingsChoice
+) -> list[Callable[[], str | None]]:
+    """The checks, to run after writing, that each database whose rows this rebase
+    renames shows the app's moved migrations applied under their new names."""
+    return [
+        applied_verifier(
+            options,
+            choice,
+            database.alias,
+            rebase.app,
+            [new[1] for _, new in database.renames if new[0] == rebase.app],
+        )
+        for database in rebase.row_renames
+    ]
 
 
 def read_databases(aliases: list[str]) -> dict[str, tuple[frozenset[Key] | None, str | None]]:

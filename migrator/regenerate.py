@@ -22,14 +22,18 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import networkx as nx
 
 from migrator.analysis.leaves import app_subgraph
-from migrator.errors import RefusedError
+from migrator.errors import AppsError, RefusedError
 from migrator.graph import Key, key_str
+from migrator.markers import MARKER_FILE, marker_change
 from migrator.rebase import (
     FileEdit,
     Sides,
@@ -39,9 +43,19 @@ from migrator.rebase import (
     leading_number,
     renumbered,
 )
-from migrator.settings import SettingsChoice
-from migrator.write.plan import DeleteFile, EditFile, GeneratedFile, RenameFile, WritePlan
+from migrator.settings import ProjectOptions, SettingsChoice
+from migrator.write.plan import (
+    Change,
+    DeleteFile,
+    EditFile,
+    GeneratedFile,
+    RenameFile,
+    WritePlan,
+    order_renames,
+)
+from migrator.write.rehearse import rehearse
 from migrator.write.sourceedit import replace_keys
+from migrator.write.verify import command_verifier, django_command, migrator_command
 
 #: The operations Django's autodetector writes (``django.db.migrations.operations``).
 SCHEMA_OPERATIONS = frozenset(
@@ -75,6 +89,23 @@ class AppliedElsewhere(RefusedError):
     """A migration regenerating would remove is applied on a named database."""
 
 
+@contextmanager
+def models_must_import(command: str) -> Iterator[None]:
+    """Around loading the project for ``command``: regenerating runs Django's
+    makemigrations on the merged models, so models that do not import are a refusal
+    (exit 1, with the reason), not a configuration error."""
+    try:
+        yield
+    except AppsError as error:
+        raise RefusedError(
+            f"cannot regenerate: the models do not import ({error.message})",
+            path=error.path,
+            line=error.line,
+            hint="fix them (git may have left conflict markers in them) and run "
+            f"`{command}` again; nothing was written",
+        ) from None
+
+
 def is_generated(operations) -> bool:
     """Whether ``makemigrations`` could have written these operations: at least one, and
     each one of Django's own schema operations (a subclass, a custom operation, is not)."""
@@ -100,6 +131,7 @@ class Regenerate:
     plan: WritePlan = field(default_factory=WritePlan)
     edits: list[FileEdit] = field(default_factory=list)
     command: tuple[str, ...] = ()  # makemigrations, as run after the changes
+    marker: Path | None = None  # the app's max_migration.txt, pointed at the new leaf
 
     @property
     def last_kept(self) -> str:
@@ -115,9 +147,12 @@ def plan_regenerate(
     settings: SettingsChoice,
     cwd: Path,
     use_git: bool,
+    marker: bool = False,
 ) -> Regenerate:
     """Plan the removals, the rebase of the hand-written migrations and the
-    ``makemigrations`` run; refuse a removed migration a named database has applied."""
+    ``makemigrations`` run; refuse a removed migration a named database has applied.
+    ``marker``: the app uses a marker file, which then names the new leaf (the file
+    makemigrations writes, or the last kept migration), in the same write."""
     own = app_subgraph(graph, app)
     end: Key = (app, sides.keep)
     stays = nx.ancestors(own, end) | {end}
@@ -173,6 +208,8 @@ def plan_regenerate(
     _plan_files(regenerate, graph, redirect, use_git)
     regenerate.command = makemigrations_command(settings, app)
     folder = Path(graph.nodes[end]["path"]).parent
+    if marker:
+        regenerate.marker = folder / MARKER_FILE
     regenerate.plan.add(
         GeneratedFile(
             folder,
@@ -181,9 +218,18 @@ def plan_regenerate(
             parse_makemigrations,
             f"makemigrations {app}",
             hint="makemigrations failed on the merged models: fix them and run again",
+            then=None
+            if regenerate.marker is None
+            else partial(_marker_after, regenerate.marker, app, regenerate.last_kept),
         )
     )
     return regenerate
+
+
+def _marker_after(path: Path, app: str, last_kept: str, generated: str | None) -> Change | None:
+    """The marker change once makemigrations has run: it names the file it wrote, or,
+    when it wrote none, the last kept migration."""
+    return marker_change(path, generated or last_kept, f"{MARKER_FILE} for {app!r}")
 
 
 def _plan_files(
@@ -216,16 +262,19 @@ def _plan_files(
             if new != old:
                 edits.append(EditFile(target, data, _encoded(path, new, encoding), "rewrite"))
                 regenerate.edits.append(FileEdit(path, target, old, new))
-    from migrator.write.plan import order_renames
-
     for change in [*order_renames(moves), *edits]:
         regenerate.plan.add(change)
 
 
 def makemigrations_command(settings: SettingsChoice, app: str) -> tuple[str, ...]:
     """Django's own ``makemigrations APP`` on the project's settings, printing the file
-    it would write instead of writing it (the journal writes it)."""
+    it would write instead of writing it (the journal writes it).
+
+    Without the system checks: django-linear-migrations' refuse a marker file git left
+    in conflict, which this very write fixes (it names the new leaf in the same step);
+    the verification's ``makemigrations --check`` runs them all once it is written."""
     command = [sys.executable, "-m", "django", "makemigrations", app, "--dry-run"]
+    command += ["--skip-checks"]
     command += ["--verbosity", "3", "--no-color", "--settings", settings.module]
     command += ["--pythonpath", str(settings.root.resolve())]
     for entry in settings.pythonpath:
@@ -251,6 +300,57 @@ def parse_makemigrations(out: str) -> tuple[str, str] | None:
     return found[0].group(1), out[found[0].end() + 1 :]
 
 
+def regenerate_verifiers(
+    regenerate: Regenerate, options: ProjectOptions, choice: SettingsChoice
+) -> list[Callable[[], str | None]]:
+    """The checks, to run after writing, that Django agrees with the regenerated app, each
+    in a fresh process: ``makemigrations --check`` finds nothing left to write, and
+    ``migrate`` runs on test databases from empty and from the kept branch's leaf."""
+    app = regenerate.app
+    return [
+        command_verifier(
+            django_command(choice, "makemigrations", "--check", "--dry-run", app),
+            options,
+            choice,
+            f"`makemigrations --check {app}`",
+        ),
+        command_verifier(
+            migrator_command(choice, "trial-migrate", "--", f"{app}.{regenerate.keep}"),
+            options,
+            choice,
+            "`migrate` on test databases",
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What makemigrations would write into ``folder``: ``path`` and ``source``, or
+    ``None`` for both when it would write nothing."""
+
+    folder: Path
+    path: Path | None
+    source: str | None
+
+
+def preview(plan: WritePlan, root: Path) -> list[Preview] | None:
+    """For ``--dry-run``: what makemigrations would write once ``plan``'s changes are
+    made, found on a throwaway copy of the project folder ``root`` (see
+    :mod:`migrator.write.rehearse`); ``None`` when the plan reaches outside it. Refused
+    when makemigrations fails there, as the real run would be."""
+    try:
+        generated = rehearse(plan, root)
+    except OSError as exc:
+        raise RefusedError(
+            f"makemigrations fails on a copy of the project with these changes: "
+            f"{exc.strerror or exc}",
+            hint="fix the merged models and run again; nothing was written",
+        ) from None
+    if generated is None:
+        return None
+    return [Preview(g.step.folder, g.path, g.source) for g in generated]
+
+
 def regenerate_app(
     graph: nx.DiGraph,
     app: str,
@@ -261,10 +361,11 @@ def regenerate_app(
     databases: list[str],
     settings: SettingsChoice,
     cwd: Path,
+    markers: Collection[str] = (),
 ) -> Regenerate | None:
     """Plan the regenerating rebase of ``app`` (``None``: one leaf, nothing to do).
     ``databases``: the aliases named (each must be readable); without any, ``default``
-    is read when it can be."""
+    is read when it can be. ``markers``: the apps that use marker files."""
     from migrator import git
     from migrator.project import select_apps
     from migrator.rebase import conflict_leaves, git_sides, named_sides, read_databases
@@ -296,4 +397,5 @@ def regenerate_app(
         settings=settings,
         cwd=cwd,
         use_git=git.toplevel(cwd) is not None,
+        marker=app in markers,
     )

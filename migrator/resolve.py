@@ -21,6 +21,7 @@ The core decides and returns data; :mod:`migrator.render.resolve` words it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,7 +39,7 @@ from migrator.analysis.overlap import (
 from migrator.errors import RefusedError
 from migrator.problems import Problem
 from migrator.regenerate import AppliedElsewhere
-from migrator.settings import SettingsChoice
+from migrator.settings import ProjectOptions, SettingsChoice
 from migrator.write.plan import WritePlan
 
 if TYPE_CHECKING:
@@ -97,12 +98,25 @@ class AppResolution:
             return self.regenerate.plan
         merge = self.merge
         if merge is not None and merge.migration is not None:
-            from migrator.write.plan import NewFile
+            from migrator.merge import MergeReport
 
-            return WritePlan(
-                [NewFile(merge.migration.path, merge.migration.source, f"merge {self.app!r}")]
-            )
+            return MergeReport([self.app], [merge]).plan()
         return WritePlan()
+
+    def verifiers(
+        self, options: ProjectOptions, choice: SettingsChoice
+    ) -> list[Callable[[], str | None]]:
+        """The checks of the app's strategy, beyond the one leaf every app must have."""
+        from migrator.rebase import rows_verifiers
+        from migrator.regenerate import regenerate_verifiers
+
+        if self.is_refused:
+            return []
+        if self.rebase is not None:
+            return rows_verifiers(self.rebase, options, choice)
+        if self.regenerate is not None:
+            return regenerate_verifiers(self.regenerate, options, choice)
+        return []
 
 
 @dataclass
@@ -125,6 +139,11 @@ class Resolution:
         changes = [c for app in self.resolved for c in app.plan.changes]
         generated = [c for c in changes if c.verb == "generate"]
         return WritePlan([*(c for c in changes if c.verb != "generate"), *generated])
+
+    def verifiers(
+        self, options: ProjectOptions, choice: SettingsChoice
+    ) -> list[Callable[[], str | None]]:
+        return [v for app in self.resolved for v in app.verifiers(options, choice)]
 
     @property
     def follow_up(self) -> tuple[str, list[AppResolution]]:
@@ -173,17 +192,20 @@ def plan_resolve(
     cwd: Path,
     rows_command: list[str],
     settings: SettingsChoice,
+    markers: Collection[str] = (),
 ) -> Resolution:
-    """Decide and plan every conflicting app among ``labels``."""
+    """Decide and plan every conflicting app among ``labels``; the marker file of an app
+    of ``markers`` names its new leaf, in the same write."""
     from migrator.analysis.leaves import conflicts
     from migrator.explain import explain_app  # imports Django: only after setup
+    from migrator.merge import app_problems
 
     resolution = Resolution()
     taken: set[Path] = set()  # files a planned app already changes
     for app, leaves in conflicts(graph).items():
         if app not in labels:
             continue
-        own = [p for p in problems if p.app == app]
+        own = app_problems(problems, app)  # but its marker file's: each strategy rewrites it
         if own:
             resolution.apps.append(
                 AppResolution(
@@ -205,11 +227,11 @@ def plan_resolve(
         resolved = AppResolution(app, tuple(leaves), chosen, why, explanation)
         try:
             if chosen == MERGE:
-                resolved.merge = _plan_merge(graph, problems, app, leaves, cwd)
+                resolved.merge = _plan_merge(graph, problems, app, leaves, cwd, app in markers)
             elif chosen == REGENERATE:
                 try:
                     resolved.regenerate = _plan_regenerate(
-                        graph, app, databases, onto, cwd, settings
+                        graph, app, databases, onto, cwd, settings, markers
                     )
                 except AppliedElsewhere:
                     if strategy:
@@ -238,8 +260,14 @@ def plan_resolve(
 
 
 def _plan_merge(
-    graph: nx.DiGraph, problems: list[Problem], app: str, leaves: list[str], cwd: Path
+    graph: nx.DiGraph,
+    problems: list[Problem],
+    app: str,
+    leaves: list[str],
+    cwd: Path,
+    marker: bool,
 ) -> AppMerge:
+    from migrator.markers import MARKER_FILE
     from migrator.merge import BLOCKED, plan_app
 
     # --strategy merge over colliding branches is the user's explicit choice: as --force
@@ -251,6 +279,8 @@ def _plan_merge(
             path=merge.migration.path if merge.migration else None,
             hint="move the file away, or resolve by hand",
         )
+    if marker and merge.migration is not None:
+        merge.marker = merge.migration.path.parent / MARKER_FILE
     return merge
 
 
@@ -295,6 +325,7 @@ def _plan_regenerate(
     onto: str | None,
     cwd: Path,
     settings: SettingsChoice,
+    markers: Collection[str],
 ) -> Regenerate:
     from migrator.rebase import MainlineUnknown
     from migrator.regenerate import regenerate_app
@@ -309,6 +340,7 @@ def _plan_regenerate(
             databases=databases,
             settings=settings,
             cwd=cwd,
+            markers=markers,
         )
     except MainlineUnknown as error:
         raise RefusedError(

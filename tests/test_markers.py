@@ -240,3 +240,88 @@ def test_lock_is_all_or_nothing(tmp_path):
     assert result.err.startswith("migrator: error: ")
     assert "Traceback" not in result.err
     assert project.snapshot() == before
+
+
+def same_field_diverged(project: DjangoProject) -> DjangoProject:
+    """tests/test_resolve.py's project (orders: both branches alter Order.qty; customers:
+    each adds a field) with django-linear-migrations and a marker file on each branch:
+    ``git merge feature`` stops on both marker files."""
+    from tests.test_resolve import diverged_repo
+
+    project.apps.append(DLM)
+    diverged_repo(project)
+    for branch in ("feature", "main"):
+        git(project.root, "checkout", "-q", branch)
+        assert project.migrator("lock").code == 0
+        commit_all(project.root, f"{branch}: lock")
+    merged = git(project.root, "merge", "feature", check=False)
+    assert merged.returncode == 1
+    for app in ("customers", "orders"):
+        assert f"Merge conflict in {app}/migrations/{MARKER}" in merged.stdout
+    return project
+
+
+def test_regenerate_after_a_git_merge_names_the_generated_migration_and_dlm_passes(project):
+    same_field_diverged(project)
+    assert project.migrator("merge", "customers").code == 0
+    before = project.snapshot()
+    dry = project.migrator("rebase", "orders", "--regenerate", "--dry-run")
+    assert dry.code == 0, dry.out + dry.err
+    assert project.snapshot() == before
+    assert "  then   orders/migrations/max_migration.txt: names the new leaf\n" in dry.out
+    assert "+++ b/orders/migrations/0004_alter_order_qty.py\n" in dry.out
+    assert "+++ b/orders/migrations/max_migration.txt\n" in dry.out
+    assert (
+        dry.out.split("+++ b/orders/migrations/max_migration.txt\n")[1]
+        .split("Dry run")[0]
+        .endswith("+0004_alter_order_qty\n")
+    )
+
+    result = project.migrator("rebase", "orders", "--regenerate")
+
+    assert result.code == 0, result.out + result.err
+    assert "orders/migrations/max_migration.txt names 0004_alter_order_qty.\n" in result.out
+    generated = "0004_alter_order_qty"
+    assert project.migration_path("orders", generated).is_file()
+    assert marker(project, "orders").read_text() == generated + "\n"
+    assert dlm_ids(project) == []
+    assert project.migrator("check").code == 0
+
+
+def test_resolve_after_a_git_merge_rewrites_every_marker_and_dlm_passes(project):
+    """resolve merges customers and regenerates orders: both markers name the new leaves,
+    in the one write."""
+    same_field_diverged(project)
+
+    result = project.migrator("resolve", "--yes")
+
+    assert result.code == 0, result.out + result.err
+    assert marker(project, "customers").read_text() == "0003_merge_0002_phone_0002_tier\n"
+    assert marker(project, "orders").read_text() == "0004_alter_order_qty\n"
+    assert dlm_ids(project) == []
+    assert project.migrator("check").code == 0
+
+
+def test_a_regenerate_that_fails_verification_puts_the_marker_back(project):
+    """The marker is edited in the makemigrations step; a failed check afterwards (here
+    makemigrations --check, which a model change made after the plan breaks) restores it
+    with everything else."""
+    same_field_diverged(project)
+    assert project.migrator("merge", "customers").code == 0
+    models = project.root / "orders" / "models.py"
+    models.write_text(
+        models.read_text()
+        + '\nimport sys\nif "--check" in sys.argv:\n    Order.add_to_class("late", '
+        "models.IntegerField(default=0))\n"
+    )
+    before = project.snapshot()
+
+    result = project.migrator("rebase", "orders", "--regenerate")
+
+    assert result.code == 1, result.out + result.err
+    assert "`makemigrations --check orders` failed" in result.err
+    assert "restored the bytes of 1 edited file" in result.err
+    after = project.snapshot()
+    after.pop("db.sqlite3", None)  # the check's Django opened the (empty) database
+    assert after == before
+    assert "<<<<<<<" in marker(project, "orders").read_text()

@@ -8,8 +8,12 @@ import json
 import os
 import random
 import shutil
+import signal
 import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from tests.djproject import DjangoProject, run, run_unprivileged
 from tests.gitrepo import commit_all, git, init_repo
@@ -327,3 +331,50 @@ def test_unknown_database_alias_is_a_usage_error(project):
 
     assert result.code == 2
     assert "unknown database alias 'other'" in result.err
+
+
+def rows_child(proc) -> int | None:
+    """The pid of the ``rename-applied-rows`` process ``proc`` started, while it runs."""
+    for task in Path(f"/proc/{proc.pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"rename-applied-rows" in argv:
+                return int(child)
+    return None
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("target", ["migrator", "group"])
+def test_a_signal_during_the_rows_step_puts_files_and_rows_back(tmp_path, signum, target):
+    """SIGTERM or SIGINT while the rows of django_migrations are being renamed, sent to
+    migrator alone (``timeout``, ``kill``) or to its whole process group, the row-renaming
+    process included (Ctrl-C on a terminal): the run exits 130 with files and rows both
+    as before, and leaves nothing to recover."""
+    project = applied_both(DjangoProject(tmp_path / "p"))
+    before = (files(project.root), rows(project))
+    proc = start(project.root, [*UPDATE, "--keep", "0003_x"], slow="0.2")
+    wait_for_plan(proc)
+    while (child := rows_child(proc)) is None:  # the rows step is running
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.005)
+    if target == "group":
+        os.killpg(proc.pid, signum)
+    else:
+        proc.send_signal(signum)
+    out, err = proc.communicate(timeout=600)
+
+    assert proc.returncode == 130, (out, err)
+    assert f"migrator: interrupted ({signal.Signals(signum).name})\n" in err
+    assert "Traceback" not in err
+    assert "and put back the applied rows on database 'default'\n" in err
+    assert (files(project.root), rows(project)) == before
+    assert not Path(f"/proc/{child}").exists()
+    recovered = migrator(project.root, "recover")
+    assert (recovered.returncode, recovered.stdout) == (0, "Nothing to recover.\n")

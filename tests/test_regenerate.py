@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.djproject import DjangoProject
+from tests.djproject import DjangoProject, undated
 from tests.gitrepo import commit_all, git
 from tests.test_rebase_applied import migrate, rows
 from tests.test_resolve import diverged_repo
@@ -71,6 +71,10 @@ def test_regenerate_removes_the_generated_migration_keeps_the_hand_written_one(m
         "makemigrations wrote 0005_alter_order_qty. Verified in fresh processes: 'orders' has "
         "one leaf (0005_alter_order_qty), `makemigrations --check` is clean, and `migrate` "
         "runs on test databases from empty and from 0003_alter_qty.\n"
+        "Next: git was left alone; record the removed and written files with `git add -A -- "
+        "orders/migrations/0003_qty_default.py orders/migrations/0004_fill.py "
+        "orders/migrations/0005_alter_order_qty.py`, then run `python manage.py migrate` to "
+        "apply what is new.\n"
     )
     assert names(merged, "orders") == [
         "0001_initial",
@@ -90,6 +94,15 @@ def test_regenerate_removes_the_generated_migration_keeps_the_hand_written_one(m
     assert check.code == 0, check.out
     migrate(merged)
     assert rows(merged)[-1] == "0005_alter_order_qty"
+    # git was told nothing: the removal is not staged, the new file untracked; the
+    # command the run printed records exactly the files it changed
+    status = git(merged.root, "status", "--porcelain", "--", "orders").stdout
+    assert " D orders/migrations/0003_qty_default.py\n" in status
+    assert "?? orders/migrations/0005_alter_order_qty.py\n" in status
+    command = result.out.split("`git add -A -- ")[1].split("`")[0]
+    git(merged.root, "add", "-A", "--", *command.split())
+    git(merged.root, "commit", "-q", "-m", "regenerate")
+    assert git(merged.root, "status", "--porcelain", "--", "orders").stdout == ""
 
 
 def test_from_the_kept_branchs_applied_state_migrate_runs_on(project):
@@ -112,19 +125,34 @@ def test_from_the_kept_branchs_applied_state_migrate_runs_on(project):
     ]
 
 
-def test_dry_run_writes_nothing(merged):
+def test_dry_run_shows_the_migration_makemigrations_would_write_and_writes_nothing(merged):
+    """The dry run shows the whole plan, the generated migration's source included
+    (makemigrations ran on a throwaway copy of the project with the changes); the real
+    run then writes that very file."""
     before = merged.snapshot()
 
     result = merged.migrator("rebase", "orders", "--regenerate", "--dry-run")
 
     assert result.code == 0, result.err
+    assert merged.snapshot() == before
     assert "  delete orders/migrations/0003_qty_default.py\n" in result.out
     assert '+    dependencies = [("orders", "0003_alter_qty")]\n' in result.out
+    shown = result.out.split("+++ b/orders/migrations/0005_alter_order_qty.py\n")[1]
     assert result.out.endswith(
-        "Dry run: nothing written (makemigrations orders runs only once the changes above "
-        "are on disk).\n"
+        "Dry run: nothing written (makemigrations orders ran on a throwaway copy of the "
+        "project with the changes above: what it wrote; the real run generates it again, "
+        "then verifies).\n"
     )
-    assert merged.snapshot() == before
+    written = merged.migrator("rebase", "orders", "--regenerate")
+    assert written.code == 0, written.err
+    source = merged.migration_path("orders", "0005_alter_order_qty").read_text()
+    lines = source.splitlines(keepends=True)
+    assert undated(shown) == undated(
+        f"@@ -0,0 +1,{len(lines)} @@\n"
+        + "".join("+" + line for line in lines)
+        + "Dry run:"
+        + shown.split("Dry run:")[1]
+    )
 
 
 def test_a_removed_migration_applied_on_the_database_is_refused(project):
@@ -171,17 +199,50 @@ def test_makemigrations_failing_after_the_changes_rolls_everything_back(merged):
     assert merged.snapshot() == before
 
 
-def test_models_that_do_not_import_are_refused_before_anything_is_written(merged):
+def test_a_dry_run_whose_makemigrations_fails_is_refused(merged):
+    """makemigrations fails on the throwaway copy: the dry run is refused (exit 1) with
+    makemigrations' reason, as the real run would be, and nothing is written."""
+    models = merged.root / "orders" / "models.py"
+    models.write_text(models.read_text() + BROKEN_FOR_MAKEMIGRATIONS)
+    before = merged.snapshot()
+
+    result = merged.migrator("rebase", "orders", "--regenerate", "--dry-run")
+
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        "migrator: error: makemigrations fails on a copy of the project with these "
+        "changes: ImportError: models broken",
+        "  hint: fix the merged models and run again; nothing was written",
+    ]
+    assert merged.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["rebase", "orders", "--regenerate"], ["resolve", "--yes"]],
+    ids=["rebase", "resolve"],
+)
+def test_models_that_do_not_import_are_refused_before_anything_is_written(merged, command):
+    """A conflict marker git left in models.py: regenerating needs the merged models, so
+    it is a refusal (exit 1) with Django's reason, not a configuration error (exit 2)."""
     models = merged.root / "orders" / "models.py"
     models.write_text(models.read_text() + "<<<<<<< HEAD\n")
     before = merged.snapshot()
 
-    result = merged.migrator("rebase", "orders", "--regenerate")
+    result = merged.migrator(*command)
 
-    assert result.code == 2
-    assert result.err.startswith("migrator: error: ")
-    assert "orders/models.py" in result.err and "SyntaxError" in result.err
-    assert "Traceback" not in result.err
+    assert (result.code, result.out) == (1, ""), result.err
+    message, hint = result.err.splitlines()
+    assert message.startswith(
+        f"migrator: error: {models}:{len(models.read_text().splitlines())}: cannot "
+        "regenerate: the models do not import (cannot set up Django 'project.settings': "
+        "SyntaxError: "
+    ), message
+    assert hint == (
+        "  hint: fix them (git may have left conflict markers in them) and run "
+        f"`migrator {' '.join(command[:-1] if command[-1] == '--yes' else command)}` again; "
+        "nothing was written"
+    )
     assert merged.snapshot() == before
 
 

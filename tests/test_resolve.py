@@ -128,7 +128,10 @@ def test_resolve_merges_the_safe_app_and_regenerates_the_same_field(merged):
         "Resolved 2 apps: customers (merge), orders (regenerate); verified in a fresh "
         "process: one leaf each, no new problem.\n"
         "orders: makemigrations wrote orders/migrations/0004_alter_order_qty.py\n"
-        "Next: review that the changes to customers.Customer combine, then run "
+        "Next: git was left alone; record the changed files with `git add -A -- "
+        "customers/migrations/0003_merge_0002_phone_0002_tier.py "
+        "orders/migrations/0003_qty_default.py orders/migrations/0004_alter_order_qty.py`; "
+        "then review that the changes to customers.Customer combine, then run "
         "`python manage.py makemigrations --check --dry-run`.\n"
     )
     assert merged.migration_path("customers", "0003_merge_0002_phone_0002_tier").is_file()
@@ -158,6 +161,10 @@ def test_dry_run_prints_the_plan_and_every_diff_and_writes_nothing(merged):
     assert merged.snapshot() == before
     assert result.out.startswith(EXPECTED_PLAN)
     assert "+++ b/customers/migrations/0003_merge_0002_phone_0002_tier.py\n" in result.out
+    # makemigrations ran on a throwaway copy with every change, the merge included
+    generated = result.out.split("+++ b/orders/migrations/0004_alter_order_qty.py\n")[1]
+    assert "+        ('orders', '0003_alter_qty'),\n" in generated
+    assert "field=models.IntegerField(default=1)" in generated
     assert result.out.endswith("Dry run: nothing written.\n")
 
 

@@ -23,7 +23,7 @@ from migrator.cli.app import (
     warn,
     write,
 )
-from migrator.errors import EXIT_FOUND, EXIT_OK, RefusedError, UsageError
+from migrator.errors import EXIT_FOUND, EXIT_OK, UsageError
 
 
 @app.command()
@@ -55,7 +55,7 @@ def merge(
     (nothing written then), 2 on a usage or configuration error.
     """
     from migrator.markers import marker_apps
-    from migrator.merge import global_problems, plan_merges
+    from migrator.merge import plan_merges, refuse_uncertain
     from migrator.project import load_project, select_apps
     from migrator.recover import journal_for
     from migrator.render import merge as render
@@ -73,14 +73,7 @@ def merge(
         options = project_options(settings, pythonpath, static)
         project = load_project(options)
         labels = select_apps(project.graph, app_labels or [])
-        blocking = global_problems(project.problems)
-        if blocking:
-            raise RefusedError(
-                f"cannot merge: {blocking[0].message}",
-                path=blocking[0].path,
-                line=blocking[0].line,
-                hint="fix it first (`migrator check` lists every problem)",
-            )
+        refuse_uncertain(project.problems, "merge")
         report = plan_merges(
             project.graph,
             project.problems,

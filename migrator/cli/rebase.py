@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -87,16 +88,18 @@ def rebase(
     Exit 0 when rebased (or nothing to do), 1 when refused, 2 on a usage error.
     """
     from migrator.project import load_project, select_apps
-    from migrator.rebase import check_databases, plan_row_renames, read_databases, rebase_app
+    from migrator.rebase import (
+        check_databases,
+        plan_row_renames,
+        read_databases,
+        rebase_app,
+        rows_verifiers,
+    )
     from migrator.recover import journal_for
+    from migrator.regenerate import models_must_import
     from migrator.render import rebase as render
     from migrator.write.plan import apply_plan
-    from migrator.write.verify import (
-        all_of,
-        applied_verifier,
-        rows_command,
-        single_leaf_verifier,
-    )
+    from migrator.write.verify import all_of, rows_command, single_leaf_verifier
 
     cwd = Path.cwd()
     with handle_errors(traceback):
@@ -117,7 +120,9 @@ def rebase(
             )
         recover_interrupted(cwd)
         options = project_options(settings, pythonpath, static)
-        project = load_project(options)
+        command = f"migrator rebase {app_label} --regenerate"
+        with models_must_import(command) if regenerate else nullcontext():
+            project = load_project(options)
         graph = project.graph
         if regenerate:
             _regenerate(project, app_label, keep, move, onto, database or [], dry_run, cwd)
@@ -150,16 +155,7 @@ def rebase(
                 {app_label: rebase.migration_count},
                 scope,
             ),
-            *[
-                applied_verifier(
-                    options,
-                    project.settings,
-                    d.alias,
-                    app_label,
-                    [new[1] for _, new in d.renames if new[0] == app_label],
-                )
-                for d in rebase.row_renames
-            ],
+            *rows_verifiers(rebase, options, project.settings),
         )
         apply_plan(rebase.plan, verify, journal=journal_for(cwd), command=f"rebase {app_label}")
     write(render.verified_text(rebase), human=True)
@@ -167,20 +163,16 @@ def rebase(
 
 def _regenerate(project, app_label, keep, move, onto, databases, dry_run, cwd) -> None:
     """``rebase --regenerate``: plan, print, write and verify (inside handle_errors)."""
+    from migrator import git
+    from migrator.markers import marker_apps
     from migrator.project import select_apps
     from migrator.recover import journal_for
-    from migrator.regenerate import regenerate_app
+    from migrator.regenerate import preview, regenerate_app, regenerate_verifiers
     from migrator.render import rebase as render
     from migrator.write.plan import apply_plan
-    from migrator.write.verify import (
-        all_of,
-        command_verifier,
-        django_command,
-        migrator_command,
-        single_leaf_verifier,
-    )
+    from migrator.write.verify import all_of, single_leaf_verifier
 
-    choice = project.settings
+    choice, options = project.settings, project.options
     regen = regenerate_app(
         project.graph,
         app_label,
@@ -190,32 +182,22 @@ def _regenerate(project, app_label, keep, move, onto, databases, dry_run, cwd) -
         databases=databases,
         settings=choice,
         cwd=cwd,
+        markers=marker_apps(project.graph, options),
     )
     if regen is None:
         write(render.nothing_to_rebase(app_label))
         raise typer.Exit(0)
     write(render.regenerate_plan_text(regen, cwd))
     if dry_run:
-        write(render.regenerate_dry_run_text(regen, cwd))
+        generated = preview(regen.plan, choice.root)
+        write(render.regenerate_dry_run_text(regen, cwd, generated))
         raise typer.Exit(0)
-    options = project.options
     scope = select_apps(project.graph, [], only_migrated=True)
     verify = all_of(
         single_leaf_verifier(options, choice, [app_label], project.problems, None, scope),
-        command_verifier(
-            django_command(choice, "makemigrations", "--check", "--dry-run", app_label),
-            options,
-            choice,
-            "`makemigrations --check`",
-        ),
-        command_verifier(
-            migrator_command(choice, "trial-migrate", "--", f"{app_label}.{regen.keep}"),
-            options,
-            choice,
-            "`migrate` on test databases",
-        ),
+        *regenerate_verifiers(regen, options, choice),
     )
     written = apply_plan(
         regen.plan, verify, journal=journal_for(cwd), command=f"rebase {app_label} --regenerate"
     )
-    write(render.regenerated_text(regen, written))
+    write(render.regenerated_text(regen, written, git.to_add(written, cwd), cwd))

@@ -75,21 +75,16 @@ def resolve(
     Exit 0 when resolved (or nothing to do), 1 when an app was refused, the write was
     declined or failed (nothing written then), 2 on a usage or configuration error.
     """
-    from migrator.merge import global_problems
+    from migrator import git
+    from migrator.markers import marker_apps
+    from migrator.merge import refuse_uncertain
     from migrator.project import load_project, select_apps
     from migrator.recover import journal_for
+    from migrator.regenerate import models_must_import, preview
     from migrator.render import resolve as render
     from migrator.resolve import plan_resolve
     from migrator.write.plan import apply_plan
-    from migrator.write.verify import (
-        all_of,
-        applied_verifier,
-        command_verifier,
-        django_command,
-        migrator_command,
-        rows_command,
-        single_leaf_verifier,
-    )
+    from migrator.write.verify import all_of, rows_command, single_leaf_verifier
 
     cwd = Path.cwd()
     with handle_errors(traceback):
@@ -106,16 +101,10 @@ def resolve(
             )
         recover_interrupted(cwd)
         options = project_options(settings, pythonpath)
-        project = load_project(options)
+        with models_must_import("migrator resolve"):
+            project = load_project(options)
         labels = select_apps(project.graph, app_labels or [])
-        blocking = global_problems(project.problems)
-        if blocking:
-            raise RefusedError(
-                f"cannot resolve: {blocking[0].message}",
-                path=blocking[0].path,
-                line=blocking[0].line,
-                hint="fix it first (`migrator check` lists every problem)",
-            )
+        refuse_uncertain(project.problems, "resolve")
         resolution = plan_resolve(
             project.graph,
             project.problems,
@@ -127,6 +116,7 @@ def resolve(
             cwd=cwd,
             rows_command=rows_command(project.settings),
             settings=project.settings,
+            markers=marker_apps(project.graph, options),
         )
         if not resolution.apps:
             write(render.nothing_to_resolve())
@@ -135,7 +125,9 @@ def resolve(
         write(render.plan_text(resolution, cwd))
         refused = EXIT_FOUND if resolution.refused else EXIT_OK
         if dry_run:
-            write(render.dry_run_text(resolution, cwd))
+            regenerating = any(a.regenerate for a in resolution.resolved)
+            generated = preview(resolution.plan, project.settings.root) if regenerating else None
+            write(render.dry_run_text(resolution, cwd, generated))
             raise typer.Exit(refused)
         if not resolution.resolved:
             write(render.follow_up_text(resolution) + "\n")
@@ -160,41 +152,7 @@ def resolve(
                 counts,
                 select_apps(project.graph, [], only_migrated=True),
             ),
-            *[
-                applied_verifier(
-                    options,
-                    project.settings,
-                    d.alias,
-                    a.app,
-                    [new[1] for _, new in d.renames if new[0] == a.app],
-                )
-                for a in resolution.resolved
-                if a.rebase is not None
-                for d in a.rebase.row_renames
-            ],
-            *[
-                verifier
-                for a in resolution.resolved
-                if a.regenerate is not None
-                for verifier in (
-                    command_verifier(
-                        django_command(
-                            project.settings, "makemigrations", "--check", "--dry-run", a.app
-                        ),
-                        options,
-                        project.settings,
-                        f"`makemigrations --check {a.app}`",
-                    ),
-                    command_verifier(
-                        migrator_command(
-                            project.settings, "trial-migrate", "--", f"{a.app}.{a.regenerate.keep}"
-                        ),
-                        options,
-                        project.settings,
-                        "`migrate` on test databases",
-                    ),
-                )
-            ],
+            *resolution.verifiers(options, project.settings),
         )
         written = apply_plan(
             resolution.plan,
@@ -202,5 +160,6 @@ def resolve(
             journal=journal_for(cwd),
             command="resolve " + " ".join(resolved),
         )
-    write(render.written_text(resolution, cwd, written))
+    stage = git.to_add(written, cwd) if any(a.regenerate for a in resolution.resolved) else []
+    write(render.written_text(resolution, cwd, written, stage))
     raise typer.Exit(refused)

@@ -19,7 +19,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import NoReturn
 
-from migrator.errors import ConfigurationError
+from migrator.errors import AppsError, ConfigurationError
 from migrator.settings import (
     SETTINGS_ENV,
     ProjectOptions,
@@ -192,7 +192,7 @@ def _setup(choice: SettingsChoice) -> None:
     try:
         django.setup()
     except Exception as exc:
-        raise _setup_error(exc, choice, "cannot set up Django") from exc
+        raise _setup_error(exc, choice, "cannot set up Django", AppsError) from exc
 
 
 def setup_static() -> None:
@@ -245,14 +245,19 @@ def migration_modules(modules: dict[str, str], folder: Path) -> Iterator[None]:
         settings.MIGRATION_MODULES = before
 
 
-def _setup_error(exc: BaseException, choice: SettingsChoice, what: str) -> ConfigurationError:
+def _setup_error(
+    exc: BaseException,
+    choice: SettingsChoice,
+    what: str,
+    kind: type[ConfigurationError] = ConfigurationError,
+) -> ConfigurationError:
     path, line = _exception_location(exc, (choice.root, *choice.pythonpath))
     if path is None:
         # Raised from Django or the import machinery (e.g. an app in INSTALLED_APPS that
         # does not exist): the settings file is where to look, not a frozen frame.
         path = getattr(sys.modules.get(choice.module), "__file__", None)
     detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
-    return ConfigurationError(
+    return kind(
         f"{what} {choice.module!r}: {type(exc).__name__}: {detail}",
         path=path,
         line=line,

@@ -4,10 +4,11 @@ one thing left to do."""
 
 from __future__ import annotations
 
-import difflib
+from collections.abc import Sequence
 from pathlib import Path
 
 from migrator.analysis.overlap import FIELD, MODEL, findings
+from migrator.regenerate import Preview
 from migrator.render import rebase as rebase_render
 from migrator.render.explain import render_collisions
 from migrator.render.merge import warnings as merge_warnings
@@ -99,18 +100,18 @@ def plan_text(resolution: Resolution, base: Path) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def dry_run_text(resolution: Resolution, base: Path) -> str:
-    """The source of each new file and a diff of each edit; nothing was written."""
+def dry_run_text(resolution: Resolution, base: Path, generated: list[Preview] | None = None) -> str:
+    """The source of each new file and a diff of each edit (``generated``: what
+    makemigrations wrote on a throwaway copy with the changes); nothing was written."""
     out = []
     for app in resolution.resolved:
         if app.merge is not None and app.merge.migration is not None:
-            path = display_path(str(app.merge.migration.path), base)
-            source = app.merge.migration.source.splitlines(keepends=True)
-            out.append("".join(difflib.unified_diff([], source, "/dev/null", f"b/{path}")))
+            migration = app.merge.migration
+            out.append(rebase_render.new_file_diff(migration.path, migration.source, base))
         if app.rebase is not None:
             out.append(rebase_render.dry_run_text(app.rebase, base).removesuffix(_DRY_RUN))
         if app.regenerate is not None:
-            text = rebase_render.regenerate_dry_run_text(app.regenerate, base)
+            text = rebase_render.regenerate_dry_run_text(app.regenerate, base, generated)
             out.append(text[: text.rindex("Dry run:")])
     text = "".join(d if d.endswith("\n") or not d else d + "\n" for d in out)
     return text + _DRY_RUN
@@ -131,34 +132,48 @@ def database_notes(resolution: Resolution) -> str:
     )
 
 
-def written_text(resolution: Resolution, base: Path, written: list[Path]) -> str:
+def written_text(
+    resolution: Resolution, base: Path, written: list[Path], stage: Sequence[Path] = ()
+) -> str:
+    """What was written and verified, then the follow-up (``stage``: the files to give
+    ``git add -A``, which a regenerate leaves to the user)."""
     resolved = resolution.resolved
     done = ", ".join(f"{a.app} ({a.strategy})" for a in resolved)
     lines = [
         f"Resolved {plural(len(resolved), 'app')}: {done}; verified in a fresh process: "
         "one leaf each, no new problem."
     ]
-    planned = {change.path for change in resolution.plan.changes}
-    made = [p for p in written if p not in planned]  # what makemigrations wrote
     for app in resolved:
         if app.rebase is not None:
             lines += rebase_render.verified_text(app.rebase).splitlines()[1:]
         if app.regenerate is not None:
-            folders = {c.path for c in app.regenerate.plan.changes if c.verb == "generate"}
-            mine = [p for p in made if p.parent in folders]
+            made = rebase_render.generated_file(app.regenerate, written)
             lines.append(
-                f"{app.app}: makemigrations wrote {display_path(str(mine[0]), base)}"
-                if mine
+                f"{app.app}: makemigrations wrote {display_path(str(made), base)}"
+                if made
                 else f"{app.app}: makemigrations found nothing left to write"
             )
     if resolution.refused:
         lines.append(f"Not resolved: {', '.join(a.app for a in resolution.refused)} (see above).")
-    lines.append(follow_up_text(resolution))
+    lines.append(follow_up_text(resolution, list(stage), base))
     return "".join(line + "\n" for line in lines)
 
 
-def follow_up_text(resolution: Resolution) -> str:
-    """The one thing the user must still do."""
+def follow_up_text(
+    resolution: Resolution, stage: list[Path] | None = None, base: Path | None = None
+) -> str:
+    """The one thing the user must still do; first, when a regenerate removed and wrote
+    files inside git (which it leaves alone), the ``git add -A`` that records them."""
+    text = _follow_up(resolution)
+    if not stage or base is None:
+        return text
+    command = rebase_render.git_add_text(stage, base)
+    return f"Next: git was left alone; record the changed files with `{command}`; then " + (
+        text.removeprefix("Next: ")
+    )
+
+
+def _follow_up(resolution: Resolution) -> str:
     kind, apps = resolution.follow_up
     if kind == FOLLOW_DECIDE:
         targets = "; ".join(_targets(a, FIELD) for a in apps)

@@ -474,7 +474,9 @@ class GeneratedFile:
     """A new file whose name and bytes a command prints once the changes before it are
     on disk (Django's ``makemigrations --dry-run -v 3``): ``parse`` turns that output
     into ``(file name, source)`` in ``folder``, or ``None`` when there is nothing to
-    write. Written as a :class:`NewFile`."""
+    write. Written as a :class:`NewFile`. ``then``: the change that follows from the
+    name written (``None`` when nothing was), made in the same step (the marker file
+    that must name the new leaf), or ``None`` when there is none to make."""
 
     folder: Path
     argv: tuple[str, ...]
@@ -482,6 +484,7 @@ class GeneratedFile:
     parse: Callable[[str], tuple[str, str] | None]
     reason: str = ""
     hint: str = "fix what the error names and run again"
+    then: Callable[[str | None], Change | None] | None = None
 
     verb: ClassVar[str] = "generate"
 
@@ -499,10 +502,15 @@ class GeneratedFile:
     def apply(self, journal: Journal) -> None:
         out = run_step_command(list(self.argv), str(self.cwd))
         made = self.parse(out)
+        changes: list[Change] = []
         if made is not None:
             name, source = made
-            new = NewFile(self.folder / name, source, self.reason)
-            reason = new.blocked()
+            changes.append(NewFile(self.folder / name, source, self.reason))
+        follow = self.then(Path(made[0]).stem if made else None) if self.then else None
+        if follow is not None:
+            changes.append(follow)
+        for change in changes:
+            reason = change.blocked()
             if reason is not None:
-                raise OSError(f"cannot create {name}: {reason}")
-            new.apply(journal)
+                raise OSError(f"cannot {change.verb} {change.path.name}: {reason}")
+            change.apply(journal)
