@@ -75,6 +75,16 @@ def wait_for_plan(proc: subprocess.Popen) -> str:
             return seen
 
 
+def wait_for_journal(root: Path, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Wait until the run has opened its journal (outside git, beside ``manage.py``):
+    the write has begun, however long loading took on a busy machine."""
+    deadline = time.monotonic() + timeout
+    while not (root / JOURNAL_OUTSIDE_GIT).exists():
+        assert proc.poll() is None, f"exited before writing: {proc.returncode}"
+        assert time.monotonic() < deadline, f"no journal after {timeout} s"
+        time.sleep(0.01)
+
+
 def kill_group(proc: subprocess.Popen) -> None:
     """SIGKILL the run and whatever it started (the verifying check, a ``git mv``), as
     ``docker kill`` or a torn-down CI runner does; wait until all of it is gone."""
@@ -352,7 +362,8 @@ def test_sigkill_during_merge_then_recover(tmp_path):
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(pristine, root)
         proc = start(root, ["merge"], slow="0.2")
-        time.sleep(rng.uniform(1.0, 3.0))  # Django loads in about a second, then 2 files
+        wait_for_journal(root, proc)
+        time.sleep(rng.uniform(0.0, 2.0))  # two files written 0.2 s apart, then verified
         kill_group(proc)
         recovered = migrator(root, "recover")
         assert recovered.returncode == 0, recovered.stderr

@@ -262,7 +262,7 @@ def test_sigkill_at_random_points_then_recover_leaves_before_or_after(tmp_path):
     import shutil
     import time
 
-    from tests.test_interrupts import files, kill_group, migrator, start
+    from tests.test_interrupts import files, kill_group, migrator, start, wait_for_journal
 
     pristine = tmp_path / "pristine"
     project = DjangoProject(pristine)
@@ -280,7 +280,8 @@ def test_sigkill_at_random_points_then_recover_leaves_before_or_after(tmp_path):
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(pristine, root)
         proc = start(root, ["squash", "--finish"], slow="0.2")
-        time.sleep(rng.uniform(4.0, 14.0))  # loads and migrates a test database first
+        wait_for_journal(root, proc)  # after loading and the schema of before
+        time.sleep(rng.uniform(0.0, 3.0))  # edits and deletes 0.2 s apart, then the proof
         kill_group(proc)
         recovered = migrator(root, "recover")
         assert recovered.returncode == 0, recovered.stderr
