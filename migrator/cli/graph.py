@@ -43,6 +43,9 @@ FORMATS = {
     Format.json: "json",
 }
 
+#: The formats drawn fitted to a screen unless --full (the HTML page pans and zooms).
+FITTED = ("svg", "png", "pdf", "dot")
+
 
 class RankDir(StrEnum):
     LR = "LR"
@@ -133,6 +136,16 @@ def graph(
     all_apps: Annotated[
         bool, typer.Option("--all", help="Also Django's contrib and third-party apps.")
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Draw every migration in long rows, as it comes. Default for pictures "
+            "(svg, png, pdf, dot): fitted to a screen, long chains wrapped into rows, and, "
+            "when the project is too big for that, the conflicts' story with the rest "
+            "summarised.",
+        ),
+    ] = False,
     collapse: Annotated[
         bool | None,
         typer.Option(
@@ -209,7 +222,7 @@ def graph(
     from migrator import drawing
     from migrator.graph import database_info
     from migrator.project import load_project
-    from migrator.render import graph_files
+    from migrator.render import graph_files, summary
     from migrator.render.escape import terminal
     from migrator.render.viewmodel import build_view
 
@@ -288,7 +301,15 @@ def graph(
         verdicts = (
             drawing.verdicts(project.graph) if explain and squashed is Squashed.used else None
         )
-        view = view_of(verdicts=verdicts)
+        if full or fmt not in FITTED:
+            view = view_of(verdicts=verdicts)
+        else:
+            view = summary.readable(
+                project.graph,
+                functools.partial(view_of, verdicts=verdicts),
+                summarise_rest=not focus,
+                legend=legend,
+            )
         content, note = graph_files.render(
             view,
             fmt,

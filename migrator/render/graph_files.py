@@ -10,7 +10,7 @@ from pathlib import Path
 import networkx as nx
 
 from migrator.errors import UsageError, WriteError
-from migrator.render import dot, graph_json, html, lanes, mermaid
+from migrator.render import dot, fit, graph_json, html, lanes, mermaid
 from migrator.render.words import readable
 
 FORMATS = {
@@ -89,7 +89,10 @@ def render(
     placed = None
     if uses_lanes(view, layout_choice):
         placed = lanes.lane_layout(view, dot.node_texts(view), rankdir)
-    source = readable(dot.render_dot(view, rankdir=rankdir, legend=legend, lanes=placed))
+    wrap = None
+    if placed is None and view.graph.get("fit") and rankdir in ("LR", "RL"):
+        wrap = fit.plan(view, dot.node_texts(view), legend=legend)
+    source = readable(dot.render_dot(view, rankdir=rankdir, legend=legend, lanes=placed, wrap=wrap))
     if fmt == "dot":
         return source.encode(), None
     positioned = placed is not None

@@ -63,7 +63,11 @@ COLLAPSED = "collapsed"
 FOCUS = "focus"
 APPLIED = "applied"
 UNAPPLIED = "unapplied"
-MARKS = (CONFLICT, MERGE, SQUASHED, REPLACED, DATA, ELIDABLE, COLLAPSED, FOCUS, APPLIED, UNAPPLIED)
+SUMMARY = "summary"  # several migrations, or a whole app, as one node (render/summary.py)
+MARKS = (
+    *(CONFLICT, MERGE, SQUASHED, REPLACED, DATA, ELIDABLE, COLLAPSED, FOCUS, APPLIED, UNAPPLIED),
+    SUMMARY,
+)
 
 _DATA_OPERATIONS = ("RunPython", "RunSQL")
 
