@@ -116,6 +116,11 @@ def readable(
     ``summarise_rest``, the conflicts' story with the rest summarised instead."""
     view = build()
     view.graph["fit"] = True
+    _, story = detailed(graph, view)
+    for node in story:
+        view.nodes[node]["operations"] = describe_operations(
+            graph.nodes[node].get("operations", ())
+        )
     if not summarise_rest or fit.plan(view, dot.node_texts(view), legend=legend).fits:
         return view
     whole = build(collapse_runs=False)
