@@ -307,6 +307,7 @@ def graph(
             view = summary.readable(
                 project.graph,
                 functools.partial(view_of, verdicts=verdicts),
+                collapse_runs=collapse,
                 summarise_rest=not focus,
                 legend=legend,
             )

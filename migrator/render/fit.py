@@ -58,6 +58,18 @@ class Wrap:
         )
 
 
+def fits(view: nx.DiGraph, lines: dict[Key, list[str]], *, legend: bool = True) -> bool:
+    """Whether the view, wrapped, fits a screen; cheaply false when its nodes alone
+    would cover more than the largest picture."""
+    area = 0.0
+    for node in view.nodes:
+        width, height = node_size(lines[node])
+        area += (width + RANK_SEP) * (height + NODE_SEP)
+        if area > MAX_SIDE * MAX_SIDE:
+            return False
+    return plan(view, lines, legend=legend).fits
+
+
 def node_size(lines: list[str]) -> tuple[float, float]:
     """Estimated size of a node with these lines of :data:`FONT_SIZE` text."""
     return (

@@ -96,11 +96,12 @@ def summarise(view: nx.DiGraph, graph: nx.DiGraph, keep: set[Key], story: set[Ke
         if node in story:
             data["operations"] = describe_operations(graph.nodes[node].get("operations", ()))
         result.add_node(node, **data)
+    heads = set(head.values())
     for parent, child, data in sorted(view.edges(data=True)):
         tail, tip = head.get(parent, parent), head.get(child, child)
         if tail == tip or result.has_edge(tail, tip):
             continue
-        if tail in head.values() and tip in head.values() and tail[0] != tip[0]:
+        if tail in heads and tip in heads and tail[0] != tip[0]:
             continue
         result.add_edge(tail, tip, **data)
     result.graph["summarised_apps"] = sorted(set(by_app) - detailed_apps)
@@ -109,21 +110,29 @@ def summarise(view: nx.DiGraph, graph: nx.DiGraph, keep: set[Key], story: set[Ke
 
 
 def readable(
-    graph: nx.DiGraph, build: Callable[..., nx.DiGraph], *, summarise_rest: bool, legend: bool
+    graph: nx.DiGraph,
+    build: Callable[..., nx.DiGraph],
+    *,
+    collapse_runs: bool | None,
+    summarise_rest: bool,
+    legend: bool,
 ) -> nx.DiGraph:
-    """The default picture: the view ``build()`` makes, marked to be drawn wrapped; when
-    even wrapped it would not fit a screen (:attr:`migrator.render.fit.Wrap.fits`) and
-    ``summarise_rest``, the conflicts' story with the rest summarised instead."""
-    view = build()
+    """The default picture: the view ``build()`` makes (collapsed as ``collapse_runs``
+    says), marked to be drawn wrapped; when even wrapped it would not fit a screen
+    (:attr:`migrator.render.fit.Wrap.fits`) and ``summarise_rest``, the conflicts' story
+    with the rest summarised instead."""
+    whole = build(collapse_runs=False)
+    view = whole
+    if collapse_runs or (collapse_runs is None and len(whole) > viewmodel.AUTO_COLLAPSE):
+        view = viewmodel.collapsed(whole)
     view.graph["fit"] = True
     _, story = detailed(graph, view)
     for node in story:
         view.nodes[node]["operations"] = describe_operations(
             graph.nodes[node].get("operations", ())
         )
-    if not summarise_rest or fit.plan(view, dot.node_texts(view), legend=legend).fits:
+    if not summarise_rest or fit.fits(view, dot.node_texts(view), legend=legend):
         return view
-    whole = build(collapse_runs=False)
     keep, story = detailed(graph, whole)
     view = summarise(whole, graph, keep, story)
     for node in viewmodel.conflict_story(graph, story, viewmodel.replaced_by(graph))[0]:

@@ -427,6 +427,13 @@ def build_view(
     return view
 
 
+def collapsed(view: nx.DiGraph) -> nx.DiGraph:
+    """A view built with ``collapse_runs=False``, its linear runs collapsed."""
+    result = _collapse_view(view, view.graph["windows"])
+    result.graph["collapsed"] = True
+    return result
+
+
 def nothing_left() -> UsageError:
     """The filters the user gave leave nothing to draw."""
     return UsageError(
