@@ -215,15 +215,19 @@ def _add_other_apps(
 def _add_rows(dot: graphviz.Digraph, view: nx.DiGraph, wrap: Wrap, ids: dict[Key, str]) -> None:
     """Invisible edges that keep each group's rows in order, one under the other, and
     line up the other apps' nodes in rows."""
+    # Flat edges order a rank; with rankdir=LR the head goes above the tail.
+    def above(upper: Key, lower: Key) -> None:
+        dot.edge(view_name(lower, ids), view_name(upper, ids), style="invis", minlen="0")
+
+    # (Between clusters dot does not keep such an order: it places the apps itself.)
     for group, nodes in groups(view).items():
         rows = rows_of(wrap, nodes)
         if not group:  # no edges between them: chain each row
             for row in rows:
                 for left, right in zip(row, row[1:], strict=False):
                     dot.edge(view_name(left, ids), view_name(right, ids), style="invis")
-        # Flat edges order a rank; with rankdir=LR the head goes above the tail.
         for upper, lower in zip(rows, rows[1:], strict=False):
-            dot.edge(view_name(lower[0], ids), view_name(upper[0], ids), style="invis", minlen="0")
+            above(upper[0], lower[0])
 
 
 def view_name(node: Key, ids: dict[Key, str]) -> str:
