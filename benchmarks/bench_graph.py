@@ -80,7 +80,7 @@ def main() -> int:
                 timeout=args.timeout,
             )
             cpu = children_cpu() - before
-            found = re.search(r"(\d+) nodes after collapsing", result.stdout)
+            found = re.search(r"(\d+) nodes after (?:collapsing|summarising)", result.stdout)
             verdict = "-"
             if target is not None and result.returncode == 0:
                 verdict = "PASS" if result.seconds <= target else "MISS"

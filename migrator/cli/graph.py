@@ -330,9 +330,8 @@ def graph(
             raise typer.Exit(EXIT_OK)
         graph_files.write_atomically(output, content)
     shown = sum(len(data["members"]) for _, data in view.nodes(data=True))
-    after = (
-        f", {view.number_of_nodes()} nodes after collapsing" if (view.graph["collapsed"]) else ""
-    )
+    how = "summarising" if "summarised_apps" in view.graph else "collapsing"
+    after = f", {view.number_of_nodes()} nodes after {how}" if view.graph["collapsed"] else ""
     app_count = plural(len(view.graph["apps"]), "app")
     write(f"wrote {terminal(output)}: {plural(shown, 'migration')} in {app_count}{after}\n")
     if note:
