@@ -308,7 +308,6 @@ def graph(
                 project.graph,
                 functools.partial(view_of, verdicts=verdicts),
                 collapse_runs=collapse,
-                summarise_rest=not focus,
                 legend=legend,
             )
         content, note = graph_files.render(

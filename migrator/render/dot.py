@@ -215,6 +215,7 @@ def _add_other_apps(
 def _add_rows(dot: graphviz.Digraph, view: nx.DiGraph, wrap: Wrap, ids: dict[Key, str]) -> None:
     """Invisible edges that keep each group's rows in order, one under the other, and
     line up the other apps' nodes in rows."""
+
     # Flat edges order a rank; with rankdir=LR the head goes above the tail.
     def above(upper: Key, lower: Key) -> None:
         dot.edge(view_name(lower, ids), view_name(upper, ids), style="invis", minlen="0")

@@ -66,6 +66,8 @@ LAYOUTS = ("auto", "dot", "lanes")
 def uses_lanes(view: nx.DiGraph, choice: str) -> bool:
     """``auto``: Graphviz's ``dot`` lays the picture out unless that would take it more
     than a few seconds (see :data:`migrator.render.lanes.DOT_BUDGET`)."""
+    if "summarised_apps" in view.graph:
+        return False  # a summary is small, and its other apps have no band of their own
     if choice == "auto":
         return lanes.dot_cost(view) > lanes.DOT_BUDGET
     return choice == "lanes"

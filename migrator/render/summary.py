@@ -25,6 +25,8 @@ from migrator.render import dot, fit, viewmodel
 #: Most operations listed under a branch migration's name.
 OPERATIONS_SHOWN = 3
 _LONGEST_OPERATION = 48
+#: Most stretches of an app's other migrations drawn apart; more are one node.
+_MOST_STRETCHES = 3
 
 
 def detailed(graph: nx.DiGraph, view: nx.DiGraph) -> tuple[set[Key], set[Key]]:
@@ -72,6 +74,8 @@ def summarise(view: nx.DiGraph, graph: nx.DiGraph, keep: set[Key], story: set[Ke
         else:
             own = view.subgraph(rest)
             groups = [sorted(part) for part in nx.weakly_connected_components(own)]
+            if len(groups) > _MOST_STRETCHES:  # scattered: one node says it better
+                groups = [rest]
         for members in sorted(groups):
             if app in detailed_apps and len(members) == 1:
                 single.update(members)  # drawn as it is: a summary would say no less
@@ -114,13 +118,12 @@ def readable(
     build: Callable[..., nx.DiGraph],
     *,
     collapse_runs: bool | None,
-    summarise_rest: bool,
     legend: bool,
 ) -> nx.DiGraph:
     """The default picture: the view ``build()`` makes (collapsed as ``collapse_runs``
     says), marked to be drawn wrapped; when even wrapped it would not fit a screen
-    (:attr:`migrator.render.fit.Wrap.fits`) and ``summarise_rest``, the conflicts' story
-    with the rest summarised instead."""
+    (:attr:`migrator.render.fit.Wrap.fits`), the conflicts' story and the focused
+    migrations with the rest summarised instead."""
     whole = build(collapse_runs=False)
     view = whole
     if collapse_runs or (collapse_runs is None and len(whole) > viewmodel.AUTO_COLLAPSE):
@@ -131,9 +134,10 @@ def readable(
         view.nodes[node]["operations"] = describe_operations(
             graph.nodes[node].get("operations", ())
         )
-    if not summarise_rest or fit.fits(view, dot.node_texts(view), legend=legend):
+    if fit.fits(view, dot.node_texts(view), legend=legend):
         return view
     keep, story = detailed(graph, whole)
+    keep |= {node for node in whole if viewmodel.FOCUS in whole.nodes[node]["marks"]}
     view = summarise(whole, graph, keep, story)
     for node in viewmodel.conflict_story(graph, story, viewmodel.replaced_by(graph))[0]:
         if node in view:
