@@ -74,10 +74,13 @@ def small(tmp_path):
 
 def test_dot_mermaid_json_snapshots_of_a_small_project(small):
     outputs = {}
+    # --full draws what the default drew before pictures were fitted to a screen: these
+    # snapshots are the former default's, unchanged.
     for name, args in {
-        "small.dot": [],
-        "small_collapsed.dot": ["--collapse"],
-        "small_tb.dot": ["-X", "notes", "--rankdir", "TB", "--no-legend"],
+        "small.dot": ["--full"],
+        "small_fitted.dot": [],
+        "small_collapsed.dot": ["--full", "--collapse"],
+        "small_tb.dot": ["--full", "-X", "notes", "--rankdir", "TB", "--no-legend"],
         "small.mmd": ["-o", "graph.mmd"],
         "small.json": ["-o", "graph.json"],
     }.items():
@@ -93,8 +96,9 @@ def test_dot_mermaid_json_snapshots_of_a_small_project(small):
     for name, text in outputs.items():
         assert_snapshot(name, text)
     # byte-identical on a second run
-    again = small.migrator("graph", "--collapse")
+    again = small.migrator("graph", "--full", "--collapse")
     assert again.out == outputs["small_collapsed.dot"]
+    assert small.migrator("graph").out == outputs["small_fitted.dot"]
 
 
 def test_conflicting_leaves_are_the_ones_django_detects(small):
@@ -352,9 +356,13 @@ def test_html_page_loads_offline_and_search_finds_a_migration(small, tmp_path, l
 
 
 def test_sample_apps_snapshot(tmp_path):
-    result = sample_project(tmp_path / "shop").migrator("graph")
+    project = sample_project(tmp_path / "shop")
+    result = project.migrator("graph", "--full")
     assert result.code == 0, result.err
-    assert_snapshot("sample_apps.dot", result.out)
+    assert_snapshot("sample_apps.dot", result.out)  # the former default, unchanged
+    fitted = project.migrator("graph")
+    assert fitted.code == 0, fitted.err
+    assert_snapshot("sample_apps_fitted.dot", fitted.out)
 
 
 # -- applied state, squash windows, the lane layout -------------------------------------

@@ -44,6 +44,9 @@ FORMATS = {
     Format.json: "json",
 }
 
+#: The formats drawn fitted to a screen unless --full (the HTML page pans and zooms).
+FITTED = ("svg", "png", "pdf", "dot")
+
 
 class RankDir(StrEnum):
     LR = "LR"
@@ -133,6 +136,16 @@ def graph(
     ] = None,
     all_apps: Annotated[
         bool, typer.Option("--all", help="Also Django's contrib and third-party apps.")
+    ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Draw every migration in long rows, as it comes. Default for pictures "
+            "(svg, png, pdf, dot): fitted to a screen, long chains wrapped into rows, and, "
+            "when the project is too big for that, the conflicts' story with the rest "
+            "summarised.",
+        ),
     ] = False,
     collapse: Annotated[
         bool | None,
@@ -229,7 +242,7 @@ def graph(
     from migrator import drawing
     from migrator.graph import database_info
     from migrator.project import load_project
-    from migrator.render import graph_files
+    from migrator.render import graph_files, summary
     from migrator.render.escape import terminal
     from migrator.render.viewmodel import build_view
     from migrator.review import added_since, predicted_merge
@@ -317,7 +330,15 @@ def graph(
         verdicts = (
             drawing.verdicts(project.graph) if explain and squashed is Squashed.used else None
         )
-        view = view_of(verdicts=verdicts)
+        if full or fmt not in FITTED:
+            view = view_of(verdicts=verdicts)
+        else:
+            view = summary.readable(
+                project.graph,
+                functools.partial(view_of, verdicts=verdicts),
+                collapse_runs=collapse,
+                legend=legend,
+            )
         if review is not None:
             view.graph["review"] = {
                 "against" if against else "since": review.ref,
@@ -344,9 +365,8 @@ def graph(
             raise typer.Exit(EXIT_OK)
         graph_files.write_atomically(output, content)
     shown = sum(len(data["members"]) for _, data in view.nodes(data=True))
-    after = (
-        f", {view.number_of_nodes()} nodes after collapsing" if (view.graph["collapsed"]) else ""
-    )
+    how = "summarising" if "summarised_apps" in view.graph else "collapsing"
+    after = f", {view.number_of_nodes()} nodes after {how}" if view.graph["collapsed"] else ""
     app_count = plural(len(view.graph["apps"]), "app")
     write(f"wrote {terminal(output)}: {plural(shown, 'migration')} in {app_count}{after}\n")
     if note:

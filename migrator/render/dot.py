@@ -19,6 +19,7 @@ from migrator.errors import UsageError
 from migrator.graph import Key, key_str
 from migrator.render import viewmodel
 from migrator.render.escape import dot_id, dot_lines, dot_text
+from migrator.render.fit import FONT_SIZE, Wrap, groups, rows_of
 from migrator.render.lanes import Lanes
 from migrator.render.palette import (
     ADDED_BLUE,
@@ -48,6 +49,7 @@ LEGEND = {
     viewmodel.UNAPPLIED: "not applied",
     viewmodel.ADDED: "added on this branch",
     viewmodel.INCOMING: "from the merged branch",
+    viewmodel.SUMMARY: "several migrations, summarised",
 }
 
 
@@ -59,6 +61,8 @@ def node_lines(data: dict) -> list[str]:
     """The text of a node: its name, then what it is."""
     marks = set(data["marks"])
     lines = [data["label"]]
+    if data.get("note"):
+        lines.append(data["note"])
     if viewmodel.CONFLICT in marks:
         lines.append("conflicting leaf")
     if viewmodel.MERGE in marks:
@@ -68,6 +72,7 @@ def node_lines(data: dict) -> list[str]:
     if data["data_operations"]:
         kinds = " + ".join(data["data_operations"])
         lines.append(f"{kinds} (elidable)" if viewmodel.ELIDABLE in marks else kinds)
+    lines.extend(data.get("operations", ()))
     return lines
 
 
@@ -85,7 +90,7 @@ def node_attributes(data: dict, colours: dict[str, str]) -> dict[str, str]:
         attributes.update(color=ORANGE, penwidth="2")
         if viewmodel.ELIDABLE in marks:
             style.append("dotted")
-    if viewmodel.COLLAPSED in marks or viewmodel.REPLACED in marks:
+    if marks & {viewmodel.COLLAPSED, viewmodel.REPLACED, viewmodel.SUMMARY}:
         style.append("dashed")
     if viewmodel.REPLACED in marks:
         attributes.update(fontcolor=GREY, color=GREY)
@@ -123,10 +128,16 @@ def node_texts(view: nx.DiGraph) -> dict[Key, list[str]]:
 
 
 def build_dot(
-    view: nx.DiGraph, *, rankdir: str = "LR", legend: bool = True, lanes: Lanes | None = None
+    view: nx.DiGraph,
+    *,
+    rankdir: str = "LR",
+    legend: bool = True,
+    lanes: Lanes | None = None,
+    wrap: Wrap | None = None,
 ) -> graphviz.Digraph:
     """The DOT graph; with ``lanes``, every node and cluster carries its position, for
-    ``neato -n2`` to draw without laying out again."""
+    ``neato -n2`` to draw without laying out again; with ``wrap``, long chains wrap into
+    rows (see :mod:`migrator.render.fit`) and the text is larger."""
     apps = view.graph["apps"]
     shown = sum(len(data["members"]) for _, data in view.nodes(data=True))
     comment = f"migrator graph: {shown} migrations in {len(apps)} apps"
@@ -147,8 +158,12 @@ def build_dot(
         node_attr={"fontname": FONT, "fontsize": "10", "height": "0.3", "margin": "0.08,0.03"},
         edge_attr={"arrowsize": "0.6", "fontname": FONT, "fontsize": "9"},
     )
+    if wrap is not None:
+        dot.graph_attr["fontsize"] = str(FONT_SIZE + 2)
+        dot.node_attr["fontsize"] = str(FONT_SIZE)
     ids = node_ids(view)
     by_app = viewmodel.nodes_by_app(view)
+    summarised = set(view.graph.get("summarised_apps", ()))
     windows = {node: w for w in view.graph.get("windows", []) for node in w.nodes}
     height = 0.0
     if lanes is not None:
@@ -158,6 +173,8 @@ def build_dot(
         )
     clusters = cluster_names(apps)
     for app, info in apps.items():
+        if app in summarised:
+            continue
         with dot.subgraph(name=clusters[app]) as cluster:
             title = viewmodel.app_title(app, info)
             cluster.attr(
@@ -178,19 +195,54 @@ def build_dot(
             _add_nodes(
                 cluster, view, by_app[app], ids, windows, apps[app], lanes, height, clusters[app]
             )
+    if summarised:
+        _add_other_apps(dot, view, summarised, ids)
     for index, (parent, child, data) in enumerate(sorted(view.edges(data=True))):
-        dot.edge(
-            view_name(parent, ids),
-            view_name(child, ids),
-            id=f"e{index}",
-            **_edge_attributes(data),
-        )
+        attributes = _edge_attributes(data)
+        if wrap is not None and (not data["same_app"] or wrap.row(parent) != wrap.row(child)):
+            attributes["constraint"] = "false"  # only a row's own edges set the columns
+        dot.edge(view_name(parent, ids), view_name(child, ids), id=f"e{index}", **attributes)
+    if wrap is not None:
+        _add_rows(dot, view, wrap, ids)
     if legend:
         _add_legend(dot, view, lanes)
     return dot
 
 
 _LEGEND_ROW = 60.0  # points under the lanes for the legend
+
+
+def _add_other_apps(
+    dot: graphviz.Digraph, view: nx.DiGraph, summarised: set[str], ids: dict[Key, str]
+) -> None:
+    """The apps drawn as one node each, in one cluster."""
+    nodes = sorted(node for node in view.nodes if node[0] in summarised)
+    count = sum(len(view.nodes[node]["members"]) for node in nodes)
+    title = f"other apps, summarised: {len(nodes)} apps, {count} migrations"
+    with dot.subgraph(name="cluster_other_apps") as cluster:
+        cluster.attr(label=dot_text(title), labeljust="l", style="rounded", color=GREY)
+        cluster.attr(fontcolor=GREY, tooltip=dot_text(title))
+        for node in nodes:
+            _add_node(cluster, view, node, ids, view.graph["apps"][node[0]], None, 0.0)
+
+
+def _add_rows(dot: graphviz.Digraph, view: nx.DiGraph, wrap: Wrap, ids: dict[Key, str]) -> None:
+    """Invisible edges that keep each group's rows in order, one under the other, and
+    line up the other apps' nodes in rows."""
+
+    # Flat edges order a rank; with rankdir=LR the head goes above the tail.
+    def above(upper: Key, lower: Key) -> None:
+        dot.edge(view_name(lower, ids), view_name(upper, ids), style="invis", minlen="0")
+
+    # (Between clusters dot does not keep such an order: it places the apps itself.)
+    for group, nodes in groups(view).items():
+        rows = rows_of(wrap, nodes)
+        if not group:  # no edges between them: chain each row
+            for row in rows:
+                for left, right in zip(row, row[1:], strict=False):
+                    dot.edge(view_name(left, ids), view_name(right, ids), style="invis")
+        for upper, lower in zip(rows, rows[1:], strict=False):
+            above(upper[0], lower[0])
 
 
 def view_name(node: Key, ids: dict[Key, str]) -> str:
@@ -345,9 +397,14 @@ def _add_legend(dot: graphviz.Digraph, view: nx.DiGraph, lanes: Lanes | None) ->
 
 
 def render_dot(
-    view: nx.DiGraph, *, rankdir: str = "LR", legend: bool = True, lanes: Lanes | None = None
+    view: nx.DiGraph,
+    *,
+    rankdir: str = "LR",
+    legend: bool = True,
+    lanes: Lanes | None = None,
+    wrap: Wrap | None = None,
 ) -> str:
-    return build_dot(view, rankdir=rankdir, legend=legend, lanes=lanes).source
+    return build_dot(view, rankdir=rankdir, legend=legend, lanes=lanes, wrap=wrap).source
 
 
 def render_image(source: str, image_format: str, *, positioned: bool = False) -> bytes:

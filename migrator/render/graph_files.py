@@ -10,7 +10,7 @@ from pathlib import Path
 import networkx as nx
 
 from migrator.errors import UsageError, WriteError
-from migrator.render import dot, graph_json, html, lanes, mermaid
+from migrator.render import dot, fit, graph_json, html, lanes, mermaid
 from migrator.render.words import readable
 
 FORMATS = {
@@ -66,6 +66,8 @@ LAYOUTS = ("auto", "dot", "lanes")
 def uses_lanes(view: nx.DiGraph, choice: str) -> bool:
     """``auto``: Graphviz's ``dot`` lays the picture out unless that would take it more
     than a few seconds (see :data:`migrator.render.lanes.DOT_BUDGET`)."""
+    if "summarised_apps" in view.graph:
+        return False  # a summary is small, and its other apps have no band of their own
     if choice == "auto":
         return lanes.dot_cost(view) > lanes.DOT_BUDGET
     return choice == "lanes"
@@ -92,7 +94,10 @@ def render(
     placed = None
     if uses_lanes(view, layout_choice):
         placed = lanes.lane_layout(view, dot.node_texts(view), rankdir)
-    source = readable(dot.render_dot(view, rankdir=rankdir, legend=legend, lanes=placed))
+    wrap = None
+    if placed is None and view.graph.get("fit") and rankdir in ("LR", "RL"):
+        wrap = fit.plan(view, dot.node_texts(view), legend=legend)
+    source = readable(dot.render_dot(view, rankdir=rankdir, legend=legend, lanes=placed, wrap=wrap))
     if fmt == "dot":
         return source.encode(), None
     positioned = placed is not None

@@ -65,9 +65,10 @@ APPLIED = "applied"
 UNAPPLIED = "unapplied"
 ADDED = "added"  # --since / --against: this branch adds it over the merge base
 INCOMING = "incoming"  # --against: the merged branch brings it
+SUMMARY = "summary"  # several migrations, or a whole app, as one node (render/summary.py)
 MARKS = (
     *(CONFLICT, MERGE, SQUASHED, REPLACED, DATA, ELIDABLE, COLLAPSED, FOCUS, APPLIED, UNAPPLIED),
-    *(ADDED, INCOMING),
+    *(ADDED, INCOMING, SUMMARY),
 )
 
 _DATA_OPERATIONS = ("RunPython", "RunSQL")
@@ -430,6 +431,13 @@ def build_view(
     view.graph["windows"] = window_list
     view.graph["hidden"] = graph.number_of_nodes() - len(shown)
     return view
+
+
+def collapsed(view: nx.DiGraph) -> nx.DiGraph:
+    """A view built with ``collapse_runs=False``, its linear runs collapsed."""
+    result = _collapse_view(view, view.graph["windows"])
+    result.graph["collapsed"] = True
+    return result
 
 
 def nothing_left() -> UsageError:
