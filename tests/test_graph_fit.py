@@ -131,3 +131,20 @@ def test_a_big_project_shows_its_two_conflicts_and_summarises_the_rest(tmp_path)
     full = project.migrator("graph", "--full").out
     assert len(node_statements(full)) > 5 * len(nodes)  # everything, collapsed runs
     assert "other apps, summarised" not in full
+
+
+@needs_dot
+def test_a_big_project_without_conflicts_says_where_the_detail_is(tmp_path):
+    """Too big to fit even wrapped and nothing in conflict: every app is one node with
+    Django's count, and the picture names the options that draw more."""
+    generator().generate_project(tmp_path / "gen", 12, 100, conflicts=0, seed=3)
+    project = DjangoProject.open(tmp_path / "gen")
+    counts = json.loads(project.django(ORACLE).out)["counts"]
+    counts = {app: n for app, n in counts.items() if app.startswith("app_")}  # not contrib
+    result = project.migrator("graph")
+    assert result.code == 0, result.err
+    labels = set(node_statements(result.out).values())
+    assert labels == {f"{app}\n{count} migrations" for app, count in counts.items()}
+    total = sum(counts.values())
+    assert f"{len(counts)} apps, {total} migrations, no conflict (--full draws" in result.out
+    assert "other apps" not in result.out

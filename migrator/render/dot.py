@@ -219,6 +219,11 @@ def _add_other_apps(
     nodes = sorted(node for node in view.nodes if node[0] in summarised)
     count = sum(len(view.nodes[node]["members"]) for node in nodes)
     title = f"other apps, summarised: {len(nodes)} apps, {count} migrations"
+    if len(nodes) == len(view):  # no conflict to tell: say where the detail is
+        title = (
+            f"{len(nodes)} apps, {count} migrations, no conflict (--full draws every "
+            "migration, --apps how the apps depend on each other)"
+        )
     with dot.subgraph(name="cluster_other_apps") as cluster:
         cluster.attr(label=dot_text(title), labeljust="l", style="rounded", color=GREY)
         cluster.attr(fontcolor=GREY, tooltip=dot_text(title))
