@@ -3,7 +3,7 @@ collide, where each migration came from, and what to do next."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
@@ -11,7 +11,7 @@ import networkx as nx
 from migrator import git
 from migrator.analysis import leaves as graph_leaves
 from migrator.analysis import plans
-from migrator.analysis.overlap import FIELD, MODEL, Overlap, findings
+from migrator.analysis.overlap import FIELD, Overlap, findings
 from migrator.django.overlap import branch_overlap
 from migrator.errors import RefusedError
 from migrator.graph import Key, key_str
@@ -51,7 +51,6 @@ class AppExplanation:
     fork_points: tuple[str, ...]  # several: criss-cross; none: no common ancestor
     branches: tuple[Branch, ...]
     overlap: Overlap
-    recommendation: str
     apply_order: tuple[str, ...]  # branch migrations as migrate runs them after a merge
     merge: git.MergeState | None = None  # the git merge, when HEAD is in or is one
     git: bool = False  # provenance was looked up (cwd is in a git work tree)
@@ -95,13 +94,12 @@ def explain_app(graph: nx.DiGraph, app_label: str, *, cwd: Path | None = None) -
         forks,
         branches,
         overlap,
-        "",
         order,
         merge,
         origins is not None,
         merge is None and cwd is not None and origins is not None and git.is_shallow(cwd),
     )
-    return _with_recommendation(explanation)
+    return explanation
 
 
 def _step(graph: nx.DiGraph, node: Key, origins: dict[Path, git.Origin] | None) -> Step:
@@ -127,70 +125,12 @@ def describe_operation(op) -> str:
 # -- what to do next -----------------------------------------------------------------------
 
 
-def _with_recommendation(x: AppExplanation) -> AppExplanation:
-    return replace(x, recommendation=recommend(x))
-
-
-def recommend(x: AppExplanation) -> str:
-    """Plain words from the verdict, with the command to run."""
-    app = x.app
-    if not x.is_conflict:
-        return f"Nothing to do: {app!r} has one leaf migration."
-    merge_cmd = f"`migrator merge {app}`"
-    order = ", ".join(x.apply_order)
-    parts = []
-    if not x.fork_points:
-        parts.append(
-            "The leaves share no migration (no common ancestor): check that both histories "
-            "belong in this app before joining them."
-        )
-    level = x.overlap.level
-    if level == FIELD:
-        targets = _targets(x, FIELD)
-        rebase = _branch_to_rebase(x)
-        parts.append(
-            f"Do not merge blindly: both branches change {targets}, and after a merge "
-            f"migration the one Django applies last wins (order: {order}). Strategy: "
-            f"rebase, a linear history that runs the merged-in branch last: run "
-            f"`migrator resolve {app}` (or `migrator rebase {app} --move {rebase.leaf}`); "
-            f"where a database has applied {', '.join(rebase.migrations)}, add "
-            f"`--database ALIAS --update-applied` so its rows move too. Then decide the "
-            f"final definition in {app}/models.py and run "
-            f"`python manage.py makemigrations {app}` so a migration records it. To merge "
-            f"anyway: `migrator resolve {app} --strategy merge` (or "
-            f"`migrator merge {app} --force`)."
-        )
-    elif level == MODEL:
-        parts.append(
-            f"Merge, then review {_targets(x, MODEL)}: both branches change "
-            f"{'it' if len(_targets_list(x, MODEL)) == 1 else 'them'} (different fields). Run "
-            f"`migrator resolve {app}` (strategy merge) or {merge_cmd}, then "
-            f"`python manage.py makemigrations --check --dry-run {app}` to confirm the "
-            "models match the merged migrations."
-        )
-    else:
-        parts.append(
-            "Merge is safe: the branches change different models. Run "
-            f"`migrator resolve {app}` (strategy merge) or {merge_cmd}."
-        )
-    if x.overlap.data_migrations:
-        parts.append(
-            "Both branches run data migrations (RunPython/RunSQL): make sure each still "
-            f"works when Django runs them in this order: {order}."
-        )
-    return " ".join(parts)
-
-
-def _targets_list(x: AppExplanation, level: str) -> list[str]:
+def changed_targets(x: AppExplanation, level: str) -> list[str]:
+    """The models (or fields) both branches change at ``level``, sorted."""
     return sorted({t for t, _, lv in findings(x.overlap) if lv == level})
 
 
-def _targets(x: AppExplanation, level: str) -> str:
-    names = _targets_list(x, level)
-    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-
-
-def _branch_to_rebase(x: AppExplanation) -> Branch:
+def branch_to_rebase(x: AppExplanation) -> Branch:
     """The merged-in side when git says which it is, else the branch with fewer
     migrations (the later leaf name on a tie)."""
     theirs = [
@@ -204,8 +144,9 @@ def _branch_to_rebase(x: AppExplanation) -> Branch:
 
 
 def resolving_command(x: AppExplanation) -> str:
-    """The one command that resolves the conflict, as :func:`recommend` words it: a merge
-    migration, or (both branches change one field) moving one branch after the other."""
+    """The one command that resolves the conflict, as the recommendation words it
+    (:func:`migrator.render.explain.recommend`): a merge migration, or (both branches
+    change one field) moving one branch after the other."""
     if x.overlap.level == FIELD:
-        return f"migrator rebase {x.app} --move {_branch_to_rebase(x).leaf}"
+        return f"migrator rebase {x.app} --move {branch_to_rebase(x).leaf}"
     return f"migrator merge {x.app}"

@@ -38,6 +38,7 @@ from migrator.write.plan import NewFile, WritePlan
 
 if TYPE_CHECKING:
     from migrator.django.writer import MergeMigration
+    from migrator.explain import AppExplanation
 
 #: Outcomes of one app.
 WRITE = "write"  # a merge migration is planned
@@ -65,7 +66,7 @@ class AppMerge:
     forced: bool = False  # written although both branches change the same field
     #: written although --static could not read some operations (their effect unknown)
     unreadable_operations: bool = False
-    recommendation: str = ""  # explain's, when refused
+    explanation: AppExplanation | None = None  # explain's, when refused (render words it)
     marker: Path | None = None  # the app's max_migration.txt, pointed at the merge
 
 
@@ -149,7 +150,7 @@ def plan_app(
         merge.unreadable_operations = True
     elif merge.overlap.level == FIELD:
         if not force:
-            merge.outcome, merge.recommendation = REFUSED, explanation.recommendation
+            merge.outcome, merge.explanation = REFUSED, explanation
             return merge
         merge.forced = True
     leaf_path = graph.nodes[(app_label, merge.leaves[0])]["path"]

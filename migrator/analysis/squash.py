@@ -37,17 +37,6 @@ SQUASHED = "squashed"  # an already-squashed migration (refused before Django 6.
 DROPPED_DEPENDENCY = "dropped-dependency"  # Django keeps only the first one's own-app deps
 BRANCHED = "not-expressible"  # START END would squash a different set (branched app)
 
-FLAG_HINTS = {
-    RUN_BEFORE: "Django drops run_before: add it to the squashed migration by hand",
-    NON_ATOMIC: "Django drops atomic = False: set it on the squashed migration, or keep "
-    "this migration out of the squash",
-    SQUASHED: "squashes a squashed migration (Django 6.0+ only)",
-    DROPPED_DEPENDENCY: "Django keeps the same-app dependencies of the first migration "
-    "only: add this one to the squashed migration by hand",
-    BRANCHED: "the app's history branches here: `squashmigrations START END` would squash "
-    "another set; no command suggested",
-}
-
 
 @dataclass(frozen=True)
 class Flag:
@@ -56,10 +45,6 @@ class Flag:
     kind: str
     migration: Key
     detail: str = ""
-
-    @property
-    def hint(self) -> str:
-        return FLAG_HINTS[self.kind]
 
 
 @dataclass(frozen=True)

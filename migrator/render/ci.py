@@ -28,6 +28,7 @@ from migrator.published import KIND as PUBLISHED
 from migrator.published import PublishedChange
 from migrator.render.against import change_hint, change_message, change_path
 from migrator.render.check import conflict_hint
+from migrator.render.explain import recommend
 from migrator.render.paths import display_path
 from migrator.render.words import plural
 
@@ -115,7 +116,7 @@ def _conflict_markdown(section: Section, conflict: Conflict, base: Path) -> list
     lines.append("")
     commands = [f"git merge {section.ref}"] if section.ref else []
     if explanation is not None:
-        lines += [f"**Verdict:** {md_words(explanation.recommendation)}", ""]
+        lines += [f"**Verdict:** {md_words(recommend(explanation))}", ""]
         commands.append(resolving_command(explanation))
     else:
         commands.append(f"migrator merge {conflict.app}")

@@ -15,7 +15,7 @@ from migrator.analysis.overlap import (
     collision_groups,
     is_summarised,
 )
-from migrator.explain import AppExplanation, Branch, Step
+from migrator.explain import AppExplanation, Branch, Step, branch_to_rebase, changed_targets
 from migrator.render.escape import terminal
 from migrator.render.paths import display_path
 from migrator.render.words import plural
@@ -195,7 +195,7 @@ def explanation_text(x: AppExplanation, base: Path) -> str:
             lines += _branch_lines(branch, base)
     lines += _overlap_lines(x.overlap)
     lines.append(f"  apply order after a merge: {', '.join(x.apply_order)}")
-    lines.append(f"  recommendation: {x.recommendation}")
+    lines.append(f"  recommendation: {recommend(x)}")
     # Each line once more through terminal(): a name with a newline, ESC or a bidi
     # control in it stays on its line and shows as an escape.
     return "".join(terminal(line) + "\n" for line in lines)
@@ -322,7 +322,7 @@ def explanation_dict(x: AppExplanation, base: Path) -> dict:
         ],
         "overlap": overlap_dict(x.overlap),
         "apply_order": list(x.apply_order),
-        "recommendation": x.recommendation,
+        "recommendation": recommend(x),
         "git": {"merge": _merge_dict(x.merge)} if x.git else None,
     }
 
@@ -333,3 +333,62 @@ def render_json(explanations: Sequence[AppExplanation], base: Path) -> str:
         "no_conflict": sorted(x.app for x in explanations if not x.is_conflict),
     }
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+# -- what to do next -----------------------------------------------------------------------
+
+
+def recommend(x: AppExplanation) -> str:
+    """Plain words from the verdict, with the command to run."""
+    app = x.app
+    if not x.is_conflict:
+        return f"Nothing to do: {app!r} has one leaf migration."
+    merge_cmd = f"`migrator merge {app}`"
+    order = ", ".join(x.apply_order)
+    parts = []
+    if not x.fork_points:
+        parts.append(
+            "The leaves share no migration (no common ancestor): check that both histories "
+            "belong in this app before joining them."
+        )
+    level = x.overlap.level
+    if level == kinds.FIELD:
+        targets = _targets(x, kinds.FIELD)
+        rebase = branch_to_rebase(x)
+        parts.append(
+            f"Do not merge blindly: both branches change {targets}, and after a merge "
+            f"migration the one Django applies last wins (order: {order}). Strategy: "
+            f"rebase, a linear history that runs the merged-in branch last: run "
+            f"`migrator resolve {app}` (or `migrator rebase {app} --move {rebase.leaf}`); "
+            f"where a database has applied {', '.join(rebase.migrations)}, add "
+            f"`--database ALIAS --update-applied` so its rows move too. Then decide the "
+            f"final definition in {app}/models.py and run "
+            f"`python manage.py makemigrations {app}` so a migration records it. To merge "
+            f"anyway: `migrator resolve {app} --strategy merge` (or "
+            f"`migrator merge {app} --force`)."
+        )
+    elif level == kinds.MODEL:
+        pronoun = "it" if len(changed_targets(x, kinds.MODEL)) == 1 else "them"
+        parts.append(
+            f"Merge, then review {_targets(x, kinds.MODEL)}: both branches change "
+            f"{pronoun} (different fields). Run "
+            f"`migrator resolve {app}` (strategy merge) or {merge_cmd}, then "
+            f"`python manage.py makemigrations --check --dry-run {app}` to confirm the "
+            "models match the merged migrations."
+        )
+    else:
+        parts.append(
+            "Merge is safe: the branches change different models. Run "
+            f"`migrator resolve {app}` (strategy merge) or {merge_cmd}."
+        )
+    if x.overlap.data_migrations:
+        parts.append(
+            "Both branches run data migrations (RunPython/RunSQL): make sure each still "
+            f"works when Django runs them in this order: {order}."
+        )
+    return " ".join(parts)
+
+
+def _targets(x: AppExplanation, level: str) -> str:
+    names = changed_targets(x, level)
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")

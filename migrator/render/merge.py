@@ -9,7 +9,7 @@ from pathlib import Path
 from migrator.analysis.overlap import FIELD, MODEL, Overlap, findings
 from migrator.merge import INSTALLED, REFUSED, UNCERTAIN, UNWRITABLE, WRITE, AppMerge, MergeReport
 from migrator.render.escape import terminal
-from migrator.render.explain import render_collisions
+from migrator.render.explain import recommend, render_collisions
 from migrator.render.paths import display_path
 from migrator.render.words import plural
 
@@ -95,8 +95,8 @@ def collisions(merge: AppMerge) -> str:
 
 
 def _advice(merge: AppMerge) -> str:
-    if merge.outcome == REFUSED:
-        return merge.recommendation
+    if merge.outcome == REFUSED and merge.explanation is not None:
+        return recommend(merge.explanation)
     if merge.blocked_by == INSTALLED:
         return (
             "point MIGRATION_MODULES at a migrations package in your project for this app, "

@@ -6,6 +6,11 @@ import json
 import shlex
 
 from migrator.analysis.squash import (
+    BRANCHED,
+    DROPPED_DEPENDENCY,
+    NON_ATOMIC,
+    RUN_BEFORE,
+    SQUASHED,
     BlockedRange,
     Cleanup,
     DependencyMove,
@@ -17,6 +22,18 @@ from migrator.analysis.squash import (
 from migrator.graph import key_str
 from migrator.render.escape import terminal
 from migrator.render.words import plural
+
+# What to do about each thing Django's squash drops or refuses (analysis.squash.Flag.kind).
+FLAG_HINTS = {
+    RUN_BEFORE: "Django drops run_before: add it to the squashed migration by hand",
+    NON_ATOMIC: "Django drops atomic = False: set it on the squashed migration, or keep "
+    "this migration out of the squash",
+    SQUASHED: "squashes a squashed migration (Django 6.0+ only)",
+    DROPPED_DEPENDENCY: "Django keeps the same-app dependencies of the first migration "
+    "only: add this one to the squashed migration by hand",
+    BRANCHED: "the app's history branches here: `squashmigrations START END` would squash "
+    "another set; no command suggested",
+}
 
 
 def _cost_line(cost: WindowCost) -> str:
@@ -93,7 +110,7 @@ def _window_lines(item: RankedWindow) -> list[str]:
         lines.append(f"  repoint before removing `replaces`: {relation}")
     for flag in window.flags:
         detail = f" ({flag.detail})" if flag.detail else ""
-        lines.append(f"  {flag.kind}: {key_str(flag.migration)}{detail}: {flag.hint}")
+        lines.append(f"  {flag.kind}: {key_str(flag.migration)}{detail}: {FLAG_HINTS[flag.kind]}")
     if window.command:
         lines.append(f"  {window.command}")
     return lines
@@ -189,7 +206,12 @@ def window_dict(item: RankedWindow) -> dict:
             _named(other, member, window.named_in_run_before) for other, member in window.dependents
         ],
         "flags": [
-            {"kind": f.kind, "migration": key_str(f.migration), "detail": f.detail, "hint": f.hint}
+            {
+                "kind": f.kind,
+                "migration": key_str(f.migration),
+                "detail": f.detail,
+                "hint": FLAG_HINTS[f.kind],
+            }
             for f in window.flags
         ],
     }
