@@ -51,6 +51,14 @@ def diverged(root: Path) -> DjangoProject:
     return project
 
 
+def as_from_a_terminal() -> None:
+    """In the child before exec: Ctrl-C's default action, as a shell gives a command it
+    runs in the foreground. A shell starts background jobs with SIGINT ignored (`make
+    test` runs one suite so), Python then never raises KeyboardInterrupt, and migrator
+    rightly leaves an ignored signal ignored (as under nohup): no SIGINT test would test."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(root: Path, args: list[str], slow: str = SLOW) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "migrator", *args],
@@ -60,6 +68,7 @@ def start(root: Path, args: list[str], slow: str = SLOW) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a CI job or a container
+        preexec_fn=as_from_a_terminal,
     )
 
 
