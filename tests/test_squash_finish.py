@@ -410,3 +410,39 @@ def test_the_earlier_squash_of_a_chain_is_finished_alone_when_the_later_is_refus
         "[X]",
         "0005_c",
     ]
+
+
+def test_a_dependent_in_an_app_that_is_not_the_projects_is_refused(tmp_path):
+    """An installed app outside the project (a package on the path, not under the
+    project's folder) depends on a replaced migration: its file is not ours to repoint,
+    and deleting the replaced one would leave it dangling for Django. Refused, named,
+    with nothing written, even with --force."""
+    site = tmp_path / "site"
+    vendor = site / "vendor" / "migrations"
+    vendor.mkdir(parents=True)
+    (site / "vendor" / "__init__.py").write_text("")
+    (vendor / "__init__.py").write_text("")
+    (vendor / "0001_initial.py").write_text(
+        "from django.db import migrations\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    dependencies = [('shop', '0002_thing')]\n"
+        "    operations = []\n"
+    )
+    project = DjangoProject(
+        tmp_path / "proj",
+        settings_extra=f"import sys\nsys.path.insert(0, {str(site)!r})\n"
+        "INSTALLED_APPS = [*INSTALLED_APPS, 'vendor']\n",
+    )
+    squashed_shop(project)
+    assert project.manage("migrate", "--noinput").code == 0  # Django loads it all
+    files = project.snapshot()
+    vendor_before = (vendor / "0001_initial.py").read_bytes()
+    for force in ([], ["--force"]):
+        result = project.migrator("squash", "--finish", *force)
+        assert result.code == 1, result.out + result.err
+        assert (
+            "vendor.0001_initial depends on a replaced migration, and its app is not the "
+            "project's" in result.out
+        ), result.out
+        assert project.snapshot() == files
+        assert (vendor / "0001_initial.py").read_bytes() == vendor_before
