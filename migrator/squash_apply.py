@@ -115,7 +115,7 @@ def fresh_command(project: Project, command: str, *args: str) -> list[str]:
     return argv + list(args)
 
 
-def _run(argv: list[str], project: Project) -> subprocess.CompletedProcess:
+def run_fresh(argv: list[str], project: Project) -> subprocess.CompletedProcess:
     return subprocess.run(
         argv,
         cwd=own_folder(),
@@ -127,7 +127,7 @@ def _run(argv: list[str], project: Project) -> subprocess.CompletedProcess:
     )
 
 
-def _failure(proc: subprocess.CompletedProcess) -> tuple[str, str | None]:
+def failure_of(proc: subprocess.CompletedProcess) -> tuple[str, str | None]:
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     message = next((line for line in lines if line.startswith("migrator: error: ")), None)
     hint = next((line for line in lines if line.strip().startswith("hint: ")), None)
@@ -158,11 +158,11 @@ def plan_squash(
         project, "squash-source", "--database", database, "--out", str(out), "--", app, *chosen
     )
     try:
-        proc = _run(argv, project)
+        proc = run_fresh(argv, project)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RefusedError(f"could not run Django's squashmigrations: {exc}") from None
     if proc.returncode != 0 or not out.is_file():
-        message, hint = _failure(proc)
+        message, hint = failure_of(proc)
         raise RefusedError(message, hint=hint or "nothing was written")
     made = json.loads(out.read_text(encoding="utf-8"))
     result.name, result.source = made["name"], made["source"]
@@ -208,15 +208,21 @@ def trial_verifier(project: Project, source_json: Path, database: str) -> Callab
         argv = fresh_command(
             project, "squash-trial", "--database", database, "--out", str(out), str(source_json)
         )
-        try:
-            proc = _run(argv, project)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"could not migrate test databases in a new process: {exc}"
-        if proc.returncode != 0 or not out.is_file():
-            return f"migrating test databases failed: {_failure(proc)[0]}"
-        return json.loads(out.read_text(encoding="utf-8"))["failure"]
+        return trial_failure(project, argv, out)
 
     return verify
+
+
+def trial_failure(project: Project, argv: list[str], out: Path) -> str | None:
+    """Run a trial command (``argv``, writing ``out``) in a fresh process: what it found
+    wrong on its test databases, or why it could not run; ``None`` when all held."""
+    try:
+        proc = run_fresh(argv, project)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"could not migrate test databases in a new process: {exc}"
+    if proc.returncode != 0 or not out.is_file():
+        return f"migrating test databases failed: {failure_of(proc)[0]}"
+    return json.loads(out.read_text(encoding="utf-8"))["failure"]
 
 
 def squash_apply(

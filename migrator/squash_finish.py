@@ -24,7 +24,6 @@ The rows of ``django_migrations`` are not touched (see :mod:`migrator.django.fin
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import tempfile
@@ -38,7 +37,7 @@ from migrator.errors import RefusedError, UsageError
 from migrator.graph import Key, installed_apps, key_str
 from migrator.markers import MARKER_FILE, marker_apps, marker_change, marker_path
 from migrator.project import Project, load_project, select_apps
-from migrator.squash_apply import _failure, _run, fresh_command
+from migrator.squash_apply import failure_of, fresh_command, run_fresh, trial_failure
 from migrator.write.finishedit import drop_replaces, repoint
 from migrator.write.plan import DeleteFile, EditFile, WritePlan
 from migrator.write.sourceedit import decode_source, encode_source
@@ -293,11 +292,11 @@ def _before(project: Project, database: str, scratch: Path) -> Path:
     out = scratch / "before.json"
     argv = fresh_command(project, "squash-finish-before", "--database", database, "--out", str(out))
     try:
-        proc = _run(argv, project)
+        proc = run_fresh(argv, project)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RefusedError(f"could not migrate a test database in a new process: {exc}") from None
     if proc.returncode != 0 or not out.is_file():
-        message, hint = _failure(proc)
+        message, hint = failure_of(proc)
         raise RefusedError(
             f"migrating a test database before the change failed: {message}",
             hint=hint or "nothing was written",
@@ -322,13 +321,7 @@ def trial_verifier(
             str(before),
             *map(key_str, squashed),
         )
-        try:
-            proc = _run(argv, project)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"could not migrate test databases in a new process: {exc}"
-        if proc.returncode != 0 or not out.is_file():
-            return f"migrating test databases failed: {_failure(proc)[0]}"
-        return json.loads(out.read_text(encoding="utf-8"))["failure"]
+        return trial_failure(project, argv, out)
 
     return verify
 

@@ -12,7 +12,7 @@ import ast
 from collections.abc import Mapping
 
 from migrator.graph import Key
-from migrator.write.sourceedit import _lines, _offsets, _requote, key_references
+from migrator.write.sourceedit import line_offsets, rewrite_keys, source_lines
 
 #: The class attributes whose keys name migrations that must run first (or after).
 NAMING = ("dependencies", "run_before")
@@ -44,7 +44,7 @@ def _assignments(source: str) -> dict[str, ast.stmt]:
 
 
 def _spans(source: str, names: tuple[str, ...]) -> list[tuple[int, int]]:
-    lines, starts = _lines(source), _offsets(source)
+    lines, starts = source_lines(source), line_offsets(source)
     spans = []
     for name, statement in _assignments(source).items():
         if name in names and statement.end_lineno is not None:
@@ -57,19 +57,7 @@ def _spans(source: str, names: tuple[str, ...]) -> list[tuple[int, int]]:
 def repoint(source: str, mapping: Mapping[Key, Key]) -> tuple[str, set[Key]]:
     """``source`` with each key of ``mapping`` written in ``dependencies`` or
     ``run_before`` replaced by its new key (same app), and the keys it replaced."""
-    spans = _spans(source, NAMING)
-    pieces, last, done = [], 0, set()
-    for key, (begin, end) in key_references(source):
-        new = mapping.get(key)
-        if new is None or not any(a <= begin and end <= b for a, b in spans):
-            continue
-        if new[0] != key[0]:
-            raise ValueError(f"cannot move {key!r} to another app ({new!r})")
-        pieces += [source[last:begin], _requote(source[begin:end], new[1])]
-        last = end
-        done.add(key)
-    pieces.append(source[last:])
-    return "".join(pieces), done
+    return rewrite_keys(source, mapping, _spans(source, NAMING))
 
 
 def drop_replaces(source: str) -> str | None:
@@ -79,7 +67,7 @@ def drop_replaces(source: str) -> str | None:
     statement = _assignments(source).get("replaces")
     if statement is None or statement.end_lineno is None:
         return None
-    lines = _lines(source)
+    lines = source_lines(source)
     first, last = statement.lineno - 1, statement.end_lineno  # lines[first:last]
     lead = lines[first].encode("utf-8")[: statement.col_offset].decode("utf-8", "replace")
     tail = lines[last - 1].encode("utf-8")[statement.end_col_offset or 0 :].decode("utf-8")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from migrator.graph import Key
 
@@ -33,15 +33,16 @@ def encode_source(text: str, encoding: str) -> bytes:
     return text.encode(encoding)
 
 
-def _lines(source: str) -> list[str]:
+def source_lines(source: str) -> list[str]:
     # Lines as the tokenizer reads them: split on "\n" only ("\r\n" ends with "\n";
     # str.splitlines would also split on form feeds and other separators).
     return io.StringIO(source, newline="").readlines()
 
 
-def _offsets(source: str) -> list[int]:
+def line_offsets(source: str) -> list[int]:
+    """The character offset where each line of ``source`` starts (and its end)."""
     starts = [0]
-    for line in _lines(source):
+    for line in source_lines(source):
         starts.append(starts[-1] + len(line))
     return starts
 
@@ -68,7 +69,7 @@ def key_references(source: str) -> list[tuple[Key, tuple[int, int]]]:
     try:
         tokens = [
             t
-            for t in tokenize.generate_tokens(iter(_lines(source)).__next__)
+            for t in tokenize.generate_tokens(iter(source_lines(source)).__next__)
             if t.type
             not in (
                 tokenize.NL,
@@ -80,7 +81,7 @@ def key_references(source: str) -> list[tuple[Key, tuple[int, int]]]:
         ]
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return []
-    starts = _offsets(source)
+    starts = line_offsets(source)
     found = []
     for i in range(len(tokens) - 4):
         opening, first, comma, second, closing = tokens[i : i + 5]
@@ -105,16 +106,29 @@ def key_references(source: str) -> list[tuple[Key, tuple[int, int]]]:
 
 def replace_keys(source: str, mapping: Mapping[Key, Key]) -> str:
     """``source`` with every key in ``mapping`` replaced by its new key (same app)."""
-    pieces = []
-    last = 0
+    return rewrite_keys(source, mapping)[0]
+
+
+def rewrite_keys(
+    source: str, mapping: Mapping[Key, Key], within: Sequence[tuple[int, int]] | None = None
+) -> tuple[str, set[Key]]:
+    """``source`` with each key in ``mapping`` replaced by its new key (same app), only
+    where the reference lies inside one of the character spans ``within`` when given;
+    and the keys it replaced."""
+    pieces, last, done = [], 0, set()
     for key, (begin, end) in key_references(source):
         new = mapping.get(key)
-        if new is None or new == key:
+        if new is None:
+            continue
+        if within is not None and not any(a <= begin and end <= b for a, b in within):
+            continue
+        if new == key:  # named already as it should be
+            done.add(key)
             continue
         if new[0] != key[0]:
             raise ValueError(f"cannot move {key!r} to another app ({new!r})")
-        pieces.append(source[last:begin])
-        pieces.append(_requote(source[begin:end], new[1]))
+        pieces += [source[last:begin], _requote(source[begin:end], new[1])]
         last = end
+        done.add(key)
     pieces.append(source[last:])
-    return "".join(pieces)
+    return "".join(pieces), done
