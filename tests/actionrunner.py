@@ -26,6 +26,16 @@ _DEFAULT_VARIABLES = ("repository", "ref_name", "base_ref", "event_name", "sha")
 _DONE_BY_THE_TEST = ("actions/checkout", "actions/setup-python")
 
 
+class _Empty(dict):
+    """The outputs of a step that did not run: any name expands to nothing."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
 @dataclass
 class StepResult:
     name: str
@@ -138,6 +148,10 @@ class Runner:
                 results.append(result)
                 if result.code != 0:
                     break
+            for step in definition["runs"]["steps"]:
+                if "id" in step and step["id"] not in self.steps:
+                    # not run (an earlier step failed): GitHub expands its outputs empty
+                    self.steps[step["id"]] = {"outputs": _Empty(), "conclusion": "skipped"}
             contexts = {"inputs": given, "github": github, "steps": self.steps}
             outputs = {
                 name: self.expand(spec["value"], contexts)

@@ -185,7 +185,7 @@ def test_the_readme_configuration_as_pasted(project, tmp_path_factory):
         assert defined[name]["entry"] == " ".join([hook["entry"], *hook.get("args", [])])
     (project.root / ".pre-commit-config.yaml").write_text(config)
     git(project.root, "add", ".pre-commit-config.yaml")
-    wheels = build_wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
+    wheels = build_wheelhouse(tmp_path_factory)
     home = tmp_path_factory.mktemp("pre-commit-home-readme")
 
     def pre_commit_run():
