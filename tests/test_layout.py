@@ -146,7 +146,7 @@ def three_apps() -> nx.DiGraph:
 
 
 def apps_of(view: nx.DiGraph) -> list[str]:
-    return list(view.graph["apps"])
+    return list(viewmodel.drawn_apps(view))
 
 
 def test_contrib_apps_hidden_unless_all():
@@ -287,10 +287,10 @@ def test_an_app_has_the_same_colour_in_every_drawing_of_the_project():
     """Hues are shared out among all the project's apps, not just the drawn ones, so a
     filtered or focused drawing paints an app as the whole one does."""
     graph = graph_of({**chain("customers", 2), **chain("orders", 2), **chain("catalog", 2)})
-    whole = viewmodel.build_view(graph).graph["apps"]
-    alone = viewmodel.build_view(graph, include=["orders"]).graph["apps"]
-    assert alone["orders"]["fill"] == whole["orders"]["fill"]
-    assert whole["orders"]["fill"] != whole["customers"]["fill"]
+    whole = viewmodel.drawn_apps(viewmodel.build_view(graph))
+    alone = viewmodel.drawn_apps(viewmodel.build_view(graph, include=["orders"]))
+    assert alone["orders"].fill == whole["orders"].fill
+    assert whole["orders"].fill != whole["customers"].fill
 
 
 def test_dot_cost_counts_ranks_long_edges_cross():

@@ -244,7 +244,7 @@ def graph(
     from migrator.project import load_project
     from migrator.render import graph_files, summary
     from migrator.render.escape import terminal
-    from migrator.render.viewmodel import build_view
+    from migrator.render.viewmodel import build_view, drawn_apps
     from migrator.review import added_since, predicted_merge
 
     with handle_errors(traceback):
@@ -367,7 +367,7 @@ def graph(
     shown = sum(len(data["members"]) for _, data in view.nodes(data=True))
     how = "summarising" if "summarised_apps" in view.graph else "collapsing"
     after = f", {view.number_of_nodes()} nodes after {how}" if view.graph["collapsed"] else ""
-    app_count = plural(len(view.graph["apps"]), "app")
+    app_count = plural(len(drawn_apps(view)), "app")
     write(f"wrote {terminal(output)}: {plural(shown, 'migration')} in {app_count}{after}\n")
     if note:
         write(f"note: {note}\n")

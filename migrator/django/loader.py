@@ -432,8 +432,8 @@ def load_graph(
     graph.graph["database"] = database_info
     graph.graph["partially_applied"] = {}
     problems = loader.problems + loader.missing_dependencies()
-    if connection is not None:
-        problems += _database_problems(loader, graph, connection)
+    if connection is not None and database_info is not None:  # one comes with the other
+        problems += _database_problems(loader, graph, connection, database_info)
     problems += cycle_problems(graph)
     return LoadedGraph(graph, sorted(set(problems), key=Problem.sort_key))
 
@@ -605,13 +605,16 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
-def _database_problems(loader: _TolerantLoader, graph: nx.DiGraph, connection) -> list[Problem]:
-    """What ``migrate`` would stumble on in this database, beyond the files themselves."""
+def _database_problems(
+    loader: _TolerantLoader, graph: nx.DiGraph, connection, info: DatabaseInfo
+) -> list[Problem]:
+    """What ``migrate`` would stumble on in this database (``info``), beyond the files
+    themselves; completes the graph's ``database`` and ``partially_applied``."""
     alias = connection.alias
     rows = set(MigrationRecorder(connection).applied_migrations())
     installed = {config.label for config in apps.get_app_configs()}
     graph.graph["database"] = replace(
-        graph.graph["database"], other_apps=tuple(sorted({app for app, _ in rows} - installed))
+        info, other_apps=tuple(sorted({app for app, _ in rows} - installed))
     )
     graph.graph["partially_applied"] = _partially_applied(loader, rows)
     found = []

@@ -76,12 +76,12 @@ def node_lines(data: dict) -> list[str]:
     return lines
 
 
-def node_attributes(data: dict, colours: dict[str, str]) -> dict[str, str]:
+def node_attributes(data: dict, fill: str, border: str) -> dict[str, str]:
     marks = set(data["marks"])
     style = ["rounded", "filled"]
     attributes = {
-        "fillcolor": colours["fill"],
-        "color": colours["border"],
+        "fillcolor": fill,
+        "color": border,
         "shape": "box3d" if viewmodel.SQUASHED in marks else "box",
     }
     if viewmodel.MERGE in marks:
@@ -138,7 +138,7 @@ def build_dot(
     """The DOT graph; with ``lanes``, every node and cluster carries its position, for
     ``neato -n2`` to draw without laying out again; with ``wrap``, long chains wrap into
     rows (see :mod:`migrator.render.fit`) and the text is larger."""
-    apps = view.graph["apps"]
+    apps = viewmodel.drawn_apps(view)
     shown = sum(len(data["members"]) for _, data in view.nodes(data=True))
     comment = f"migrator graph: {shown} migrations in {len(apps)} apps"
     if lanes is not None:
@@ -181,9 +181,9 @@ def build_dot(
                 label=dot_text(title),
                 labeljust="l",  # at the start of the chain, where reading starts
                 style="rounded,filled",
-                fillcolor=info["background"],
-                color=info["border"],
-                fontcolor=RED if info.get("conflict") else info["border"],
+                fillcolor=info.background,
+                color=info.border,
+                fontcolor=RED if info.conflict else info.border,
                 tooltip=dot_text(title),
             )
             if lanes is not None:
@@ -228,7 +228,7 @@ def _add_other_apps(
         cluster.attr(label=dot_text(title), labeljust="l", style="rounded", color=GREY)
         cluster.attr(fontcolor=GREY, tooltip=dot_text(title))
         for node in nodes:
-            _add_node(cluster, view, node, ids, view.graph["apps"][node[0]], None, 0.0)
+            _add_node(cluster, view, node, ids, viewmodel.drawn_apps(view)[node[0]], None, 0.0)
 
 
 def _add_rows(dot: graphviz.Digraph, view: nx.DiGraph, wrap: Wrap, ids: dict[Key, str]) -> None:
@@ -274,7 +274,7 @@ def _add_nodes(
     app_nodes: list[Key],
     ids: dict[Key, str],
     windows: dict[Key, viewmodel.Window],
-    colours: dict[str, str],
+    colours: viewmodel.DrawnApp,
     lanes: Lanes | None,
     height: float,
     cluster_name: str,
@@ -327,7 +327,7 @@ def _add_node(
     view: nx.DiGraph,
     node: Key,
     ids: dict[Key, str],
-    colours: dict[str, str],
+    colours: viewmodel.DrawnApp,
     lanes: Lanes | None,
     height: float,
 ) -> None:
@@ -345,7 +345,7 @@ def _add_node(
         label=dot_lines(node_lines(data)),
         id=ids[node],
         tooltip=_tooltip(node, data),
-        **node_attributes(data, colours),
+        **node_attributes(data, colours.fill, colours.border),
         **place,
     )
 
@@ -368,7 +368,6 @@ def _add_legend(dot: graphviz.Digraph, view: nx.DiGraph, lanes: Lanes | None) ->
     cross_app = any(not data["same_app"] for *_, data in view.edges(data=True))
     if not entries and not cross_app:
         return
-    colours = {"fill": "#eeeeee", "border": "#555555"}
     x = 10.0  # with lanes: one row under the bands, left to right
     with dot.subgraph(name="cluster_legend") as legend:
         legend.attr(label="legend", style="rounded", color=GREY, fontcolor=GREY, rank="sink")
@@ -383,7 +382,7 @@ def _add_legend(dot: graphviz.Digraph, view: nx.DiGraph, lanes: Lanes | None) ->
                 f"legend_{mark}",
                 label=LEGEND[mark],
                 id=f"legend_{mark}",
-                **node_attributes(data, colours),
+                **node_attributes(data, "#eeeeee", "#555555"),
                 **place,
             )
         if lanes is not None:

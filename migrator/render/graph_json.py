@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import networkx as nx
@@ -10,7 +11,7 @@ from migrator.graph import key_str
 from migrator.render.dot import node_ids
 from migrator.render.escape import json_dumps
 from migrator.render.paths import display_path
-from migrator.render.viewmodel import view_id
+from migrator.render.viewmodel import drawn_apps, view_id
 
 FORMAT_VERSION = 1
 
@@ -59,7 +60,7 @@ def graph_data(view: nx.DiGraph, base: Path) -> dict:
     return {
         "version": FORMAT_VERSION,
         **({"review": review} if review else {}),
-        "apps": [{"label": app, **info} for app, info in view.graph["apps"].items()],
+        "apps": [{"label": app, **asdict(info)} for app, info in drawn_apps(view).items()],
         "collapsed": view.graph["collapsed"],
         "hidden": view.graph["hidden"],
         "nodes": nodes,

@@ -25,7 +25,7 @@ from migrator.render.dot import cluster_names
 from migrator.render.escape import html_text, script_json
 from migrator.render.graph_json import graph_data
 from migrator.render.paths import display_path
-from migrator.render.viewmodel import VERDICTS
+from migrator.render.viewmodel import VERDICTS, drawn_apps
 
 if TYPE_CHECKING:
     from migrator.drawing import MigrationDetail
@@ -56,7 +56,7 @@ def render_html(
         edge["svg_id"] = f"e{index}"
     for app in data["apps"]:
         app["conflict_text"] = VERDICTS.get(app["conflict"] or "")
-    data["clusters"] = {name: app for app, name in cluster_names(view.graph["apps"]).items()}
+    data["clusters"] = {name: app for app, name in cluster_names(drawn_apps(view)).items()}
     data["details"] = {
         key_str(key): _detail(detail, base) for key, detail in (details or {}).items()
     }

@@ -92,7 +92,7 @@ def lane_layout(view: nx.DiGraph, lines: dict[Key, list[str]], rankdir: str = "L
     offset = 0.0  # across the bands
     extent = 0.0  # longest band, along
     by_app = viewmodel.nodes_by_app(view)
-    for app in view.graph["apps"]:
+    for app in viewmodel.drawn_apps(view):
         nodes = by_app[app]
         layers = _app_layers(view, nodes)
         columns: dict[int, list[Key]] = {}
@@ -145,11 +145,11 @@ def render_svg(
         "</defs>",
     ]
     for app, (x, y, w, h) in lanes.bands.items():
-        info = view.graph["apps"][app]
+        info = viewmodel.drawn_apps(view)[app]
         parts.append(
             f'<g class="cluster"><rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" '
-            f'height="{h:.1f}" rx="8" fill="{info["background"]}" stroke="{info["border"]}"/>'
-            f'<text x="{x + 8:.1f}" y="{y + 14:.1f}" fill="{info["border"]}">'
+            f'height="{h:.1f}" rx="8" fill="{info.background}" stroke="{info.border}"/>'
+            f'<text x="{x + 8:.1f}" y="{y + 14:.1f}" fill="{info.border}">'
             f"{escape(viewmodel.app_title(app, info))}</text></g>"
         )
     for index, (parent, child, data) in enumerate(sorted(view.edges(data=True))):
@@ -162,8 +162,8 @@ def render_svg(
         )
     for node in sorted(view.nodes):
         marks = set(view.nodes[node]["marks"])
-        colours = view.graph["apps"][node[0]]
-        fill, stroke, stroke_width = colours["fill"], colours["border"], 1.0
+        colours = viewmodel.drawn_apps(view)[node[0]]
+        fill, stroke, stroke_width = colours.fill, colours.border, 1.0
         if marks & {viewmodel.DATA, viewmodel.ELIDABLE}:
             stroke, stroke_width = ORANGE, 2.0
         if viewmodel.CONFLICT in marks:

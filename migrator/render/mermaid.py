@@ -55,11 +55,12 @@ def render_mermaid(view: nx.DiGraph, *, rankdir: str = "LR") -> str:
     if edges > MAX_EDGES:
         raise _too_big(f"{edges} edges (GitHub renders about {MAX_EDGES})")
     ids = node_ids(view)
-    apps = app_ids(view.graph["apps"])
+    drawn = viewmodel.drawn_apps(view)
+    apps = app_ids(drawn)
     lines = [f"flowchart {rankdir}"]
     by_app = viewmodel.nodes_by_app(view)
-    for app in view.graph["apps"]:
-        title = viewmodel.app_title(app, view.graph["apps"][app])
+    for app, info in drawn.items():
+        title = viewmodel.app_title(app, info)
         lines.append(f'    subgraph {apps[app]}["{mermaid_text(title)}"]')
         for node in by_app[app]:
             data = view.nodes[node]
@@ -72,8 +73,8 @@ def render_mermaid(view: nx.DiGraph, *, rankdir: str = "LR") -> str:
         lines.append(f"    {ids[parent]} {arrow} {ids[child]}")
     lines += _classes(view, ids)
     lines += [
-        f"    style {apps[app]} fill:{info['background']},stroke:{info['border']}"
-        for app, info in view.graph["apps"].items()
+        f"    style {apps[app]} fill:{info.background},stroke:{info.border}"
+        for app, info in drawn.items()
     ]
     source = "\n".join(lines) + "\n"
     if len(source) > MAX_CHARS:

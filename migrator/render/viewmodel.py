@@ -26,8 +26,7 @@ keyed by its first migration) with these attributes:
     The migration file (first member's).
 
 Edges keep ``same_app`` and ``kind``. Graph attributes: ``apps`` (label ->
-``{"fill", "background", "border", "local", "count", "conflict"}``; ``conflict`` is
-``migrator explain``'s verdict, a key of :data:`VERDICTS`, when it was asked), ``collapsed`` (bool),
+:class:`DrawnApp`, read with :func:`drawn_apps`), ``collapsed`` (bool),
 ``windows`` (squash windows to outline: ``(app, start, end, members)``) and
 ``hidden`` (migrations left out by the filters).
 """
@@ -90,6 +89,23 @@ class Window:
     start: str
     end: str
     nodes: tuple[Key, ...]
+
+
+@dataclass(frozen=True)
+class DrawnApp:
+    """An app the view draws (its ``apps`` attribute); JSON prints the fields in this order."""
+
+    fill: str  # node fill
+    background: str  # cluster background
+    border: str
+    local: bool  # the project's own (see migrator.graph.AppInfo)
+    count: int  # its migrations drawn
+    conflict: str | None  # ``migrator explain``'s verdict, a key of VERDICTS, when asked
+
+
+def drawn_apps(view: nx.DiGraph) -> dict[str, DrawnApp]:
+    """The view's ``apps``: label -> :class:`DrawnApp`, sorted by label."""
+    return view.graph["apps"]
 
 
 class Outline(Protocol):
@@ -419,12 +435,12 @@ def build_view(
     installed = installed_apps(graph)
     hues = app_hues([*installed, *counts])
     view.graph["apps"] = {
-        app: {
+        app: DrawnApp(
             **app_colours(hues[app]),
-            "local": _is_local(installed, app),
-            "count": counts[app],
-            "conflict": (verdicts or {}).get(app),
-        }
+            local=_is_local(installed, app),
+            count=counts[app],
+            conflict=(verdicts or {}).get(app),
+        )
         for app in sorted(counts)
     }
     view.graph["collapsed"] = bool(collapse_runs)
@@ -493,10 +509,10 @@ def _collapse_view(view: nx.DiGraph, windows: list[Outline]) -> nx.DiGraph:
     return collapse(view, linear_runs(view, collapsible, same=same))
 
 
-def app_title(app: str, info: dict) -> str:
+def app_title(app: str, info: DrawnApp) -> str:
     """The app's name, and the verdict on its conflict when there is one."""
-    verdict = info.get("conflict")
-    return f"{app} ({VERDICTS[verdict]})" if verdict in VERDICTS else app
+    verdict = VERDICTS.get(info.conflict or "")
+    return f"{app} ({verdict})" if verdict else app
 
 
 def nodes_by_app(view: nx.DiGraph) -> dict[str, list[Key]]:
