@@ -12,15 +12,8 @@ from typing import Annotated
 
 import typer
 
-from migrator.cli.app import (
-    PythonPathOption,
-    SettingsOption,
-    TracebackOption,
-    app,
-    handle_errors,
-    project_options,
-)
-from migrator.cli.squashwork import DatabaseOption, OutOption
+from migrator.cli.app import PythonPathOption, SettingsOption, TracebackOption, app
+from migrator.cli.fresh import DatabaseOption, OutOption, run_in_project
 
 
 @app.command("squash-finish-before", hidden=True)
@@ -32,15 +25,13 @@ def squash_finish_before(
     traceback: TracebackOption = False,
 ) -> None:
     """The schema and rows of a test database migrated with the files as they are."""
-    from migrator.django.setup import project_code, setup_django
 
-    with handle_errors(traceback):
-        choice = setup_django(project_options(settings, pythonpath))
+    def work() -> dict:
         from migrator.django.finishing import before
 
-        with project_code(choice):
-            made = before(database)
-        out.write_text(json.dumps(made), encoding="utf-8")
+        return before(database)
+
+    run_in_project(work, settings=settings, pythonpath=pythonpath, traceback=traceback, out=out)
 
 
 @app.command("squash-finish-trial", hidden=True)
@@ -55,13 +46,11 @@ def squash_finish_trial(
 ) -> None:
     """Migrate test databases from empty and from the state an up-to-date database had;
     compare with the schema and rows from before."""
-    from migrator.django.setup import project_code, setup_django
 
-    with handle_errors(traceback):
-        choice = setup_django(project_options(settings, pythonpath))
+    def work() -> dict:
         from migrator.django.finishing import trial
 
         made = json.loads(expected.read_text(encoding="utf-8"))
-        with project_code(choice):
-            failure = trial(database, made, squashed)
-        out.write_text(json.dumps({"failure": failure}), encoding="utf-8")
+        return {"failure": trial(database, made, squashed)}
+
+    run_in_project(work, settings=settings, pythonpath=pythonpath, traceback=traceback, out=out)

@@ -11,17 +11,8 @@ from typing import Annotated
 
 import typer
 
-from migrator.cli.app import (
-    PythonPathOption,
-    SettingsOption,
-    TracebackOption,
-    app,
-    handle_errors,
-    project_options,
-)
-
-OutOption = Annotated[Path, typer.Option("--out", metavar="FILE", help="Write JSON here.")]
-DatabaseOption = Annotated[str, typer.Option("--database", metavar="ALIAS")]
+from migrator.cli.app import PythonPathOption, SettingsOption, TracebackOption, app
+from migrator.cli.fresh import DatabaseOption, OutOption, run_in_project
 
 
 @app.command("squash-source", hidden=True)
@@ -35,16 +26,14 @@ def squash_source(
     traceback: TracebackOption = False,
 ) -> None:
     """Django's squashmigrations into the folder of --out; the schema before."""
-    from migrator.django.setup import project_code, setup_django
 
-    with handle_errors(traceback):
-        choice = setup_django(project_options(settings, pythonpath))
+    def work() -> dict:
         from migrator.django.squashing import source_and_schema
 
-        with project_code(choice):
-            start, end = (None, names[0]) if len(names) == 1 else (names[0], names[-1])
-            made = source_and_schema(database, app_label, start, end, out.parent)
-        out.write_text(json.dumps(made), encoding="utf-8")
+        start, end = (None, names[0]) if len(names) == 1 else (names[0], names[-1])
+        return source_and_schema(database, app_label, start, end, out.parent)
+
+    run_in_project(work, settings=settings, pythonpath=pythonpath, traceback=traceback, out=out)
 
 
 @app.command("squash-trial", hidden=True)
@@ -58,16 +47,14 @@ def squash_trial(
 ) -> None:
     """Migrate test databases from empty and from part of the squashed range; compare
     their schema with the one before the squash."""
-    from migrator.django.setup import project_code, setup_django
-    from migrator.graph import parse_key
 
-    with handle_errors(traceback):
-        choice = setup_django(project_options(settings, pythonpath))
+    def work() -> dict:
         from migrator.django.squashing import trial
+        from migrator.graph import parse_key
 
         made = json.loads(expected.read_text(encoding="utf-8"))
-        with project_code(choice):
-            replaced = [parse_key(k) for k in made["replaces"]]
-            squashed = (replaced[0][0], made["name"])
-            failure = trial(database, squashed, replaced, made["schema"])
-        out.write_text(json.dumps({"failure": failure}), encoding="utf-8")
+        replaced = [parse_key(k) for k in made["replaces"]]
+        squashed = (replaced[0][0], made["name"])
+        return {"failure": trial(database, squashed, replaced, made["schema"])}
+
+    run_in_project(work, settings=settings, pythonpath=pythonpath, traceback=traceback, out=out)

@@ -7,33 +7,25 @@ from typing import Annotated
 
 import typer
 
-from migrator.cli.app import (
-    PythonPathOption,
-    SettingsOption,
-    TracebackOption,
-    app,
-    handle_errors,
-    project_options,
-    write,
-)
+from migrator.cli.app import PythonPathOption, SettingsOption, TracebackOption, app, write
+from migrator.cli.fresh import DatabaseOption, run_in_project
 
 
 @app.command("trial-migrate", hidden=True)
 def trial_migrate(
     start: Annotated[str, typer.Argument(metavar="APP.NAME", help="Migrate here first, then on.")],
-    database: Annotated[str, typer.Option("--database", metavar="ALIAS")] = "default",
+    database: DatabaseOption = "default",
     settings: SettingsOption = None,
     pythonpath: PythonPathOption = None,
     traceback: TracebackOption = False,
 ) -> None:
     """Migrate START's app on test databases from empty; and to START first, then on."""
-    from migrator.django.setup import project_code, setup_django
-    from migrator.graph import parse_key
 
-    with handle_errors(traceback):
-        choice = setup_django(project_options(settings, pythonpath))
-        from migrator.django.trial import trial_migrate as run  # imports Django
+    def work() -> None:
+        from migrator.django.trial import trial_migrate as run
+        from migrator.graph import parse_key
 
-        with project_code(choice):
-            run(database, parse_key(start))
+        run(database, parse_key(start))
+
+    run_in_project(work, settings=settings, pythonpath=pythonpath, traceback=traceback)
     write("ok\n")
