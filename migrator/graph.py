@@ -73,11 +73,14 @@ built by hand (a test's literal graph) that lacks them:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from migrator.errors import RefusedError
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -180,6 +183,35 @@ def treat_as_local(apps: dict[str, AppInfo], names: Iterable[str]) -> list[str]:
         for info in found:
             apps[info.label] = replace(info, local=True)
     return unknown
+
+
+def only_installed_apps(
+    graph: nx.DiGraph, nothing: str, left_out: str, how: str = ""
+) -> RefusedError:
+    """Every app with migrations is Django's or an installed package's (none is
+    :attr:`AppInfo.local`) and the command leaves those out: rather than an empty answer,
+    the refusal that names them, with their migrations, and how to include them.
+    ``nothing`` says what is left (``"nothing to draw"``), ``left_out`` how they were
+    (``"hidden by default"``), ``how`` how to include them (if the command can),
+    ``{app}`` standing for an example app (an installed package's rather than Django's)."""
+    counts = Counter(node[0] for node in graph.nodes)
+    named = [f"{app} ({counts[app]})" for app in sorted(counts)]
+    shown = ", ".join(named[:8]) + (f" and {len(named) - 8} more" if len(named) > 8 else "")
+    installed = installed_apps(graph)
+    packaged = [
+        app
+        for app in sorted(counts)
+        if app in installed and not installed[app].name.startswith("django.")
+    ]
+    example = (packaged or sorted(counts))[0]
+    total = graph.number_of_nodes()
+    include = how.format(app=example) + "; " if how else ""
+    return RefusedError(
+        f"{nothing}: all {total} migrations belong to Django's or installed "
+        f"third-party apps, {left_out}: {shown}",
+        hint=f"{include}if these apps are your project's, list them in "
+        "[tool.migrator] project-apps in pyproject.toml",
+    )
 
 
 def add_derived_attributes(graph: nx.DiGraph) -> None:

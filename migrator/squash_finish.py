@@ -34,7 +34,7 @@ from pathlib import Path
 import networkx as nx
 
 from migrator.errors import RefusedError, UsageError
-from migrator.graph import Key, installed_apps, key_str
+from migrator.graph import Key, installed_apps, key_str, only_installed_apps
 from migrator.markers import MARKER_FILE, marker_apps, marker_change, marker_path
 from migrator.project import Project, load_project, select_apps
 from migrator.squash_apply import failure_of, fresh_command, run_fresh, trial_failure
@@ -345,6 +345,14 @@ def squash_finish(
     if static and databases:
         raise UsageError("--database needs Django to read the database", hint="drop --static")
     labels = select_apps(project.graph, app_labels) if app_labels else None
+    installed = installed_apps(project.graph).values()
+    if labels is None and len(project.graph) and not any(i.local and i.migrated for i in installed):
+        # A third-party app's squash is its maintainers' to finish, even when named.
+        raise only_installed_apps(
+            project.graph,
+            "nothing to finish",
+            "whose squashes --finish leaves to their maintainers",
+        )
     aliases = sorted(set(databases or ([] if static else ["default"])))
     full = load_project(project.options, replace_migrations=False).graph
     rows = None

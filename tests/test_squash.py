@@ -20,6 +20,7 @@ import django
 import pytest
 
 from tests.djproject import DjangoProject, Result, clean_env
+from tests.test_graph_output import django_counts, packaged_project
 
 ID = "('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False))"
 
@@ -707,3 +708,53 @@ def test_window_costs_are_cached_until_a_file_changes(project, tmp_path):
     (window,) = changed.json()["windows"]
     assert window["operations_before"] == first.json()["windows"][0]["operations_before"] + 1
     assert stored.stat().st_size > 0
+
+
+# -- a product used from its installed copy: no app of its own ----------------------------
+
+
+@pytest.mark.parametrize("static", [False, True], ids=["django", "static"])
+def test_a_project_of_installed_apps_only_is_refused_naming_them(tmp_path, static):
+    """Every app with migrations is an installed package's or Django's: rather than an
+    empty report, `squash` (and `squash --finish`) say which apps were left out and
+    how to include them, as `graph` does; named, or listed in project-apps, they are
+    reported."""
+    project = packaged_project(tmp_path / "product")
+    counts = django_counts(project)
+    listed = ", ".join(f"{app} ({count})" for app, count in sorted(counts.items()))
+    belong = (
+        f"all {sum(counts.values())} migrations belong to Django's or installed third-party apps"
+    )
+    project_apps = (
+        "if these apps are your project's, list them in [tool.migrator] project-apps in "
+        "pyproject.toml"
+    )
+    before = project.snapshot()
+    flags = ["--static"] if static else []
+    for args in ([], ["-f", "json"], [] if static else ["--database", "default"]):
+        result = project.migrator("squash", *flags, *args)
+        assert result.code == 1, result.err
+        assert result.out == ""
+        assert result.err.splitlines() == [
+            f"migrator: error: nothing to squash: {belong}, left out unless named: {listed}",
+            f"  hint: name them (e.g. `migrator squash acme_billing`); {project_apps}",
+        ]
+    finish = project.migrator("squash", *flags, "--finish", *(["--dry-run"] if static else []))
+    assert finish.code == 1, finish.err
+    assert finish.out == ""
+    assert finish.err.splitlines() == [
+        f"migrator: error: nothing to finish: {belong}, whose squashes --finish leaves to "
+        f"their maintainers: {listed}",
+        f"  hint: {project_apps}",
+    ]
+    assert project.snapshot() == before
+    named = project.migrator("squash", *flags, "acme_shop", "--min-length", "2", "-f", "json")
+    assert named.code == 0, named.err
+    assert [(w["app"], w["start"], w["end"]) for w in named.json()["windows"]] == [
+        ("acme_shop", "0001_initial", "0002_more")
+    ]
+    pyproject = project.root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'project-apps = ["acme_shop", "acme_billing"]\n')
+    listed_apps = project.migrator("squash", *flags, "-f", "json")
+    assert listed_apps.code == 0, listed_apps.err
+    assert listed_apps.json()["apps"] == ["acme_billing", "acme_shop"]

@@ -92,9 +92,9 @@ def squash(
     replaced files, remove `replaces`, repoint every dependent in every app, update the
     marker files; verified like --apply. Refused per squash, naming the database.
 
-    Exit 0 with the report, 1 when the graph already has a cycle (or --apply was refused
-    or failed: nothing written; or --finish refused one), 2 on a usage or configuration
-    error.
+    Exit 0 with the report, 1 when the graph already has a cycle or no app with
+    migrations is the project's (or --apply was refused or failed: nothing written; or
+    --finish refused one), 2 on a usage or configuration error.
     """
     database = databases[-1] if databases else None
     if finish or force or len(databases or []) > 1:

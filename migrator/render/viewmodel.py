@@ -45,7 +45,7 @@ import networkx as nx
 from migrator.analysis.leaves import conflicts, fork_points
 from migrator.analysis.plans import branches
 from migrator.errors import RefusedError, UsageError
-from migrator.graph import AppInfo, Key, installed_apps, key_str
+from migrator.graph import AppInfo, Key, installed_apps, key_str, only_installed_apps
 from migrator.render.palette import app_colours, app_hues
 
 #: Above this many migrations to draw, linear runs are collapsed unless told otherwise:
@@ -467,22 +467,11 @@ def nothing_left() -> UsageError:
 def only_hidden_apps(graph: nx.DiGraph) -> RefusedError:
     """Every app with migrations is Django's or an installed package's: rather than an
     empty picture, say which apps were hidden and how to draw them."""
-    counts = Counter(node[0] for node in graph.nodes)
-    named = [f"{app} ({counts[app]})" for app in sorted(counts)]
-    shown = ", ".join(named[:8]) + (f" and {len(named) - 8} more" if len(named) > 8 else "")
-    installed = installed_apps(graph)
-    packaged = [
-        app
-        for app in sorted(counts)
-        if app in installed and not installed[app].name.startswith("django.")
-    ]
-    example = (packaged or sorted(counts))[0]
-    total = graph.number_of_nodes()
-    return RefusedError(
-        f"nothing to draw: all {total} migrations belong to Django's or installed "
-        f"third-party apps, hidden by default: {shown}",
-        hint=f"draw them with --all, or some with -I (e.g. -I {example}); if these apps "
-        "are your project's, list them in [tool.migrator] project-apps in pyproject.toml",
+    return only_installed_apps(
+        graph,
+        "nothing to draw",
+        "hidden by default",
+        "draw them with --all, or some with -I (e.g. -I {app})",
     )
 
 
