@@ -9,7 +9,14 @@ from migrator import problems as kinds
 from migrator.analysis.broken import DanglingReference, conflicts_despite_broken_links
 from migrator.analysis.leaves import leaf_paths
 from migrator.errors import ConfigurationError
-from migrator.graph import AppInfo, Key, database_info, installed_apps, partially_applied
+from migrator.graph import (
+    AppInfo,
+    Key,
+    database_info,
+    installed_apps,
+    partially_applied,
+    squash_replaced,
+)
 from migrator.problems import Problem
 from migrator.sourcefiles import migration_class_line
 
@@ -123,7 +130,7 @@ def dangling_references(graph: nx.DiGraph) -> list[DanglingReference]:
     :func:`conflicts_despite_broken_links`."""
     # Known keys that are rightly not nodes: replaced by a squash, or a squash that a
     # partially applied database makes Django drop (references to it are repointed).
-    replaced: set[Key] = {key for keys in graph.graph.get("replaced", {}).values() for key in keys}
+    replaced: set[Key] = {key for keys in squash_replaced(graph).values() for key in keys}
     replaced |= set(partially_applied(graph))
     found = []
     for key, data in graph.nodes(data=True):

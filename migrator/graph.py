@@ -45,14 +45,15 @@ Edge attributes:
     ``run_before``).
 
 Graph attributes (``G.graph``), typed: read them with :func:`installed_apps`,
-:func:`database_info` and :func:`partially_applied`, which also answer for a graph
-built by hand (a test's literal graph) that lacks them:
+:func:`squash_replaced`, :func:`database_info`, :func:`partially_applied` and
+:func:`unreadable_values`, which also answer for a graph built by hand (a test's literal
+graph) that lacks them:
 
 ``apps`` (dict of label -> :class:`AppInfo`)
     Every installed app: ``label``, ``name`` (its module), ``path`` (str | None),
     ``local`` (False for Django's contrib apps and installed third-party packages) and
     ``migrated`` (it has migrations).
-``replaced`` (dict)
+``replaced`` (dict of key -> tuple of keys)
     Squashed migration key -> the keys it replaced in this graph (removed from it).
 ``database`` (:class:`DatabaseInfo` | None)
     ``None`` unless loaded for a database; else its ``alias``, ``vendor`` and ``state``
@@ -65,7 +66,7 @@ built by hand (a test's literal graph) that lacks them:
     that are ``applied``, ``not_applied`` and ``missing`` (no file): ``migrate`` cannot
     use it, so it is not in the graph and the migrations it replaces are. Empty without
     a database.
-``unreadable`` (dict, ``--static`` only)
+``unreadable`` (dict of key -> tuple of str, ``--static`` only)
     Migration key -> the graph attributes (``"dependencies"``, ``"replaces"``,
     ``"run_before"``) static mode could not read; the node holds none of those edges, so
     :func:`migrator.analysis.leaves.conflicts` claims only the conflicts they cannot undo.
@@ -140,6 +141,11 @@ def installed_apps(graph: nx.DiGraph) -> dict[str, AppInfo]:
     return graph.graph.get("apps", {})
 
 
+def squash_replaced(graph: nx.DiGraph) -> dict[Key, tuple[Key, ...]]:
+    """The graph's ``replaced``: squashed key -> the keys it replaced, gone from the graph."""
+    return graph.graph.get("replaced", {})
+
+
 def database_info(graph: nx.DiGraph) -> DatabaseInfo | None:
     """The graph's ``database``: ``None`` unless it was loaded for one."""
     return graph.graph.get("database")
@@ -148,6 +154,11 @@ def database_info(graph: nx.DiGraph) -> DatabaseInfo | None:
 def partially_applied(graph: nx.DiGraph) -> dict[Key, PartiallyAppliedSquash]:
     """The graph's ``partially_applied``: squashed key -> what of it is applied."""
     return graph.graph.get("partially_applied", {})
+
+
+def unreadable_values(graph: nx.DiGraph) -> dict[Key, tuple[str, ...]]:
+    """The graph's ``unreadable`` (``--static``): key -> the attributes not read."""
+    return graph.graph.get("unreadable") or {}
 
 
 def key_str(key: Key) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from migrator.graph import Key
+from migrator.graph import Key, unreadable_values
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -82,14 +82,14 @@ def conflicts(graph: nx.DiGraph) -> dict[str, list[str]]:
     by_app: dict[str, list[str]] = {}
     for app_label, name in leaves(graph):
         by_app.setdefault(app_label, []).append(name)
-    certain = certain_leaves(graph) if graph.graph.get("unreadable") else {}
+    certain = certain_leaves(graph) if unreadable_values(graph) else {}
     by_app.update((app, names) for app, names in certain.items() if app in by_app)
     return {app: names for app, names in sorted(by_app.items()) if len(names) > 1}
 
 
 def certain_leaves(graph: nx.DiGraph) -> dict[str, list[str]]:
-    """For each app with a value ``--static`` could not read (``graph.graph
-    ["unreadable"]``): the leaves that stay leaves whatever the values are (sorted).
+    """For each app with a value ``--static`` could not read (its
+    :func:`~migrator.graph.unreadable_values`): the leaves that stay leaves whatever the values are (sorted).
 
     Such a value can only add edges: unreadable ``dependencies`` of a migration may make
     any leaf of its app that does not run after it a parent, unreadable ``run_before``
@@ -98,7 +98,7 @@ def certain_leaves(graph: nx.DiGraph) -> dict[str, list[str]]:
     """
     import networkx as nx
 
-    unreadable: dict[Key, tuple[str, ...]] = graph.graph.get("unreadable") or {}
+    unreadable = unreadable_values(graph)
     by_app: dict[str, list[Key]] = {}
     for key in unreadable:
         by_app.setdefault(key[0], []).append(key)
