@@ -89,7 +89,8 @@ def conflicts(graph: nx.DiGraph) -> dict[str, list[str]]:
 
 def certain_leaves(graph: nx.DiGraph) -> dict[str, list[str]]:
     """For each app with a value ``--static`` could not read (its
-    :func:`~migrator.graph.unreadable_values`): the leaves that stay leaves whatever the values are (sorted).
+    :func:`~migrator.graph.unreadable_values`): the leaves that stay leaves whatever the
+    values are (sorted).
 
     Such a value can only add edges: unreadable ``dependencies`` of a migration may make
     any leaf of its app that does not run after it a parent, unreadable ``run_before``
