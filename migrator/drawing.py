@@ -9,19 +9,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
-from migrator import git
 from migrator.analysis.leaves import conflicts
-from migrator.analysis.squash import SquashWindow, find_windows
 from migrator.errors import MigratorError, UsageError
 from migrator.graph import Key
+
+if TYPE_CHECKING:  # the default picture needs neither: imported when asked for
+    from migrator import git
+    from migrator.analysis.squash import SquashWindow
 
 
 def squash_windows(graph: nx.DiGraph, min_length: int) -> list[SquashWindow]:
     """The ranges to outline (each has the ``app``, ``start``, ``end`` and ``nodes`` of
     :class:`migrator.render.viewmodel.Window`)."""
+    from migrator.analysis.squash import find_windows
     from migrator.django.optimizer import squashes_squashed
 
     try:
@@ -35,10 +39,13 @@ def squash_windows(graph: nx.DiGraph, min_length: int) -> list[SquashWindow]:
 def verdicts(graph: nx.DiGraph) -> dict[str, str]:
     """``migrator explain``'s verdict on each conflict (git is not asked: no provenance
     is drawn). An app it cannot explain (a cycle) simply gets none."""
+    found: dict[str, str] = {}
+    conflicting = conflicts(graph)
+    if not conflicting:
+        return found
     from migrator.explain import explain_app  # replays model states: Django is set up
 
-    found = {}
-    for label in conflicts(graph):
+    for label in conflicting:
         try:
             found[label] = explain_app(graph, label, cwd=None).overlap.level
         except MigratorError:
@@ -63,6 +70,7 @@ def migration_details(
 ) -> tuple[dict[Key, MigrationDetail], bool]:
     """Each migration's details, and whether ``cwd`` is in a git work tree (when not,
     no commit is known). One ``git log`` for all the files."""
+    from migrator import git
     from migrator.explain import describe_operation
 
     keys = sorted(key for key in keys if key in graph)

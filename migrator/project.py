@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import gc
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,11 @@ def load_project(
                 database=database,
                 overlay=overlay,
             )
+    # Django, the migration modules and the graph live as long as the command: freeze
+    # them, as the static loader does, so that the collector's next full pass (the first
+    # thousands of objects a command then makes, a drawing's views) does not walk them
+    # all again: that pass alone cost more than the drawing on 10,000 migrations.
+    gc.freeze()
     _mark_project_apps(installed_apps(loaded.graph), options)
     return Project(options, settings, loaded.graph, loaded.problems)
 

@@ -245,7 +245,6 @@ def graph(
     from migrator.render import graph_files, summary
     from migrator.render.escape import terminal
     from migrator.render.viewmodel import build_view, drawn_apps
-    from migrator.review import added_since, predicted_merge
 
     with handle_errors(traceback):
         if output is not None:
@@ -276,12 +275,16 @@ def graph(
         options = project_options(settings, pythonpath, static)
         review = None
         if against is not None:
+            from migrator.review import predicted_merge  # git and check --against
+
             project, review = predicted_merge(options, against)
         else:
             project = load_project(
                 options, replace_migrations=squashed is Squashed.used, database=database
             )
         if since is not None:
+            from migrator.review import added_since
+
             review = added_since(project.graph, options.cwd, since)
         _warn_unread_database(database_info(project.graph))
         if project.problems:  # drawn anyway: the picture helps to find them

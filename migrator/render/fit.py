@@ -12,6 +12,7 @@ points (PNG and SVG show a point as 4/3 of a pixel).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import networkx as nx
@@ -61,13 +62,21 @@ class Wrap:
 def fits(view: nx.DiGraph, lines: dict[Key, list[str]], *, legend: bool = True) -> bool:
     """Whether the view, wrapped, fits a screen; cheaply false when its nodes alone
     would cover more than the largest picture."""
+    if too_many(lines[node] for node in view.nodes):
+        return False
+    return plan(view, lines, legend=legend).fits
+
+
+def too_many(texts: Iterable[list[str]]) -> bool:
+    """Whether nodes with these texts, packed with no room to spare, would cover more
+    than the largest readable picture: no picture with them fits a screen."""
     area = 0.0
-    for node in view.nodes:
-        width, height = node_size(lines[node])
+    for lines in texts:
+        width, height = node_size(lines)
         area += (width + RANK_SEP) * (height + NODE_SEP)
         if area > MAX_SIDE * MAX_SIDE:
-            return False
-    return plan(view, lines, legend=legend).fits
+            return True
+    return False
 
 
 def node_size(lines: list[str]) -> tuple[float, float]:

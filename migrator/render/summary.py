@@ -125,17 +125,22 @@ def readable(
     (:attr:`migrator.render.fit.Wrap.fits`), the conflicts' story and the focused
     migrations with the rest summarised instead."""
     whole = build(collapse_runs=False)
-    view = whole
-    if collapse_runs or (collapse_runs is None and len(whole) > viewmodel.AUTO_COLLAPSE):
-        view = viewmodel.collapsed(whole)
-    view.graph["fit"] = True
-    _, story = detailed(graph, view)
-    for node in story:
-        view.nodes[node]["operations"] = describe_operations(
-            graph.nodes[node].get("operations", ())
-        )
-    if fit.fits(view, dot.node_texts(view), legend=legend):
-        return view
+    collapsing = collapse_runs or (collapse_runs is None and len(whole) > viewmodel.AUTO_COLLAPSE)
+    # The nodes collapsing leaves as they are: when they alone are too many for a
+    # screen, so is the collapsed view (its runs and operations only add), which is
+    # then not built, the costly part on a large project.
+    folded = viewmodel.collapsible_nodes(whole, whole.graph["windows"]) if collapsing else ()
+    staying = [node for node in whole.nodes if node not in folded]
+    if not fit.too_many(dot.node_lines(whole.nodes[node]) for node in staying):
+        view = viewmodel.collapsed(whole) if collapsing else whole
+        view.graph["fit"] = True
+        _, story = detailed(graph, view)
+        for node in story:
+            view.nodes[node]["operations"] = describe_operations(
+                graph.nodes[node].get("operations", ())
+            )
+        if fit.fits(view, dot.node_texts(view), legend=legend):
+            return view
     keep, story = detailed(graph, whole)
     # what --focus asked for, and what --since / --against mark, is never summarised
     shown = {viewmodel.FOCUS, viewmodel.ADDED, viewmodel.INCOMING}

@@ -232,19 +232,28 @@ def replaced_by(graph: nx.DiGraph) -> dict[Key, Key]:
     """Replaced migration -> the squashed migration replacing it, for squashed
     migrations whose replaced migrations are in the graph (``--squashed all``)."""
     found: dict[Key, Key] = {}
-    for node in sorted(graph.nodes):
-        for replaced in graph.nodes[node].get("replaces", ()):
+    squashed = (node for node, replaces in graph.nodes(data="replaces") if replaces)
+    for node in sorted(squashed):
+        for replaced in graph.nodes[node]["replaces"]:
             if tuple(replaced) in graph and node != tuple(replaced):
                 found.setdefault(tuple(replaced), node)
     return found
+
+
+def _without_squashed(graph: nx.DiGraph, replaced: dict[Key, Key]) -> nx.DiGraph:
+    """``graph`` without the squashed migrations whose replaced ones are in it (the
+    graph itself when there are none: a filtered view is slow to walk)."""
+    squashed = set(replaced.values())
+    if not squashed:
+        return graph
+    return graph.subgraph(node for node in graph.nodes if node not in squashed)
 
 
 def conflicting_leaves(graph: nx.DiGraph, replaced: dict[Key, Key]) -> set[Key]:
     """Leaves of apps with several leaves. When replaced migrations are in the graph,
     judged without their squashed migrations, which would otherwise count as a second
     leaf although Django never uses both."""
-    squashed = set(replaced.values())
-    judged = graph.subgraph(node for node in graph.nodes if node not in squashed)
+    judged = _without_squashed(graph, replaced)
     return {(app, name) for app, names in conflicts(judged).items() for name in names}
 
 
@@ -254,8 +263,7 @@ def conflict_story(
     """For conflicting leaves: the fork points of their apps, and every migration on a
     branch from a fork point to a leaf, leaves included (judged, like
     :func:`conflicting_leaves`, without the squashed migrations of ``--squashed all``)."""
-    squashed = set(replaced.values())
-    judged = graph.subgraph(node for node in graph.nodes if node not in squashed)
+    judged = _without_squashed(graph, replaced)
     forks: set[Key] = set()
     story: set[Key] = set()
     for app in sorted({leaf[0] for leaf in leaves_named}):
@@ -267,8 +275,13 @@ def conflict_story(
 
 
 def node_marks(
-    graph: nx.DiGraph, node: Key, conflicting: set[Key], replaced: dict[Key, Key]
+    graph: nx.DiGraph,
+    node: Key,
+    conflicting: set[Key],
+    replaced: dict[Key, Key],
+    data_kinds: tuple[list[str], bool],
 ) -> list[str]:
+    """The marks of ``node`` (``data_kinds``: its :func:`data_operations`)."""
     data = graph.nodes[node]
     marks = []
     if node in conflicting:
@@ -279,7 +292,7 @@ def node_marks(
         marks.append(SQUASHED)
     if node in replaced:
         marks.append(REPLACED)
-    kinds, elidable = data_operations(data.get("operations", ()))
+    kinds, elidable = data_kinds
     if kinds:
         marks.append(ELIDABLE if elidable else DATA)
     if data.get("applied") is not None:  # None: no database was read
@@ -403,7 +416,8 @@ def build_view(
     view: nx.DiGraph = nx.DiGraph()
     for node in sorted(shown):
         data = graph.nodes[node]
-        marks = node_marks(graph, node, conflicting, replaced)
+        kinds = data_operations(data.get("operations", ()))
+        marks = node_marks(graph, node, conflicting, replaced, kinds)
         if node in focused and len(focused) < len(shown):
             marks = sorted({*marks, FOCUS})
         if review and node in review:
@@ -414,7 +428,7 @@ def build_view(
             label=node[1],
             members=(node,),
             marks=tuple(marks),
-            data_operations=tuple(data_operations(data.get("operations", ()))[0]),
+            data_operations=tuple(kinds[0]),
             replaces=len(data.get("replaces", ())),
             replaced_by=replaced.get(node),
             applied=data.get("applied"),
@@ -475,16 +489,22 @@ def only_hidden_apps(graph: nx.DiGraph) -> RefusedError:
     )
 
 
-def _collapse_view(view: nx.DiGraph, windows: list[Outline]) -> nx.DiGraph:
+def collapsible_nodes(view: nx.DiGraph, windows: Iterable[Outline]) -> set[Key]:
+    """The nodes of ``view`` collapsing may fold into runs (:func:`is_collapsible`): the
+    others are drawn as they are, collapsed or not."""
     # A window's first and last migrations stay visible, and a run never crosses a
     # window's edge, so the outline still says exactly which migrations it holds.
-    ends = {w.nodes[0] for w in windows} | {w.nodes[-1] for w in windows}
-    window_of = {node: (w.app, w.start) for w in windows for node in w.nodes}
-    collapsible = {
+    ends = {end for w in windows for end in (w.nodes[0], w.nodes[-1])}
+    return {
         node
         for node in view.nodes
         if node not in ends and is_collapsible(view, node, view.nodes[node]["marks"])
     }
+
+
+def _collapse_view(view: nx.DiGraph, windows: list[Outline]) -> nx.DiGraph:
+    window_of = {node: (w.app, w.start) for w in windows for node in w.nodes}
+    collapsible = collapsible_nodes(view, windows)
     review = {ADDED, INCOMING}
     same = {
         node: (
