@@ -195,10 +195,11 @@ def _run_in_child(request: dict) -> int:
 
 
 def _fork_one(
-    request: dict, fds: list[int], selector: selectors.BaseSelector
+    request: dict, fds: list[int], selector: selectors.BaseSelector, reply: socket.socket | None
 ) -> tuple[int, socket.socket]:
     """Fork the child for ``request``; its pid, and the server's end of the child's own
-    channel (for the processes it starts itself)."""
+    channel (for the processes it starts itself). ``reply``: where its status will go,
+    when not the channel that asked."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -213,11 +214,22 @@ def _fork_one(
         for key in list(selector.get_map().values()):
             if isinstance(key.fileobj, int):
                 os.close(key.fileobj)
+                key.data[1].close()  # where that child's status goes
             else:
                 key.fileobj.close()  # type: ignore[union-attr]
         selector.close()
         ours.close()
-        _channel = theirs
+        if reply is not None:
+            reply.close()
+        if request.get("session"):
+            # as Popen(start_new_session=True) with SIGINT's default action before exec,
+            # which Python then turns into KeyboardInterrupt; what it starts runs for
+            # real, in its process group, so that a kill of the group takes it too
+            os.setsid()
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            theirs.close()
+        else:
+            _channel = theirs
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         for fd in fds:
@@ -249,16 +261,18 @@ def serve(channel: socket.socket) -> None:
     selector.register(channel, selectors.EVENT_READ, None)
     while True:
         for key, _ in selector.select():
-            if key.data is not None:  # a child ended: (pid, the channel that asked)
-                pid, asked = key.data
+            if key.data is not None:  # a child ended: (pid, where to say so, reply only)
+                pid, asked, reply = key.data
                 selector.unregister(key.fileobj)
                 os.close(key.fileobj)  # type: ignore[arg-type]
                 _, status = os.waitpid(pid, 0)
                 _send(asked, {"status": status})
+                if reply:
+                    asked.close()  # ForkServer.start's: nothing more to say on it
                 continue
             sock: socket.socket = key.fileobj  # type: ignore[assignment]
             try:
-                data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, 3)
+                data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, 4)
             except OSError:
                 data, fds = b"", []
             if not data:
@@ -267,11 +281,14 @@ def serve(channel: socket.socket) -> None:
                 selector.unregister(sock)  # that child has ended
                 sock.close()
                 continue
-            pid, private = _fork_one(json.loads(data), fds, selector)
+            # a fourth descriptor: the channel to answer on (ForkServer.start's)
+            reply = len(fds) == 4
+            asked = socket.socket(fileno=fds.pop()) if reply else sock
+            pid, private = _fork_one(json.loads(data), fds, selector, asked if reply else None)
             for fd in fds:
                 os.close(fd)
-            _send(sock, {"pid": pid})
-            selector.register(os.pidfd_open(pid), selectors.EVENT_READ, (pid, sock))
+            _send(asked, {"pid": pid})
+            selector.register(os.pidfd_open(pid), selectors.EVENT_READ, (pid, asked, reply))
             selector.register(private, selectors.EVENT_READ, None)
 
 
@@ -390,6 +407,93 @@ class ForkServer:
             return _request(self.channel, request, timeout)  # type: ignore[return-value]
         except subprocess.TimeoutExpired:
             raise subprocess.TimeoutExpired([target, *args], timeout) from None
+
+    def start(
+        self, kind: str, target: str, args: list[str], cwd: str, env: dict[str, str]
+    ) -> Started:
+        """The program forked in a session of its own (its process group), as
+        ``subprocess.Popen(..., stdout=PIPE, stderr=PIPE, text=True,
+        start_new_session=True)`` with SIGINT's default action starts it; the processes
+        it starts run for real, in its group. It answers on a channel of its own, so
+        :meth:`run` may be used meanwhile."""
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        request = {
+            "kind": kind,
+            "target": target,
+            "args": args,
+            "cwd": cwd,
+            "env": env,
+            "session": True,
+        }
+        try:
+            socket.send_fds(
+                self.channel,
+                [json.dumps(request).encode()],
+                [_stdin(), out_w, err_w, theirs.fileno()],
+            )
+        finally:
+            for fd in (out_w, err_w):
+                os.close(fd)
+            theirs.close()
+        pid = json.loads(ours.recv(MAX_MESSAGE))["pid"]
+        return Started(pid, ours, out_r, err_r)
+
+
+class Started:
+    """A program :meth:`ForkServer.start` forked: what the tests use of
+    ``subprocess.Popen`` (text pipes, ``pid``, ``poll``, ``wait``, ``communicate``,
+    ``send_signal``, ``returncode``)."""
+
+    def __init__(self, pid: int, channel: socket.socket, out_fd: int, err_fd: int) -> None:
+        import locale
+
+        encoding = "utf-8" if sys.flags.utf8_mode else locale.getpreferredencoding(False)
+        self.pid = pid
+        self.returncode: int | None = None
+        self.stdout = open(out_fd, encoding=encoding)  # noqa: SIM115  (closed by communicate)
+        self.stderr = open(err_fd, encoding=encoding)  # noqa: SIM115
+        self._channel = channel
+
+    def _status(self, block: bool) -> int | None:
+        if self.returncode is None:
+            try:
+                data = self._channel.recv(MAX_MESSAGE, 0 if block else socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return None
+            self.returncode = os.waitstatus_to_exitcode(json.loads(data)["status"])
+            self._channel.close()
+        return self.returncode
+
+    def poll(self) -> int | None:
+        return self._status(block=False)
+
+    def wait(self) -> int:
+        return self._status(block=True)  # type: ignore[return-value]
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        """The rest of stdout and stderr (each read to its end), then the exit."""
+        read: dict[str, str] = {}
+        readers = [
+            threading.Thread(target=lambda n=name, f=file: read.__setitem__(n, f.read()))
+            for name, file in (("out", self.stdout), ("err", self.stderr))
+        ]
+        for reader in readers:
+            reader.start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for reader in readers:
+            reader.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if reader.is_alive():
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+        self.stdout.close()
+        self.stderr.close()
+        self.wait()
+        return read["out"], read["err"]
 
 
 def _request(
