@@ -16,18 +16,6 @@ environment that changes how Python starts (``PYTHON*``, locale), a ``preexec_fn
 input on stdin. Tests about start-up itself (an early Ctrl-C, the console script,
 ``python -v``) call the interpreter directly and never come here.
 
-The Python processes a forked run starts itself with ``subprocess.run`` (a write's
-fresh ``migrator check`` in isolated mode, ``python -m django makemigrations``, the
-rows command) are forked from the server too (:func:`_run_routed`), each again a fresh
-copy of the pristine server, not of the run that asked for it: the run has set Django
-up on its project and imported its migrations, the new process has not. The same rules
-apply (anything else runs for real), and ``-I`` / ``-B`` are honoured: an isolated
-child gets neither ``PYTHONPATH`` nor its current folder on ``sys.path``. A test about
-what such a process does *not* import (a project's own ``migrator.py``) must start the
-run in a real interpreter (``python -P -m migrator``, as tests/test_security.py does),
-so that what it starts is real too. The server answers its test process and every
-child at once; each child has its own channel to it.
-
 Run as a script, this module is the server; imported, it is the client.
 """
 
@@ -60,20 +48,6 @@ def _startup_env(env: dict[str, str]) -> dict[str, str]:
         for k, v in env.items()
         if (k.startswith(STARTUP_PREFIXES) or k in STARTUP_NAMES) and k != "PYTHONPATH"
     }
-
-
-def python_program(args: list[str]) -> tuple[str, str, list[str]] | None:
-    """``python -m MODULE ...``, ``python FILE ...`` or ``python -c CODE ...`` (with our
-    own interpreter and no option) as (kind, target, arguments) for the fork server."""
-    if len(args) < 2 or args[0] != sys.executable:
-        return None
-    if args[1] == "-m" and len(args) > 2:
-        return "module", args[2], args[3:]
-    if args[1] == "-c" and len(args) > 2:
-        return "code", args[2], args[3:]
-    if not args[1].startswith("-"):
-        return "script", args[1], args[2:]
-    return None
 
 
 def _pythonpath(env: dict[str, str]) -> list[str]:
@@ -137,35 +111,24 @@ def _run_in_child(request: dict) -> int:
     import runpy
     import types
 
-    # -I: no PYTHON* variable read (so none writes bytecode), nothing of the program's
-    # own (its folder, the current one) first on sys.path; -B: no bytecode written
-    flags = request.get("flags", [])
-    isolated = "-I" in flags
-    if isolated:
-        sys.dont_write_bytecode = "-B" in flags
-    elif "-B" in flags:
-        sys.dont_write_bytecode = True
     # sys.path: the program's [0], then PYTHONPATH, then the installation's own
-    sys.path[:] = ([] if isolated else _pythonpath(request["env"])) + _BASE_PATH
+    sys.path[:] = _pythonpath(request["env"]) + _BASE_PATH
     main = types.ModuleType("__main__")
     main.__dict__["__builtins__"] = __builtins__
     sys.modules["__main__"] = main
     kind, target, args = request["kind"], request["target"], request["args"]
     try:
         if kind == "module":
-            if not isolated:
-                sys.path.insert(0, os.getcwd())
+            sys.path.insert(0, os.getcwd())
             sys.argv = ["-m", *args]
             runpy._run_module_as_main(target)  # type: ignore[attr-defined]  # what -m runs
         elif kind == "script":
             path = os.path.abspath(target)
-            if not isolated:
-                sys.path.insert(0, os.path.dirname(path))
+            sys.path.insert(0, os.path.dirname(path))
             sys.argv = [target, *args]
             runpy.run_path(path, run_name="__main__")
         else:
-            if not isolated:
-                sys.path.insert(0, "")
+            sys.path.insert(0, "")
             sys.argv = ["-c", *args]
             exec(compile(target, "<string>", "exec"), main.__dict__)
         code = 0
@@ -194,42 +157,16 @@ def _run_in_child(request: dict) -> int:
     return code
 
 
-def _fork_one(
-    request: dict, fds: list[int], selector: selectors.BaseSelector, reply: socket.socket | None
-) -> tuple[int, socket.socket]:
-    """Fork the child for ``request``; its pid, and the server's end of the child's own
-    channel (for the processes it starts itself). ``reply``: where its status will go,
-    when not the channel that asked."""
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+def _fork_one(request: dict, fds: list[int], channel: socket.socket) -> int:
+    """Fork the child for ``request``; its pid."""
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid:
-        theirs.close()
-        return pid, ours
+        return pid
     code = 1
     try:
-        global _channel
-        # nothing of the server's stays open in the child: its channels, its children's
-        for key in list(selector.get_map().values()):
-            if isinstance(key.fileobj, int):
-                os.close(key.fileobj)
-                key.data[1].close()  # where that child's status goes
-            else:
-                key.fileobj.close()  # type: ignore[union-attr]
-        selector.close()
-        ours.close()
-        if reply is not None:
-            reply.close()
-        if request.get("session"):
-            # as Popen(start_new_session=True) with SIGINT's default action before exec,
-            # which Python then turns into KeyboardInterrupt; what it starts runs for
-            # real, in its process group, so that a kill of the group takes it too
-            os.setsid()
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            theirs.close()
-        else:
-            _channel = theirs
+        channel.close()
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         for fd in fds:
@@ -247,119 +184,22 @@ def _fork_one(
         os._exit(code)
 
 
-def _send(channel: socket.socket, message: dict) -> None:
-    """``message`` to whoever asked, unless it has gone (a child killed meanwhile)."""
-    with contextlib.suppress(OSError):
-        channel.send(json.dumps(message).encode())
-
-
 def serve(channel: socket.socket) -> None:
-    """Answer requests until the test process goes away: for each, from the test
-    process or from a child, fork a child, say its pid, and send its wait status when it
-    ends. Requests from several channels are answered as they come."""
-    selector = selectors.DefaultSelector()
-    selector.register(channel, selectors.EVENT_READ, None)
+    """Answer requests until the test process goes away: for each, fork a child, say
+    its pid, wait for it, and send its wait status."""
     while True:
-        for key, _ in selector.select():
-            if key.data is not None:  # a child ended: (pid, where to say so, reply only)
-                pid, asked, reply = key.data
-                selector.unregister(key.fileobj)
-                os.close(key.fileobj)  # type: ignore[arg-type]
-                _, status = os.waitpid(pid, 0)
-                _send(asked, {"status": status})
-                if reply:
-                    asked.close()  # ForkServer.start's: nothing more to say on it
-                continue
-            sock: socket.socket = key.fileobj  # type: ignore[assignment]
-            try:
-                data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, 4)
-            except OSError:
-                data, fds = b"", []
-            if not data:
-                if sock is channel:
-                    return
-                selector.unregister(sock)  # that child has ended
-                sock.close()
-                continue
-            # a fourth descriptor: the channel to answer on (ForkServer.start's)
-            reply = len(fds) == 4
-            asked = socket.socket(fileno=fds.pop()) if reply else sock
-            pid, private = _fork_one(json.loads(data), fds, selector, asked if reply else None)
-            for fd in fds:
-                os.close(fd)
-            _send(asked, {"pid": pid})
-            selector.register(os.pidfd_open(pid), selectors.EVENT_READ, (pid, asked, reply))
-            selector.register(private, selectors.EVENT_READ, None)
-
-
-# -- in a child: the Python processes it starts ---------------------------------------
-
-#: In a forked child, its own channel to the server; ``None`` elsewhere.
-_channel: socket.socket | None = None
-#: What of the server's environment changed how it started (:func:`_startup_env`).
-_server_startup: dict[str, str] = {}
-_real_run = subprocess.run
-#: ``subprocess.run`` arguments a forked process reproduces.
-_ROUTED = {"cwd", "env", "capture_output", "text", "timeout", "check"}
-ISOLATED_HARMLESS = {"PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED"}
-
-
-def _routed_request(args: object, kwargs: dict) -> dict | None:
-    """The request that forks what ``subprocess.run(args, **kwargs)`` would start, or
-    ``None`` when a fork cannot be the same: not our interpreter, an option other than
-    ``-I``/``-B``, output not captured, stdin or another argument given, an
-    environment that changes how Python starts."""
-    if _channel is None or not set(kwargs) <= _ROUTED or not kwargs.get("capture_output"):
-        return None
-    if not isinstance(args, list | tuple) or not all(isinstance(a, str) for a in args):
-        return None
-    flags, rest = [], list(args[1:])
-    while rest and rest[0] in ("-I", "-B"):
-        flags.append(rest.pop(0))
-    program = python_program([*args[:1], *rest])
-    if program is None:
-        return None
-    env = dict(os.environ if kwargs.get("env") is None else kwargs["env"])
-    startup, server = _startup_env(env), _server_startup
-    if "-I" in flags:
-        # PYTHON* variables are not read: of the server's, only those whose effect the
-        # child undoes (bytecode) or that change nothing a caller of subprocess.run sees
-        # (unbuffered output: both pipes are read to their end all the same)
-        startup, server = (
-            {k: v for k, v in e.items() if not k.startswith("PYTHON")}
-            for e in (startup, _server_startup)
-        )
-        if set(_server_startup) - set(server) - ISOLATED_HARMLESS:
-            return None
-    if startup != server:
-        return None
-    kind, target, program_args = program
-    cwd = os.path.abspath(os.fspath(kwargs.get("cwd") or os.getcwd()))
-    return {
-        "kind": kind,
-        "target": target,
-        "args": program_args,
-        "cwd": cwd,
-        "env": env,
-        "flags": flags,
-    }
-
-
-def _run_routed(args, *popenargs, **kwargs):  # noqa: ANN001, ANN202  (subprocess.run's)
-    """``subprocess.run`` in a forked child: a Python program it can reproduce is forked
-    from the server (:func:`_routed_request`), anything else runs as usual."""
-    request = None if popenargs else _routed_request(args, kwargs)
-    if request is None or _channel is None:
-        return _real_run(args, *popenargs, **kwargs)
-    timeout = kwargs.get("timeout")
-    try:
-        code, out, err = _request(_channel, request, timeout, text=bool(kwargs.get("text")))
-    except subprocess.TimeoutExpired:
-        raise subprocess.TimeoutExpired(args, timeout) from None  # type: ignore[arg-type]
-    proc = subprocess.CompletedProcess(args, code, out, err)
-    if kwargs.get("check"):
-        proc.check_returncode()
-    return proc
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(channel, MAX_MESSAGE, 3)
+        except OSError:
+            return
+        if not data:
+            return
+        pid = _fork_one(json.loads(data), fds, channel)
+        for fd in fds:
+            os.close(fd)
+        channel.send(json.dumps({"pid": pid}).encode())
+        _, status = os.waitpid(pid, 0)
+        channel.send(json.dumps({"status": status}).encode())
 
 
 # -- the client (the test process) ----------------------------------------------------
@@ -402,129 +242,23 @@ class ForkServer:
         timeout: float,
     ) -> tuple[int, str, str]:
         """Exit code (negative: killed by that signal), stdout and stderr of one run."""
-        request = {"kind": kind, "target": target, "args": args, "cwd": cwd, "env": env}
-        try:
-            return _request(self.channel, request, timeout)  # type: ignore[return-value]
-        except subprocess.TimeoutExpired:
-            raise subprocess.TimeoutExpired([target, *args], timeout) from None
-
-    def start(
-        self, kind: str, target: str, args: list[str], cwd: str, env: dict[str, str]
-    ) -> Started:
-        """The program forked in a session of its own (its process group), as
-        ``subprocess.Popen(..., stdout=PIPE, stderr=PIPE, text=True,
-        start_new_session=True)`` with SIGINT's default action starts it; the processes
-        it starts run for real, in its group. It answers on a channel of its own, so
-        :meth:`run` may be used meanwhile."""
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        request = {
-            "kind": kind,
-            "target": target,
-            "args": args,
-            "cwd": cwd,
-            "env": env,
-            "session": True,
-        }
+        request = {"kind": kind, "target": target, "args": args, "cwd": cwd, "env": env}
         try:
-            socket.send_fds(
-                self.channel,
-                [json.dumps(request).encode()],
-                [_stdin(), out_w, err_w, theirs.fileno()],
-            )
+            socket.send_fds(self.channel, [json.dumps(request).encode()], [_stdin(), out_w, err_w])
         finally:
-            for fd in (out_w, err_w):
-                os.close(fd)
-            theirs.close()
-        pid = json.loads(ours.recv(MAX_MESSAGE))["pid"]
-        return Started(pid, ours, out_r, err_r)
-
-
-class Started:
-    """A program :meth:`ForkServer.start` forked: what the tests use of
-    ``subprocess.Popen`` (text pipes, ``pid``, ``poll``, ``wait``, ``communicate``,
-    ``send_signal``, ``returncode``)."""
-
-    def __init__(self, pid: int, channel: socket.socket, out_fd: int, err_fd: int) -> None:
-        import locale
-
-        encoding = "utf-8" if sys.flags.utf8_mode else locale.getpreferredencoding(False)
-        self.pid = pid
-        self.returncode: int | None = None
-        self.stdout = open(out_fd, encoding=encoding)  # noqa: SIM115  (closed by communicate)
-        self.stderr = open(err_fd, encoding=encoding)  # noqa: SIM115
-        self._channel = channel
-
-    def _status(self, block: bool) -> int | None:
-        if self.returncode is None:
-            try:
-                data = self._channel.recv(MAX_MESSAGE, 0 if block else socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                return None
-            self.returncode = os.waitstatus_to_exitcode(json.loads(data)["status"])
-            self._channel.close()
-        return self.returncode
-
-    def poll(self) -> int | None:
-        return self._status(block=False)
-
-    def wait(self) -> int:
-        return self._status(block=True)  # type: ignore[return-value]
-
-    def send_signal(self, signum: int) -> None:
-        if self.poll() is None:
-            os.kill(self.pid, signum)
-
-    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
-        """The rest of stdout and stderr (each read to its end), then the exit."""
-        read: dict[str, str] = {}
-        readers = [
-            threading.Thread(target=lambda n=name, f=file: read.__setitem__(n, f.read()))
-            for name, file in (("out", self.stdout), ("err", self.stderr))
-        ]
-        for reader in readers:
-            reader.start()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for reader in readers:
-            reader.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-            if reader.is_alive():
-                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
-        self.stdout.close()
-        self.stderr.close()
-        self.wait()
-        return read["out"], read["err"]
-
-
-def _request(
-    channel: socket.socket, request: dict, timeout: float | None, text: bool = True
-) -> tuple[int, str | bytes, str | bytes]:
-    """Have the server fork ``request``'s program: its exit code (negative: killed by
-    that signal), stdout and stderr (decoded when ``text``). Past ``timeout`` seconds it
-    is killed and :class:`subprocess.TimeoutExpired` raised."""
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    try:
-        socket.send_fds(channel, [json.dumps(request).encode()], [_stdin(), out_w, err_w])
-    except BaseException:
-        os.close(out_r)
-        os.close(err_r)
-        raise
-    finally:
-        os.close(out_w)
-        os.close(err_w)
-    pid = json.loads(channel.recv(MAX_MESSAGE))["pid"]
-    deadline = None if timeout is None else time.monotonic() + timeout
-    try:
-        out, err = _read_both(out_r, err_r, deadline)
-    except subprocess.TimeoutExpired:
-        os.kill(pid, signal.SIGKILL)
-        channel.recv(MAX_MESSAGE)
-        raise
-    status = json.loads(channel.recv(MAX_MESSAGE))["status"]
-    if text:
-        return os.waitstatus_to_exitcode(status), _decode(out), _decode(err)
-    return os.waitstatus_to_exitcode(status), out, err
+            os.close(out_w)
+            os.close(err_w)
+        pid = json.loads(self.channel.recv(MAX_MESSAGE))["pid"]
+        try:
+            out, err = _read_both(out_r, err_r, time.monotonic() + timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(pid, signal.SIGKILL)
+            self.channel.recv(MAX_MESSAGE)
+            raise subprocess.TimeoutExpired([target, *args], timeout) from None
+        status = json.loads(self.channel.recv(MAX_MESSAGE))["status"]
+        return os.waitstatus_to_exitcode(status), out, err
 
 
 def _stdin() -> int:
@@ -542,16 +276,17 @@ def _stdin() -> int:
 _devnull: int | None = None
 
 
-def _read_both(out_fd: int, err_fd: int, deadline: float | None) -> tuple[bytes, bytes]:
-    """Both pipes to their end (as ``communicate`` reads them)."""
+def _read_both(out_fd: int, err_fd: int, deadline: float) -> tuple[str, str]:
+    """Both pipes to their end (as ``communicate`` reads them), decoded like
+    ``subprocess.run(text=True)`` decodes them."""
     chunks: dict[int, list[bytes]] = {out_fd: [], err_fd: []}
     with selectors.DefaultSelector() as selector:
         for fd in chunks:
             selector.register(fd, selectors.EVENT_READ)
         try:
             while selector.get_map():
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
                     raise subprocess.TimeoutExpired("", 0)
                 for key, _ in selector.select(remaining):
                     data = os.read(key.fd, 65536)
@@ -562,7 +297,7 @@ def _read_both(out_fd: int, err_fd: int, deadline: float | None) -> tuple[bytes,
         finally:
             os.close(out_fd)
             os.close(err_fd)
-    return b"".join(chunks[out_fd]), b"".join(chunks[err_fd])
+    return tuple(_decode(b"".join(chunks[fd])) for fd in (out_fd, err_fd))  # type: ignore[return-value]
 
 
 def _decode(data: bytes) -> str:
@@ -603,6 +338,4 @@ if __name__ == "__main__":
     _BASE_PATH = sys.path[len(own) :]
     channel = socket.socket(fileno=int(sys.argv[1]))
     _preload()
-    _server_startup = _startup_env(dict(os.environ))
-    subprocess.run = _run_routed  # only a forked child has a channel to route through
     serve(channel)

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from migrator.write.journal import JOURNAL_OUTSIDE_GIT, SLOW_ENV
-from tests import forkserver
 from tests.djproject import DjangoProject, clean_env, run
 from tests.gitrepo import commit_all, git, init_repo
 from tests.test_rebase import base, kept_side, moving_side
@@ -60,22 +59,11 @@ def as_from_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start(
-    root: Path, args: list[str], slow: str = SLOW, *, forked: bool = False
-) -> subprocess.Popen:
-    """``migrator ARGS`` started in its own session, stdout and stderr piped. ``forked``:
-    from the fork server (:meth:`tests.forkserver.ForkServer.start`, the same process
-    without the interpreter's start-up, for the loops that start dozens), else a new
-    interpreter."""
-    env = clean_env(**{SLOW_ENV: slow})
-    server = forkserver.server_for(env) if forked else None
-    if server is not None:
-        started = server.start("module", "migrator", args, str(root), env)
-        return started  # type: ignore[return-value]  # the part of Popen the tests use
+def start(root: Path, args: list[str], slow: str = SLOW) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "migrator", *args],
         cwd=root,
-        env=env,
+        env=clean_env(**{SLOW_ENV: slow}),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -160,7 +148,7 @@ def test_sigkill_at_random_points_then_recover_leaves_before_or_after(states, tm
     outcomes = []
     for attempt in range(20):
         root = fresh(states, tmp_path / "p")
-        proc = start(root, REBASE, forked=True)
+        proc = start(root, REBASE)
         wait_for_plan(proc)
         delay = rng.uniform(0, duration)
         time.sleep(delay)
@@ -192,7 +180,7 @@ def test_sigterm_and_sigint_roll_back_in_the_run_itself(states, tmp_path, signum
     name = signal.Signals(signum).name
     for attempt in range(8):
         root = fresh(states, tmp_path / "p")
-        proc = start(root, REBASE, forked=True)
+        proc = start(root, REBASE)
         wait_for_plan(proc)
         delay = rng.uniform(0, duration)
         time.sleep(delay)
@@ -382,7 +370,7 @@ def test_sigkill_during_merge_then_recover(tmp_path):
         root = tmp_path / "p"
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(pristine, root)
-        proc = start(root, ["merge"], slow="0.2", forked=True)
+        proc = start(root, ["merge"], slow="0.2")
         wait_for_journal(root, proc)
         time.sleep(rng.uniform(0.0, 2.0))  # two files written 0.2 s apart, then verified
         kill_group(proc)

@@ -273,7 +273,7 @@ def test_sigkill_at_random_points_then_recover_keeps_files_and_rows_together(tmp
         root = tmp_path / "p"
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(pristine.root, root)
-        proc = start(root, args, forked=True)
+        proc = start(root, args)
         wait_for_plan(proc)
         time.sleep(rng.uniform(0, duration))
         kill_group(proc)

@@ -279,7 +279,7 @@ def test_sigkill_at_random_points_then_recover_leaves_before_or_after(tmp_path):
         root = tmp_path / "p"
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(pristine, root)
-        proc = start(root, ["squash", "--finish"], slow="0.2", forked=True)
+        proc = start(root, ["squash", "--finish"], slow="0.2")
         wait_for_journal(root, proc)  # after loading and the schema of before
         time.sleep(rng.uniform(0.0, 3.0))  # edits and deletes 0.2 s apart, then the proof
         kill_group(proc)
