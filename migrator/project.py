@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import gc
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from migrator.collector import long_lived
 from migrator.django.setup import (
     project_code,
     running_settings,
@@ -84,7 +84,13 @@ def load_project(
         return Project(options, settings, static.graph, static.problems)
     from migrator.static.bytecode import compiling_ahead
 
-    with compiling_ahead(options):  # a fresh checkout: compile on the other core meanwhile
+    # Django, the migration modules and the graph live as long as the command, as the
+    # static loader's graph does: no collection walks them while they are made, and the
+    # collector's next full pass (the first thousands of objects a command then makes, a
+    # drawing's views) does not walk them all again: that pass alone cost more than the
+    # drawing on 10,000 migrations. A fresh checkout is compiled on the other core
+    # meanwhile (compiling_ahead).
+    with long_lived(), compiling_ahead(options):
         settings = setup_django(options)
         from migrator.django.loader import load_graph  # imports Django: only after setup
 
@@ -95,11 +101,6 @@ def load_project(
                 database=database,
                 overlay=overlay,
             )
-    # Django, the migration modules and the graph live as long as the command: freeze
-    # them, as the static loader does, so that the collector's next full pass (the first
-    # thousands of objects a command then makes, a drawing's views) does not walk them
-    # all again: that pass alone cost more than the drawing on 10,000 migrations.
-    gc.freeze()
     _mark_project_apps(installed_apps(loaded.graph), options)
     return Project(options, settings, loaded.graph, loaded.problems)
 

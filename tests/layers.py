@@ -7,7 +7,7 @@ import is still a dependency; only its timing differs), except those under
 The layers, from the bottom (ARCHITECTURE.md draws them):
 
 ``analysis``  pure graph analyses: the standard library, networkx and the graph contract
-``contract``  errors, graph, problems, git, sourcefiles, settings
+``contract``  errors, graph, problems, git, sourcefiles, settings, collector
 ``django``    the only package that imports Django
 ``static``    reads migration files without running them
 ``write``     plan, journal, source edits, verification
@@ -25,7 +25,7 @@ from pathlib import Path
 
 PACKAGE = "migrator"
 
-CONTRACTS = {"errors", "graph", "problems", "git", "sourcefiles", "settings"}
+CONTRACTS = {"errors", "graph", "problems", "git", "sourcefiles", "settings", "collector"}
 
 # The migrator layers each layer may import (its own included).
 ALLOWED = {

@@ -8,7 +8,6 @@ still being imported is caught by :func:`main` too.
 
 from __future__ import annotations
 
-import gc
 import sys
 
 
@@ -17,13 +16,11 @@ def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
     ``sys.argv[1:]``; ``prog_name`` for usage lines, e.g. ``manage.py migrator``) and
     exit with its exit code."""
     try:
-        # What these imports make lives as long as the program: no collection while it
-        # is made, and none walks it again afterwards.
-        gc.disable()
-        from migrator.cli.commands import run  # typer and every command
+        from migrator.collector import long_lived
 
-        gc.freeze()
-        gc.enable()
+        with long_lived():  # what these imports make lives as long as the program
+            from migrator.cli.commands import run  # typer and every command
+
         run(args, prog_name)
     except KeyboardInterrupt:
         sys.stderr.write("migrator: interrupted (SIGINT)\n")

@@ -11,9 +11,11 @@ format typer refuses, ``--``) is left to typer, which words every usage error.
 
 from __future__ import annotations
 
-import gc
 import sys
+from contextlib import nullcontext
 from typing import Any
+
+from migrator.collector import long_lived
 
 _FORMATS = ("text", "json", "github")
 _VALUES = {"--format": "output_format", "-f": "output_format", "--settings": "settings"}
@@ -58,27 +60,26 @@ def run_check(argv: list[str]) -> bool:
     arguments = check_arguments(argv)
     if arguments is None:
         return False
-    if arguments["static"]:
-        # A short run that makes few cycles: the collector would only walk, again and
-        # again, the modules and the graph it imports and builds (it stays off).
-        gc.disable()
-    import typer
+    # --static: a short run that makes few cycles: the collector would only walk, again
+    # and again, the modules and the graph it imports and builds (it stays off to the end).
+    with long_lived() if arguments["static"] else nullcontext():
+        import typer
 
-    from migrator.cli.app import Format, install_signal_handlers
-    from migrator.cli.check import check
+        from migrator.cli.app import Format, install_signal_handlers
+        from migrator.cli.check import check
 
-    install_signal_handlers()  # what the typer app's callback does first
-    try:
-        check(
-            app_labels=arguments["app_labels"] or None,
-            output_format=Format(arguments["output_format"]),
-            database=None,
-            against=None,
-            settings=arguments["settings"],
-            pythonpath=arguments["pythonpath"] or None,
-            static=arguments["static"],
-            traceback=False,
-        )
-    except typer.Exit as exit:
-        sys.exit(exit.exit_code)
+        install_signal_handlers()  # what the typer app's callback does first
+        try:
+            check(
+                app_labels=arguments["app_labels"] or None,
+                output_format=Format(arguments["output_format"]),
+                database=None,
+                against=None,
+                settings=arguments["settings"],
+                pythonpath=arguments["pythonpath"] or None,
+                static=arguments["static"],
+                traceback=False,
+            )
+        except typer.Exit as exit:
+            sys.exit(exit.exit_code)
     return True

@@ -14,7 +14,6 @@ files a merge would produce, without writing them anywhere.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import marshal
 import os
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from migrator import problems as kinds
+from migrator.collector import long_lived
 from migrator.graph import AppInfo, Key, add_derived_attributes, key_str
 from migrator.problems import Problem, cycle_problems, missing_dependency, unknown_app_dependency
 from migrator.settings import ProjectOptions
@@ -74,16 +74,9 @@ def load_static_graph(
     """
     # Tens of thousands of small tuples: the cyclic GC would walk them again and again
     # while they are made, and once more as soon as it is enabled again. They live as
-    # long as the graph, usually the whole command: freeze them, so the collector leaves
-    # them out from now on (gc.unfreeze() gives them back).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    # long as the graph, usually the whole command.
+    with long_lived():
         return _load(options, overlay, replace_migrations)
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 class StaticDerived:
@@ -110,9 +103,7 @@ def load_static_derived(
     those bytes are on disk: see :mod:`migrator.static.cache`). What is read from disk
     besides (side files, entries that are not files) is looked at on every run; a
     project with a file read with settings or sibling modules is never kept."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with long_lived():  # the graph, its problems and the cache, as load_static_graph
         project = discover(options)
         cache = ParseCache(project.root)
         stored = None
@@ -134,10 +125,6 @@ def load_static_derived(
         cache.save()
         problems = [Problem(*plain) for plain in stored[0]] + _disk_problems(project)
         return StaticDerived(stored[1], sorted(set(problems), key=Problem.sort_key), project)
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def _kept(cache: ParseCache, name: str, key: bytes | None) -> tuple[list[tuple], object] | None:
