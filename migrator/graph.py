@@ -81,8 +81,6 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from migrator.errors import RefusedError
-
 if TYPE_CHECKING:
     import networkx as nx
 
@@ -196,32 +194,33 @@ def treat_as_local(apps: dict[str, AppInfo], names: Iterable[str]) -> list[str]:
     return unknown
 
 
-def only_installed_apps(
-    graph: nx.DiGraph, nothing: str, left_out: str, how: str = ""
-) -> RefusedError:
+@dataclass(frozen=True)
+class InstalledOnly:
     """Every app with migrations is Django's or an installed package's (none is
-    :attr:`AppInfo.local`) and the command leaves those out: rather than an empty answer,
-    the refusal that names them, with their migrations, and how to include them.
-    ``nothing`` says what is left (``"nothing to draw"``), ``left_out`` how they were
-    (``"hidden by default"``), ``how`` how to include them (if the command can),
-    ``{app}`` standing for an example app (an installed package's rather than Django's)."""
+    :attr:`AppInfo.local`): what a command that leaves those out says instead of an
+    empty answer (:func:`installed_only`)."""
+
+    counts: tuple[tuple[str, int], ...]  # (app label, its migrations), by label
+    example: str  # an app to name in an example: an installed package's, not Django's
+
+    @property
+    def total(self) -> int:
+        """The migrations of all those apps: every migration of the graph."""
+        return sum(count for _, count in self.counts)
+
+
+def installed_only(graph: nx.DiGraph) -> InstalledOnly:
+    """The apps with migrations of ``graph`` (a graph none of whose apps with migrations
+    is local: see :class:`InstalledOnly`), with their migrations, and the example app."""
     counts = Counter(node[0] for node in graph.nodes)
-    named = [f"{app} ({counts[app]})" for app in sorted(counts)]
-    shown = ", ".join(named[:8]) + (f" and {len(named) - 8} more" if len(named) > 8 else "")
     installed = installed_apps(graph)
     packaged = [
         app
         for app in sorted(counts)
         if app in installed and not installed[app].name.startswith("django.")
     ]
-    example = (packaged or sorted(counts))[0]
-    total = graph.number_of_nodes()
-    include = how.format(app=example) + "; " if how else ""
-    return RefusedError(
-        f"{nothing}: all {total} migrations belong to Django's or installed "
-        f"third-party apps, {left_out}: {shown}",
-        hint=f"{include}if these apps are your project's, list them in "
-        "[tool.migrator] project-apps in pyproject.toml",
+    return InstalledOnly(
+        counts=tuple(sorted(counts.items())), example=(packaged or sorted(counts))[0]
     )
 
 

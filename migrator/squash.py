@@ -28,7 +28,7 @@ from migrator.analysis.squash import (
     rank_windows,
 )
 from migrator.errors import RefusedError
-from migrator.graph import Key, database_info, only_installed_apps
+from migrator.graph import Key, database_info, installed_only
 from migrator.problems import CIRCULAR_DEPENDENCY
 from migrator.project import Project, load_project, select_apps
 from migrator.static.cache import cache_dir, is_racy, load_marshal, save_marshal, stamp
@@ -38,8 +38,9 @@ def squash_report(
     project: Project, app_labels: list[str] | None, min_length: int, database: str | None
 ) -> tuple[SquashReport, list[RankedWindow]]:
     """The windows of the named apps (none named: every project app), ranked, and the
-    cleanup of the same apps; refused when the graph already has a cycle, or when none
-    is named and every app with migrations is Django's or an installed package's.
+    cleanup of the same apps; refused when the graph already has a cycle. When none is
+    named and every app with migrations is Django's or an installed package's, the
+    report says so (``installed_only``) and holds nothing else.
     ``report.windows`` is in the ranked order too (the first of an app is its best)."""
     from migrator.django.optimizer import squashes_squashed
 
@@ -47,12 +48,8 @@ def squash_report(
     labels = select_apps(project.graph, app_labels) if app_labels else None
     report = analyse(project.graph, labels, min_length, allow_squashed=squashes_squashed())
     if labels is None and not report.apps and project.graph.number_of_nodes():
-        raise only_installed_apps(
-            project.graph,
-            "nothing to squash",
-            "left out unless named",
-            "name them (e.g. `migrator squash {app}`)",
-        )
+        report.installed_only = installed_only(project.graph)
+        return report, []
     # Never a third-party app, cleanup included: the apps the analysis chose.
     report.cleanup = _project_cleanup(project, report.apps, database)
     ranked = rank_windows(report.windows, window_costs(project, report.windows))

@@ -34,7 +34,7 @@ from pathlib import Path
 import networkx as nx
 
 from migrator.errors import RefusedError, UsageError
-from migrator.graph import Key, installed_apps, key_str, only_installed_apps
+from migrator.graph import InstalledOnly, Key, installed_apps, installed_only, key_str
 from migrator.markers import MARKER_FILE, marker_apps, marker_change, marker_path
 from migrator.project import Project, load_project, select_apps
 from migrator.squash_apply import failure_of, fresh_command, run_fresh, trial_failure
@@ -95,6 +95,9 @@ class SquashFinish:
     dry_run: bool = False
     plan: WritePlan = field(default_factory=WritePlan)
     written: list[Path] = field(default_factory=list)
+    # None named, and every app with migrations is Django's or an installed package's:
+    # nothing else was judged (--finish refuses, naming them)
+    installed_only: InstalledOnly | None = None
 
     def is_ready(self, finish: Finish) -> bool:
         if finish.within is not None or finish.blocking:
@@ -334,7 +337,9 @@ def squash_finish(
     force: bool,
     dry_run: bool,
 ) -> SquashFinish:
-    """Judge, plan and (unless ``dry_run``) write and verify the transitions."""
+    """Judge, plan and (unless ``dry_run``) write and verify the transitions; with no app
+    named and every app with migrations Django's or an installed package's, nothing is
+    judged (``installed_only`` says so)."""
     static = project.options.static
     if static and not dry_run:
         raise UsageError(
@@ -348,10 +353,8 @@ def squash_finish(
     installed = installed_apps(project.graph).values()
     if labels is None and len(project.graph) and not any(i.local and i.migrated for i in installed):
         # A third-party app's squash is its maintainers' to finish, even when named.
-        raise only_installed_apps(
-            project.graph,
-            "nothing to finish",
-            "whose squashes --finish leaves to their maintainers",
+        return SquashFinish(
+            [], [], force=force, dry_run=dry_run, installed_only=installed_only(project.graph)
         )
     aliases = sorted(set(databases or ([] if static else ["default"])))
     full = load_project(project.options, replace_migrations=False).graph

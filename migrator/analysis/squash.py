@@ -28,7 +28,7 @@ import networkx as nx
 
 from migrator.analysis.leaves import conflicts, leaves
 from migrator.analysis.plans import forwards_plan
-from migrator.graph import Key, installed_apps, key_str
+from migrator.graph import InstalledOnly, Key, installed_apps, key_str
 
 # What Django's squashmigrations silently drops or refuses, per migration.
 RUN_BEFORE = "run-before"  # the squashed migration has no run_before
@@ -256,6 +256,9 @@ class SquashReport:
     resolve_first: list[ResolveFirst] = field(default_factory=list)
     cleanup: list[Cleanup] = field(default_factory=list)
     min_length: int = 10
+    # None named, and every app with migrations is Django's or an installed package's:
+    # the report holds nothing else (squash refuses, naming them)
+    installed_only: InstalledOnly | None = None
 
 
 # -- the app's order ---------------------------------------------------------------

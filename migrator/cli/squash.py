@@ -126,6 +126,8 @@ def squash(
     with handle_errors(traceback):
         project = load_project(project_options(settings, pythonpath, static))
         report, ranked = squash_report(project, app_labels, min_length, database)
+        if report.installed_only is not None:
+            raise render.nothing_to_squash(report.installed_only)
     write(
         render.render_json(report, ranked)
         if output_format is Format.json

@@ -40,6 +40,8 @@ def finish_command(
         project = load_project(project_options(*project_args))
         refuse_cycle(project)
         result = squash_finish(project, app_labels, databases, force=force, dry_run=dry_run)
+        if result.installed_only is not None:
+            raise render.nothing_to_finish(result.installed_only)
     renderer = render.render_json if output_format == Format.json else render.render_text
     write(renderer(result, Path.cwd()), human=output_format != Format.json)
     raise typer.Exit(EXIT_FOUND if result.refused else EXIT_OK)

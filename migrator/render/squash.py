@@ -19,9 +19,10 @@ from migrator.analysis.squash import (
     SquashReport,
     WindowCost,
 )
-from migrator.graph import key_str
+from migrator.errors import RefusedError
+from migrator.graph import InstalledOnly, key_str
 from migrator.render.escape import terminal
-from migrator.render.words import plural
+from migrator.render.words import only_installed_apps, plural
 
 # What to do about each thing Django's squash drops or refuses (analysis.squash.Flag.kind).
 FLAG_HINTS = {
@@ -34,6 +35,18 @@ FLAG_HINTS = {
     BRANCHED: "the app's history branches here: `squashmigrations START END` would squash "
     "another set; no command suggested",
 }
+
+
+def nothing_to_squash(found: InstalledOnly) -> RefusedError:
+    """No app named, and every app with migrations is Django's or an installed
+    package's: rather than an empty report, which apps were left out and how to name
+    them."""
+    return only_installed_apps(
+        found,
+        "nothing to squash",
+        "left out unless named",
+        "name them (e.g. `migrator squash {app}`)",
+    )
 
 
 def _cost_line(cost: WindowCost) -> str:

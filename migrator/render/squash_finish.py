@@ -7,12 +7,13 @@ import json
 import shlex
 from pathlib import Path
 
-from migrator.graph import key_str
+from migrator.errors import RefusedError
+from migrator.graph import InstalledOnly, key_str
 from migrator.render.escape import terminal
 from migrator.render.paths import display_path
 from migrator.render.squash import migrate_command
 from migrator.render.squash_apply import _diff
-from migrator.render.words import plural
+from migrator.render.words import only_installed_apps, plural
 from migrator.squash_finish import (
     CYCLE,
     DATABASE_KINDS,
@@ -30,6 +31,14 @@ from migrator.squash_finish import (
     Refusal,
     SquashFinish,
 )
+
+
+def nothing_to_finish(found: InstalledOnly) -> RefusedError:
+    """No app named, and every app with migrations is Django's or an installed
+    package's: a third-party app's squash is its maintainers' to finish."""
+    return only_installed_apps(
+        found, "nothing to finish", "whose squashes --finish leaves to their maintainers"
+    )
 
 
 def refusal_words(finish: Finish, refusal: Refusal) -> str:

@@ -45,8 +45,9 @@ import networkx as nx
 from migrator.analysis.leaves import conflicts, fork_points
 from migrator.analysis.plans import branches
 from migrator.errors import RefusedError, UsageError
-from migrator.graph import AppInfo, Key, installed_apps, key_str, only_installed_apps
+from migrator.graph import AppInfo, Key, installed_apps, installed_only, key_str
 from migrator.render.palette import app_colours, app_hues
+from migrator.render.words import only_installed_apps
 
 #: Above this many migrations to draw, linear runs are collapsed unless told otherwise:
 #: ``dot`` stays fast and the picture legible.
@@ -482,7 +483,7 @@ def only_hidden_apps(graph: nx.DiGraph) -> RefusedError:
     """Every app with migrations is Django's or an installed package's: rather than an
     empty picture, say which apps were hidden and how to draw them."""
     return only_installed_apps(
-        graph,
+        installed_only(graph),
         "nothing to draw",
         "hidden by default",
         "draw them with --all, or some with -I (e.g. -I {app})",
