@@ -95,20 +95,6 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _python_program(args: list[str]) -> tuple[str, str, list[str]] | None:
-    """``python -m MODULE ...``, ``python FILE ...`` or ``python -c CODE ...`` (with our
-    own interpreter and no option) as (kind, target, arguments) for the fork server."""
-    if len(args) < 2 or args[0] != sys.executable:
-        return None
-    if args[1] == "-m" and len(args) > 2:
-        return "module", args[2], args[3:]
-    if args[1] == "-c" and len(args) > 2:
-        return "code", args[2], args[3:]
-    if not args[1].startswith("-"):
-        return "script", args[1], args[2:]
-    return None
-
-
 def run(
     args: list[str],
     cwd: Path,
@@ -123,11 +109,14 @@ def run(
     start-up) unless ``fork`` is false or the run needs what only a new interpreter
     gives."""
     env = env or clean_env()
-    program = _python_program(args)
+    program = forkserver.python_program(args)
     if fork and program is not None and input is None and preexec_fn is None:
-        server = forkserver.server_for(env)
+        kind, target, program_args, flags = program
+        server = forkserver.server_for(env) if "-I" not in flags else None
         if server is not None:
-            return Result(*server.run(*program, str(cwd), env, timeout=600))
+            return Result(
+                *server.run(kind, target, program_args, str(cwd), env, timeout=600, flags=flags)
+            )
     proc = subprocess.run(
         args,
         cwd=cwd,

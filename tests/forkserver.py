@@ -16,6 +16,24 @@ environment that changes how Python starts (``PYTHON*``, locale), a ``preexec_fn
 input on stdin. Tests about start-up itself (an early Ctrl-C, the console script,
 ``python -v``) call the interpreter directly and never come here.
 
+The Python processes a forked run starts itself with ``subprocess.run`` (a write's
+fresh ``migrator check`` in isolated mode, ``python -m django makemigrations``, the
+rows command) are forked from the server too (:func:`_run_routed`), each again a fresh
+copy of the pristine server, not of the run that asked for it: the run has set Django
+up on its project and imported its migrations, the new process has not. The same rules
+apply (anything else runs for real), and ``-I`` / ``-B`` / ``-P`` are honoured: an
+isolated child gets neither ``PYTHONPATH`` nor its current folder on ``sys.path``. A
+test about what such a process does *not* import (a project's own ``migrator.py``) must
+start the run in a real interpreter (``fork=False``, as tests/test_security.py does
+where it plants such modules), so that what it starts is real too: a fork has imported
+migrator's own already. The server answers its test process and every child at once;
+each child has its own channel to it.
+
+The server imports once what every run imports (:func:`_preload`: the CLI with typer's
+pydantic adapters, every migrator module, networkx, what ``django.setup()`` imports
+before any project module), then freezes it out of the collector's sight, so that no
+child's collection walks, and copies, the server's pages.
+
 Run as a script, this module is the server; imported, it is the client.
 """
 
@@ -23,6 +41,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import json
 import os
 import selectors
@@ -48,6 +67,28 @@ def _startup_env(env: dict[str, str]) -> dict[str, str]:
         for k, v in env.items()
         if (k.startswith(STARTUP_PREFIXES) or k in STARTUP_NAMES) and k != "PYTHONPATH"
     }
+
+
+#: Interpreter options a fork reproduces: isolated mode, no bytecode, no unsafe path.
+FLAGS = ("-I", "-B", "-P")
+
+
+def python_program(args: list[str]) -> tuple[str, str, list[str], list[str]] | None:
+    """``python [-I] [-B] [-P] -m MODULE ...``, ``python FILE ...`` or ``python -c CODE
+    ...`` (with our own interpreter) as (kind, target, arguments, options) for the fork
+    server; ``None`` for anything else."""
+    if not args or args[0] != sys.executable:
+        return None
+    flags, rest = [], list(args[1:])
+    while rest and rest[0] in FLAGS:
+        flags.append(rest.pop(0))
+    if len(rest) > 1 and rest[0] == "-m":
+        return "module", rest[1], rest[2:], flags
+    if len(rest) > 1 and rest[0] == "-c":
+        return "code", rest[1], rest[2:], flags
+    if rest and not rest[0].startswith("-"):
+        return "script", rest[0], rest[1:], flags
+    return None
 
 
 def _pythonpath(env: dict[str, str]) -> list[str]:
@@ -78,6 +119,11 @@ def _preload() -> None:
             importlib.import_module(module.name)
     for name in (
         "networkx",
+        # what django.setup() imports before reading any project module: logging's
+        # configuration (mail, the debug views, templates) and the URL resolvers
+        "django.utils.log",
+        "django.urls",
+        "django.views.debug",
         "django.core.management",
         "django.core.management.commands.migrate",
         "django.core.management.commands.makemigrations",
@@ -91,7 +137,14 @@ def _preload() -> None:
         "django.db.models",
     ):
         importlib.import_module(name)
+    # typer (0.2x) turns each option's value through pydantic, imported on first use
+    with contextlib.suppress(ImportError):
+        importlib.import_module("typer._adapters")
     assert threading.active_count() == 1, "the fork server must stay single-threaded"
+    # What is loaded now lives as long as the server: out of the collector's sight, so a
+    # child's first full collection neither walks it nor copies its pages
+    gc.collect()
+    gc.freeze()
 
 
 def _exit_code(exit: SystemExit) -> int:
@@ -111,24 +164,37 @@ def _run_in_child(request: dict) -> int:
     import runpy
     import types
 
+    # -I: no PYTHON* variable read (so none writes bytecode), nothing of the program's
+    # own (its folder, the current one) first on sys.path; -P: only the latter;
+    # -B: no bytecode written
+    flags = request.get("flags", [])
+    isolated = "-I" in flags
+    own_first = not isolated and "-P" not in flags
+    if isolated:
+        sys.dont_write_bytecode = "-B" in flags
+    elif "-B" in flags:
+        sys.dont_write_bytecode = True
     # sys.path: the program's [0], then PYTHONPATH, then the installation's own
-    sys.path[:] = _pythonpath(request["env"]) + _BASE_PATH
+    sys.path[:] = ([] if isolated else _pythonpath(request["env"])) + _BASE_PATH
     main = types.ModuleType("__main__")
     main.__dict__["__builtins__"] = __builtins__
     sys.modules["__main__"] = main
     kind, target, args = request["kind"], request["target"], request["args"]
     try:
         if kind == "module":
-            sys.path.insert(0, os.getcwd())
+            if own_first:
+                sys.path.insert(0, os.getcwd())
             sys.argv = ["-m", *args]
             runpy._run_module_as_main(target)  # type: ignore[attr-defined]  # what -m runs
         elif kind == "script":
             path = os.path.abspath(target)
-            sys.path.insert(0, os.path.dirname(path))
+            if own_first:
+                sys.path.insert(0, os.path.dirname(path))
             sys.argv = [target, *args]
             runpy.run_path(path, run_name="__main__")
         else:
-            sys.path.insert(0, "")
+            if own_first:
+                sys.path.insert(0, "")
             sys.argv = ["-c", *args]
             exec(compile(target, "<string>", "exec"), main.__dict__)
         code = 0
@@ -157,16 +223,30 @@ def _run_in_child(request: dict) -> int:
     return code
 
 
-def _fork_one(request: dict, fds: list[int], channel: socket.socket) -> int:
-    """Fork the child for ``request``; its pid."""
+def _fork_one(
+    request: dict, fds: list[int], selector: selectors.BaseSelector
+) -> tuple[int, socket.socket]:
+    """Fork the child for ``request``; its pid, and the server's end of the child's own
+    channel (for the processes it starts itself)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid:
-        return pid
+        theirs.close()
+        return pid, ours
     code = 1
     try:
-        channel.close()
+        global _channel
+        # nothing of the server's stays open in the child: its channels, its children's
+        for key in list(selector.get_map().values()):
+            if isinstance(key.fileobj, int):
+                os.close(key.fileobj)
+            else:
+                key.fileobj.close()  # type: ignore[union-attr]
+        selector.close()
+        ours.close()
+        _channel = theirs
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         for fd in fds:
@@ -184,22 +264,111 @@ def _fork_one(request: dict, fds: list[int], channel: socket.socket) -> int:
         os._exit(code)
 
 
+def _send(channel: socket.socket, message: dict) -> None:
+    """``message`` to whoever asked, unless it has gone (a child killed meanwhile)."""
+    with contextlib.suppress(OSError):
+        channel.send(json.dumps(message).encode())
+
+
 def serve(channel: socket.socket) -> None:
-    """Answer requests until the test process goes away: for each, fork a child, say
-    its pid, wait for it, and send its wait status."""
+    """Answer requests until the test process goes away: for each, from the test
+    process or from a child, fork a child, say its pid, and send its wait status when it
+    ends. Requests from several channels are answered as they come."""
+    selector = selectors.DefaultSelector()
+    selector.register(channel, selectors.EVENT_READ, None)
     while True:
-        try:
-            data, fds, _flags, _addr = socket.recv_fds(channel, MAX_MESSAGE, 3)
-        except OSError:
-            return
-        if not data:
-            return
-        pid = _fork_one(json.loads(data), fds, channel)
-        for fd in fds:
-            os.close(fd)
-        channel.send(json.dumps({"pid": pid}).encode())
-        _, status = os.waitpid(pid, 0)
-        channel.send(json.dumps({"status": status}).encode())
+        for key, _ in selector.select():
+            if key.data is not None:  # a child ended: (its pid, who asked)
+                pid, asked = key.data
+                selector.unregister(key.fileobj)
+                os.close(key.fileobj)  # type: ignore[arg-type]
+                _, status = os.waitpid(pid, 0)
+                _send(asked, {"status": status})
+                continue
+            sock: socket.socket = key.fileobj  # type: ignore[assignment]
+            try:
+                data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, 3)
+            except OSError:
+                data, fds = b"", []
+            if not data:
+                if sock is channel:
+                    return
+                selector.unregister(sock)  # that child has ended
+                sock.close()
+                continue
+            pid, private = _fork_one(json.loads(data), fds, selector)
+            for fd in fds:
+                os.close(fd)
+            _send(sock, {"pid": pid})
+            selector.register(os.pidfd_open(pid), selectors.EVENT_READ, (pid, sock))
+            selector.register(private, selectors.EVENT_READ, None)
+
+
+# -- in a child: the Python processes it starts ---------------------------------------
+
+#: In a forked child, its own channel to the server; ``None`` elsewhere.
+_channel: socket.socket | None = None
+#: What of the server's environment changed how it started (:func:`_startup_env`).
+_server_startup: dict[str, str] = {}
+_real_run = subprocess.run
+#: ``subprocess.run`` arguments a forked process reproduces.
+_ROUTED = {"cwd", "env", "capture_output", "text", "timeout", "check"}
+ISOLATED_HARMLESS = {"PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED"}
+
+
+def _routed_request(args: object, kwargs: dict) -> dict | None:
+    """The request that forks what ``subprocess.run(args, **kwargs)`` would start, or
+    ``None`` when a fork cannot be the same: not our interpreter, an option other than
+    ``-I``/``-B``, output not captured, stdin or another argument given, an
+    environment that changes how Python starts."""
+    if _channel is None or not set(kwargs) <= _ROUTED or not kwargs.get("capture_output"):
+        return None
+    if not isinstance(args, list | tuple) or not all(isinstance(a, str) for a in args):
+        return None
+    program = python_program(list(args))
+    if program is None:
+        return None
+    kind, target, program_args, flags = program
+    env = dict(os.environ if kwargs.get("env") is None else kwargs["env"])
+    startup, server = _startup_env(env), _server_startup
+    if "-I" in flags:
+        # PYTHON* variables are not read: of the server's, only those whose effect the
+        # child undoes (bytecode) or that change nothing a caller of subprocess.run sees
+        # (unbuffered output: both pipes are read to their end all the same)
+        startup, server = (
+            {k: v for k, v in e.items() if not k.startswith("PYTHON")}
+            for e in (startup, _server_startup)
+        )
+        if set(_server_startup) - set(server) - ISOLATED_HARMLESS:
+            return None
+    if startup != server:
+        return None
+    cwd = os.path.abspath(os.fspath(kwargs.get("cwd") or os.getcwd()))
+    return {
+        "kind": kind,
+        "target": target,
+        "args": program_args,
+        "cwd": cwd,
+        "env": env,
+        "flags": flags,
+    }
+
+
+def _run_routed(args, *popenargs, **kwargs):  # noqa: ANN001, ANN202  (subprocess.run's)
+    """``subprocess.run`` in a forked child: a Python program it can reproduce is forked
+    from the server (:func:`_routed_request`), anything else runs as usual."""
+    request = None if popenargs else _routed_request(args, kwargs)
+    if request is None or _channel is None:
+        return _real_run(args, *popenargs, **kwargs)
+    timeout = kwargs.get("timeout")
+    try:
+        code, out, err = _request(_channel, request, timeout, text=bool(kwargs.get("text")))
+    except subprocess.TimeoutExpired:
+        raise subprocess.TimeoutExpired(args, timeout) from None  # type: ignore[arg-type]
+    proc = subprocess.CompletedProcess(args, code, out, err)
+    if kwargs.get("check"):
+        proc.check_returncode()
+    return proc
 
 
 # -- the client (the test process) ----------------------------------------------------
@@ -240,25 +409,52 @@ class ForkServer:
         cwd: str,
         env: dict[str, str],
         timeout: float,
+        flags: list[str] | None = None,
     ) -> tuple[int, str, str]:
         """Exit code (negative: killed by that signal), stdout and stderr of one run."""
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        request = {"kind": kind, "target": target, "args": args, "cwd": cwd, "env": env}
+        request = {
+            "kind": kind,
+            "target": target,
+            "args": args,
+            "cwd": cwd,
+            "env": env,
+            "flags": flags or [],
+        }
         try:
-            socket.send_fds(self.channel, [json.dumps(request).encode()], [_stdin(), out_w, err_w])
-        finally:
-            os.close(out_w)
-            os.close(err_w)
-        pid = json.loads(self.channel.recv(MAX_MESSAGE))["pid"]
-        try:
-            out, err = _read_both(out_r, err_r, time.monotonic() + timeout)
+            return _request(self.channel, request, timeout)  # type: ignore[return-value]
         except subprocess.TimeoutExpired:
-            os.kill(pid, signal.SIGKILL)
-            self.channel.recv(MAX_MESSAGE)
             raise subprocess.TimeoutExpired([target, *args], timeout) from None
-        status = json.loads(self.channel.recv(MAX_MESSAGE))["status"]
-        return os.waitstatus_to_exitcode(status), out, err
+
+
+def _request(
+    channel: socket.socket, request: dict, timeout: float | None, text: bool = True
+) -> tuple[int, str | bytes, str | bytes]:
+    """Have the server fork ``request``'s program: its exit code (negative: killed by
+    that signal), stdout and stderr (decoded when ``text``). Past ``timeout`` seconds it
+    is killed and :class:`subprocess.TimeoutExpired` raised."""
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        socket.send_fds(channel, [json.dumps(request).encode()], [_stdin(), out_w, err_w])
+    except BaseException:
+        os.close(out_r)
+        os.close(err_r)
+        raise
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    pid = json.loads(channel.recv(MAX_MESSAGE))["pid"]
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        out, err = _read_both(out_r, err_r, deadline)
+    except subprocess.TimeoutExpired:
+        os.kill(pid, signal.SIGKILL)
+        channel.recv(MAX_MESSAGE)
+        raise
+    status = json.loads(channel.recv(MAX_MESSAGE))["status"]
+    if text:
+        return os.waitstatus_to_exitcode(status), _decode(out), _decode(err)
+    return os.waitstatus_to_exitcode(status), out, err
 
 
 def _stdin() -> int:
@@ -276,17 +472,16 @@ def _stdin() -> int:
 _devnull: int | None = None
 
 
-def _read_both(out_fd: int, err_fd: int, deadline: float) -> tuple[str, str]:
-    """Both pipes to their end (as ``communicate`` reads them), decoded like
-    ``subprocess.run(text=True)`` decodes them."""
+def _read_both(out_fd: int, err_fd: int, deadline: float | None) -> tuple[bytes, bytes]:
+    """Both pipes to their end (as ``communicate`` reads them)."""
     chunks: dict[int, list[bytes]] = {out_fd: [], err_fd: []}
     with selectors.DefaultSelector() as selector:
         for fd in chunks:
             selector.register(fd, selectors.EVENT_READ)
         try:
             while selector.get_map():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
                     raise subprocess.TimeoutExpired("", 0)
                 for key, _ in selector.select(remaining):
                     data = os.read(key.fd, 65536)
@@ -297,7 +492,7 @@ def _read_both(out_fd: int, err_fd: int, deadline: float) -> tuple[str, str]:
         finally:
             os.close(out_fd)
             os.close(err_fd)
-    return tuple(_decode(b"".join(chunks[fd])) for fd in (out_fd, err_fd))  # type: ignore[return-value]
+    return b"".join(chunks[out_fd]), b"".join(chunks[err_fd])
 
 
 def _decode(data: bytes) -> str:
@@ -338,4 +533,6 @@ if __name__ == "__main__":
     _BASE_PATH = sys.path[len(own) :]
     channel = socket.socket(fileno=int(sys.argv[1]))
     _preload()
+    _server_startup = _startup_env(dict(os.environ))
+    subprocess.run = _run_routed  # only a forked child has a channel to route through
     serve(channel)

@@ -87,7 +87,8 @@ def test_the_rows_step_and_its_check_never_run_the_projects_own_migrator(db_proj
     marker = tmp_path / "hostile-code-ran"
     plant(project, "modules", marker)
     # as the installed script runs: its own folder first, never the project's (-P)
-    result = run([sys.executable, "-P", "-m", "migrator", *UPDATE], project.root)
+    # a real interpreter: what a fork of the test server starts has migrator's imported
+    result = run([sys.executable, "-P", "-m", "migrator", *UPDATE], project.root, fork=False)
     assert result.code == 0, result.err
     assert "Database 'default': renamed 2 applied rows" in result.out
     assert not marker.exists(), marker.read_text()
