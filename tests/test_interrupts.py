@@ -208,6 +208,26 @@ def test_sigterm_and_sigint_roll_back_in_the_run_itself(states, tmp_path, signum
         assert (recovered.returncode, recovered.stdout) == (0, "Nothing to recover.\n")
 
 
+def test_a_signal_once_the_write_is_kept_says_it_was_kept(states, tmp_path):
+    """A signal after the write was verified and kept (the journal gone, the run still
+    saying what it did) undoes nothing, and the run says so: not a bare "interrupted"
+    that reads like a rollback."""
+    _, _, after, _ = states
+    root = fresh(states, tmp_path / "p")
+    proc = start(root, REBASE, slow="0.3")
+    wait_for_journal(root, proc)
+    while (root / JOURNAL_OUTSIDE_GIT).exists():  # kept once the journal is finished
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 130, (out, err)
+    assert err == "migrator: interrupted (SIGINT)\n  the changes were already verified and kept\n"
+    assert files(root) == after
+    recovered = migrator(root, "recover")
+    assert (recovered.returncode, recovered.stdout) == (0, "Nothing to recover.\n")
+
+
 def test_the_next_rebase_rolls_back_an_interrupted_one_first(states, tmp_path):
     """Killed after a few steps, the tree is half renamed; the next rebase says so, rolls
     it back, then rebases."""

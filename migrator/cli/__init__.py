@@ -22,6 +22,10 @@ def main(args: list[str] | None = None, prog_name: str | None = None) -> None:
             from migrator.cli.commands import run  # typer and every command
 
         run(args, prog_name)
-    except KeyboardInterrupt:
-        sys.stderr.write("migrator: interrupted (SIGINT)\n")
+    except KeyboardInterrupt as interrupt:
+        app = sys.modules.get("migrator.cli.app")  # not imported yet: a Ctrl-C at start-up
+        if app is not None:
+            app.report_interrupt(interrupt)  # the signal's name, what was kept or undone
+        else:
+            sys.stderr.write("migrator: interrupted (SIGINT)\n")
         raise SystemExit(130) from None

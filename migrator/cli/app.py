@@ -193,7 +193,12 @@ def report_interrupt(interrupt: KeyboardInterrupt) -> None:
     _interrupt_reported = True
     name = signal.Signals(getattr(interrupt, "signum", signal.SIGINT)).name
     sys.stderr.write(f"migrator: interrupted ({name})\n")
-    for note in getattr(interrupt, "__notes__", ()):
+    notes = list(getattr(interrupt, "__notes__", ()))
+    plan = sys.modules.get("migrator.write.plan")  # not imported: nothing was written
+    if not notes and plan is not None and plan.kept_this_run():
+        # after the write was kept (while the run said what it did): nothing undone
+        notes.append(plan.KEPT_NOTE)
+    for note in notes:
         sys.stderr.write(f"  {note}\n")
 
 

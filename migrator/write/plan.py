@@ -170,6 +170,19 @@ def _rollback_error(journal: Journal, failed: _Failed) -> WriteError:
     return WriteError(message, path=failed.path, hint=hint)
 
 
+#: What an interrupted run says once its write was kept.
+KEPT_NOTE = "the changes were already verified and kept"
+
+#: Every path this process wrote and kept (verified, journal finished), in order.
+_kept: list[Path] = []
+
+
+def kept_this_run() -> bool:
+    """Whether this process already kept a write: a signal from then on ends the run
+    but undoes nothing, and the run should say so."""
+    return bool(_kept)
+
+
 def apply_plan(
     plan: WritePlan,
     verify: Callable[[], str | None] | None = None,
@@ -263,8 +276,10 @@ def apply_plan(
             hint="run `migrator recover` to clean up after it",
         ) from exc
     except KeyboardInterrupt as exc:
-        exc.add_note("the changes were already verified and kept")
+        exc.add_note(KEPT_NOTE)
         raise
+    _kept.extend(written)
+    slow_down()  # tests: a signal may land once the write is kept
     return written
 
 
