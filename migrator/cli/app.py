@@ -182,6 +182,16 @@ def handle_errors(traceback: bool) -> Iterator[None]:
 _interrupt_reported = False
 
 
+def new_run() -> None:
+    """A new command in this process (``call_command`` runs several): no interrupt said
+    yet, no write kept yet (the write layer is only asked when it was imported)."""
+    global _interrupt_reported
+    _interrupt_reported = False
+    plan = sys.modules.get("migrator.write.plan")
+    if plan is not None:
+        plan.new_run()
+
+
 def interrupt_reported() -> bool:
     """Whether a command already said it was interrupted."""
     return _interrupt_reported

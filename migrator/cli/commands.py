@@ -30,6 +30,7 @@ from migrator.errors import EXIT_INTERRUPTED, MigratorError
 def run(args: list[str] | None = None, prog_name: str | None = None) -> None:
     """The whole program: the commands, and what none of them can catch (an interrupt
     before a command starts, a standard output that cannot be written)."""
+    app_module.new_run()
     stdout = sys.stdout = GuardedStdout(sys.stdout)
     code: int | str | None
     try:

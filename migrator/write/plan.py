@@ -173,14 +173,20 @@ def _rollback_error(journal: Journal, failed: _Failed) -> WriteError:
 #: What an interrupted run says once its write was kept.
 KEPT_NOTE = "the changes were already verified and kept"
 
-#: Every path this process wrote and kept (verified, journal finished), in order.
-_kept: list[Path] = []
+#: Whether the command running in this process has kept a write (verified).
+_kept = False
 
 
 def kept_this_run() -> bool:
-    """Whether this process already kept a write: a signal from then on ends the run
-    but undoes nothing, and the run should say so."""
-    return bool(_kept)
+    """Whether the running command already kept a write: a signal from then on ends the
+    run but undoes nothing, and the run should say so (:data:`KEPT_NOTE`)."""
+    return _kept
+
+
+def new_run() -> None:
+    """A new command in this process (``call_command`` runs several): nothing kept yet."""
+    global _kept
+    _kept = False
 
 
 def apply_plan(
@@ -264,6 +270,8 @@ def apply_plan(
             exc.add_note("rolled back: " + undone_words(undone))
         raise
     # Kept. A signal that arrives from here on ends the run, but undoes nothing.
+    global _kept
+    _kept = True
     written = record.written
     try:
         with signals_held():
@@ -275,10 +283,6 @@ def apply_plan(
             path=journal,
             hint="run `migrator recover` to clean up after it",
         ) from exc
-    except KeyboardInterrupt as exc:
-        exc.add_note(KEPT_NOTE)
-        raise
-    _kept.extend(written)
     slow_down()  # tests: a signal may land once the write is kept
     return written
 
