@@ -29,6 +29,14 @@ where it plants such modules), so that what it starts is real too: a fork has im
 migrator's own already. The server answers its test process and every child at once;
 each child has its own channel to it.
 
+The signal tests talk to a run while it runs and kill its whole process group
+(:meth:`ForkServer.start`, a :class:`Run`): such a run leads its own session, as with
+``start_new_session=True``, with a terminal's Ctrl-C. What it starts itself must be in
+that group, which a process forked by the server (in the server's session) cannot join;
+so the run first forks a copy of itself, still pristine, its zygote (:func:`_start_zygote`),
+which forks those processes inside the session. When the run is interrupted while it
+waits for one, that process is killed, as ``subprocess.run`` kills it.
+
 The server imports once what every run imports (:func:`_preload`: the CLI with typer's
 pydantic adapters, every migrator module, networkx, what ``django.setup()`` imports
 before any project module), then freezes it out of the collector's sight, so that no
@@ -44,6 +52,7 @@ import contextlib
 import gc
 import json
 import os
+import select
 import selectors
 import signal
 import socket
@@ -238,12 +247,15 @@ def _fork_one(
     code = 1
     try:
         global _channel
-        # nothing of the server's stays open in the child: its channels, its children's
+        # nothing of the server's stays open in the child: its channels, its children's,
+        # where it sends their ends
         for key in list(selector.get_map().values()):
             if isinstance(key.fileobj, int):
                 os.close(key.fileobj)
             else:
-                key.fileobj.close()  # type: ignore[union-attr]
+                key.fileobj.close()  # type: ignore[attr-defined]
+            if key.data is not None:
+                key.data[1].close()  # where a running child's status goes
         selector.close()
         ours.close()
         _channel = theirs
@@ -255,6 +267,11 @@ def _fork_one(
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        if request.get("session"):
+            os.setsid()  # start_new_session=True
+            _start_zygote()
+        if request.get("session") or _in_session:
+            _signals_as_after_exec()
         code = _run_in_child(request)
     except BaseException:
         import traceback
@@ -262,6 +279,49 @@ def _fork_one(
         traceback.print_exc()
     finally:
         os._exit(code)
+
+
+#: In a session's zygote and what it forks: they belong to a run's own session.
+_in_session = False
+
+
+def _signals_as_after_exec() -> None:
+    """SIGINT and SIGTERM as a new interpreter has them when a migrator run (which
+    handles both) starts it, or a terminal (``preexec_fn`` restoring SIGINT's default):
+    Ctrl-C raises ``KeyboardInterrupt``, SIGTERM ends the process."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _start_zygote() -> None:
+    """For a run in its own session: a pristine copy of this process (nothing run yet)
+    that forks the Python processes the run starts, so that they are in the run's
+    process group, as real ones are, and a signal to the group reaches them. It holds
+    none of the run's output pipes, ignores the signals sent to the group, and ends
+    when the run does."""
+    global _channel, _in_session
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    if os.fork():
+        theirs.close()
+        if _channel is not None:
+            _channel.close()  # the run's processes are the zygote's, not the server's
+        _channel = ours
+        return
+    try:
+        ours.close()
+        if _channel is not None:
+            _channel.close()
+        _channel = None
+        _in_session = True
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        serve(theirs)
+    finally:
+        os._exit(0)
 
 
 def _send(channel: socket.socket, message: dict) -> None:
@@ -273,21 +333,24 @@ def _send(channel: socket.socket, message: dict) -> None:
 def serve(channel: socket.socket) -> None:
     """Answer requests until the test process goes away: for each, from the test
     process or from a child, fork a child, say its pid, and send its wait status when it
-    ends. Requests from several channels are answered as they come."""
+    ends. Requests from several channels are answered as they come. A request may bring
+    its own socket for the answers (a run the test talks to while it runs, :class:`Run`)."""
     selector = selectors.DefaultSelector()
     selector.register(channel, selectors.EVENT_READ, None)
     while True:
         for key, _ in selector.select():
-            if key.data is not None:  # a child ended: (its pid, who asked)
-                pid, asked = key.data
+            if key.data is not None:  # a child ended: (its pid, who asked, its own?)
+                pid, asked, own = key.data
                 selector.unregister(key.fileobj)
                 os.close(key.fileobj)  # type: ignore[arg-type]
                 _, status = os.waitpid(pid, 0)
                 _send(asked, {"status": status})
+                if own:
+                    asked.close()
                 continue
             sock: socket.socket = key.fileobj  # type: ignore[assignment]
             try:
-                data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, 3)
+                data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, 4)
             except OSError:
                 data, fds = b"", []
             if not data:
@@ -296,11 +359,15 @@ def serve(channel: socket.socket) -> None:
                 selector.unregister(sock)  # that child has ended
                 sock.close()
                 continue
+            reply = socket.socket(fileno=fds.pop()) if len(fds) == 4 else None
             pid, private = _fork_one(json.loads(data), fds, selector)
             for fd in fds:
                 os.close(fd)
-            _send(sock, {"pid": pid})
-            selector.register(os.pidfd_open(pid), selectors.EVENT_READ, (pid, sock))
+            asked = reply or sock
+            _send(asked, {"pid": pid})
+            selector.register(
+                os.pidfd_open(pid), selectors.EVENT_READ, (pid, asked, reply is not None)
+            )
             selector.register(private, selectors.EVENT_READ, None)
 
 
@@ -364,7 +431,7 @@ def _run_routed(args, *popenargs, **kwargs):  # noqa: ANN001, ANN202  (subproces
     try:
         code, out, err = _request(_channel, request, timeout, text=bool(kwargs.get("text")))
     except subprocess.TimeoutExpired:
-        raise subprocess.TimeoutExpired(args, timeout) from None  # type: ignore[arg-type]
+        raise subprocess.TimeoutExpired(args, timeout) from None
     proc = subprocess.CompletedProcess(args, code, out, err)
     if kwargs.get("check"):
         proc.check_returncode()
@@ -400,6 +467,26 @@ class ForkServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+    def start(self, args: list[str], cwd: str, env: dict[str, str]) -> Run | None:
+        """``args`` (a Python program, :func:`python_program`) started in its own
+        session with a terminal's signals, as ``subprocess.Popen(...,
+        start_new_session=True)`` from a shell starts it; ``None`` when only a real
+        interpreter can run it."""
+        program = python_program(args)
+        if program is None or not self.can_fork(env) or "-I" in program[3]:
+            return None
+        kind, target, program_args, flags = program
+        request = {
+            "kind": kind,
+            "target": target,
+            "args": program_args,
+            "cwd": cwd,
+            "env": env,
+            "flags": flags,
+            "session": True,
+        }
+        return Run(self.channel, request, args)
 
     def run(
         self,
@@ -447,7 +534,9 @@ def _request(
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
         out, err = _read_both(out_r, err_r, deadline)
-    except subprocess.TimeoutExpired:
+    except BaseException:
+        # as subprocess.run does: past the timeout, or when the caller is interrupted
+        # (a signal to a run that waits for its check), the process is killed first
         os.kill(pid, signal.SIGKILL)
         channel.recv(MAX_MESSAGE)
         raise
@@ -455,6 +544,81 @@ def _request(
     if text:
         return os.waitstatus_to_exitcode(status), _decode(out), _decode(err)
     return os.waitstatus_to_exitcode(status), out, err
+
+
+class Run:
+    """A forked run the test talks to while it runs: what of ``subprocess.Popen``
+    (text pipes for stdout and stderr) the tests use. The server answers on a channel of
+    this run's own, so other runs can be asked for meanwhile."""
+
+    def __init__(self, channel: socket.socket, request: dict, args: list[str]) -> None:
+        self.args = args
+        self.returncode: int | None = None
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            fds = [_stdin(), out_w, err_w, theirs.fileno()]
+            socket.send_fds(channel, [json.dumps(request).encode()], fds)
+        finally:
+            for fd in (out_w, err_w):
+                os.close(fd)
+            theirs.close()
+        self._answers = ours
+        self.pid: int = json.loads(ours.recv(MAX_MESSAGE))["pid"]
+        self.stdout = _text(out_r)
+        self.stderr = _text(err_r)
+
+    def _status(self, timeout: float | None) -> int | None:
+        if self.returncode is None:
+            ready, _, _ = select.select([self._answers], [], [], timeout)
+            if ready:
+                status = json.loads(self._answers.recv(MAX_MESSAGE))["status"]
+                self.returncode = os.waitstatus_to_exitcode(status)
+                self._answers.close()
+        return self.returncode
+
+    def poll(self) -> int | None:
+        return self._status(0)
+
+    def wait(self, timeout: float | None = None) -> int:
+        code = self._status(timeout)
+        if code is None:
+            raise subprocess.TimeoutExpired(self.args, timeout)  # type: ignore[arg-type]
+        return code
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        """Both pipes to their end, then the exit status; past ``timeout`` the run is
+        killed and :class:`subprocess.TimeoutExpired` raised."""
+        errors: list[str] = []
+        reader = threading.Thread(target=lambda: errors.append(self.stderr.read()))
+        reader.start()
+        out = self.stdout.read()
+        reader.join(timeout)
+        if reader.is_alive():
+            self.kill()
+            reader.join()
+            raise subprocess.TimeoutExpired(self.args, timeout)  # type: ignore[arg-type]
+        self.wait(timeout)
+        self.stdout.close()
+        self.stderr.close()
+        return out, errors[0]
+
+
+def _text(fd: int):  # noqa: ANN202  (a text stream)
+    """A pipe's read end as ``subprocess.Popen(text=True)`` wraps it: the locale's
+    encoding, universal newlines."""
+    import locale
+
+    encoding = "utf-8" if sys.flags.utf8_mode else locale.getpreferredencoding(False)
+    return open(fd, encoding=encoding)  # noqa: SIM115  (closed by communicate)
 
 
 def _stdin() -> int:

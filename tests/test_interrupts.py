@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from migrator.write.journal import JOURNAL_OUTSIDE_GIT, SLOW_ENV
+from tests import forkserver
 from tests.djproject import DjangoProject, clean_env, run
 from tests.gitrepo import commit_all, git, init_repo
 from tests.test_rebase import base, kept_side, moving_side
@@ -59,11 +60,23 @@ def as_from_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start(root: Path, args: list[str], slow: str = SLOW) -> subprocess.Popen:
+def start(
+    root: Path, args: list[str], slow: str = SLOW, fork: bool = True
+) -> subprocess.Popen | forkserver.Run:
+    """``migrator ARGS`` in its own session (a process group the test can kill whole),
+    with a terminal's Ctrl-C: forked from :mod:`tests.forkserver`, with what it starts
+    itself (a write's fresh check, the rows command) in its group, or with ``fork`` false
+    a real interpreter."""
+    command = [sys.executable, "-m", "migrator", *args]
+    env = clean_env(**{SLOW_ENV: slow})
+    server = forkserver.server_for(env) if fork else None
+    forked = server.start(command, str(root), env) if server is not None else None
+    if forked is not None:
+        return forked
     return subprocess.Popen(
-        [sys.executable, "-m", "migrator", *args],
+        command,
         cwd=root,
-        env=clean_env(**{SLOW_ENV: slow}),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -72,7 +85,7 @@ def start(root: Path, args: list[str], slow: str = SLOW) -> subprocess.Popen:
     )
 
 
-def wait_for_plan(proc: subprocess.Popen) -> str:
+def wait_for_plan(proc: subprocess.Popen | forkserver.Run) -> str:
     """Read stdout up to the line a rebase prints just before it writes."""
     assert proc.stdout is not None
     seen = ""
@@ -84,7 +97,9 @@ def wait_for_plan(proc: subprocess.Popen) -> str:
             return seen
 
 
-def wait_for_journal(root: Path, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+def wait_for_journal(
+    root: Path, proc: subprocess.Popen | forkserver.Run, timeout: float = 120.0
+) -> None:
     """Wait until the run has opened its journal (outside git, beside ``manage.py``):
     the write has begun, however long loading took on a busy machine."""
     deadline = time.monotonic() + timeout
@@ -94,18 +109,30 @@ def wait_for_journal(root: Path, proc: subprocess.Popen, timeout: float = 120.0)
         time.sleep(0.01)
 
 
-def kill_group(proc: subprocess.Popen) -> None:
+def kill_group(proc: subprocess.Popen | forkserver.Run) -> None:
     """SIGKILL the run and whatever it started (the verifying check, a ``git mv``), as
-    ``docker kill`` or a torn-down CI runner does; wait until all of it is gone."""
+    ``docker kill`` or a torn-down CI runner does; wait until all of it is gone (dead:
+    what the run started is left for init to reap, as after a real ``docker kill``)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     for _ in range(500):
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
+        if not live_members(proc.pid):
             return
         time.sleep(0.01)
+
+
+def live_members(group: int) -> list[int]:
+    """The processes of process group ``group`` that are not yet dead (zombies are)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
 
 
 def migrator(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -384,7 +411,8 @@ def test_a_git_lock_not_ours_stops_a_rebase_before_it_writes(tmp_path):
 
 
 def test_sigkill_during_merge_then_recover(tmp_path):
-    """merge keeps the same journal: 8 runs killed at random points of a two-app merge."""
+    """merge keeps the same journal: 8 runs killed at random points of a two-app merge
+    (stratified as above)."""
     pristine = tmp_path / "pristine"
     project = DjangoProject(pristine, ["alpha", "beta"])
     for app in ("alpha", "beta"):
@@ -392,15 +420,26 @@ def test_sigkill_during_merge_then_recover(tmp_path):
         for leaf in ("0002_a", "0002_b"):
             project.add_migration(app, leaf, [(app, "0001_initial")])
     before = files(pristine)
+    # how long the write takes (two files 0.2 s apart, then the check), from the journal
+    done = tmp_path / "done"
+    shutil.copytree(pristine, done)
+    proc = start(done, ["merge"], slow="0.2")
+    wait_for_journal(done, proc)
+    began = time.monotonic()
+    _, err = proc.communicate(timeout=600)
+    duration = time.monotonic() - began
+    assert proc.returncode == 0, err
     rng = random.Random(SEED)
     reports = []
-    for attempt in range(8):
+    points = 8
+    for attempt in range(points):
         root = tmp_path / "p"
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(pristine, root)
         proc = start(root, ["merge"], slow="0.2")
         wait_for_journal(root, proc)
-        time.sleep(rng.uniform(0.0, 2.0))  # two files written 0.2 s apart, then verified
+        # stratified over 1.5 times the write, as in the rebase's kill loop above
+        time.sleep(1.5 * duration * (attempt + rng.random()) / points)
         kill_group(proc)
         recovered = migrator(root, "recover")
         assert recovered.returncode == 0, recovered.stderr

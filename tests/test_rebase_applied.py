@@ -360,7 +360,8 @@ def test_a_signal_during_the_rows_step_puts_files_and_rows_back(tmp_path, signum
     as before, and leaves nothing to recover."""
     project = applied_both(DjangoProject(tmp_path / "p"))
     before = (files(project.root), rows(project))
-    proc = start(project.root, [*UPDATE, "--keep", "0003_x"], slow="0.2")
+    # a real interpreter, so that the rows command is its child, found by its arguments
+    proc = start(project.root, [*UPDATE, "--keep", "0003_x"], slow="0.2", fork=False)
     wait_for_plan(proc)
     while (child := rows_child(proc)) is None:  # the rows step is running
         assert proc.poll() is None, proc.communicate()

@@ -271,17 +271,26 @@ def test_sigkill_at_random_points_then_recover_leaves_before_or_after(tmp_path):
     before = files(pristine)
     done = tmp_path / "done"
     shutil.copytree(pristine, done)
-    assert migrator(done, "squash", "--finish").returncode == 0
+    # how long the write takes (edits and deletes 0.2 s apart, then the proof), from the
+    # journal: the journal opens after loading and the schema of before
+    proc = start(done, ["squash", "--finish"], slow="0.2")
+    wait_for_journal(done, proc)
+    began = time.monotonic()
+    _, err = proc.communicate(timeout=600)
+    duration = time.monotonic() - began
+    assert proc.returncode == 0, err
     after = files(done)
     rng = random.Random(19)
     reports = []
-    for attempt in range(4):
+    points = 4
+    for attempt in range(points):
         root = tmp_path / "p"
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(pristine, root)
         proc = start(root, ["squash", "--finish"], slow="0.2")
-        wait_for_journal(root, proc)  # after loading and the schema of before
-        time.sleep(rng.uniform(0.0, 3.0))  # edits and deletes 0.2 s apart, then the proof
+        wait_for_journal(root, proc)
+        # stratified over 1.5 times the write, as in tests/test_interrupts.py
+        time.sleep(1.5 * duration * (attempt + rng.random()) / points)
         kill_group(proc)
         recovered = migrator(root, "recover")
         assert recovered.returncode == 0, recovered.stderr
