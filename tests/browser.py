@@ -48,10 +48,11 @@ def dom(url: str, profile: Path) -> str:
     return _chromium(url, profile, "--dump-dom")
 
 
-def screenshot(url: str, profile: Path, png: Path) -> bytes:
-    """The page as it opens, as PNG bytes (also written to ``png``)."""
-    _chromium(url, profile, f"--screenshot={png}")
-    return png.read_bytes()
+def dom_and_screenshot(url: str, profile: Path, png: Path) -> tuple[str, bytes]:
+    """The DOM after the page's scripts ran, and the page as it opens, as PNG bytes
+    (also written to ``png``): one browser, one load of the page."""
+    document = _chromium(url, profile, "--dump-dom", f"--screenshot={png}")
+    return document, png.read_bytes()
 
 
 def page_report(document: str) -> dict:

@@ -29,16 +29,17 @@ KEEP = os.environ.get("MIGRATOR_SCREENSHOTS")
 
 
 def open_page(project: DjangoProject, tmp_path: Path, name: str, fragment: str = "") -> dict:
-    """Draw the page, screenshot it as it opens, and read back what it reports."""
+    """Draw the page, screenshot it as it opens, and read back what it reports (from
+    the same load)."""
     result = project.migrator("graph", "-o", "graph.html")
     assert result.code == 0, result.err
     url = (project.root / "graph.html").as_uri() + fragment
-    png = browser.screenshot(url, tmp_path / "profile", tmp_path / f"{name}.png")
+    document, png = browser.dom_and_screenshot(url, tmp_path / "profile", tmp_path / f"{name}.png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", png[16:24]) == browser.WINDOW
     if KEEP:
         shutil.copy(tmp_path / f"{name}.png", Path(KEEP) / f"{name}.png")
-    return browser.page_report(browser.dom(url, tmp_path / "profile"))
+    return browser.page_report(document)
 
 
 def inside(box: dict, viewport: dict) -> bool:

@@ -31,11 +31,17 @@ REBASE = ["rebase", "orders", "--keep", "0003_x"]
 SEED = 15  # random, but the same points on every run of the suite
 
 
+#: The SQLite database and the files SQLite keeps beside it: a killed transaction can
+#: leave an empty ``-journal``, which SQLite ignores (and reuses) as it is not hot.
+DATABASE_FILES = ("db.sqlite3", "db.sqlite3-journal", "db.sqlite3-wal", "db.sqlite3-shm")
+
+
 def files(root: Path) -> dict[str, bytes | str]:
-    """Every file (bytes) and symlink (its target) under ``root``, the database aside."""
+    """Every file (bytes) and symlink (its target) under ``root``, the database aside
+    (its rows are compared through SQL where it matters)."""
     found: dict[str, bytes | str] = {}
     for path in sorted(root.rglob("*")):
-        if "__pycache__" in path.parts or path.name == "db.sqlite3" or ".git" in path.parts:
+        if "__pycache__" in path.parts or path.name in DATABASE_FILES or ".git" in path.parts:
             continue
         if path.is_symlink():
             found[str(path.relative_to(root))] = os.readlink(path)
