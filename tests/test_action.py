@@ -40,10 +40,13 @@ INSTALL = re.compile(r'python -m pip install --disable-pip-version-check "migrat
 @pytest.fixture(scope="module")
 def python(tmp_path_factory) -> Path:
     """A fresh virtualenv that sees this one's packages (Django and migrator's
-    dependencies) but not migrator, which the steps install: every entry of this
-    environment's site-packages but migrator's own, linked into a folder on its path."""
+    dependencies, pip) but not migrator, which the steps install: every entry of this
+    environment's site-packages but migrator's own, linked into a folder on its path.
+    pip is this environment's too (``--without-pip``: ensurepip would install and compile
+    a copy of it, seconds of CPU for each worker); run by the new interpreter, it
+    installs into the new environment."""
     venv = tmp_path_factory.mktemp("action-venv")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     shared = tmp_path_factory.mktemp("shared-site-packages")
     for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
         if not entry.name.lower().startswith(("migrator", "__editable__")):
