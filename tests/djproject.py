@@ -114,9 +114,11 @@ def run(
         kind, target, program_args, flags = program
         server = forkserver.server_for(env) if "-I" not in flags else None
         if server is not None:
-            return Result(
-                *server.run(kind, target, program_args, str(cwd), env, timeout=600, flags=flags)
+            code, out, err = server.run(
+                kind, target, program_args, str(cwd), env, timeout=600, flags=flags
             )
+            assert isinstance(out, str) and isinstance(err, str)
+            return Result(code, out, err)
     proc = subprocess.run(
         args,
         cwd=cwd,

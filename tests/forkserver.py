@@ -497,8 +497,10 @@ class ForkServer:
         env: dict[str, str],
         timeout: float,
         flags: list[str] | None = None,
-    ) -> tuple[int, str, str]:
-        """Exit code (negative: killed by that signal), stdout and stderr of one run."""
+        text: bool = True,
+    ) -> tuple[int, str | bytes, str | bytes]:
+        """Exit code (negative: killed by that signal), stdout and stderr of one run
+        (decoded when ``text``, as ``subprocess.run(text=...)``)."""
         request = {
             "kind": kind,
             "target": target,
@@ -508,7 +510,7 @@ class ForkServer:
             "flags": flags or [],
         }
         try:
-            return _request(self.channel, request, timeout)  # type: ignore[return-value]
+            return _request(self.channel, request, timeout, text)
         except subprocess.TimeoutExpired:
             raise subprocess.TimeoutExpired([target, *args], timeout) from None
 

@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from tests import forkserver
 from tests.djproject import DjangoProject, Result, clean_env, run
 from tests.test_graph import small_project
 
@@ -30,11 +31,20 @@ IMAGE_FORMATS = {"svg": "g.svg", "png": "g.png", "pdf": "g.pdf"}
 
 
 def migrator_bytes(project: DjangoProject, *args: str) -> tuple[int, bytes, str]:
-    """The real CLI with stdout kept as bytes (an image piped on)."""
+    """The real CLI with stdout kept as bytes (an image piped on): forked from
+    :mod:`tests.forkserver` as every other run, or a real interpreter."""
+    env = clean_env()
+    server = forkserver.server_for(env)
+    if server is not None:
+        code, out, err = server.run(
+            "module", "migrator", list(args), str(project.root), env, 600, text=False
+        )
+        assert isinstance(out, bytes) and isinstance(err, bytes)
+        return code, out, err.decode()
     proc = subprocess.run(
         [sys.executable, "-m", "migrator", *args],
         cwd=project.root,
-        env=clean_env(),
+        env=env,
         capture_output=True,
         timeout=600,
     )
