@@ -27,6 +27,10 @@ PYTEST_ARGS ?=
 # pytest-xdist workers per suite. `make test` runs the two suites side by side, so on a
 # 2-core machine 2 each keep both cores busy while a worker waits on a subprocess.
 PYTEST_WORKERS ?= 2
+# pytest keeps the test modules it rewrote for assertions as bytecode; where
+# PYTHONDONTWRITEBYTECODE is set it rewrites all of them in every worker on every run
+# (most of collecting). The processes the tests start set it again (tests/djproject.py).
+PYTEST_ENV = PYTHONDONTWRITEBYTECODE=
 
 .PHONY: help install system-deps venvs demo test test-suites test-a test-b test-wheel lint typecheck format bench realworld clean
 
@@ -99,12 +103,12 @@ test-suites:
 
 test-a:
 	@echo "== Django 5.2 on Python 3.11 =="
-	$(VENV_A)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal \
+	$(PYTEST_ENV) $(VENV_A)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal \
 	  --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-a" $(PYTEST_ARGS)
 
 test-b:
 	@echo "== Django 6.1 on Python 3.13 =="
-	$(VENV_B)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal \
+	$(PYTEST_ENV) $(VENV_B)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal \
 	  --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-b" $(PYTEST_ARGS)
 
 # The package as users get it: the wheel is built from the sdist (python -m build), so a
@@ -121,7 +125,7 @@ test-wheel: system-deps $(VENV_B)/.installed
 	cd $(SCRATCH) && wheel-venv/bin/python -c "import django, migrator; \
 	  assert 'site-packages' in migrator.__file__, migrator.__file__; \
 	  print('== migrator', migrator.__version__, 'from the wheel, Django', django.__version__, '==')"
-	@scripts/with-pg $(WHEEL_VENV)/bin/pytest -p no:cacheprovider --import-mode=append \
+	@$(PYTEST_ENV) scripts/with-pg $(WHEEL_VENV)/bin/pytest -p no:cacheprovider --import-mode=append \
 	  -n $(PYTEST_WORKERS) --dist worksteal --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-wheel" \
 	  $(PYTEST_ARGS)
 
