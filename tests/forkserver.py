@@ -395,7 +395,7 @@ def _routed_request(args: object, kwargs: dict) -> dict | None:
     program = python_program(list(args))
     if program is None:
         return None
-    kind, target, program_args, flags = program
+    flags = program[3]
     env = dict(os.environ if kwargs.get("env") is None else kwargs["env"])
     startup, server = _startup_env(env), _server_startup
     if "-I" in flags:
@@ -411,14 +411,15 @@ def _routed_request(args: object, kwargs: dict) -> dict | None:
     if startup != server:
         return None
     cwd = os.path.abspath(os.fspath(kwargs.get("cwd") or os.getcwd()))
-    return {
-        "kind": kind,
-        "target": target,
-        "args": program_args,
-        "cwd": cwd,
-        "env": env,
-        "flags": flags,
-    }
+    return _fork_request(program, cwd, env)
+
+
+def _fork_request(
+    program: tuple[str, str, list[str], list[str]], cwd: str, env: dict[str, str]
+) -> dict:
+    """What the server is sent to fork ``program`` (:func:`python_program`)."""
+    kind, target, args, flags = program
+    return {"kind": kind, "target": target, "args": args, "cwd": cwd, "env": env, "flags": flags}
 
 
 def _run_routed(args, *popenargs, **kwargs):  # noqa: ANN001, ANN202  (subprocess.run's)
@@ -476,17 +477,7 @@ class ForkServer:
         program = python_program(args)
         if program is None or not self.can_fork(env) or "-I" in program[3]:
             return None
-        kind, target, program_args, flags = program
-        request = {
-            "kind": kind,
-            "target": target,
-            "args": program_args,
-            "cwd": cwd,
-            "env": env,
-            "flags": flags,
-            "session": True,
-        }
-        return Run(self.channel, request, args)
+        return Run(self.channel, {**_fork_request(program, cwd, env), "session": True}, args)
 
     def run(
         self,
@@ -501,14 +492,7 @@ class ForkServer:
     ) -> tuple[int, str | bytes, str | bytes]:
         """Exit code (negative: killed by that signal), stdout and stderr of one run
         (decoded when ``text``, as ``subprocess.run(text=...)``)."""
-        request = {
-            "kind": kind,
-            "target": target,
-            "args": args,
-            "cwd": cwd,
-            "env": env,
-            "flags": flags or [],
-        }
+        request = _fork_request((kind, target, args, flags or []), cwd, env)
         try:
             return _request(self.channel, request, timeout, text)
         except subprocess.TimeoutExpired:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from tests import forkserver
 from tests.djproject import clean_env
-from tests.test_interrupts import as_from_a_terminal, live_members
+from tests.test_interrupts import live_members, start_session
 
 #: A run that starts a Python process itself and says who is in which group.
 GROUPS = """
@@ -49,23 +48,11 @@ def started(code: str, cwd: Path, how: str, *args: str):
     a real interpreter as ``subprocess.Popen`` starts it."""
     command = [sys.executable, "-c", code, *args]
     env = clean_env()
-    if how == "forked":
-        server = forkserver.server_for(env)
-        if server is None:
-            pytest.skip("the fork server is off (MIGRATOR_TEST_FORK=0)")
-        run = server.start(command, str(cwd), env)
-        assert run is not None
-        return run
-    return subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=as_from_a_terminal,
-    )
+    if how == "forked" and forkserver.server_for(env) is None:
+        pytest.skip("the fork server is off (MIGRATOR_TEST_FORK=0)")
+    proc = start_session(command, cwd, env, fork=how == "forked")
+    assert isinstance(proc, forkserver.Run) == (how == "forked")
+    return proc
 
 
 @pytest.mark.parametrize("how", ["forked", "real"])

@@ -69,19 +69,25 @@ def as_from_a_terminal() -> None:
 def start(
     root: Path, args: list[str], slow: str = SLOW, fork: bool = True
 ) -> subprocess.Popen | forkserver.Run:
-    """``migrator ARGS`` in its own session (a process group the test can kill whole),
-    with a terminal's Ctrl-C: forked from :mod:`tests.forkserver`, with what it starts
-    itself (a write's fresh check, the rows command) in its group, or with ``fork`` false
-    a real interpreter."""
+    """``migrator ARGS`` in its own session, slowed down (:func:`start_session`)."""
     command = [sys.executable, "-m", "migrator", *args]
-    env = clean_env(**{SLOW_ENV: slow})
+    return start_session(command, root, clean_env(**{SLOW_ENV: slow}), fork)
+
+
+def start_session(
+    command: list[str], cwd: Path, env: dict[str, str], fork: bool = True
+) -> subprocess.Popen | forkserver.Run:
+    """``command`` in its own session (a process group the test can kill whole), with a
+    terminal's Ctrl-C: forked from :mod:`tests.forkserver`, with what it starts itself
+    (a write's fresh check, the rows command) in its group, or with ``fork`` false (or
+    a command only a real interpreter can run) a real interpreter."""
     server = forkserver.server_for(env) if fork else None
-    forked = server.start(command, str(root), env) if server is not None else None
+    forked = server.start(command, str(cwd), env) if server is not None else None
     if forked is not None:
         return forked
     return subprocess.Popen(
         command,
-        cwd=root,
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
