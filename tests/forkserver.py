@@ -300,17 +300,15 @@ def _start_zygote() -> None:
     none of the run's output pipes, ignores the signals sent to the group, and ends
     when the run does."""
     global _channel, _in_session
+    if _channel is not None:
+        _channel.close()  # the run's processes are the zygote's, not the server's
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     if os.fork():
         theirs.close()
-        if _channel is not None:
-            _channel.close()  # the run's processes are the zygote's, not the server's
         _channel = ours
         return
     try:
         ours.close()
-        if _channel is not None:
-            _channel.close()
         _channel = None
         _in_session = True
         devnull = os.open(os.devnull, os.O_RDWR)
@@ -583,28 +581,31 @@ class Run:
     def communicate(self, timeout: float | None = None) -> tuple[str, str]:
         """Both pipes to their end, then the exit status; past ``timeout`` the run is
         killed and :class:`subprocess.TimeoutExpired` raised."""
-        errors: list[str] = []
-        reader = threading.Thread(target=lambda: errors.append(self.stderr.read()))
-        reader.start()
-        out = self.stdout.read()
-        reader.join(timeout)
-        if reader.is_alive():
+        read: dict[str, str] = {}
+        readers = [
+            threading.Thread(target=lambda n, f: read.update({n: f.read()}), args=(name, stream))
+            for name, stream in (("out", self.stdout), ("err", self.stderr))
+        ]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(None if deadline is None else max(deadline - time.monotonic(), 0))
+        if any(reader.is_alive() for reader in readers):
             self.kill()
-            reader.join()
+            for reader in readers:
+                reader.join()
             raise subprocess.TimeoutExpired(self.args, timeout)  # type: ignore[arg-type]
         self.wait(timeout)
         self.stdout.close()
         self.stderr.close()
-        return out, errors[0]
+        return read["out"], read["err"]
 
 
 def _text(fd: int):  # noqa: ANN202  (a text stream)
     """A pipe's read end as ``subprocess.Popen(text=True)`` wraps it: the locale's
     encoding, universal newlines."""
-    import locale
-
-    encoding = "utf-8" if sys.flags.utf8_mode else locale.getpreferredencoding(False)
-    return open(fd, encoding=encoding)  # noqa: SIM115  (closed by communicate)
+    return open(fd, encoding=_encoding())  # noqa: SIM115  (closed by communicate)
 
 
 def _stdin() -> int:
@@ -645,12 +646,16 @@ def _read_both(out_fd: int, err_fd: int, deadline: float | None) -> tuple[bytes,
     return b"".join(chunks[out_fd]), b"".join(chunks[err_fd])
 
 
-def _decode(data: bytes) -> str:
-    """As ``subprocess.run(text=True)``: the locale's encoding, universal newlines."""
+def _encoding() -> str:
+    """The encoding ``subprocess`` decodes text output with: the locale's."""
     import locale
 
-    encoding = "utf-8" if sys.flags.utf8_mode else locale.getpreferredencoding(False)
-    return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
+    return "utf-8" if sys.flags.utf8_mode else locale.getpreferredencoding(False)
+
+
+def _decode(data: bytes) -> str:
+    """As ``subprocess.run(text=True)``: the locale's encoding, universal newlines."""
+    return data.decode(_encoding()).replace("\r\n", "\n").replace("\r", "\n")
 
 
 _server: ForkServer | None = None
