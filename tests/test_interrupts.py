@@ -172,6 +172,25 @@ def states(tmp_path_factory):
     return pristine, files(pristine), files(done), duration
 
 
+def write_duration(root: Path, args: list[str], slow: str) -> float:
+    """Seconds ``migrator ARGS`` takes from opening its journal (the write has begun,
+    after loading) to its end, run to completion in ``root``."""
+    proc = start(root, args, slow=slow)
+    wait_for_journal(root, proc)
+    began = time.monotonic()
+    _, err = proc.communicate(timeout=600)
+    duration = time.monotonic() - began
+    assert proc.returncode == 0, err
+    return duration
+
+
+def kill_point(duration: float, attempt: int, points: int, rng: random.Random) -> float:
+    """Seconds into a write of ``duration`` to kill attempt ``attempt`` of ``points`` at:
+    drawn at random in that attempt's share of 1.5 times the duration (stratified, see
+    :func:`test_sigkill_at_random_points_then_recover_leaves_before_or_after`)."""
+    return 1.5 * duration * (attempt + rng.random()) / points
+
+
 def fresh(states, root: Path) -> Path:
     pristine = states[0]
     shutil.rmtree(root, ignore_errors=True)
@@ -197,7 +216,7 @@ def test_sigkill_at_random_points_then_recover_leaves_before_or_after(states, tm
         root = fresh(states, tmp_path / "p")
         proc = start(root, REBASE)
         wait_for_plan(proc)
-        delay = 1.5 * duration * (attempt + rng.random()) / points
+        delay = kill_point(duration, attempt, points, rng)
         time.sleep(delay)
         kill_group(proc)
         recovered = migrator(root, "recover")
@@ -432,15 +451,10 @@ def test_sigkill_during_merge_then_recover(tmp_path):
         for leaf in ("0002_a", "0002_b"):
             project.add_migration(app, leaf, [(app, "0001_initial")])
     before = files(pristine)
-    # how long the write takes (two files 0.2 s apart, then the check), from the journal
+    # how long the write takes: two files 0.2 s apart, then the check
     done = tmp_path / "done"
     shutil.copytree(pristine, done)
-    proc = start(done, ["merge"], slow="0.2")
-    wait_for_journal(done, proc)
-    began = time.monotonic()
-    _, err = proc.communicate(timeout=600)
-    duration = time.monotonic() - began
-    assert proc.returncode == 0, err
+    duration = write_duration(done, ["merge"], slow="0.2")
     rng = random.Random(SEED)
     reports = []
     points = 8
@@ -450,8 +464,7 @@ def test_sigkill_during_merge_then_recover(tmp_path):
         shutil.copytree(pristine, root)
         proc = start(root, ["merge"], slow="0.2")
         wait_for_journal(root, proc)
-        # stratified over 1.5 times the write, as in the rebase's kill loop above
-        time.sleep(1.5 * duration * (attempt + rng.random()) / points)
+        time.sleep(kill_point(duration, attempt, points, rng))
         kill_group(proc)
         recovered = migrator(root, "recover")
         assert recovered.returncode == 0, recovered.stderr

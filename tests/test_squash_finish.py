@@ -262,7 +262,15 @@ def test_sigkill_at_random_points_then_recover_leaves_before_or_after(tmp_path):
     import shutil
     import time
 
-    from tests.test_interrupts import files, kill_group, migrator, start, wait_for_journal
+    from tests.test_interrupts import (
+        files,
+        kill_group,
+        kill_point,
+        migrator,
+        start,
+        wait_for_journal,
+        write_duration,
+    )
 
     pristine = tmp_path / "pristine"
     project = DjangoProject(pristine)
@@ -271,14 +279,8 @@ def test_sigkill_at_random_points_then_recover_leaves_before_or_after(tmp_path):
     before = files(pristine)
     done = tmp_path / "done"
     shutil.copytree(pristine, done)
-    # how long the write takes (edits and deletes 0.2 s apart, then the proof), from the
-    # journal: the journal opens after loading and the schema of before
-    proc = start(done, ["squash", "--finish"], slow="0.2")
-    wait_for_journal(done, proc)
-    began = time.monotonic()
-    _, err = proc.communicate(timeout=600)
-    duration = time.monotonic() - began
-    assert proc.returncode == 0, err
+    # how long the write takes: edits and deletes 0.2 s apart, then the proof
+    duration = write_duration(done, ["squash", "--finish"], slow="0.2")
     after = files(done)
     rng = random.Random(19)
     reports = []
@@ -289,8 +291,7 @@ def test_sigkill_at_random_points_then_recover_leaves_before_or_after(tmp_path):
         shutil.copytree(pristine, root)
         proc = start(root, ["squash", "--finish"], slow="0.2")
         wait_for_journal(root, proc)
-        # stratified over 1.5 times the write, as in tests/test_interrupts.py
-        time.sleep(1.5 * duration * (attempt + rng.random()) / points)
+        time.sleep(kill_point(duration, attempt, points, rng))
         kill_group(proc)
         recovered = migrator(root, "recover")
         assert recovered.returncode == 0, recovered.stderr
