@@ -65,12 +65,13 @@ def program(argv: list[str]) -> typer.Typer:
     alone. typer builds the parser of every registered command on each run (their
     signatures, type hints and options: about 30 ms of a fresh start, 60 ms once the
     modules are imported, more than a whole ``graph`` of a small project); the others
-    cannot be reached from this command line. ``--help``
-    and usage lines are the same, as the app keeps its callback and so stays a group.
-    Without a command (``--help``, a misspelt name typer suggests the right one for,
-    shell completion) the whole app runs."""
-    name = next((word for word in argv if not word.startswith("-")), None)
-    if name is None or "--" in argv[: argv.index(name)] or _completing():
+    cannot be reached from this command line. ``--help`` and usage lines are the same,
+    as the app keeps its callback and so stays a group. Without a command (``--help``,
+    a misspelt name typer suggests the right one for, a ``--`` first, shell completion)
+    the whole app runs."""
+    # the app's own options take no value: the first word that is not one is the command
+    name = next((word for word in argv if word == "--" or not word.startswith("-")), None)
+    if name in (None, "--") or _completing():
         return app
     wanted = [info for info in app.registered_commands if _command_name(info) == name]
     if not wanted:
