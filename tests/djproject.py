@@ -10,6 +10,7 @@ import copy
 import ctypes
 import json
 import os
+import pty
 import re
 import shutil
 import subprocess
@@ -130,6 +131,64 @@ def run(
         preexec_fn=preexec_fn,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def on_terminal(
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    *,
+    typed: bytes | None = None,
+    fork: bool = True,
+) -> Result:
+    """``args`` in ``cwd`` with a real pseudo-terminal: its standard output (what the
+    terminal shows, its line discipline's ``\r\n`` read back as ``\n``), or, when
+    ``typed`` is given, its standard input, ``typed`` being what is typed at it (standard
+    output then a pipe). Standard error is a pipe. Forked from :mod:`tests.forkserver`
+    as :func:`run` forks, or (``fork`` false) a real interpreter."""
+    env = env or clean_env()
+    primary, secondary = pty.openpty()
+    stdin, stdout = (secondary, None) if typed is not None else (None, secondary)
+    try:
+        server = forkserver.server_for(env) if fork else None
+        started = (
+            None
+            if server is None
+            else server.start(args, str(cwd), env, session=False, stdin=stdin, stdout=stdout)
+        )
+        proc = started or subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=env,
+            stdin=stdin,
+            stdout=subprocess.PIPE if stdout is None else stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.close(secondary)
+        secondary = -1
+        if typed is not None:
+            os.write(primary, typed)
+            out, err = proc.communicate(timeout=600)
+            return Result(proc.returncode, out, err)
+        shown = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the terminal's other side was closed
+                break
+            if not chunk:
+                break
+            shown.append(chunk)
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        proc.stderr.close()
+        code = proc.wait(timeout=600)
+    finally:
+        os.close(primary)
+        if secondary >= 0:
+            os.close(secondary)
+    return Result(code, b"".join(shown).decode(errors="replace").replace("\r\n", "\n"), err)
 
 
 class DjangoProject:

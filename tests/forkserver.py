@@ -11,10 +11,14 @@ a real process: it gets its own current directory, environment, ``sys.argv``,
 with the program's code, or by the signal that killed it. Each child is a fresh copy of
 the pristine server, so no run sees what an earlier one imported or changed.
 
-What a fork cannot reproduce falls back to a real interpreter (:func:`can_fork`): an
-environment that changes how Python starts (``PYTHON*``, locale), a ``preexec_fn``,
-input on stdin. Tests about start-up itself (an early Ctrl-C, the console script,
-``python -v``) call the interpreter directly and never come here.
+A run whose environment changes how the libraries start (a terminal's ``TERM``, the
+locale, ``NO_COLOR``) is forked from a server started in that environment, from the
+second such run on (:func:`server_for`). What a fork cannot reproduce falls back to a
+real interpreter: an environment that changes how Python itself starts (``PYTHON*``),
+a ``preexec_fn``, input on stdin. Tests about start-up itself (an early Ctrl-C, the
+console script, ``python -v``) call the interpreter directly and never come here. A
+run may be given a terminal for its stdin or stdout (:meth:`ForkServer.start`): it
+buffers them as a new interpreter would.
 
 The Python processes a forked run starts itself with ``subprocess.run`` (a write's
 fresh ``migrator check`` in isolated mode, ``python -m django makemigrations``, the
@@ -264,6 +268,7 @@ def _fork_one(
         for fd in fds:
             if fd > 2:
                 os.close(fd)
+        _stdio_as_at_start()
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -283,6 +288,16 @@ def _fork_one(
 
 #: In a session's zygote and what it forks: they belong to a run's own session.
 _in_session = False
+
+
+def _stdio_as_at_start() -> None:
+    """Standard input and output buffered as a new interpreter buffers them for the
+    files it starts with (the server's were ``/dev/null``): line by line on a terminal,
+    unless unbuffered (``-u``, ``PYTHONUNBUFFERED``). Standard error always is."""
+    for stream in (sys.stdin, sys.stdout):
+        # write_through: the server's were made unbuffered, as every new one would be
+        if stream is not None and not stream.write_through and os.isatty(stream.fileno()):
+            stream.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
 
 
 def _signals_as_after_exec() -> None:
@@ -467,15 +482,26 @@ class ForkServer:
             self.process.kill()
             self.process.wait()
 
-    def start(self, args: list[str], cwd: str, env: dict[str, str]) -> Run | None:
-        """``args`` (a Python program, :func:`python_program`) started in its own
-        session with a terminal's signals, as ``subprocess.Popen(...,
-        start_new_session=True)`` from a shell starts it; ``None`` when only a real
-        interpreter can run it."""
+    def start(
+        self,
+        args: list[str],
+        cwd: str,
+        env: dict[str, str],
+        *,
+        session: bool = True,
+        stdin: int | None = None,
+        stdout: int | None = None,
+    ) -> Run | None:
+        """``args`` (a Python program, :func:`python_program`) started, with
+        ``session`` in its own session with a terminal's signals, as
+        ``subprocess.Popen(..., start_new_session=True)`` from a shell starts it;
+        ``None`` when only a real interpreter can run it. ``stdin`` and ``stdout``: a
+        file descriptor the run gets instead of ours and a pipe (a terminal's)."""
         program = python_program(args)
         if program is None or not self.can_fork(env) or "-I" in program[3]:
             return None
-        return Run(self.channel, {**_fork_request(program, cwd, env), "session": True}, args)
+        request = {**_fork_request(program, cwd, env), "session": session}
+        return Run(self.channel, request, args, stdin, stdout)
 
     def run(
         self,
@@ -535,22 +561,29 @@ class Run:
     (text pipes for stdout and stderr) the tests use. The server answers on a channel of
     this run's own, so other runs can be asked for meanwhile."""
 
-    def __init__(self, channel: socket.socket, request: dict, args: list[str]) -> None:
+    def __init__(
+        self,
+        channel: socket.socket,
+        request: dict,
+        args: list[str],
+        stdin: int | None = None,
+        stdout: int | None = None,
+    ) -> None:
         self.args = args
         self.returncode: int | None = None
-        out_r, out_w = os.pipe()
+        out_r, out_w = os.pipe() if stdout is None else (None, stdout)
         err_r, err_w = os.pipe()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            fds = [_stdin(), out_w, err_w, theirs.fileno()]
+            fds = [_stdin() if stdin is None else stdin, out_w, err_w, theirs.fileno()]
             socket.send_fds(channel, [json.dumps(request).encode()], fds)
         finally:
-            for fd in (out_w, err_w):
+            for fd in (out_w, err_w) if stdout is None else (err_w,):
                 os.close(fd)
             theirs.close()
         self._answers = ours
         self.pid: int = json.loads(ours.recv(MAX_MESSAGE))["pid"]
-        self.stdout = _text(out_r)
+        self.stdout = None if out_r is None else _text(out_r)
         self.stderr = _text(err_r)
 
     def _status(self, timeout: float | None) -> int | None:
@@ -581,10 +614,11 @@ class Run:
     def communicate(self, timeout: float | None = None) -> tuple[str, str]:
         """Both pipes to their end, then the exit status; past ``timeout`` the run is
         killed and :class:`subprocess.TimeoutExpired` raised."""
-        read: dict[str, str] = {}
+        read: dict[str, str] = {"out": ""}
         readers = [
             threading.Thread(target=lambda n, f: read.update({n: f.read()}), args=(name, stream))
             for name, stream in (("out", self.stdout), ("err", self.stderr))
+            if stream is not None
         ]
         deadline = None if timeout is None else time.monotonic() + timeout
         for reader in readers:
@@ -597,8 +631,9 @@ class Run:
                 reader.join()
             raise subprocess.TimeoutExpired(self.args, timeout)  # type: ignore[arg-type]
         self.wait(timeout)
-        self.stdout.close()
-        self.stderr.close()
+        for stream in (self.stdout, self.stderr):
+            if stream is not None:
+                stream.close()
         return read["out"], read["err"]
 
 
@@ -658,23 +693,50 @@ def _decode(data: bytes) -> str:
     return data.decode(_encoding()).replace("\r\n", "\n").replace("\r", "\n")
 
 
-_server: ForkServer | None = None
-_server_pid: int | None = None
+#: This test process's fork servers, by the start-up environment (:func:`_startup_env`)
+#: each was started with.
+_servers: dict[frozenset[tuple[str, str]], ForkServer] = {}
+_servers_pid: int | None = None
+#: Start-up environments asked for that have no server yet, and how often.
+_asked: dict[frozenset[tuple[str, str]], int] = {}
 
 
 def server_for(env: dict[str, str]) -> ForkServer | None:
-    """This process's fork server if it can run with ``env``, else ``None`` (run a real
-    interpreter). Set ``MIGRATOR_TEST_FORK=0`` to run every program in a real one."""
-    global _server, _server_pid
+    """A fork server of this process that can run with ``env``, else ``None`` (run a
+    real interpreter). Set ``MIGRATOR_TEST_FORK=0`` to run every program in a real one.
+
+    The first is started for the tests' own environment. A run whose environment
+    changes how the libraries start (a terminal's ``TERM``, ``NO_COLOR``, the locale:
+    :data:`STARTUP_PREFIXES`) gets a server of its own from the second such run on,
+    started in that environment, as a new interpreter would be: a server costs about two
+    interpreters' start. ``PYTHON*`` variables change the interpreter itself (its flags,
+    its bytecode, its start-up messages): those runs stay real."""
+    global _servers_pid
     if os.environ.get("MIGRATOR_TEST_FORK", "1") == "0" or not hasattr(socket, "send_fds"):
         return None
-    if _server is None or _server_pid != os.getpid():
-        from tests.djproject import clean_env
+    if _servers_pid != os.getpid():  # a forked pytest process: none of these are ours
+        _servers.clear()
+        _asked.clear()
+        _servers_pid = os.getpid()
+    from tests.djproject import clean_env
 
-        _server = ForkServer(clean_env())
-        _server_pid = os.getpid()
-        atexit.register(_server.close)
-    return _server if _server.can_fork(env) else None
+    base = clean_env()
+    startup = _startup_env(env)
+    key = frozenset(startup.items())
+    server = _servers.get(key)
+    if server is None:
+        if key != frozenset(_startup_env(base).items()):
+            changed = set(startup.items()) ^ set(_startup_env(base).items())
+            if any(name.startswith("PYTHON") for name, _ in changed):
+                return None
+            _asked[key] = _asked.get(key, 0) + 1
+            if _asked[key] < 2:
+                return None
+        for name in _startup_env(base):
+            del base[name]
+        server = _servers[key] = ForkServer({**base, **startup})
+        atexit.register(server.close)
+    return server if server.can_fork(env) else None
 
 
 #: sys.path after PYTHONPATH's entries: the standard library and site-packages.

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import subprocess
 import sys
 
 import pytest
 
-from tests.djproject import DjangoProject, Result, clean_env, run, undated
+from tests.djproject import DjangoProject, Result, clean_env, on_terminal, run, undated
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -29,34 +26,11 @@ def conflicted(tmp_path) -> DjangoProject:
 
 def in_terminal(project: DjangoProject, *args: str, **env: str) -> Result:
     """The CLI with its standard output on a real pseudo-terminal."""
-    primary, secondary = pty.openpty()
     environment = clean_env()
     environment.pop("NO_COLOR", None)
     environment.pop("FORCE_COLOR", None)
     environment.update({"TERM": "xterm", **env})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "migrator", *args],
-        cwd=project.root,
-        env=environment,
-        stdout=secondary,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    os.close(secondary)
-    chunks = []
-    while True:
-        try:
-            data = os.read(primary, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    err = proc.stderr.read() if proc.stderr else ""
-    code = proc.wait(timeout=600)
-    os.close(primary)
-    out = b"".join(chunks).decode().replace("\r\n", "\n")  # the terminal's line discipline
-    return Result(code, out, err)
+    return on_terminal([sys.executable, "-m", "migrator", *args], project.root, environment)
 
 
 @pytest.mark.parametrize(

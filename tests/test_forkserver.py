@@ -1,7 +1,8 @@
 """The fork server's started runs (:meth:`tests.forkserver.ForkServer.start`, what the
 signal tests kill) against real interpreters started the same way: the same session and
 process group for the run and what it starts, the same Ctrl-C, and a started process
-killed when the run that waits for it is interrupted, as ``subprocess.run`` does."""
+killed when the run that waits for it is interrupted, as ``subprocess.run`` does; the
+same terminal, and a start-up environment of its own (its own server)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests import forkserver
-from tests.djproject import clean_env
+from tests.djproject import clean_env, on_terminal
 from tests.test_interrupts import live_members, start_session
 
 #: A run that starts a Python process itself and says who is in which group.
@@ -114,3 +115,63 @@ def test_the_group_killed_whole_leaves_nothing_alive(tmp_path):
             break
         time.sleep(0.01)
     assert not live_members(proc.pid)
+
+
+#: What a run knows of its terminal and how it started; ``forked``: whether migrator was
+#: imported before the run began (the server preloads it; a new interpreter has not).
+TERMINAL = """
+import json, os, sys
+forked = "migrator" in sys.modules
+answer = input("? ") if sys.argv[1:] == ["ask"] else None
+print(json.dumps({
+    "forked": forked,
+    "tty": [os.isatty(fd) for fd in (0, 1, 2)],
+    "line_buffered": [sys.stdin.line_buffering, sys.stdout.line_buffering],
+    "encoding": [sys.stdin.encoding, sys.stdout.encoding],
+    "answer": answer,
+    "term": os.environ.get("TERM"),
+}))
+"""
+
+
+def on_a_terminal(tmp_path: Path, env: dict[str, str], typed: bytes | None, fork: bool) -> dict:
+    ask = [] if typed is None else ["ask"]
+    command = [sys.executable, "-c", TERMINAL, *ask]
+    result = on_terminal(command, tmp_path, env, typed=typed, fork=fork)
+    assert result.code == 0, result.err
+    # typed: the prompt, then what the run printed
+    return json.loads(result.out.removeprefix("? "))
+
+
+@pytest.mark.parametrize("typed", [None, b"yes\n"], ids=["stdout", "stdin"])
+def test_a_run_on_a_terminal_is_the_same_forked_and_real(tmp_path, typed):
+    env = clean_env()
+    if forkserver.server_for(env) is None:
+        pytest.skip("the fork server is off (MIGRATOR_TEST_FORK=0)")
+    forked = on_a_terminal(tmp_path, env, typed, fork=True)
+    real = on_a_terminal(tmp_path, env, typed, fork=False)
+    assert (forked.pop("forked"), real.pop("forked")) == (True, False)
+    assert forked == real
+    # standard input, when not the terminal, is ours (whatever pytest was given)
+    assert forked["tty"][1:] == ([True, False] if typed is None else [False, False])
+    assert forked["tty"][0] or typed is None
+    assert forked["answer"] == (None if typed is None else "yes")
+
+
+def test_a_start_up_environment_of_its_own_gets_its_own_server(tmp_path):
+    """``TERM`` is read as libraries are imported: a run with another one is not forked
+    from the tests' server; from its second run on, from a server started with it."""
+    env = clean_env(TERM="vt100-migrator-test")
+    if forkserver.server_for(clean_env()) is None:
+        pytest.skip("the fork server is off (MIGRATOR_TEST_FORK=0)")
+    first, second, third = (on_a_terminal(tmp_path, env, None, fork=True) for _ in range(3))
+    real = on_a_terminal(tmp_path, env, None, fork=False)
+    assert [said.pop("forked") for said in (first, second, third, real)] == [
+        False,
+        True,
+        True,
+        False,
+    ]
+    assert first == second == third == real
+    assert real["term"] == "vt100-migrator-test"
+    assert forkserver.server_for(env) is not forkserver.server_for(clean_env())

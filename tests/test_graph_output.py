@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import shutil
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import sys
 import pytest
 
 from tests import forkserver
-from tests.djproject import DjangoProject, Result, clean_env, run
+from tests.djproject import DjangoProject, Result, clean_env, on_terminal, run
 from tests.test_graph import small_project
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' not installed")
@@ -101,33 +100,7 @@ def test_unknown_format_lists_the_formats(small):
 
 def run_on_a_terminal(project: DjangoProject, *args: str) -> Result:
     """The real CLI with stdout on a pseudo-terminal (stderr a pipe)."""
-    leader, follower = pty.openpty()
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "migrator", *args],
-            cwd=project.root,
-            env=clean_env(),
-            stdout=follower,
-            stderr=subprocess.PIPE,
-        )
-        os.close(follower)
-        follower = -1
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the terminal's other side was closed
-                break
-            if not chunk:
-                break
-            shown += chunk
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        code = proc.wait(timeout=600)
-    finally:
-        os.close(leader)
-        if follower >= 0:
-            os.close(follower)
-    return Result(code, shown.decode(errors="replace"), err)
+    return on_terminal([sys.executable, "-m", "migrator", *args], project.root)
 
 
 @pytest.mark.parametrize("fmt", ["png", "pdf"])
@@ -144,7 +117,7 @@ def test_binary_formats_are_not_written_to_a_terminal(small, fmt):
 def test_text_formats_are_written_to_a_terminal(small):
     result = run_on_a_terminal(small, "graph", "-f", "mmd")
     assert result.code == 0, result.err
-    assert result.out.replace("\r\n", "\n") == small.migrator("graph", "-f", "mmd").out
+    assert result.out == small.migrator("graph", "-f", "mmd").out
 
 
 def test_missing_graphviz_for_png_on_stdout(small, tmp_path):

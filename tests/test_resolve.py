@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import pty
-import subprocess
 import sys
 
 import pytest
 
-from tests.djproject import DjangoProject, clean_env, sample_project
+from tests.djproject import DjangoProject, on_terminal, sample_project
 from tests.gitrepo import commit_all, git, init_repo
 from tests.test_rebase_applied import migrate, pending, rows
 
@@ -185,20 +182,8 @@ def test_without_a_terminal_and_without_yes_nothing_is_written(merged):
 
 def run_on_terminal(project: DjangoProject, answer: bytes, *args: str) -> tuple[int, str]:
     """The CLI with a real pseudo-terminal as stdin; ``answer`` typed at the prompt."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "migrator", *args],
-        cwd=project.root,
-        env=clean_env(),
-        stdin=slave,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    os.close(slave)
-    os.write(master, answer)
-    out, err = proc.communicate(timeout=600)
-    os.close(master)
-    return proc.returncode, out.decode() + err.decode()
+    result = on_terminal([sys.executable, "-m", "migrator", *args], project.root, typed=answer)
+    return result.code, result.out + result.err
 
 
 def test_on_a_terminal_it_asks_once(merged):
