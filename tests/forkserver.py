@@ -26,8 +26,9 @@ rows command) are forked from the server too (:func:`_run_routed`), each again a
 copy of the pristine server, not of the run that asked for it: the run has set Django
 up on its project and imported its migrations, the new process has not. The same rules
 apply (anything else runs for real), and ``-I`` / ``-B`` / ``-P`` are honoured: an
-isolated child gets neither ``PYTHONPATH`` nor its current folder on ``sys.path``. A
-test about what such a process does *not* import (a project's own ``migrator.py``) must
+isolated child gets neither ``PYTHONPATH`` nor its current folder on ``sys.path``; it
+inherits the signals its caller blocks or ignores, as through ``exec``. A test about
+what such a process does *not* import (a project's own ``migrator.py``) must
 start the run in a real interpreter (``fork=False``, as tests/test_security.py does
 where it plants such modules), so that what it starts is real too: a fork has imported
 migrator's own already. The server answers its test process and every child at once;
@@ -62,6 +63,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -274,9 +276,14 @@ def _fork_one(
         os.environ.update(request["env"])
         if request.get("session"):
             os.setsid()  # start_new_session=True
+            global _programs
+            _programs = request.get("programs")
             _start_zygote()
         if request.get("session") or _in_session:
             _signals_as_after_exec()
+        for signum in request.get("ignored", []):
+            signal.signal(signum, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_SETMASK, request.get("blocked", []))
         code = _run_in_child(request)
     except BaseException:
         import traceback
@@ -288,6 +295,9 @@ def _fork_one(
 
 #: In a session's zygote and what it forks: they belong to a run's own session.
 _in_session = False
+#: In a session's zygote: the file it writes the command line of each process it forks
+#: to (:meth:`Run.programs`).
+_programs: str | None = None
 
 
 def _stdio_as_at_start() -> None:
@@ -373,7 +383,11 @@ def serve(channel: socket.socket) -> None:
                 sock.close()
                 continue
             reply = socket.socket(fileno=fds.pop()) if len(fds) == 4 else None
-            pid, private = _fork_one(json.loads(data), fds, selector)
+            request = json.loads(data)
+            pid, private = _fork_one(request, fds, selector)
+            if _programs is not None:
+                with open(_programs, "a") as said:
+                    said.write(json.dumps([pid, command_line(request)]) + "\n")
             for fd in fds:
                 os.close(fd)
             asked = reply or sock
@@ -427,12 +441,41 @@ def _routed_request(args: object, kwargs: dict) -> dict | None:
     return _fork_request(program, cwd, env)
 
 
+def command_line(request: dict) -> list[str]:
+    """The command line a real interpreter would have for ``request``'s program."""
+    kind, target = request["kind"], request["target"]
+    program = {"module": ["-m", target], "code": ["-c", target]}.get(kind, [target])
+    return [sys.executable, *request.get("flags", []), *program, *request["args"]]
+
+
 def _fork_request(
     program: tuple[str, str, list[str], list[str]], cwd: str, env: dict[str, str]
 ) -> dict:
     """What the server is sent to fork ``program`` (:func:`python_program`)."""
     kind, target, args, flags = program
-    return {"kind": kind, "target": target, "args": args, "cwd": cwd, "env": env, "flags": flags}
+    return {
+        "kind": kind,
+        "target": target,
+        "args": args,
+        "cwd": cwd,
+        "env": env,
+        "flags": flags,
+        **_signals_inherited(),
+    }
+
+
+#: The signals whose disposition a new process keeps when it is ignored.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _signals_inherited() -> dict[str, list[int]]:
+    """What of this process's signals a process it starts inherits through ``exec``:
+    the signals it blocks (a write holds SIGINT and SIGTERM while its rows command runs)
+    and those it ignores (``nohup``)."""
+    return {
+        "blocked": sorted(int(signum) for signum in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
+        "ignored": [int(s) for s in _STOP_SIGNALS if signal.getsignal(s) == signal.SIG_IGN],
+    }
 
 
 def _run_routed(args, *popenargs, **kwargs):  # noqa: ANN001, ANN202  (subprocess.run's)
@@ -501,6 +544,9 @@ class ForkServer:
         if program is None or not self.can_fork(env) or "-I" in program[3]:
             return None
         request = {**_fork_request(program, cwd, env), "session": session}
+        if session:
+            said, request["programs"] = tempfile.mkstemp(prefix="migrator-run-programs-")
+            os.close(said)
         return Run(self.channel, request, args, stdin, stdout)
 
     def run(
@@ -582,6 +628,7 @@ class Run:
                 os.close(fd)
             theirs.close()
         self._answers = ours
+        self._programs: str | None = request.get("programs")
         self.pid: int = json.loads(ours.recv(MAX_MESSAGE))["pid"]
         self.stdout = None if out_r is None else _text(out_r)
         self.stderr = _text(err_r)
@@ -593,7 +640,20 @@ class Run:
                 status = json.loads(self._answers.recv(MAX_MESSAGE))["status"]
                 self.returncode = os.waitstatus_to_exitcode(status)
                 self._answers.close()
+                if self._programs is not None:
+                    os.unlink(self._programs)
         return self.returncode
+
+    def programs(self) -> list[tuple[int, list[str]]]:
+        """The Python processes a run in its own session has started so far (a write's
+        check, the rows command), each with the command line a real one would have in
+        ``/proc/PID/cmdline`` (a forked one has the server's there)."""
+        if self._programs is None or self.returncode is not None:
+            return []
+        with open(self._programs) as said:
+            lines = said.read().splitlines(keepends=True)
+        # a line being written is not one yet
+        return [tuple(json.loads(line)) for line in lines if line.endswith("\n")]  # type: ignore[misc]
 
     def poll(self) -> int | None:
         return self._status(0)

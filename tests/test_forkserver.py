@@ -117,6 +117,30 @@ def test_the_group_killed_whole_leaves_nothing_alive(tmp_path):
     assert not live_members(proc.pid)
 
 
+#: A run that blocks SIGINT and ignores SIGHUP, then starts a Python process that says
+#: what it blocks and whether it ignores SIGHUP (both go through exec).
+MASKED = """
+import json, signal, subprocess, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+said = (
+    "import json, signal; print(json.dumps([sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])),"
+    " signal.getsignal(signal.SIGHUP) == signal.SIG_IGN]))"
+)
+print(subprocess.run([sys.executable, "-c", said], capture_output=True, text=True).stdout)
+"""
+
+
+@pytest.mark.parametrize("how", ["forked", "real"])
+def test_what_a_run_starts_inherits_its_blocked_and_ignored_signals(tmp_path, how):
+    """As through ``exec``: a write's rows command, started while the write holds SIGINT,
+    finishes its transaction before the interrupt is handled."""
+    proc = started(MASKED, tmp_path, how)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert json.loads(out) == [[int(signal.SIGINT)], True]
+
+
 #: What a run knows of its terminal and how it started; ``forked``: whether migrator was
 #: imported before the run began (the server preloads it; a new interpreter has not).
 TERMINAL = """

@@ -4,17 +4,20 @@ after real git merges; Django (``showmigrations``, ``migrate``, its recorder) ju
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests import forkserver
 from tests.djproject import DjangoProject, run, run_unprivileged
 from tests.gitrepo import commit_all, git, init_repo
 from tests.test_interrupts import files, kill_group, migrator, start, wait_for_plan
@@ -334,20 +337,21 @@ def test_unknown_database_alias_is_a_usage_error(project):
     assert "unknown database alias 'other'" in result.err
 
 
-def rows_child(proc) -> int | None:
+def rows_child(proc: subprocess.Popen | forkserver.Run) -> int | None:
     """The pid of the ``rename-applied-rows`` process ``proc`` started, while it runs."""
-    for task in Path(f"/proc/{proc.pid}/task").glob("*"):
-        try:
-            children = (task / "children").read_text().split()
-        except OSError:
-            continue
-        for child in children:
-            try:
-                argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"rename-applied-rows" in argv:
-                return int(child)
+    if isinstance(proc, forkserver.Run):
+        started = proc.programs()
+    else:
+        started = []
+        for task in Path(f"/proc/{proc.pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                for child in (task / "children").read_text().split():
+                    with contextlib.suppress(OSError):
+                        cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+                        started.append((int(child), os.fsdecode(cmdline).split("\0")))
+    for pid, argv in started:
+        if "rename-applied-rows" in argv and Path(f"/proc/{pid}").exists():
+            return pid
     return None
 
 
@@ -360,8 +364,7 @@ def test_a_signal_during_the_rows_step_puts_files_and_rows_back(tmp_path, signum
     as before, and leaves nothing to recover."""
     project = applied_both(DjangoProject(tmp_path / "p"))
     before = (files(project.root), rows(project))
-    # a real interpreter, so that the rows command is its child, found by its arguments
-    proc = start(project.root, [*UPDATE, "--keep", "0003_x"], slow="0.2", fork=False)
+    proc = start(project.root, [*UPDATE, "--keep", "0003_x"], slow="0.2")
     wait_for_plan(proc)
     while (child := rows_child(proc)) is None:  # the rows step is running
         assert proc.poll() is None, proc.communicate()
