@@ -12,11 +12,12 @@ import json
 import os
 import pty
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import migrator
@@ -81,6 +82,9 @@ class Result:
     code: int
     out: str
     err: str
+    #: CPU seconds of the process and of those it started (``RUSAGE_CHILDREN``'s count;
+    #: forked: the server's, :meth:`tests.forkserver.ForkServer.run`), where measured
+    cpu: float | None = field(default=None, compare=False, repr=False)
 
     def json(self):
         return json.loads(self.out)
@@ -115,11 +119,12 @@ def run(
         kind, target, program_args, flags = program
         server = forkserver.server_for(env) if "-I" not in flags else None
         if server is not None:
-            code, out, err = server.run(
+            code, out, err, cpu = server.run(
                 kind, target, program_args, str(cwd), env, timeout=600, flags=flags
             )
             assert isinstance(out, str) and isinstance(err, str)
-            return Result(code, out, err)
+            return Result(code, out, err, cpu)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(
         args,
         cwd=cwd,
@@ -130,7 +135,9 @@ def run(
         timeout=600,
         preexec_fn=preexec_fn,
     )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum((after.ru_utime, after.ru_stime, -before.ru_utime, -before.ru_stime))
+    return Result(proc.returncode, proc.stdout, proc.stderr, cpu)
 
 
 def on_terminal(

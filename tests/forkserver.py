@@ -260,8 +260,8 @@ def _fork_one(
                 os.close(key.fileobj)
             else:
                 key.fileobj.close()  # type: ignore[attr-defined]
-            if key.data is not None:
-                key.data[1].close()  # where a running child's status goes
+            if key.data[0] == "ended":
+                key.data[2].close()  # where a running child's status goes
         selector.close()
         ours.close()
         _channel = theirs
@@ -356,18 +356,30 @@ def _send(channel: socket.socket, message: dict) -> None:
 def serve(channel: socket.socket) -> None:
     """Answer requests until the test process goes away: for each, from the test
     process or from a child, fork a child, say its pid, and send its wait status when it
-    ends. Requests from several channels are answered as they come. A request may bring
-    its own socket for the answers (a run the test talks to while it runs, :class:`Run`)."""
+    ends, with the CPU seconds it and the processes forked for it used (as
+    ``RUSAGE_CHILDREN`` counts a real process's). Requests from several channels are
+    answered as they come. A request may bring its own socket for the answers (a run the
+    test talks to while it runs, :class:`Run`)."""
     selector = selectors.DefaultSelector()
-    selector.register(channel, selectors.EVENT_READ, None)
+    selector.register(channel, selectors.EVENT_READ, ("asks", None))
+    #: a child's pid -> the pid of the child it was forked for, and CPU seconds used by
+    #: what was forked for a child that still runs
+    forked_for: dict[int, int] = {}
+    spent: dict[int, float] = {}
+    running: set[int] = set()
     while True:
         for key, _ in selector.select():
-            if key.data is not None:  # a child ended: (its pid, who asked, its own?)
-                pid, asked, own = key.data
+            if key.data[0] == "ended":
+                _, pid, asked, own = key.data
                 selector.unregister(key.fileobj)
                 os.close(key.fileobj)  # type: ignore[arg-type]
-                _, status = os.waitpid(pid, 0)
-                _send(asked, {"status": status})
+                _, status, usage = os.wait4(pid, 0)
+                cpu = usage.ru_utime + usage.ru_stime + spent.pop(pid, 0.0)
+                running.discard(pid)
+                caller = forked_for.pop(pid, None)
+                if caller in running:  # else it has ended (killed) and been answered
+                    spent[caller] = spent.get(caller, 0.0) + cpu
+                _send(asked, {"status": status, "cpu": cpu})
                 if own:
                     asked.close()
                 continue
@@ -385,6 +397,9 @@ def serve(channel: socket.socket) -> None:
             reply = socket.socket(fileno=fds.pop()) if len(fds) == 4 else None
             request = json.loads(data)
             pid, private = _fork_one(request, fds, selector)
+            running.add(pid)
+            if key.data[1] is not None:
+                forked_for[pid] = key.data[1]
             if _programs is not None:
                 with open(_programs, "a") as said:
                     said.write(json.dumps([pid, command_line(request)]) + "\n")
@@ -393,9 +408,9 @@ def serve(channel: socket.socket) -> None:
             asked = reply or sock
             _send(asked, {"pid": pid})
             selector.register(
-                os.pidfd_open(pid), selectors.EVENT_READ, (pid, asked, reply is not None)
+                os.pidfd_open(pid), selectors.EVENT_READ, ("ended", pid, asked, reply is not None)
             )
-            selector.register(private, selectors.EVENT_READ, None)
+            selector.register(private, selectors.EVENT_READ, ("asks", pid))
 
 
 # -- in a child: the Python processes it starts ---------------------------------------
@@ -486,7 +501,7 @@ def _run_routed(args, *popenargs, **kwargs):  # noqa: ANN001, ANN202  (subproces
         return _real_run(args, *popenargs, **kwargs)
     timeout = kwargs.get("timeout")
     try:
-        code, out, err = _request(_channel, request, timeout, text=bool(kwargs.get("text")))
+        code, out, err, _ = _request(_channel, request, timeout, text=bool(kwargs.get("text")))
     except subprocess.TimeoutExpired:
         raise subprocess.TimeoutExpired(args, timeout) from None
     proc = subprocess.CompletedProcess(args, code, out, err)
@@ -559,9 +574,10 @@ class ForkServer:
         timeout: float,
         flags: list[str] | None = None,
         text: bool = True,
-    ) -> tuple[int, str | bytes, str | bytes]:
+    ) -> tuple[int, str | bytes, str | bytes, float]:
         """Exit code (negative: killed by that signal), stdout and stderr of one run
-        (decoded when ``text``, as ``subprocess.run(text=...)``)."""
+        (decoded when ``text``, as ``subprocess.run(text=...)``), and the CPU seconds
+        it and the processes forked for it used."""
         request = _fork_request((kind, target, args, flags or []), cwd, env)
         try:
             return _request(self.channel, request, timeout, text)
@@ -571,24 +587,30 @@ class ForkServer:
 
 def _request(
     channel: socket.socket, request: dict, timeout: float | None, text: bool = True
-) -> tuple[int, str | bytes, str | bytes]:
+) -> tuple[int, str | bytes, str | bytes, float]:
     """Have the server fork ``request``'s program: its exit code (negative: killed by
-    that signal), stdout and stderr (decoded when ``text``). Past ``timeout`` seconds it
-    is killed and :class:`subprocess.TimeoutExpired` raised."""
+    that signal), stdout and stderr (decoded when ``text``), CPU seconds (its own and
+    those of the processes forked for it). Past ``timeout`` seconds it is killed and
+    :class:`subprocess.TimeoutExpired` raised."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
+    # an interrupt between the request and the answer with its pid would leave the
+    # process running unseen: it waits until the pid is known, then is raised below
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
         socket.send_fds(channel, [json.dumps(request).encode()], [_stdin(), out_w, err_w])
+        pid = json.loads(channel.recv(MAX_MESSAGE))["pid"]
     except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(out_r)
         os.close(err_r)
         raise
     finally:
         os.close(out_w)
         os.close(err_w)
-    pid = json.loads(channel.recv(MAX_MESSAGE))["pid"]
     deadline = None if timeout is None else time.monotonic() + timeout
     try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         out, err = _read_both(out_r, err_r, deadline)
     except BaseException:
         # as subprocess.run does: past the timeout, or when the caller is interrupted
@@ -596,10 +618,11 @@ def _request(
         os.kill(pid, signal.SIGKILL)
         channel.recv(MAX_MESSAGE)
         raise
-    status = json.loads(channel.recv(MAX_MESSAGE))["status"]
+    ended = json.loads(channel.recv(MAX_MESSAGE))
+    code = os.waitstatus_to_exitcode(ended["status"])
     if text:
-        return os.waitstatus_to_exitcode(status), _decode(out), _decode(err)
-    return os.waitstatus_to_exitcode(status), out, err
+        return code, _decode(out), _decode(err), ended["cpu"]
+    return code, out, err, ended["cpu"]
 
 
 class Run:

@@ -360,10 +360,6 @@ def test_the_html_title_without_settings_names_the_folder(tmp_path):
 # -- pathological sizes ----------------------------------------------------------------
 
 
-def cpu_seconds(usage: resource.struct_rusage) -> float:
-    return usage.ru_utime + usage.ru_stime
-
-
 def test_mermaid_too_big_is_refused_before_the_work(project):
     """alpha: 0001_initial and 500 leaves after it. The branches' verdicts are work
     (they replayed every pair, tens of seconds, before the index); the refusal comes
@@ -371,14 +367,9 @@ def test_mermaid_too_big_is_refused_before_the_work(project):
     project.chain("alpha", ["0001_initial"])
     for index in range(500):
         project.add_migration("alpha", f"0002_b{index:03d}", [("alpha", "0001_initial")])
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # a new interpreter: a forked child's CPU time never reaches RUSAGE_CHILDREN here
-    result = run(
-        [sys.executable, "-m", "migrator", "graph", "-o", "graph.mmd"], project.root, fork=False
-    )
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    assert cpu_seconds(after) - cpu_seconds(before) > 0.1  # the measure does measure
-    cpu = cpu_seconds(after) - cpu_seconds(before)
+    result = project.migrator("graph", "-o", "graph.mmd")
+    cpu = result.cpu
+    assert cpu is not None and cpu > 0.1  # the measure does measure
     assert result.code == 1
     assert result.err.startswith("migrator: error: the Mermaid diagram would have 500 edges")
     assert cpu < 5, f"refused after {cpu:.1f} CPU seconds"
@@ -480,13 +471,8 @@ def test_explain_on_500_leaves_that_all_collide_is_bounded(project):
     many_leaves(project, 500, cycle=1)
 
     def timed(*argv: str):
-        # A child of ours, not forked by the fork server (whose children's CPU time
-        # never reaches this process).
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        result = run([sys.executable, "-m", "migrator", *argv], project.root, fork=False)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-        assert cpu < 4, f"{' '.join(argv)}: {cpu:.1f} CPU seconds"
+        result = project.migrator(*argv)
+        assert result.cpu is not None and result.cpu < 4, f"{' '.join(argv)}: {result.cpu}"
         return result
 
     text = timed("explain")
@@ -846,10 +832,9 @@ def test_explain_on_500_leaves_that_all_delete_one_model_is_bounded(project):
     one order cannot be replayed (the model is gone), so the group is built directly:
     well under 4 CPU seconds."""
     many_leaves(project, 500, shape="delete")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    text = run([sys.executable, "-m", "migrator", "explain"], project.root, fork=False)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    text = project.migrator("explain")
+    cpu = text.cpu
+    assert cpu is not None
     assert (text.code, text.err) == (1, "")
     assert (
         "    alpha.Item: model-deleted: one branch deletes this model, the other changes or "

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests import forkserver
-from tests.djproject import clean_env, on_terminal
+from tests.djproject import clean_env, on_terminal, run
 from tests.test_interrupts import live_members, start_session
 
 #: A run that starts a Python process itself and says who is in which group.
@@ -199,3 +199,20 @@ def test_a_start_up_environment_of_its_own_gets_its_own_server(tmp_path):
     assert first == second == third == real
     assert real["term"] == "vt100-migrator-test"
     assert forkserver.server_for(env) is not forkserver.server_for(clean_env())
+
+
+#: A run that starts a Python process which spins for 0.3 CPU seconds.
+SPINS = """
+import subprocess, sys
+spin = "import time\\nend = time.process_time() + 0.3\\nwhile time.process_time() < end: pass"
+subprocess.run([sys.executable, "-c", spin], capture_output=True, check=True)
+"""
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "real"])
+def test_a_runs_cpu_time_counts_what_it_started(tmp_path, fork):
+    """As ``RUSAGE_CHILDREN`` counts it for a real process: the tests that bound a
+    command's CPU time read it from :attr:`Result.cpu`."""
+    result = run([sys.executable, "-c", SPINS], tmp_path, fork=fork)
+    assert result.code == 0, result.err
+    assert result.cpu is not None and 0.3 <= result.cpu < 5

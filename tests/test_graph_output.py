@@ -35,7 +35,7 @@ def migrator_bytes(project: DjangoProject, *args: str) -> tuple[int, bytes, str]
     env = clean_env()
     server = forkserver.server_for(env)
     if server is not None:
-        code, out, err = server.run(
+        code, out, err, _ = server.run(
             "module", "migrator", list(args), str(project.root), env, 600, text=False
         )
         assert isinstance(out, bytes) and isinstance(err, bytes)
