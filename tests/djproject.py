@@ -7,7 +7,6 @@ subprocess with the project folder as the current directory.
 from __future__ import annotations
 
 import copy
-import ctypes
 import json
 import os
 import pty
@@ -23,7 +22,6 @@ from pathlib import Path
 import migrator
 from tests import forkserver
 
-PR_CAPBSET_DROP = 24  # <linux/prctl.h>
 SAMPLE_APPS = Path(__file__).resolve().parent.parent / "sample_apps"
 NOT_COPIED = shutil.ignore_patterns("__pycache__", "db.sqlite3")
 #: PYTHONPATH for a child that runs migrator or the tests' own modules: first the folder
@@ -106,24 +104,41 @@ def run(
     env: dict[str, str] | None = None,
     input: str | None = None,
     *,
-    preexec_fn=None,
+    file_size: int | None = None,
+    unprivileged: bool = False,
     fork: bool = True,
 ) -> Result:
     """``args`` in ``cwd``, as ``subprocess.run`` runs them. A Python program on our
     interpreter is forked from :mod:`tests.forkserver` (the same process, without the
     start-up) unless ``fork`` is false or the run needs what only a new interpreter
-    gives."""
+    gives. ``file_size``: the largest file the run (and what it starts) may write
+    (``RLIMIT_FSIZE``: a write past it fails with EFBIG, as on a full disk);
+    ``unprivileged``: run as root, a read-only folder is read-only to it
+    (:func:`tests.forkserver.drop_permission_overrides`)."""
     env = env or clean_env()
+    unprivileged = unprivileged and os.geteuid() == 0
+    process: dict = {}
+    if file_size is not None:
+        process["file_size"] = [file_size, resource.getrlimit(resource.RLIMIT_FSIZE)[1]]
+    if unprivileged:
+        process["overrides_dropped"] = True
     program = forkserver.python_program(args)
-    if fork and program is not None and input is None and preexec_fn is None:
+    if fork and program is not None and input is None:
         kind, target, program_args, flags = program
         server = forkserver.server_for(env) if "-I" not in flags else None
         if server is not None:
             code, out, err, cpu = server.run(
-                kind, target, program_args, str(cwd), env, timeout=600, flags=flags
+                kind, target, program_args, str(cwd), env, 600, flags, process=process
             )
             assert isinstance(out, str) and isinstance(err, str)
             return Result(code, out, err, cpu)
+
+    def limited() -> None:
+        if "file_size" in process:
+            resource.setrlimit(resource.RLIMIT_FSIZE, tuple(process["file_size"]))
+        if unprivileged:
+            forkserver.drop_permission_overrides()
+
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(
         args,
@@ -133,7 +148,7 @@ def run(
         text=True,
         input=input,
         timeout=600,
-        preexec_fn=preexec_fn,
+        preexec_fn=limited if process else None,
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = sum((after.ru_utime, after.ru_stime, -before.ru_utime, -before.ru_stime))
@@ -385,18 +400,6 @@ def sample_project(root: Path) -> DjangoProject:
     return DjangoProject.open(root)
 
 
-def without_permission_override() -> None:
-    """In the child, before exec: drop the capabilities that let root ignore permission
-    bits (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER) from the bounding set, so
-    the exec'd process runs as root without them and a read-only folder is read-only."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for capability in (1, 2, 3):
-        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
-
-
 def run_unprivileged(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Result:
-    """:func:`run`, but a read-only folder is read-only even when the tests run as root
-    (see :func:`without_permission_override`)."""
-    drop = without_permission_override if os.geteuid() == 0 else None
-    return run(args, cwd, env, preexec_fn=drop)
+    """:func:`run`, but a read-only folder is read-only even when the tests run as root."""
+    return run(args, cwd, env, unprivileged=True)

@@ -27,7 +27,10 @@ copy of the pristine server, not of the run that asked for it: the run has set D
 up on its project and imported its migrations, the new process has not. The same rules
 apply (anything else runs for real), and ``-I`` / ``-B`` / ``-P`` are honoured: an
 isolated child gets neither ``PYTHONPATH`` nor its current folder on ``sys.path``; it
-inherits the signals its caller blocks or ignores, as through ``exec``. A test about
+inherits what ``exec`` would pass on from its caller: the signals it blocks or ignores,
+its file size limit, the permission capabilities it gave up (:func:`_inherited`; a
+test's run can be given the last two, ``file_size`` and ``unprivileged`` in
+:func:`tests.djproject.run`). A test about
 what such a process does *not* import (a project's own ``migrator.py``) must
 start the run in a real interpreter (``fork=False``, as tests/test_security.py does
 where it plants such modules), so that what it starts is real too: a fork has imported
@@ -54,9 +57,11 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import gc
 import json
 import os
+import resource
 import select
 import selectors
 import signal
@@ -281,9 +286,7 @@ def _fork_one(
             _start_zygote()
         if request.get("session") or _in_session:
             _signals_as_after_exec()
-        for signum in request.get("ignored", []):
-            signal.signal(signum, signal.SIG_IGN)
-        signal.pthread_sigmask(signal.SIG_SETMASK, request.get("blocked", []))
+        _take_inherited(request)
         code = _run_in_child(request)
     except BaseException:
         import traceback
@@ -475,22 +478,83 @@ def _fork_request(
         "cwd": cwd,
         "env": env,
         "flags": flags,
-        **_signals_inherited(),
+        **_inherited(),
     }
 
 
 #: The signals whose disposition a new process keeps when it is ignored.
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: The capabilities that let root ignore permission bits: CAP_DAC_OVERRIDE,
+#: CAP_DAC_READ_SEARCH, CAP_FOWNER.
+PERMISSION_OVERRIDES = (1, 2, 3)
+PR_CAPBSET_DROP = 24  # <linux/prctl.h>
+_CAPABILITY_VERSION_3 = 0x20080522  # <linux/capability.h>
 
 
-def _signals_inherited() -> dict[str, list[int]]:
-    """What of this process's signals a process it starts inherits through ``exec``:
-    the signals it blocks (a write holds SIGINT and SIGTERM while its rows command runs)
-    and those it ignores (``nohup``)."""
+def _inherited() -> dict:
+    """What of this process a process it starts inherits through ``exec``: the signals
+    it blocks (a write holds SIGINT and SIGTERM while its rows command runs) and those it
+    ignores (``nohup``), its file size limit, and, run as root, whether it has given up
+    the capabilities that override permission bits."""
     return {
         "blocked": sorted(int(signum) for signum in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
         "ignored": [int(s) for s in _STOP_SIGNALS if signal.getsignal(s) == signal.SIG_IGN],
+        "file_size": list(resource.getrlimit(resource.RLIMIT_FSIZE)),
+        "overrides_dropped": os.geteuid() == 0 and not _has_capability(PERMISSION_OVERRIDES[0]),
     }
+
+
+def _take_inherited(request: dict) -> None:
+    """In a forked child: become what ``request``'s caller would have started
+    (:func:`_inherited`). The signal mask last: from here on what it holds waits."""
+    for signum in request.get("ignored", []):
+        signal.signal(signum, signal.SIG_IGN)
+    limit = tuple(request.get("file_size", ()))
+    if limit and limit != resource.getrlimit(resource.RLIMIT_FSIZE):
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+    if request.get("overrides_dropped"):
+        drop_permission_overrides()
+    signal.pthread_sigmask(signal.SIG_SETMASK, request.get("blocked", []))
+
+
+def _has_capability(capability: int) -> bool:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> capability & 1)
+    return False
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def drop_permission_overrides() -> None:
+    """Run as root, give up :data:`PERMISSION_OVERRIDES`, so that a read-only folder is
+    read-only: from the bounding set (what a program this process runs may have:
+    called between fork and exec, as ``preexec_fn``, that is all it takes) and from the
+    capabilities this process has now (a forked run, which starts no new program)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in PERMISSION_OVERRIDES:
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+    header = _CapHeader(_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    if libc.capget(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capget failed")
+    mask = ~sum(1 << capability for capability in PERMISSION_OVERRIDES) & 0xFFFFFFFF
+    for field in ("effective", "permitted", "inheritable"):
+        setattr(data[0], field, getattr(data[0], field) & mask)
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
 
 
 def _run_routed(args, *popenargs, **kwargs):  # noqa: ANN001, ANN202  (subprocess.run's)
@@ -574,11 +638,13 @@ class ForkServer:
         timeout: float,
         flags: list[str] | None = None,
         text: bool = True,
+        process: dict | None = None,
     ) -> tuple[int, str | bytes, str | bytes, float]:
         """Exit code (negative: killed by that signal), stdout and stderr of one run
         (decoded when ``text``, as ``subprocess.run(text=...)``), and the CPU seconds
-        it and the processes forked for it used."""
-        request = _fork_request((kind, target, args, flags or []), cwd, env)
+        it and the processes forked for it used. ``process``: what the run starts with
+        that is not ours (:func:`_inherited`'s keys: a file size limit, say)."""
+        request = {**_fork_request((kind, target, args, flags or []), cwd, env), **(process or {})}
         try:
             return _request(self.channel, request, timeout, text)
         except subprocess.TimeoutExpired:

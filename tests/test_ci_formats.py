@@ -235,7 +235,6 @@ def test_report_never_leaves_a_partial_file(branches, tmp_path):
     """A report that cannot be written whole (the file size limit, as a full disk would
     stop it) fails the run with the error and nothing on stdout: the old file intact,
     no temporary file left."""
-    import resource
     import sys
 
     from tests.djproject import run
@@ -246,13 +245,10 @@ def test_report_never_leaves_a_partial_file(branches, tmp_path):
     full = branches.migrator("check", "--static", "--format", "markdown")
     assert len(full.out.encode()) > 32
 
-    def small_files() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (32, 32))
-
     result = run(
         [sys.executable, "-m", "migrator", "check", "--static", f"--report=markdown:{folder}/r.md"],
         branches.root,
-        preexec_fn=small_files,
+        file_size=32,
     )
     assert (result.code, result.out) == (1, "")
     assert f"cannot write '{folder}/r.md'" in result.err

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shlex
 import shutil
 import subprocess
@@ -145,13 +144,8 @@ def test_graph_on_a_full_disk_writes_nothing(project):
     project.chain("alpha", ["0001_initial"])
     before = project.snapshot()
 
-    def limit():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (100, resource.RLIM_INFINITY))
-
     result = run(
-        [sys.executable, "-m", "migrator", "graph", "-o", "graph.dot"],
-        project.root,
-        preexec_fn=limit,
+        [sys.executable, "-m", "migrator", "graph", "-o", "graph.dot"], project.root, file_size=100
     )
     assert result == Result(
         1,

@@ -92,8 +92,9 @@ def test_what_a_run_waits_for_is_killed_when_the_run_is_interrupted(tmp_path, ho
     proc.send_signal(signal.SIGINT)  # to the run alone
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGINT
+    # the zygote, if any, ends once it has seen the run end: soon after, not at once
     for _ in range(500):
-        if waited not in live_members(proc.pid):
+        if not live_members(proc.pid):
             break
         time.sleep(0.01)
     assert waited not in live_members(proc.pid)
@@ -216,3 +217,42 @@ def test_a_runs_cpu_time_counts_what_it_started(tmp_path, fork):
     result = run([sys.executable, "-c", SPINS], tmp_path, fork=fork)
     assert result.code == 0, result.err
     assert result.cpu is not None and 0.3 <= result.cpu < 5
+
+
+#: Says its file size limit and whether it may create a file in the folder it is given.
+SAYS_LIMITS = (
+    "import json, os, resource, sys\n"
+    "try:\n"
+    "    open(os.path.join(sys.argv[1], 'x'), 'w').close()\n"
+    "    writes = True\n"
+    "except PermissionError:\n"
+    "    writes = False\n"
+    "print(json.dumps([resource.getrlimit(resource.RLIMIT_FSIZE)[0], writes]))\n"
+)
+#: The same, then what a Python process it starts says.
+LIMITS = f"""{SAYS_LIMITS}
+import subprocess
+child = [sys.executable, "-c", {SAYS_LIMITS!r}, sys.argv[1]]
+print(subprocess.run(child, capture_output=True, text=True).stdout, end="")
+"""
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "real"])
+def test_a_runs_file_size_limit_and_permissions_reach_what_it_starts(tmp_path, fork):
+    """``file_size`` and ``unprivileged`` hold for the run and for the processes it
+    starts, forked or real (as a limit and a capability dropped before ``exec`` do):
+    neither may write in a read-only folder, even as root."""
+    (tmp_path / "ro").mkdir(mode=0o555)
+    result = run(
+        [sys.executable, "-c", LIMITS, str(tmp_path / "ro")],
+        tmp_path,
+        file_size=4096,
+        unprivileged=True,
+        fork=fork,
+    )
+    assert result.code == 0, result.err
+    assert [json.loads(line) for line in result.out.splitlines()] == [[4096, False]] * 2
+    # and without: root writes there (the test is only as strong as that)
+    if os.geteuid() == 0:
+        free = run([sys.executable, "-c", LIMITS, str(tmp_path / "ro")], tmp_path, fork=fork)
+        assert [json.loads(line)[1] for line in free.out.splitlines()] == [True, True]

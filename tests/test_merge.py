@@ -10,9 +10,7 @@ find no conflict and ``migrate`` must build a fresh SQLite database.
 from __future__ import annotations
 
 import re
-import resource
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,7 +19,6 @@ import pytest
 from tests.djproject import (
     DjangoProject,
     Result,
-    clean_env,
     run,
     run_unprivileged,
     sample_project,
@@ -527,22 +524,12 @@ def test_a_disk_error_leaves_nothing_written(tmp_path):
     small, big = (len(m["source"].encode()) for m in planned)
     assert small < big
 
-    def limit():
-        resource.setrlimit(resource.RLIMIT_FSIZE, ((small + big) // 2, resource.RLIM_INFINITY))
-
     before = files(project.root)
-    proc = subprocess.run(
-        [sys.executable, "-m", "migrator", "merge"],
-        cwd=project.root,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        preexec_fn=limit,
-    )
-    assert (proc.returncode, proc.stdout) == (1, ""), proc.stderr
+    limit = (small + big) // 2
+    result = run([sys.executable, "-m", "migrator", "merge"], project.root, file_size=limit)
+    assert (result.code, result.out) == (1, ""), result.err
     target = project.root / "beta" / "migrations" / "0003_merge_0002_a_0002_b_0002_c.py"
-    assert proc.stderr.startswith(
+    assert result.err.startswith(
         f"migrator: error: {target}: cannot create {target}: File too large; removed the 2 "
         "files this run wrote\n"
     )

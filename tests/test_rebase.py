@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import resource
 import sys
 
 import pytest
 
-from tests.djproject import DjangoProject, Result, run, without_permission_override
+from tests.djproject import DjangoProject, Result, run
 from tests.gitrepo import commit_all, git, init_repo
 
 ORDER = (
@@ -426,17 +425,14 @@ def test_max_migration_txt_keeps_crlf(diverged):
 # -- write errors: one message, the right exit code, nothing left changed ------------------
 
 
-def _unprivileged_rebase(project: DjangoProject, *args: str, preexec_fn=None) -> Result:
-    def prepare():
-        if preexec_fn is not None:
-            preexec_fn()
-        if os.geteuid() == 0:
-            without_permission_override()
-
+def _unprivileged_rebase(
+    project: DjangoProject, *args: str, file_size: int | None = None
+) -> Result:
     return run(
         [sys.executable, "-m", "migrator", "rebase", "orders", "--keep", "0003_x", *args],
         project.root,
-        preexec_fn=prepare,
+        file_size=file_size,
+        unprivileged=True,
     )
 
 
@@ -472,10 +468,7 @@ def test_a_full_disk_rolls_the_whole_rebase_back(diverged):
     target.write_bytes(target.read_bytes() + b"# " + b"x" * 20_000 + b"\n")
     before = diverged.snapshot()
 
-    def limit():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (8_000, resource.RLIM_INFINITY))
-
-    result = _unprivileged_rebase(diverged, preexec_fn=limit)
+    result = _unprivileged_rebase(diverged, file_size=8_000)
 
     assert result.code == 1
     assert result.err == (
