@@ -1,19 +1,23 @@
 """A real headless Chromium for tests: the DOM after a page's scripts ran, and a
 screenshot, with every network request refused (the page must work offline).
 
-Launching Chromium costs about 0.6 s of CPU, most of what a page costs, so each pytest
-process (each xdist worker) starts one browser, on the first page it is asked for, and
-stops it when the process ends (:func:`atexit`, then the browser's whole process group
-is killed). The tests drive it over the DevTools protocol on a pipe
-(``--remote-debugging-pipe``: the browser reads JSON messages from its fd 3 and writes
-to its fd 4, each ended by a NUL byte), with the standard library only.
+Starting Chromium costs about 0.6 s of CPU, and a launch per page paid it for each of
+the pages the tests look at, so each pytest process (each xdist worker) starts one
+browser, on the first page it is asked for, and stops it when the process ends
+(:func:`atexit`: ``Browser.close``, then what is left of its process group is killed;
+a pytest killed outright closes the pipe, and the browser exits by itself). The tests
+drive it over the DevTools protocol on a pipe (``--remote-debugging-pipe``: the browser
+reads JSON messages from its fd 3 and writes to its fd 4, each ended by a NUL byte),
+with the standard library only.
 
 Each page opens in a fresh browser context (an incognito-like profile: no storage,
-history or cache from an earlier test's page), in a tab of :data:`WINDOW`'s size; the DOM
-is read once the load event fired (what ``chromium --dump-dom`` gives) and the context
-is then thrown away. Every wait has a deadline; a JavaScript dialog is dismissed rather
-than left to block the page; a browser that died is replaced by a new one for the next
-page.
+history or cache from an earlier test's page), its viewport :data:`WINDOW` for the
+layout and the screenshot alike (``--window-size`` alone laid the page out at 1400x757,
+the rest being the window frame headless emulates, then took a 1400x900 screenshot).
+The DOM is read once the load event fired, serialised as ``chromium --dump-dom`` prints
+it, and the context is then thrown away. Every wait has a deadline (:data:`TIMEOUT`); a
+JavaScript dialog is dismissed rather than left to block the page; a browser that died
+is replaced by a new one for the next page.
 """
 
 from __future__ import annotations
@@ -215,6 +219,7 @@ class Chromium:
                 png.write_bytes(base64.b64decode(shot["data"]))
             return document["result"]["value"]
         finally:
+            self._loaded.clear()
             if self.alive():
                 self.call("Target.disposeBrowserContext", browserContextId=context)
 
