@@ -34,7 +34,7 @@ def open_page(project: DjangoProject, tmp_path: Path, name: str, fragment: str =
     result = project.migrator("graph", "-o", "graph.html")
     assert result.code == 0, result.err
     url = (project.root / "graph.html").as_uri() + fragment
-    document, png = browser.dom_and_screenshot(url, tmp_path / "profile", tmp_path / f"{name}.png")
+    document, png = browser.dom_and_screenshot(url, tmp_path / f"{name}.png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", png[16:24]) == browser.WINDOW
     if KEEP:
@@ -127,7 +127,7 @@ def test_a_click_shows_file_operations_dependencies_commit_and_applied_state(tmp
 
     def panel(key: str) -> str:
         url = (project.root / "graph.html").as_uri() + f"#select={key}"
-        document = browser.dom(url, tmp_path / "profile")
+        document = browser.dom(url)
         found = re.search(r'<aside id="details">(.*?)</aside>', document, re.DOTALL)
         assert found, "no details panel"
         return unescape(re.sub(r"<[^>]+>", "|", found.group(1)))
@@ -152,7 +152,7 @@ def test_an_app_hidden_from_the_list_takes_its_migrations_and_edges_along(tmp_pa
     project = DjangoProject.open(tmp_path / "gen")
     assert project.migrator("graph", "--no-collapse", "-o", "graph.html").code == 0
     url = (project.root / "graph.html").as_uri() + "#hide=app_002"
-    document = browser.dom(url, tmp_path / "profile")
+    document = browser.dom(url)
     nodes = re.findall(r'<g id="n\d+" class="([^"]*)">\s*<title>([^<]+)</title>', document)
     assert len(nodes) == 24
     hidden = sorted(title for classes, title in nodes if "off" in classes.split())

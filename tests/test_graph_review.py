@@ -108,7 +108,7 @@ def test_since_in_dot_mermaid_and_html(repo):
 def test_since_in_the_html_page(repo, tmp_path):
     result = repo.migrator("graph", "--since", "main", "-o", "g.html")
     assert result.code == 0, result.err
-    document = browser.dom((repo.root / "g.html").as_uri(), tmp_path / "profile")
+    document = browser.dom((repo.root / "g.html").as_uri())
     outlined = re.findall(
         r'<g id="n\d+" class="node">\s*<title>([^<]+)</title>(?:(?!</g>).)*?stroke="#1565c0"',
         document,

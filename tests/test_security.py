@@ -563,7 +563,7 @@ def test_html_page_run_in_chromium_shows_hostile_text_as_text(hostile_view, tmp_
     )
     (tmp_path / "g.html").write_text(page, encoding="utf-8")
     url = (tmp_path / "g.html").as_uri() + "#select=" + quote(f"{EVIL_LABEL}.{EVIL_NAMES[5]}")
-    document = browser.dom(url, tmp_path / "profile")
+    document = browser.dom(url)
     assert not re.search(r"<[^<>]*\sdata-pwned=", document)  # no element has it
     assert "<img" not in document
     panel = re.search(r'<aside id="details">(.*?)</aside>', document, re.DOTALL).group(1)
