@@ -5,12 +5,14 @@ on PyPI, and every wheel an installation of migrator needs: its dependencies for
 running Python, and the build backend pip builds it with from a checkout (pyproject.toml's
 ``[build-system]``). pip is pointed at it with ``PIP_NO_INDEX=1`` and ``PIP_FIND_LINKS``
 (:func:`pip_env`), as a CI runner's pip configuration would point it at a mirror: it
-installs what it would from the index, without resolving against the index again for
-each installation (most of an installation's CPU time).
+installs what it would from the index, without reading the index again for each
+installation (about two thirds of the CPU time of installing the wheel and its
+dependencies into a fresh environment, measured with this machine's indexes).
 
-pip resolves the wheelhouse once per test session, against the index this machine's pip
-is configured with (its constraints included), so the tests' installations get the
-versions they would get from there. Nothing is ever built in the checkout itself:
+pip resolves the wheelhouse once per test session (``pip wheel``, by the running
+environment's pip), against the indexes this machine's pip is configured with (its
+constraints included), so the tests' installations get the versions they would get from
+there. Nothing is ever built in the checkout itself:
 setuptools builds in the source tree (``build/``, ``*.egg-info``), and two builds of one
 tree at once (both suites of ``make test`` run side by side, each with two workers) trip
 over each other's files. Builds run in a private copy of the tree, and the wheelhouse is
