@@ -7,6 +7,7 @@ import pytest
 
 from tests.databases import db_project  # noqa: F401  (SQLite and PostgreSQL)
 from tests.djproject import DjangoProject
+from tests.release import wheelhouse  # noqa: F401  (PyPI's stand-in, for the tests that run pip)
 
 PACKAGE = Path(__file__).resolve().parent.parent / "migrator"
 

@@ -3,8 +3,9 @@ run step by step on real repositories: a bare "remote" with ``main`` and pull-re
 refs (``refs/pull/N/head``, as GitHub keeps them), a clone checked out as
 ``actions/checkout`` leaves it, and a fresh virtualenv first on ``PATH`` as
 ``actions/setup-python`` leaves it. The action installs migrator from its own checkout;
-the workflows install the pinned release by name (``pip install migrator-django==X``),
-served here from a wheel of this checkout instead of PyPI. The real ``gh`` talks to a
+the workflows install the pinned release by name (``pip install migrator-django==X``).
+pip looks in a local folder instead of PyPI (tests/release.py): a wheel of this checkout
+as the release, and the build backend the action's install builds with. The real ``gh`` talks to a
 stand-in for GitHub's API. Each verdict is compared with a real ``git merge`` judged by
 Django.
 """
@@ -28,7 +29,7 @@ import migrator
 from tests.actionrunner import Runner
 from tests.djproject import DjangoProject
 from tests.gitrepo import commit_all, git, init_repo
-from tests.release import build_wheelhouse, source_copy
+from tests.release import pip_env, source_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "action.yml"
@@ -71,12 +72,6 @@ def python(tmp_path_factory) -> Path:
     )
     assert unseen.returncode != 0  # the steps' install is what makes migrator importable
     return venv / "bin" / "python"
-
-
-@pytest.fixture(scope="module")
-def wheelhouse(tmp_path_factory) -> Path:
-    """PyPI's stand-in for ``pip install migrator-django==X``: a wheel of this checkout."""
-    return build_wheelhouse(tmp_path_factory)
 
 
 def add(project: DjangoProject, app: str, name: str, parent: str, field: str | None = None):
@@ -139,14 +134,14 @@ def checkout(github: dict, name: str, ref: str | None = None) -> Path:
     return clone
 
 
-def runner(workspace: Path, python: Path, wheelhouse: Path | None = None, **github) -> Runner:
+def runner(workspace: Path, python: Path, wheelhouse: Path, **github) -> Runner:
     """The runner for a job in ``workspace``: setup-python's interpreter first on
-    ``PATH``; pip finds the pinned release in ``wheelhouse`` (PyPI's stand-in)."""
+    ``PATH``; pip finds the pinned release, and the build backend that builds the
+    action's checkout, in ``wheelhouse`` (PyPI's stand-in)."""
     run = Runner(workspace, workspace.parent / f"{workspace.name}-runner")
     run.github = {"repository": "team/shop", "token": "t0ken", **github}
     run.env["PATH"] = f"{python.parent}{os.pathsep}{os.environ['PATH']}"
-    if wheelhouse is not None:
-        run.env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheelhouse))
+    run.env.update(pip_env(wheelhouse))
     return run
 
 
@@ -180,13 +175,14 @@ def installed(python: Path, run: Runner, *args: str) -> subprocess.CompletedProc
     )
 
 
-def test_the_action_on_a_pull_request(github, python):
+def test_the_action_on_a_pull_request(github, python, wheelhouse):
     """action.yml, as this repository runs it (``uses: ./``): installed from its own
-    checkout (a copy of this one: pip builds in the tree it installs), one ``migrator
-    check`` run for annotations, summary and JSON report."""
+    checkout (a copy of this one: pip builds in the tree it installs, with the build
+    backend from PyPI's stand-in), one ``migrator check`` run for annotations, summary
+    and JSON report."""
     sha = github["heads"][2]
     workspace = checkout(github, "pr2", sha)
-    run = runner(workspace, python, event_name="pull_request", base_ref="main")
+    run = runner(workspace, python, wheelhouse, event_name="pull_request", base_ref="main")
     action = source_copy(github["tmp"] / "action-checkout") / ACTION.name
     outputs, results = run.run_action(action, {"python": str(python)})
     assert results[0].code == 0, results[0].err  # the install

@@ -2,7 +2,9 @@
 pre-commit clones this repository at HEAD, installs it in its own environment and runs
 the hooks on a real repository (a staged migration depending on an untracked one; a
 branch that edits a migration its base branch already has). Django judges each case
-on a clone of what was committed.
+on a clone of what was committed. pip, in pre-commit's environments, installs from a
+local folder instead of PyPI (tests/release.py): migrator's dependencies and build
+backend, and a wheel of this checkout as the release the README's configuration names.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import yaml
 
 from tests.djproject import DjangoProject, clean_env, run
 from tests.gitrepo import commit_all, git, init_repo
-from tests.release import build_wheelhouse
+from tests.release import pip_env
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
@@ -103,14 +105,15 @@ def pre_commit_home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
-def run_pre_commit(project: DjangoProject, home: Path, *args: str, **extra_env: str):
+def run_pre_commit(project: DjangoProject, home: Path, wheelhouse: Path, *args: str):
+    """``pre-commit run``; the hook environments it creates install from ``wheelhouse``."""
     env = {k: v for k, v in clean_env().items() if not k.startswith("PYTHON")}
     env["PRE_COMMIT_HOME"] = str(home)
+    env.update(pip_env(wheelhouse))
     # pip installs the hook environment without compiling every module of every package
     # (pip reads this variable inverted: 0 means --no-compile); the hooks compile, and
     # cache, what they import. Most of an install's CPU time went to compiling Django.
     env["PIP_NO_COMPILE"] = "0"
-    env.update(extra_env)
     return subprocess.run(
         [pre_commit(), "run", *args],
         cwd=project.root,
@@ -121,7 +124,7 @@ def run_pre_commit(project: DjangoProject, home: Path, *args: str, **extra_env: 
     )
 
 
-def test_pre_commit_by_url(project, pre_commit_home, tmp_path):
+def test_pre_commit_by_url(project, pre_commit_home, wheelhouse, tmp_path):
     sha = git(ROOT, "rev-parse", "HEAD").stdout.strip()
     (project.root / ".pre-commit-config.yaml").write_text(
         f"repos:\n  - repo: {ROOT}\n    rev: {sha}\n    hooks:\n"
@@ -132,7 +135,7 @@ def test_pre_commit_by_url(project, pre_commit_home, tmp_path):
     project.add_migration("shop", "0002_a", [("shop", "0001_initial")])
     project.add_migration("shop", "0003_b", [("shop", "0002_a")])
     git(project.root, "add", "shop/migrations/0003_b.py")
-    result = run_pre_commit(project, pre_commit_home)
+    result = run_pre_commit(project, pre_commit_home, wheelhouse)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "migrator check (the migrations being committed)" in result.stdout
     assert "unstaged-dependency: 'shop.0003_b' depends on ('shop', '0002_a')" in result.stdout
@@ -150,7 +153,7 @@ def test_pre_commit_by_url(project, pre_commit_home, tmp_path):
     path = project.migration_path("shop", "0001_initial")
     path.write_text(path.read_text().replace("dependencies = []", "dependencies = []  # fine"))
     git(project.root, "add", "-A")
-    clean = run_pre_commit(project, pre_commit_home)
+    clean = run_pre_commit(project, pre_commit_home, wheelhouse)
     assert clean.returncode == 0, clean.stdout + clean.stderr  # formatting only: a warning
     path.write_text(
         path.read_text().replace(
@@ -158,7 +161,7 @@ def test_pre_commit_by_url(project, pre_commit_home, tmp_path):
         )
     )
     git(project.root, "add", "-A")
-    edited = run_pre_commit(project, pre_commit_home)
+    edited = run_pre_commit(project, pre_commit_home, wheelhouse)
     assert edited.returncode == 1
     assert (
         "published-migration-changed: 'shop.0001_initial' is published on origin/main"
@@ -166,10 +169,10 @@ def test_pre_commit_by_url(project, pre_commit_home, tmp_path):
     )
 
 
-def test_the_readme_configuration_as_pasted(project, tmp_path_factory):
+def test_the_readme_configuration_as_pasted(project, wheelhouse, tmp_path_factory):
     """The README's ``.pre-commit-config.yaml``, word for word: pre-commit installs
-    ``migrator-django==X`` by name (served from a wheel of this checkout, its
-    dependencies from the package index) and both hooks judge the commit."""
+    ``migrator-django==X`` by name (a wheel of this checkout, found with its
+    dependencies in PyPI's stand-in) and both hooks judge the commit."""
     import migrator
 
     pre_commit()
@@ -189,11 +192,10 @@ def test_the_readme_configuration_as_pasted(project, tmp_path_factory):
         assert defined[name]["entry"] == " ".join([hook["entry"], *hook.get("args", [])])
     (project.root / ".pre-commit-config.yaml").write_text(config)
     git(project.root, "add", ".pre-commit-config.yaml")
-    wheels = build_wheelhouse(tmp_path_factory)
     home = tmp_path_factory.mktemp("pre-commit-home-readme")
 
     def pre_commit_run():
-        return run_pre_commit(project, home, PIP_FIND_LINKS=str(wheels))
+        return run_pre_commit(project, home, wheelhouse)
 
     project.add_migration("shop", "0002_a", [("shop", "0001_initial")])
     project.add_migration("shop", "0003_b", [("shop", "0002_a")])
