@@ -284,9 +284,16 @@ def _fork_one(
             global _programs
             _programs = request.get("programs")
             _start_zygote()
-        if request.get("session") or _in_session:
+        # A process a run starts: handled signals back to their default, as exec does,
+        # then what the run passes on (what it ignores stays ignored). A run of its own
+        # session: what the test process passes on, then a terminal's Ctrl-C, as
+        # ``preexec_fn`` gives it (a test process may ignore SIGINT: a background job).
+        if _in_session and not request.get("session"):
             _signals_as_after_exec()
         _take_inherited(request)
+        if request.get("session"):
+            _signals_as_after_exec()
+        signal.pthread_sigmask(signal.SIG_SETMASK, request.get("blocked", []))
         code = _run_in_child(request)
     except BaseException:
         import traceback
@@ -506,7 +513,7 @@ def _inherited() -> dict:
 
 def _take_inherited(request: dict) -> None:
     """In a forked child: become what ``request``'s caller would have started
-    (:func:`_inherited`). The signal mask last: from here on what it holds waits."""
+    (:func:`_inherited`), but for the signal mask, which the caller sets last."""
     for signum in request.get("ignored", []):
         signal.signal(signum, signal.SIG_IGN)
     limit = tuple(request.get("file_size", ()))
@@ -514,7 +521,6 @@ def _take_inherited(request: dict) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, limit)
     if request.get("overrides_dropped"):
         drop_permission_overrides()
-    signal.pthread_sigmask(signal.SIG_SETMASK, request.get("blocked", []))
 
 
 def _has_capability(capability: int) -> bool:

@@ -68,9 +68,18 @@ def test_a_started_run_leads_its_own_session_with_what_it_starts(tmp_path, how):
     assert (child_group, child_session) == (proc.pid, proc.pid)
 
 
+@pytest.mark.parametrize("ours", ["handled", "ignored"])
 @pytest.mark.parametrize("how", ["forked", "real"])
-def test_ctrl_c_raises_keyboard_interrupt_in_a_started_run(tmp_path, how):
-    proc = started("import time; print('ready', flush=True); time.sleep(60)", tmp_path, how)
+def test_ctrl_c_raises_keyboard_interrupt_in_a_started_run(tmp_path, how, ours):
+    """Whatever the test process does with SIGINT (a shell's background job, as one
+    suite of ``make test`` is, ignores it), a started run gets a terminal's Ctrl-C."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN) if ours == "ignored" else None
+    try:
+        code = "import time; print('ready', flush=True); time.sleep(60)"
+        proc = started(code, tmp_path, how)
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGINT, before)
     assert proc.stdout.readline() == "ready\n"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
