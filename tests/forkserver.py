@@ -251,8 +251,13 @@ def _fork_one(
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     sys.stdout.flush()
     sys.stderr.flush()
+    # The child starts with SIGINT and SIGTERM held, until it has the mask of its caller
+    # (``exec`` passes it on as the process starts: a signal that finds the rows command
+    # of a write that holds them, just started, must wait as it would there).
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     pid = os.fork()
     if pid:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         theirs.close()
         return pid, ours
     code = 1

@@ -137,13 +137,13 @@ def kill_group(proc: subprocess.Popen | forkserver.Run) -> None:
 def live_members(group: int) -> list[int]:
     """The processes of process group ``group`` that are not yet dead (zombies are)."""
     found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:  # a process may end while we look (ESRCH, ENOENT)
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
         if int(fields[2]) == group and fields[0] != "Z":
-            found.append(int(stat.parent.name))
+            found.append(int(pid))
     return found
 
 

@@ -343,9 +343,14 @@ def rows_child(proc: subprocess.Popen | forkserver.Run) -> int | None:
         started = proc.programs()
     else:
         started = []
-        for task in Path(f"/proc/{proc.pid}/task").glob("*"):
+        try:  # the run may end while we look
+            tasks = os.listdir(f"/proc/{proc.pid}/task")
+        except OSError:
+            tasks = []
+        for task in tasks:
             with contextlib.suppress(OSError):
-                for child in (task / "children").read_text().split():
+                children = Path(f"/proc/{proc.pid}/task/{task}/children").read_text().split()
+                for child in children:
                     with contextlib.suppress(OSError):
                         cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
                         started.append((int(child), os.fsdecode(cmdline).split("\0")))
