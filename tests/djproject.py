@@ -7,6 +7,7 @@ subprocess with the project folder as the current directory.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import pty
@@ -133,12 +134,6 @@ def run(
             assert isinstance(out, str) and isinstance(err, str)
             return Result(code, out, err, cpu)
 
-    def limited() -> None:
-        if "file_size" in process:
-            resource.setrlimit(resource.RLIMIT_FSIZE, tuple(process["file_size"]))
-        if unprivileged:
-            forkserver.drop_permission_overrides()
-
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(
         args,
@@ -148,7 +143,7 @@ def run(
         text=True,
         input=input,
         timeout=600,
-        preexec_fn=limited if process else None,
+        preexec_fn=functools.partial(forkserver.take_inherited, process) if process else None,
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = sum((after.ru_utime, after.ru_stime, -before.ru_utime, -before.ru_stime))

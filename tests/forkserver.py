@@ -295,7 +295,7 @@ def _fork_one(
         # ``preexec_fn`` gives it (a test process may ignore SIGINT: a background job).
         if _in_session and not request.get("session"):
             _signals_as_after_exec()
-        _take_inherited(request)
+        take_inherited(request)
         if request.get("session"):
             _signals_as_after_exec()
         signal.pthread_sigmask(signal.SIG_SETMASK, request.get("blocked", []))
@@ -516,9 +516,10 @@ def _inherited() -> dict:
     }
 
 
-def _take_inherited(request: dict) -> None:
-    """In a forked child: become what ``request``'s caller would have started
-    (:func:`_inherited`), but for the signal mask, which the caller sets last."""
+def take_inherited(request: dict) -> None:
+    """Become what ``request``'s caller would have started (:func:`_inherited`), but for
+    the signal mask, which the caller sets last: in a forked child, or between fork and
+    exec (``preexec_fn``, given a test's ``file_size`` or ``unprivileged``)."""
     for signum in request.get("ignored", []):
         signal.signal(signum, signal.SIG_IGN)
     limit = tuple(request.get("file_size", ()))
@@ -878,21 +879,22 @@ def server_for(env: dict[str, str]) -> ForkServer | None:
         _servers.clear()
         _asked.clear()
         _servers_pid = os.getpid()
-    from tests.djproject import clean_env
-
-    base = clean_env()
     startup = _startup_env(env)
     key = frozenset(startup.items())
     server = _servers.get(key)
     if server is None:
-        if key != frozenset(_startup_env(base).items()):
-            changed = set(startup.items()) ^ set(_startup_env(base).items())
+        from tests.djproject import clean_env
+
+        base = clean_env()
+        own = _startup_env(base)
+        if startup != own:
+            changed = set(startup.items()) ^ set(own.items())
             if any(name.startswith("PYTHON") for name, _ in changed):
                 return None
             _asked[key] = _asked.get(key, 0) + 1
             if _asked[key] < 2:
                 return None
-        for name in _startup_env(base):
+        for name in own:
             del base[name]
         server = _servers[key] = ForkServer({**base, **startup})
         atexit.register(server.close)
