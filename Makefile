@@ -88,8 +88,14 @@ demo: install
 # MIGRATOR_TEST_PG, stopped and deleted after the run even when a test fails or the run
 # is interrupted. Set MIGRATOR_TEST_PG yourself to use another server; when none can be
 # started, those tests are skipped and say why.
+#
+# Their scratch files (tmp_path, the cluster, what the runs write to TMPDIR) go to the
+# folder scripts/test-tmpdir picks: a RAM-backed tmpfs where there is one with room,
+# which takes a quarter to a third off the suites' wall time here (less CPU in the
+# filesystem, no waiting on the disk); MIGRATOR_TEST_TMPDIR overrides it.
 test: install lint typecheck
-	@scripts/with-pg $(MAKE) --no-print-directory test-suites
+	@tmp=$$(scripts/test-tmpdir); echo "Scratch files of the tests: $$tmp"; \
+	TMPDIR=$$tmp scripts/with-pg $(MAKE) --no-print-directory test-suites
 
 # Both suites side by side; the second one's output follows the first's.
 test-suites:
@@ -103,18 +109,21 @@ test-suites:
 
 test-a:
 	@echo "== Django 5.2 on Python 3.11 =="
+	export TMPDIR=$$(scripts/test-tmpdir) && \
 	$(PYTEST_ENV) $(VENV_A)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal \
-	  --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-a" $(PYTEST_ARGS)
+	  --basetemp="$$TMPDIR/migrator-pytest-a" $(PYTEST_ARGS)
 
 test-b:
 	@echo "== Django 6.1 on Python 3.13 =="
+	export TMPDIR=$$(scripts/test-tmpdir) && \
 	$(PYTEST_ENV) $(VENV_B)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal \
-	  --basetemp="$${TMPDIR:-/tmp}/migrator-pytest-b" $(PYTEST_ARGS)
+	  --basetemp="$$TMPDIR/migrator-pytest-b" $(PYTEST_ARGS)
 
 # The package as users get it: the wheel is built from the sdist (python -m build), so a
 # file missing from either fails here. The tests run from the checkout, but import
 # migrator from the wheel: pytest's own script (not `python -m`, which would put the
-# checkout first on sys.path) with --import-mode=append.
+# checkout first on sys.path) with --import-mode=append. Its scratch files stay in
+# TMPDIR (a disk here), so CI runs the whole suite on a disk filesystem too.
 test-wheel: system-deps $(VENV_B)/.installed
 	rm -rf $(DIST) $(WHEEL_VENV) && mkdir -p $(SCRATCH)
 	$(VENV_B)/bin/python -m build --outdir $(DIST) . >/dev/null 2>$(SCRATCH)/build.log \
@@ -165,3 +174,4 @@ realworld: $(REALWORLD_VENV)/.installed
 
 clean:
 	rm -rf $(VENV_A) $(VENV_B) $(SCRATCH) .pytest_cache .ruff_cache *.egg-info
+	rm -rf "$$(scripts/test-tmpdir)"/migrator-pytest-[ab] "$${TMPDIR:-/tmp}"/migrator-pytest-[abw]*
