@@ -1,6 +1,6 @@
-"""The tests' browser (:mod:`tests.browser`): each page in a fresh context at the window's
-size, the URL's fragment honoured, a dialog that does not block it, and a browser that
-died replaced by a new one."""
+"""The tests' browser (:mod:`tests.browser`): each page in a new tab, with nothing an
+earlier page stored, at the window's size, the URL's fragment honoured, a dialog that
+does not block it, and a browser that died replaced by a new one."""
 
 from __future__ import annotations
 
