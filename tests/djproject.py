@@ -150,6 +150,23 @@ def run(
     return Result(proc.returncode, proc.stdout, proc.stderr, cpu)
 
 
+def run_to(args: list[str], cwd: Path, stdout: int, env: dict[str, str] | None = None) -> Result:
+    """``args`` in ``cwd`` with ``stdout`` (a file descriptor: ``/dev/full``, a pipe
+    nobody reads) as its standard output, as a shell's redirection gives it; standard
+    error is a pipe, read back. Forked from :mod:`tests.forkserver` as :func:`run`
+    forks, else a real interpreter."""
+    env = env or clean_env()
+    server = forkserver.server_for(env)
+    started = (
+        None if server is None else server.start(args, str(cwd), env, session=False, stdout=stdout)
+    )
+    proc = started or subprocess.Popen(
+        args, cwd=cwd, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True
+    )
+    _, err = proc.communicate(timeout=600)
+    return Result(proc.returncode, "", err)
+
+
 def on_terminal(
     args: list[str],
     cwd: Path,
