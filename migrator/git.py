@@ -1,13 +1,42 @@
 """A few small git functions. Each takes ``cwd`` explicitly and never raises because a
-folder is not a repository: it returns ``None`` (or an empty result) instead."""
+folder is not a repository: it returns ``None`` (or an empty result) instead.
+
+Within :func:`one_view` (a command's run) each question about refs and commits is
+asked of git once."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+#: git commands whose answer depends on refs and commits alone (the work tree's root,
+#: HEAD, a merge's parents, ancestry, branch names), which no migrator command changes:
+#: it never commits, fetches or moves a ref (a rebase's ``git mv`` changes the index).
+_ABOUT_REFS = frozenset({"rev-parse", "merge-base", "rev-list", "symbolic-ref", "branch"})
+#: Inside :func:`one_view`: those answers so far, by (arguments, folder).
+_view: dict[tuple[tuple[str, ...], str], str | None] | None = None
+
+
+@contextmanager
+def one_view() -> Iterator[None]:
+    """Within, each question about refs and commits is asked of git once, then answered
+    from memory: provenance asks the same ones for each app and each migration (a
+    ``resolve`` of one project asked ``rev-parse --show-toplevel`` 16 times). A
+    command's run holds one view; a process that lives on (the Django app's checks in
+    ``runserver``, while commits are made) asks git each time."""
+    global _view
+    outer = _view
+    if outer is None:
+        _view = {}
+    try:
+        yield
+    finally:
+        _view = outer
 
 
 def _git(
@@ -27,8 +56,15 @@ def _git(
 
 def run_git(args: list[str], cwd: Path) -> str | None:
     """``git ARGS`` in ``cwd``: its stdout, or ``None`` when git is missing or fails."""
+    view = _view if args[0] in _ABOUT_REFS else None
+    key = (tuple(args), os.fspath(cwd))
+    if view is not None and key in view:
+        return view[key]
     proc = _git(args, cwd)
-    return proc.stdout if proc is not None and proc.returncode == 0 else None
+    out = proc.stdout if proc is not None and proc.returncode == 0 else None
+    if view is not None:
+        view[key] = out
+    return out
 
 
 def git_mv(source: Path, target: Path) -> str | None:

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import collections
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from migrator import git as g
-from tests.djproject import DjangoProject
+from tests.djproject import DjangoProject, clean_env
 from tests.gitrepo import commit_all, git, init_repo
 
 
@@ -289,3 +292,43 @@ def test_project_in_an_ignored_folder_of_another_repository_has_no_provenance(tm
     assert result.code == 1, result.err
     assert "git" not in result.out
     assert "uncommitted" not in result.out
+
+
+def test_a_command_asks_git_each_question_about_refs_once(repo_project, tmp_path):
+    """One ``explain`` asks git about the work tree's root, HEAD, the merge and its sides
+    once each (provenance needs them for every app and migration), and says the same."""
+    repo = repo_project.root
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge feature", "feature")
+    said = tmp_path / "git-calls"
+    wrapper = write(
+        tmp_path / "bin" / "git",
+        f'#!/bin/sh\nprintf "%s\\t%s\\n" "$PWD" "$*" >> {said}\nexec {shutil.which("git")} "$@"\n',
+    )
+    wrapper.chmod(0o755)
+    asked = repo_project.migrator(
+        "explain", "--format", "json", env=clean_env(PATH=f"{wrapper.parent}:{os.environ['PATH']}")
+    )
+    assert asked == repo_project.migrator("explain", "--format", "json")
+    calls = said.read_text().splitlines()
+    about_refs = [c for c in calls if c.split("\t")[1].split()[0] in REF_QUESTIONS]
+    assert len(about_refs) >= 5, calls  # the root, HEAD, the merge, its branches, sides
+    assert [c for c, n in collections.Counter(about_refs).items() if n > 1] == []
+
+
+REF_QUESTIONS = {"rev-parse", "merge-base", "rev-list", "symbolic-ref", "branch"}
+
+
+def test_git_is_asked_again_outside_a_view(forked):
+    """A process that lives on (the Django app's checks in ``runserver``) sees new
+    commits; within one view (a command's run) the answer it had holds."""
+    first = g.rev_parse("HEAD", forked)
+    write(forked / "m" / "next.py")
+    commit_all(forked, "next")
+    second = g.rev_parse("HEAD", forked)
+    assert second not in (None, first)
+    with g.one_view():
+        assert g.rev_parse("HEAD", forked) == second
+        write(forked / "m" / "last.py")
+        commit_all(forked, "last")
+        assert g.rev_parse("HEAD", forked) == second
+    assert g.rev_parse("HEAD", forked) not in (None, first, second)

@@ -9,6 +9,7 @@ import sys
 
 import typer
 
+from migrator import git
 from migrator.cli import app as app_module
 from migrator.cli import (
     check,  # noqa: F401  (registers the command)
@@ -41,8 +42,9 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> None:
         try:
             # check's plain forms skip typer's parser (and its pydantic import)
             argv = sys.argv[1:] if args is None else args
-            if not run_check(argv):
-                program(argv)(args=args, prog_name=prog_name)
+            with git.one_view():  # the command changes no ref: git's answers hold
+                if not run_check(argv):
+                    program(argv)(args=args, prog_name=prog_name)
         finally:
             sys.stdout.flush()
     except SystemExit as exit:
