@@ -21,6 +21,16 @@ def pytest_configure(config) -> None:
         compileall.compile_dir(PACKAGE, quiet=1)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that wait on the clock (``@pytest.mark.waits``: slowed writes, signals
+    at timed points) first, the others in their order. pytest-xdist's worksteal hands
+    each worker a half of the list: one starts with them, the other computes meanwhile,
+    and the run does not end on a test that sleeps. In file order they came together,
+    in both suites at once (the same order): all four workers slept, the two cores
+    idle for about ten seconds, and as long again at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("waits") is None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def parse_cache_of_this_run(tmp_path_factory):
     """Static mode's parse cache defaults to ~/.cache/migrator, shared by every run on

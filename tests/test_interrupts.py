@@ -36,6 +36,10 @@ SEED = 15  # random, but the same points on every run of the suite
 DATABASE_FILES = ("db.sqlite3", "db.sqlite3-journal", "db.sqlite3-wal", "db.sqlite3-shm")
 
 
+#: every test here waits on the clock: slowed writes, signals at timed points
+pytestmark = pytest.mark.waits
+
+
 def files(root: Path) -> dict[str, bytes | str]:
     """Every file (bytes) and symlink (its target) under ``root``, the database aside
     (its rows are compared through SQL where it matters)."""

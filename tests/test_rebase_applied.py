@@ -254,6 +254,7 @@ def test_a_database_that_cannot_be_written_puts_the_files_back(project):
     assert rows(project) == applied
 
 
+@pytest.mark.waits
 def test_sigkill_at_random_points_then_recover_keeps_files_and_rows_together(tmp_path):
     """8 runs SIGKILLed (with the row-renaming process they started) at random points of
     the write; after ``migrator recover`` the files and the rows are both as before, or
@@ -292,6 +293,7 @@ def test_sigkill_at_random_points_then_recover_keeps_files_and_rows_together(tmp
     assert {"before", "rows put back"} <= seen, seen
 
 
+@pytest.mark.waits
 def test_recover_puts_the_rows_back_after_a_kill_during_verification(tmp_path):
     """Killed once the rows were renamed (the journal holds the rows step): the next
     ``migrator recover`` renames them back and restores the files."""
@@ -360,6 +362,7 @@ def rows_child(proc: subprocess.Popen | forkserver.Run) -> int | None:
     return None
 
 
+@pytest.mark.waits
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 @pytest.mark.parametrize("target", ["migrator", "group"])
 def test_a_signal_during_the_rows_step_puts_files_and_rows_back(tmp_path, signum, target):

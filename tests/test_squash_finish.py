@@ -255,6 +255,7 @@ def test_the_marker_names_the_squashed_migration_once_it_is_the_leaf(tmp_path, m
     assert path.read_bytes() == marker.replace("0004_merge", SQUASHED).encode()
 
 
+@pytest.mark.waits
 def test_sigkill_at_random_points_then_recover_leaves_before_or_after(tmp_path):
     """The finish is one journaled write: killed (with all it started) at random points,
     then ``migrator recover``, the files are as before or as a finished run leaves them."""
