@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-#: git commands whose answer depends on refs and commits alone (the work tree's root,
-#: HEAD, a merge's parents, ancestry, branch names), which no migrator command changes:
-#: it never commits, fetches or moves a ref (a rebase's ``git mv`` changes the index).
-_ABOUT_REFS = frozenset({"rev-parse", "merge-base", "rev-list", "symbolic-ref", "branch"})
+#: git commands that only read refs and commits (the work tree's root, HEAD, a merge's
+#: parents, ancestry), which no migrator command changes: it never commits, fetches or
+#: moves a ref (a rebase's ``git mv`` changes the index). ``symbolic-ref`` and ``branch``
+#: read only in the forms in :func:`_about_refs`.
+_READ_REFS = frozenset({"rev-parse", "merge-base", "rev-list"})
 #: Inside :func:`one_view`: those answers so far, by (arguments, folder).
 _view: dict[tuple[tuple[str, ...], str], str | None] | None = None
 
@@ -54,9 +55,18 @@ def _git(
         return None
 
 
+def _about_refs(args: list[str]) -> bool:
+    """``git ARGS`` only reads refs and commits: its answer holds for a command's run."""
+    if args[0] in _READ_REFS:
+        return True
+    if args[0] == "symbolic-ref":  # with a second name, it would point HEAD there
+        return len([a for a in args[1:] if not a.startswith("-")]) == 1
+    return args[0] == "branch" and any(a.startswith("--points-at") for a in args)
+
+
 def run_git(args: list[str], cwd: Path) -> str | None:
     """``git ARGS`` in ``cwd``: its stdout, or ``None`` when git is missing or fails."""
-    view = _view if args[0] in _ABOUT_REFS else None
+    view = _view if _about_refs(args) else None
     key = (tuple(args), os.fspath(cwd))
     if view is not None and key in view:
         return view[key]

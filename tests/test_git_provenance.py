@@ -332,3 +332,11 @@ def test_git_is_asked_again_outside_a_view(forked):
         commit_all(forked, "last")
         assert g.rev_parse("HEAD", forked) == second
     assert g.rev_parse("HEAD", forked) not in (None, first, second)
+
+
+def test_within_a_view_what_changes_a_ref_is_run_each_time(forked):
+    """Only questions are remembered: ``symbolic-ref`` naming a target moves HEAD."""
+    with g.one_view():
+        for branch in ("feature", "main", "feature"):
+            assert g.run_git(["symbolic-ref", "HEAD", f"refs/heads/{branch}"], forked) == ""
+        assert g.run_git(["symbolic-ref", "--short", "-q", "HEAD"], forked) == "feature\n"
