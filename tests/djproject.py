@@ -150,19 +150,41 @@ def run(
     return Result(proc.returncode, proc.stdout, proc.stderr, cpu)
 
 
+def start_with(
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    *,
+    stdin: int | None = None,
+    stdout: int | None = None,
+    fork: bool = True,
+) -> subprocess.Popen | forkserver.Run:
+    """``args`` started in ``cwd`` with ``stdin`` and ``stdout`` (file descriptors)
+    instead of ours and a pipe; standard error is a pipe. Forked from
+    :mod:`tests.forkserver` as :func:`run` forks, or (``fork`` false, or what only a new
+    interpreter can run) a real interpreter."""
+    server = forkserver.server_for(env) if fork else None
+    started = (
+        None
+        if server is None
+        else server.start(args, str(cwd), env, session=False, stdin=stdin, stdout=stdout)
+    )
+    return started or subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=env,
+        stdin=stdin,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def run_to(args: list[str], cwd: Path, stdout: int, env: dict[str, str] | None = None) -> Result:
     """``args`` in ``cwd`` with ``stdout`` (a file descriptor: ``/dev/full``, a pipe
     nobody reads) as its standard output, as a shell's redirection gives it; standard
-    error is a pipe, read back. Forked from :mod:`tests.forkserver` as :func:`run`
-    forks, else a real interpreter."""
-    env = env or clean_env()
-    server = forkserver.server_for(env)
-    started = (
-        None if server is None else server.start(args, str(cwd), env, session=False, stdout=stdout)
-    )
-    proc = started or subprocess.Popen(
-        args, cwd=cwd, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True
-    )
+    error is a pipe, read back (:func:`start_with`)."""
+    proc = start_with(args, cwd, env or clean_env(), stdout=stdout)
     _, err = proc.communicate(timeout=600)
     return Result(proc.returncode, "", err)
 
@@ -178,27 +200,12 @@ def on_terminal(
     """``args`` in ``cwd`` with a real pseudo-terminal: its standard output (what the
     terminal shows, its line discipline's ``\r\n`` read back as ``\n``), or, when
     ``typed`` is given, its standard input, ``typed`` being what is typed at it (standard
-    output then a pipe). Standard error is a pipe. Forked from :mod:`tests.forkserver`
-    as :func:`run` forks, or (``fork`` false) a real interpreter."""
+    output then a pipe). Standard error is a pipe. Started as :func:`start_with` starts it."""
     env = env or clean_env()
     primary, secondary = pty.openpty()
     stdin, stdout = (secondary, None) if typed is not None else (None, secondary)
     try:
-        server = forkserver.server_for(env) if fork else None
-        started = (
-            None
-            if server is None
-            else server.start(args, str(cwd), env, session=False, stdin=stdin, stdout=stdout)
-        )
-        proc = started or subprocess.Popen(
-            args,
-            cwd=cwd,
-            env=env,
-            stdin=stdin,
-            stdout=subprocess.PIPE if stdout is None else stdout,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = start_with(args, cwd, env, stdin=stdin, stdout=stdout, fork=fork)
         os.close(secondary)
         secondary = -1
         if typed is not None:
