@@ -294,6 +294,10 @@ def test_project_in_an_ignored_folder_of_another_repository_has_no_provenance(tm
     assert "uncommitted" not in result.out
 
 
+#: git commands that ask about refs and commits (what a command's view remembers)
+REF_QUESTIONS = {"rev-parse", "merge-base", "rev-list", "symbolic-ref", "branch"}
+
+
 def test_a_command_asks_git_each_question_about_refs_once(repo_project, tmp_path):
     """One ``explain`` asks git about the work tree's root, HEAD, the merge and its sides
     once each (provenance needs them for every app and migration), and says the same."""
@@ -313,9 +317,6 @@ def test_a_command_asks_git_each_question_about_refs_once(repo_project, tmp_path
     about_refs = [c for c in calls if c.split("\t")[1].split()[0] in REF_QUESTIONS]
     assert len(about_refs) >= 5, calls  # the root, HEAD, the merge, its branches, sides
     assert [c for c, n in collections.Counter(about_refs).items() if n > 1] == []
-
-
-REF_QUESTIONS = {"rev-parse", "merge-base", "rev-list", "symbolic-ref", "branch"}
 
 
 def test_git_is_asked_again_outside_a_view(forked):
