@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from tests.djproject import DjangoProject
+from tests.djproject import DjangoProject, undated
 from tests.test_static import assert_same_graph
 from tests.test_static_real_files import assert_same_verdict, migration
 
@@ -449,7 +449,7 @@ def test_merge_static_warns_where_only_operations_are_unreadable(project):
     [merge_d], [merge_s] = by_django["merges"], statically["merges"]
     assert merge_s["outcome"] == merge_d["outcome"] == "would-write"
     assert merge_s["name"] == merge_d["name"] == "0003_merge_0002_a_0002_b"
-    assert merge_s["source"] == merge_d["source"]
+    assert undated(merge_s["source"]) == undated(merge_d["source"])  # runs may straddle a minute
     assert (merge_d["unreadable_operations"], merge_s["unreadable_operations"]) == (False, True)
     assert merge_s["warnings"][0].startswith("--static could not read some operations")
     text = project.migrator("merge", "--dry-run", "--static")
