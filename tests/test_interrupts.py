@@ -71,11 +71,12 @@ def as_from_a_terminal() -> None:
 
 
 def start(
-    root: Path, args: list[str], slow: str = SLOW, fork: bool = True
+    root: Path, args: list[str], slow: str = SLOW, fork: bool = True, **env: str
 ) -> subprocess.Popen | forkserver.Run:
-    """``migrator ARGS`` in its own session, slowed down (:func:`start_session`)."""
+    """``migrator ARGS`` in its own session, slowed down (:func:`start_session`), with
+    ``env`` added to its environment."""
     command = [sys.executable, "-m", "migrator", *args]
-    return start_session(command, root, clean_env(**{SLOW_ENV: slow}), fork)
+    return start_session(command, root, clean_env(**{SLOW_ENV: slow}, **env), fork)
 
 
 def start_session(

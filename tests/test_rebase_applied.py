@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from migrator.write.journal import SLOW_ROWS_ENV
 from tests import forkserver
 from tests.djproject import DjangoProject, run, run_unprivileged
 from tests.gitrepo import commit_all, git, init_repo
@@ -369,10 +370,13 @@ def test_a_signal_during_the_rows_step_puts_files_and_rows_back(tmp_path, signum
     """SIGTERM or SIGINT while the rows of django_migrations are being renamed, sent to
     migrator alone (``timeout``, ``kill``) or to its whole process group, the row-renaming
     process included (Ctrl-C on a terminal): the run exits 130 with files and rows both
-    as before, and leaves nothing to recover."""
+    as before, and leaves nothing to recover. The rows process holds its transaction
+    open a second before it commits, long enough to be seen running however busy the
+    machine (it is over in a blink otherwise, and a run once ended unseen)."""
     project = applied_both(DjangoProject(tmp_path / "p"))
     before = (files(project.root), rows(project))
-    proc = start(project.root, [*UPDATE, "--keep", "0003_x"], slow="0.2")
+    args = [*UPDATE, "--keep", "0003_x"]
+    proc = start(project.root, args, slow="0.2", **{SLOW_ROWS_ENV: "1"})
     wait_for_plan(proc)
     while (child := rows_child(proc)) is None:  # the rows step is running
         assert proc.poll() is None, proc.communicate()

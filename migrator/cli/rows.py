@@ -34,6 +34,7 @@ def rename_applied_rows(
     """Rename rows of django_migrations in one transaction; print how many changed."""
     from migrator.django.setup import setup_django
     from migrator.graph import parse_key
+    from migrator.write.journal import SLOW_ROWS_ENV, slow_down
 
     with handle_errors(traceback):
         pairs = []
@@ -45,5 +46,6 @@ def rename_applied_rows(
         setup_django(project_options(settings, pythonpath))
         from migrator.django.rows import rename_rows  # imports Django: only after setup
 
-        changed = rename_rows(database, pairs)
+        # tests: a signal may land inside the transaction
+        changed = rename_rows(database, pairs, before_commit=lambda: slow_down(SLOW_ROWS_ENV))
     write(f"{changed}\n")

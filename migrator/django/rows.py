@@ -11,7 +11,7 @@ under its new name is left alone, so undoing a step that never ran changes nothi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from django.db import DatabaseError, transaction
@@ -54,8 +54,13 @@ def applied_rows(alias: str) -> AppliedRows:
     return AppliedRows(info, rows)
 
 
-def rename_rows(alias: str, renames: Sequence[tuple[Key, Key]]) -> int:
+def rename_rows(
+    alias: str,
+    renames: Sequence[tuple[Key, Key]],
+    before_commit: Callable[[], None] = lambda: None,
+) -> int:
     """Rename the rows ``old -> new`` of ``alias`` in one transaction; how many changed.
+    ``before_commit`` runs inside the transaction, once the rows are renamed.
 
     A row already under its new name (and none under the old) is left alone. Refused,
     with nothing changed, when both names have a row, or when the table is missing
@@ -86,6 +91,7 @@ def rename_rows(alias: str, renames: Sequence[tuple[Key, Key]]) -> int:
                         hint="remove the stale row by hand, then run again",
                     )
                 changed += found.update(name=new[1])
+            before_commit()
     except DatabaseError as exc:
         raise WriteError(
             f"{type(exc).__name__}: {' '.join(str(exc).split())}",

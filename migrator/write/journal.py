@@ -50,6 +50,10 @@ INDEX_BACKUP = "index.before"
 #: Tests set this (seconds) to slow every step down, so a signal can land inside a write.
 SLOW_ENV = "MIGRATOR_TEST_SLOW_WRITES"
 
+#: Tests set this (seconds) to hold the rows command inside its transaction, before it
+#: commits, so a signal can land there: the command is otherwise over in a blink.
+SLOW_ROWS_ENV = "MIGRATOR_TEST_SLOW_ROWS"
+
 #: The signals that end a run politely; held off while a step or a rollback runs.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -118,8 +122,8 @@ def file_digest(path: Path) -> str | None:
         return None
 
 
-def slow_down() -> None:
-    delay = os.environ.get(SLOW_ENV)
+def slow_down(variable: str = SLOW_ENV) -> None:
+    delay = os.environ.get(variable)
     if delay:
         time.sleep(float(delay))
 
