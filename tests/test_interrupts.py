@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.write.journal import JOURNAL_OUTSIDE_GIT, SLOW_ENV
+from migrator.write.journal import HOLD_ENV, JOURNAL_OUTSIDE_GIT, SLOW_ENV
 from tests import forkserver
 from tests.djproject import DjangoProject, clean_env, run
 from tests.gitrepo import commit_all, git, init_repo
@@ -71,12 +71,13 @@ def as_from_a_terminal() -> None:
 
 
 def start(
-    root: Path, args: list[str], slow: str = SLOW, fork: bool = True, **env: str
+    root: Path, args: list[str], slow: str = SLOW, fork: bool = True, hold: str = ""
 ) -> subprocess.Popen | forkserver.Run:
-    """``migrator ARGS`` in its own session, slowed down (:func:`start_session`), with
-    ``env`` added to its environment."""
+    """``migrator ARGS`` in its own session, slowed down (:func:`start_session`), and
+    held at the points ``hold`` names (``kept=2``: :data:`HOLD_ENV`)."""
     command = [sys.executable, "-m", "migrator", *args]
-    return start_session(command, root, clean_env(**{SLOW_ENV: slow}, **env), fork)
+    env = clean_env(**{SLOW_ENV: slow}, **({HOLD_ENV: hold} if hold else {}))
+    return start_session(command, root, env, fork)
 
 
 def start_session(
@@ -274,10 +275,11 @@ def test_sigterm_and_sigint_roll_back_in_the_run_itself(states, tmp_path, signum
 def test_a_signal_once_the_write_is_kept_says_it_was_kept(states, tmp_path):
     """A signal after the write was verified and kept (the journal gone, the run still
     saying what it did) undoes nothing, and the run says so: not a bare "interrupted"
-    that reads like a rollback."""
+    that reads like a rollback. The run waits two seconds once kept, long enough for the
+    signal to land there however busy the machine."""
     _, _, after, _ = states
     root = fresh(states, tmp_path / "p")
-    proc = start(root, REBASE, slow="0.3")
+    proc = start(root, REBASE, slow="0.3", hold="kept=2")
     wait_for_journal(root, proc)
     while (root / JOURNAL_OUTSIDE_GIT).exists():  # kept once the journal is finished
         assert proc.poll() is None, proc.communicate()

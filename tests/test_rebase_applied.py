@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from migrator.write.journal import SLOW_ROWS_ENV
 from tests import forkserver
 from tests.djproject import DjangoProject, run, run_unprivileged
 from tests.gitrepo import commit_all, git, init_repo
@@ -295,13 +294,14 @@ def test_sigkill_at_random_points_then_recover_keeps_files_and_rows_together(tmp
 
 
 @pytest.mark.waits
-def test_recover_puts_the_rows_back_after_a_kill_during_verification(tmp_path):
+def test_recover_puts_the_rows_back_after_a_kill_before_verification(tmp_path):
     """Killed once the rows were renamed (the journal holds the rows step): the next
-    ``migrator recover`` renames them back and restores the files."""
+    ``migrator recover`` renames them back and restores the files. The run waits two
+    seconds before it verifies, long enough for the kill to land however busy the machine."""
     project = applied_both(DjangoProject(tmp_path / "p"))
     before = (files(project.root), rows(project))
     journal = project.root / ".migrator-journal"
-    proc = start(project.root, [*UPDATE, "--keep", "0003_x"], slow="0.2")
+    proc = start(project.root, [*UPDATE, "--keep", "0003_x"], slow="0.2", hold="verify=2")
     wait_for_plan(proc)
     while True:  # wait for the rows step to be recorded and run
         steps = [json.loads(p.read_text()) for p in sorted(journal.glob("0*.json"))]
@@ -376,7 +376,7 @@ def test_a_signal_during_the_rows_step_puts_files_and_rows_back(tmp_path, signum
     project = applied_both(DjangoProject(tmp_path / "p"))
     before = (files(project.root), rows(project))
     args = [*UPDATE, "--keep", "0003_x"]
-    proc = start(project.root, args, slow="0.2", **{SLOW_ROWS_ENV: "1"})
+    proc = start(project.root, args, slow="0.2", hold="rows=1")
     wait_for_plan(proc)
     while (child := rows_child(proc)) is None:  # the rows step is running
         assert proc.poll() is None, proc.communicate()

@@ -34,7 +34,7 @@ def rename_applied_rows(
     """Rename rows of django_migrations in one transaction; print how many changed."""
     from migrator.django.setup import setup_django
     from migrator.graph import parse_key
-    from migrator.write.journal import SLOW_ROWS_ENV, slow_down
+    from migrator.write.journal import slow_down
 
     with handle_errors(traceback):
         pairs = []
@@ -47,5 +47,5 @@ def rename_applied_rows(
         from migrator.django.rows import rename_rows  # imports Django: only after setup
 
         # tests: a signal may land inside the transaction
-        changed = rename_rows(database, pairs, before_commit=lambda: slow_down(SLOW_ROWS_ENV))
+        changed = rename_rows(database, pairs, before_commit=lambda: slow_down("rows"))
     write(f"{changed}\n")

@@ -50,9 +50,12 @@ INDEX_BACKUP = "index.before"
 #: Tests set this (seconds) to slow every step down, so a signal can land inside a write.
 SLOW_ENV = "MIGRATOR_TEST_SLOW_WRITES"
 
-#: Tests set this (seconds) to hold the rows command inside its transaction, before it
-#: commits, so a signal can land there: the command is otherwise over in a blink.
-SLOW_ROWS_ENV = "MIGRATOR_TEST_SLOW_ROWS"
+#: Tests set this to hold a run longer at named points (``verify=2,kept=2``: seconds),
+#: so a signal surely lands there however busy the machine: ``rows``, the rows command
+#: inside its transaction, before it commits (over in a blink otherwise); ``verify``,
+#: once every step is done, before the verification; ``kept``, once the write is kept,
+#: before the run says so.
+HOLD_ENV = "MIGRATOR_TEST_HOLD"
 
 #: The signals that end a run politely; held off while a step or a rollback runs.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -122,9 +125,15 @@ def file_digest(path: Path) -> str | None:
         return None
 
 
-def slow_down(variable: str = SLOW_ENV) -> None:
-    delay = os.environ.get(variable)
-    if delay:
+def slow_down(point: str | None = None) -> None:
+    """Tests: sleep for the seconds :data:`HOLD_ENV` gives ``point``, else for
+    :data:`SLOW_ENV`; nothing in normal use."""
+    for hold in os.environ.get(HOLD_ENV, "").split(","):
+        name, _, seconds = hold.partition("=")
+        if point is not None and name == point:
+            time.sleep(float(seconds))
+            return
+    if delay := os.environ.get(SLOW_ENV):
         time.sleep(float(delay))
 
 

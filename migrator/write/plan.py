@@ -248,7 +248,7 @@ def apply_plan(
                     getattr(change, "hint", None)
                     or "make the folder writable (or free disk space) and run again",
                 ) from exc
-        slow_down()
+        slow_down("verify")  # tests: a signal may land once every step is done
         if verify is not None and record.steps:
             failure = verify()
             if failure is not None:
@@ -283,7 +283,7 @@ def apply_plan(
             path=journal,
             hint="run `migrator recover` to clean up after it",
         ) from exc
-    slow_down()  # tests: a signal may land once the write is kept
+    slow_down("kept")  # tests: a signal may land once the write is kept
     return written
 
 
